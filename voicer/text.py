@@ -1,0 +1,266 @@
+"""Reading a speech: decoding its bytes, splitting it into paragraphs and sentences.
+
+Everything here is pure: bytes or str in, plain data out.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from voicer.errors import InputError
+from voicer.model import Script, Segment
+
+# Full-width terminators always end a sentence; half-width ones only before a space, CJK or the end.
+_FULL_ENDS = "。！？；…︒"
+_HALF_ENDS = "!?;"
+_CLOSERS = "”’」』）)]】〕〉》\"'"
+_CLAUSE_MARKS = "，,、：:；;"
+_TITLES = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "rev", "gen", "sen", "rep", "gov",
+    "no", "vs", "cf", "fig", "approx", "dept", "vol", "p", "pp", "ca", "mt", "lt", "col", "capt",
+}  # fmt: skip
+_ENDABLE_ABBREVIATIONS = {"etc", "inc", "ltd", "co", "corp"}
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+
+
+def decode(data: bytes, source: str) -> str:
+    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK.
+
+    >>> decode("你好".encode("gbk"), "a.txt")
+    '你好'
+    >>> decode(b"\\xef\\xbb\\xbfhi", "a.txt")
+    'hi'
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings = ["utf-16"]
+    else:
+        encodings = ["utf-8-sig", "gb18030"]
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if not _has_control_characters(text):
+            return text
+    raise InputError(
+        f"{source}: cannot decode the text (expected UTF-8, UTF-16 with a BOM, or GB18030/GBK)"
+    )
+
+
+def _has_control_characters(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" and c not in "\n\r\t\f\v" for c in text)
+
+
+def normalise(text: str) -> str:
+    """Unify line endings and turn every kind of space into a plain space, one for one.
+
+    Characters are replaced one for one so that columns still match the author's file.
+
+    >>> normalise("一\\u3000二\\r\\n三\\r四\\xa0五")
+    '一 二\\n三\\n四 五'
+    """
+    text = text.translate(_ZERO_WIDTH).replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(" " if c != "\n" and (c.isspace() or c == "\u3000") else c for c in text)
+
+
+def detect_language(text: str) -> str:
+    """``"zh"`` when Han characters carry the text, ``"en"`` for Latin script, else ``"other"``.
+
+    >>> detect_language("今年GDP增长5%")
+    'zh'
+    >>> detect_language("Good evening.")
+    'en'
+    """
+    han = latin = other = 0
+    for c in text:
+        if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf":
+            han += 1
+        elif c.isascii() and c.isalpha() or "LATIN" in unicodedata.name(c, ""):
+            latin += 1
+        elif c.isalpha():
+            other += 1
+    if other > max(han, latin):
+        return "other"
+    if han and han * 2 >= latin:
+        return "zh"
+    return "en" if latin else "other"
+
+
+def read_script(path: Path) -> Script:
+    """Read a speech from a file, with a one-line error for every way that can fail."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a text file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    return script_from_bytes(data, str(path))
+
+
+def script_from_bytes(data: bytes, source: str) -> Script:
+    """Decode, normalise and check that there is something to say."""
+    text = normalise(decode(data, source))
+    if not text.strip():
+        raise InputError(f"{source}: the text is empty")
+    if not any(is_speakable(line) for line in text.splitlines()):
+        raise InputError(f"{source}: the text has nothing that can be spoken")
+    return Script(text=text, source=source, language=detect_language(text))
+
+
+def is_speakable(text: str) -> bool:
+    """True when the text holds at least one letter or digit.
+
+    >>> is_speakable("——……"), is_speakable("一、")
+    (False, True)
+    """
+    return any(c.isalnum() for c in text)
+
+
+def segments(script: Script) -> list[Segment]:
+    """Split a script into sentences: one paragraph per non-empty line.
+
+    Sentences without a letter or digit (decorations such as ``***``) are not spoken.
+    """
+    found: list[Segment] = []
+    paragraph = 0
+    for line_number, line in enumerate(script.text.split("\n"), start=1):
+        spans = [span for span in sentence_spans(line) if is_speakable(line[span[0] : span[1]])]
+        for n, (start, end) in enumerate(spans):
+            sentence = line[start:end]
+            found.append(
+                Segment(
+                    index=len(found),
+                    shown=sentence,
+                    spoken=sentence,
+                    paragraph=paragraph,
+                    line=line_number,
+                    column=start + 1,
+                    ends_paragraph=n == len(spans) - 1,
+                )
+            )
+        paragraph += bool(spans)
+    return found
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of one paragraph, stripped.
+
+    >>> split_sentences("增长5.2%。会议9:30开始！“好吗？！”他问。")
+    ['增长5.2%。', '会议9:30开始！', '“好吗？！”', '他问。']
+    >>> split_sentences("Mr. Smith went to the U.S. on Monday. He stayed.")
+    ['Mr. Smith went to the U.S. on Monday.', 'He stayed.']
+    """
+    return [text[start:end] for start, end in sentence_spans(text)]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in ``text``, without surrounding spaces.
+
+    The text between consecutive spans is only whitespace, so nothing is lost.
+    """
+    spans = []
+    for start, end in _raw_sentence_spans(text):
+        stripped = text[start:end]
+        left = len(stripped) - len(stripped.lstrip())
+        right = len(stripped.rstrip())
+        if right > left:
+            spans.append((start + left, start + right))
+    return spans
+
+
+def _raw_sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    start = i = 0
+    n = len(text)
+    while i < n:
+        end = _sentence_end_at(text, i)
+        if end is None:
+            i += 1
+            continue
+        yield start, end
+        start = i = end
+    if start < n:
+        yield start, n
+
+
+def _sentence_end_at(text: str, i: int) -> int | None:
+    """If a sentence ends with the punctuation at ``i``, the index just past it (and its closers)."""
+    c = text[i]
+    if c not in _FULL_ENDS and c not in _HALF_ENDS and c != ".":
+        return None
+    j = i
+    while j < len(text) and (text[j] in _FULL_ENDS or text[j] in _HALF_ENDS or text[j] == "."):
+        j += 1
+    run = text[i:j]
+    while j < len(text) and text[j] in _CLOSERS:
+        j += 1
+    if any(ch in _FULL_ENDS for ch in run):
+        return j
+    if j < len(text) and not (text[j].isspace() or _is_cjk(text[j])):
+        return None  # 5.2%, a.m., file.txt, "?!" inside a token
+    if run == "." and not _period_ends_sentence(text, i, j):
+        return None
+    return j
+
+
+def _period_ends_sentence(text: str, dot: int, after: int) -> bool:
+    word_start = dot
+    while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "."):
+        word_start -= 1
+    word = text[word_start:dot]
+    if not word:
+        return True
+    if word.isdigit() and not text[:word_start].strip():
+        return False  # an enumeration such as "1. "
+    lower = word.lower()
+    if lower in _TITLES or (len(word) == 1 and word.isalpha()) or "." in word:
+        return False  # Mr. / J. Smith / U.S. / e.g.
+    if lower in _ENDABLE_ABBREVIATIONS:
+        following = text[after:].lstrip()
+        return bool(following) and following[0].isupper()
+    return True
+
+
+def _is_cjk(c: str) -> bool:
+    return "\u2e80" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef" or "\u3000" <= c <= "\u303f"
+
+
+def split_to_fit(text: str, fits: Callable[[str], bool]) -> list[str]:
+    """Split ``text`` into pieces that each satisfy ``fits``, joining back to ``text``.
+
+    Breaks go after clause punctuation first, then at spaces, then anywhere.
+
+    >>> split_to_fit("一二三，四五六，七八九。", lambda s: len(s) <= 8)
+    ['一二三，四五六，', '七八九。']
+    """
+    if fits(text) or len(text) <= 1:
+        return [text]
+    for pieces in (_split_after(text, _CLAUSE_MARKS), _split_at_spaces(text)):
+        if len(pieces) > 1:
+            return [part for piece in _pack(pieces, fits) for part in split_to_fit(piece, fits)]
+    middle = len(text) // 2
+    return split_to_fit(text[:middle], fits) + split_to_fit(text[middle:], fits)
+
+
+def _split_after(text: str, marks: str) -> list[str]:
+    pieces = re.split(f"(?<=[{re.escape(marks)}])(?=[^{re.escape(marks)}])", text)
+    return [p for p in pieces if p]
+
+
+def _split_at_spaces(text: str) -> list[str]:
+    return [p for p in re.split(r"(?<=\s)(?=\S)", text) if p]
+
+
+def _pack(pieces: list[str], fits: Callable[[str], bool]) -> list[str]:
+    """Greedily join neighbouring pieces while the result still fits."""
+    packed: list[str] = []
+    for piece in pieces:
+        if packed and fits(packed[-1] + piece):
+            packed[-1] += piece
+        else:
+            packed.append(piece)
+    return packed
