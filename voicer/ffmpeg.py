@@ -25,19 +25,25 @@ def executable() -> str:
 
 def decode(data: bytes, sample_rate: int, input_format: str = "mp3") -> np.ndarray:
     """Decode compressed audio bytes to mono float32 PCM at ``sample_rate``."""
-    command = [executable(), "-nostdin", "-hide_banner", "-loglevel", "error"]
-    command += ["-f", input_format, "-i", "pipe:0"]
+    return _decode(["-f", input_format, "-i", "pipe:0"], data, sample_rate, input_format)
+
+
+def decode_file(path: Path, sample_rate: int) -> np.ndarray:
+    """Decode an audio file of any format ffmpeg knows to mono float32 PCM at ``sample_rate``."""
+    return _decode(["-i", str(path)], None, sample_rate, path.name)
+
+
+def _decode(input_args: list[str], data: bytes | None, sample_rate: int, what: str) -> np.ndarray:
+    command = [executable(), "-nostdin", "-hide_banner", "-loglevel", "error", *input_args]
     command += ["-f", "f32le", "-ac", "1", "-ar", str(sample_rate), "pipe:1"]
     result = subprocess.run(command, input=data, capture_output=True, check=False)
     if result.returncode != 0:
         reason = _last_line(result.stderr) or f"ffmpeg exited with {result.returncode}"
-        raise SynthesisError(f"cannot decode {input_format} audio: {reason}")
+        raise SynthesisError(f"cannot decode {what} audio: {reason}")
     return np.frombuffer(result.stdout, dtype="<f4").copy()
 
 
-def encode(
-    samples: np.ndarray, sample_rate: int, path: Path, output_args: list[str]
-) -> None:
+def encode(samples: np.ndarray, sample_rate: int, path: Path, output_args: list[str]) -> None:
     """Encode mono float32 PCM into ``path`` with ffmpeg ``output_args`` (codec, format, ...)."""
     command = [executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
     command += ["-f", "f32le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]

@@ -188,7 +188,7 @@ def _raw_sentence_spans(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _sentence_end_at(text: str, i: int) -> int | None:
-    """If a sentence ends with the punctuation at ``i``, the index just past it (and its closers)."""
+    """If a sentence ends at the punctuation at ``i``: the index past it and its closers."""
     c = text[i]
     if c not in _FULL_ENDS and c not in _HALF_ENDS and c != ".":
         return None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
+from voicer.errors import InputError
 from voicer.model import Clip, Prosody, Voice
 
 
@@ -27,3 +30,123 @@ class Engine(Protocol):
     def synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
         """Speak ``text``; raise SynthesisError with a one-line reason on failure."""
         ...
+
+
+ENGINE_NAMES = ("auto", "edge", "kokoro")
+# The voice used when none is asked for, by engine and language of the text.
+DEFAULT_VOICES = {
+    "edge": {"zh": "zh-CN-YunyangNeural", "en": "en-US-GuyNeural"},
+    "kokoro": {"zh": "zm_yunxi"},
+}
+KOKORO_BY_GENDER = {"Male": "zm_yunxi", "Female": "zf_xiaobei"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The engine and voice one render uses, and what the user should be told about it."""
+
+    engine: Engine
+    voice: str
+    notices: tuple[str, ...] = ()
+
+
+def create(name: str, kokoro_model: Path | None = None) -> Engine:
+    """A new engine by name."""
+    if name == "edge":
+        from voicer.engines.edge import EdgeEngine
+
+        return EdgeEngine()
+    if name == "kokoro":
+        from voicer.engines.kokoro import KokoroEngine
+
+        return KokoroEngine(kokoro_model)
+    raise InputError(f"unknown engine {name!r} (choose from {', '.join(ENGINE_NAMES)})")
+
+
+def choose(
+    engine_name: str,
+    voice: str | None,
+    language: str,
+    kokoro_model: Path | None = None,
+    probe_timeout: float = 3.0,
+) -> Choice:
+    """Decide the engine and voice for a render, once. Raises InputError for what cannot work.
+
+    ``auto`` probes the edge service (at most ``probe_timeout`` seconds) unless the voice asked
+    for is an offline one, and falls back to kokoro when the service cannot be reached.
+    """
+    from voicer.engines import edge, kokoro
+
+    if (
+        voice is not None
+        and voice not in kokoro.voice_names()
+        and not edge.is_edge_voice_name(voice)
+    ):
+        raise InputError(f"unknown voice {voice!r} (see: voicer voices)")
+    if engine_name == "edge":
+        return _choose_edge(voice, language)
+    if engine_name == "kokoro":
+        return _choose_kokoro(voice, language, kokoro_model, ())
+    if engine_name != "auto":
+        create(engine_name)  # raises the unknown-engine error
+    if voice in kokoro.voice_names():
+        return _choose_kokoro(voice, language, kokoro_model, ())
+    reason = edge.probe(timeout=probe_timeout)
+    if reason is None:
+        return _choose_edge(voice, language)
+    if language != "zh":
+        raise InputError(
+            f"the text looks like {_LANGUAGE_NAMES.get(language, 'a language')} that only the edge "
+            f"engine (online) speaks, and it cannot be reached: {reason}"
+        )
+    notice = f"edge service unreachable ({reason}); using the offline kokoro engine"
+    return _choose_kokoro(voice, language, kokoro_model, (notice,))
+
+
+_LANGUAGE_NAMES = {"en": "English", "zh": "Mandarin"}
+
+
+def _choose_edge(voice: str | None, language: str) -> Choice:
+    from voicer.engines import kokoro
+
+    if voice in kokoro.voice_names():
+        raise InputError(f"{voice} is a voice of the offline kokoro engine; use --engine kokoro")
+    if voice is None:
+        voice = DEFAULT_VOICES["edge"].get(language)
+        if voice is None:
+            raise InputError("no default edge voice for the language of this text: pass --voice")
+    return Choice(create("edge"), voice)
+
+
+def _choose_kokoro(
+    voice: str | None, language: str, kokoro_model: Path | None, notices: tuple[str, ...]
+) -> Choice:
+    engine = create("kokoro", kokoro_model)
+    if not engine.speaks(language):
+        name = _LANGUAGE_NAMES.get(language, "this language")
+        raise InputError(
+            f"the offline kokoro engine speaks Mandarin only, and the text looks like {name}: "
+            "use --engine edge (online)"
+        )
+    if voice is None:
+        return Choice(engine, DEFAULT_VOICES["kokoro"]["zh"], notices)
+    if voice.startswith(("zf_", "zm_")):
+        return Choice(engine, voice, notices)
+    mapped = offline_voice_for(voice)
+    return Choice(engine, mapped, (*notices, f"voice {voice} is online only; using {mapped}"))
+
+
+def offline_voice_for(edge_voice: str) -> str:
+    """The kokoro voice closest to an edge voice: the same speaker if kokoro has one
+    (zh-CN-YunyangNeural -> zm_yunyang), else a clear Mandarin voice of the same gender.
+
+    >>> offline_voice_for("zh-CN-YunyangNeural"), offline_voice_for("en-US-JennyNeural")
+    ('zm_yunyang', 'zf_xiaobei')
+    """
+    from voicer.engines import edge, kokoro
+
+    speaker = edge_voice.rsplit("-", 1)[-1].removesuffix("Neural").lower()
+    for name in kokoro.voice_names():
+        if name[3:] == speaker:
+            return name
+    return KOKORO_BY_GENDER.get(edge.gender_of(edge_voice) or "Male", "zm_yunxi")

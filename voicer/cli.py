@@ -1,0 +1,167 @@
+"""The command line: parse options, call the library, print. Nothing else lives here."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from voicer import __version__, engines, pipeline, text
+from voicer.errors import VoicerError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(command: F) -> F:
+    """Turn every failure into one line on stderr and the documented exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except VoicerError as exc:
+            click.echo(f"voicer: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("voicer: interrupted; no output was written", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            if os.environ.get("VOICER_DEBUG"):
+                raise
+            click.echo(f"voicer: internal error: {type(exc).__name__}: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="voicer")
+def cli() -> None:
+    """Turn a written speech into broadcast-ready audio and a subtitle file that matches it."""
+
+
+@cli.command("render")
+@click.argument("source", metavar="INPUT")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Audio file; the format follows the extension: .mp3 .wav .flac .m4a .ogg .opus "
+    "[default: audio/<input stem>.mp3]",
+)
+@click.option(
+    "--srt",
+    "srt_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Subtitle file [default: beside the audio, same stem, .srt]",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(engines.ENGINE_NAMES),
+    default="auto",
+    show_default=True,
+    help="edge: online neural voices; kokoro: offline; auto: edge if reachable, else kokoro.",
+)
+@click.option("--voice", help="An edge voice (zh-CN-YunyangNeural) or a kokoro voice (zm_yunxi).")
+@click.option("--rate", default="+0%", show_default=True, help="Speaking rate, e.g. +10% or -5%.")
+@click.option("--volume", default="+0%", show_default=True, help="Volume, e.g. +10% or -5%.")
+@click.option("--pitch", default="+0Hz", show_default=True, help="Pitch, e.g. +2Hz (edge only).")
+@click.option(
+    "--sentence-pause",
+    type=click.IntRange(0, 10000),
+    default=pipeline.DEFAULT_SENTENCE_PAUSE_MS,
+    show_default=True,
+    metavar="MS",
+    help="Silence between sentences, from the end of speech to the start of the next.",
+)
+@click.option(
+    "--paragraph-pause",
+    type=click.IntRange(0, 10000),
+    default=pipeline.DEFAULT_PARAGRAPH_PAUSE_MS,
+    show_default=True,
+    metavar="MS",
+    help="Silence after the last sentence of a paragraph.",
+)
+@click.option(
+    "--kokoro-model",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="VOICER_KOKORO_MODEL",
+    help="Another Kokoro v1.0 ONNX file to use offline (env: VOICER_KOKORO_MODEL).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@reports_errors
+def render_command(
+    source: str,
+    output: Path | None,
+    srt_path: Path | None,
+    engine: str,
+    voice: str | None,
+    rate: str,
+    volume: str,
+    pitch: str,
+    sentence_pause: int,
+    paragraph_pause: int,
+    kokoro_model: Path | None,
+    quiet: bool,
+) -> None:
+    """Render INPUT (a text file, or - for standard input) to audio and an SRT file."""
+    options = pipeline.RenderOptions(
+        engine=engine,
+        voice=voice,
+        rate=rate,
+        volume=volume,
+        pitch=pitch,
+        sentence_pause_ms=sentence_pause,
+        paragraph_pause_ms=paragraph_pause,
+        kokoro_model=kokoro_model,
+    )
+    notify = None if quiet else _notice
+    if source == "-":
+        script = text.script_from_bytes(sys.stdin.buffer.read(), "stdin")
+    else:
+        script = text.read_script(Path(source))
+    result = pipeline.render_script(script, output, srt_path, options, notify)
+    if not quiet:
+        click.echo(
+            f"wrote {result.audio_path} ({_clock(result.duration)}) and {result.srt_path} "
+            f"({result.cues} cues) with {result.engine} {result.voice} "
+            f"in {result.total_seconds:.1f} s"
+        )
+
+
+@cli.command("voices")
+@click.option(
+    "--engine",
+    type=click.Choice(["edge", "kokoro"]),
+    default="kokoro",
+    show_default=True,
+)
+@click.option("--locale", help="Only voices whose locale starts with this, e.g. zh-CN or en.")
+@reports_errors
+def voices_command(engine: str, locale: str | None) -> None:
+    """List the voices of an engine."""
+    found = engines.create(engine).voices()
+    if locale:
+        found = [v for v in found if v.language.lower().startswith(locale.lower())]
+    for voice in sorted(found, key=lambda v: (v.language, v.name)):
+        line = f"{voice.name:<36} {voice.language:<8} {voice.gender:<7} {voice.description}"
+        click.echo(line.rstrip())
+
+
+def _notice(message: str) -> None:
+    click.echo(f"voicer: {message}", err=True)
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def main() -> None:
+    """Entry point of the ``voicer`` command."""
+    cli(prog_name="voicer")

