@@ -1,0 +1,52 @@
+"""Shared pytest fixtures, grouped by what they serve."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import edge_tts.drm
+import pytest
+from edge_server import EdgeServer
+
+# --- edge: a loopback stand-in for the Edge read-aloud service (tests/edge_server.py) ----------
+
+
+def closed_port_url() -> str:
+    """An edge service URL on 127.0.0.1 where nothing listens (bound once, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return (
+        f"ws://127.0.0.1:{port}/consumer/speech/synthesize/readaloud/edge/v1?TrustedClientToken=x"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _edge_stays_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach the real service: edge requests go to a closed local port by default."""
+    monkeypatch.setenv("VOICER_EDGE_URL", closed_port_url())
+
+
+@pytest.fixture(scope="session")
+def _edge_server_running() -> Iterator[EdgeServer]:
+    with EdgeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def edge_server(
+    _edge_server_running: EdgeServer, _edge_stays_on_loopback: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[EdgeServer]:
+    """The fake service, reset to normal and empty; VOICER_EDGE_URL points at it.
+
+    Has ``.url``, ``.set_mode(mode, times=None)``, ``.set_pacing(latency, realtime)``,
+    ``.requests`` and ``.connections``.
+    """
+    server = _edge_server_running
+    server.reset()
+    monkeypatch.setenv("VOICER_EDGE_URL", server.url)
+    monkeypatch.delenv("VOICER_EDGE_TIMEOUT", raising=False)
+    yield server
+    server.reset()
+    edge_tts.drm.DRM.clock_skew_seconds = 0.0  # a 403 makes edge-tts adjust its clock
