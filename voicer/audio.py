@@ -126,12 +126,12 @@ def output_args(path: Path) -> list[str]:
         ) from None
 
 
-def encode(programme: Programme, path: Path, format_path: Path | None = None) -> None:
+def encode(programme: Programme, path: Path, target: Path | None = None) -> None:
     """Encode the programme once, at the delivery sample rate, into ``path``.
 
-    ``format_path`` names the format when ``path`` is a temporary file with another name.
+    ``target`` is the file the user asked for when ``path`` is a temporary file: it names the
+    format and appears in error messages.
     """
-    args = output_args(format_path or path)
-    ffmpeg.encode(
-        programme.samples, programme.sample_rate, path, ["-ar", str(OUTPUT_SAMPLE_RATE), *args]
-    )
+    target = target or path
+    args = ["-ar", str(OUTPUT_SAMPLE_RATE), *output_args(target)]
+    ffmpeg.encode(programme.samples, programme.sample_rate, path, args, label=target.name)

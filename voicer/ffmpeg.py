@@ -43,8 +43,13 @@ def _decode(input_args: list[str], data: bytes | None, sample_rate: int, what: s
     return np.frombuffer(result.stdout, dtype="<f4").copy()
 
 
-def encode(samples: np.ndarray, sample_rate: int, path: Path, output_args: list[str]) -> None:
-    """Encode mono float32 PCM into ``path`` with ffmpeg ``output_args`` (codec, format, ...)."""
+def encode(
+    samples: np.ndarray, sample_rate: int, path: Path, output_args: list[str], label: str = ""
+) -> None:
+    """Encode mono float32 PCM into ``path`` with ffmpeg ``output_args`` (codec, format, ...).
+
+    ``label`` names the output in error messages (``path`` may be a temporary file).
+    """
     command = [executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
     command += ["-f", "f32le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
     command += [*output_args, str(path)]
@@ -52,7 +57,7 @@ def encode(samples: np.ndarray, sample_rate: int, path: Path, output_args: list[
     result = subprocess.run(command, input=pcm, capture_output=True, check=False)
     if result.returncode != 0:
         reason = _last_line(result.stderr) or f"ffmpeg exited with {result.returncode}"
-        raise OutputError(f"cannot encode {path.name}: {reason}")
+        raise OutputError(f"cannot encode {label or path.name}: {reason}")
 
 
 def _last_line(stderr: bytes) -> str:

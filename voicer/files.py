@@ -40,8 +40,16 @@ def atomic_outputs(targets: Sequence[Path]) -> Iterator[list[Path]]:
             os.close(handle)
             temporaries.append(Path(name))
         yield temporaries
+        mode = _default_file_mode()
         for temporary, target in zip(temporaries, targets, strict=True):
+            os.chmod(temporary, mode)  # mkstemp makes files private; outputs get the usual mode
             os.replace(temporary, target)
     finally:
         for temporary in temporaries:
             temporary.unlink(missing_ok=True)
+
+
+def _default_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

@@ -115,7 +115,7 @@ def render_script(
     cues = timing.sentence_cues(programme)
     srt_content = subtitles.srt_text(cues, programme.sample_rate)
     with files.atomic_outputs([output, srt_path]) as (audio_tmp, srt_tmp):
-        audio.encode(programme, audio_tmp, format_path=output)
+        audio.encode(programme, audio_tmp, target=output)
         srt_tmp.write_text(srt_content, encoding="utf-8")
 
     return RenderResult(

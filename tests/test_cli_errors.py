@@ -1,0 +1,62 @@
+"""Bad input: one clear line on stderr, exit code 2, no synthesis, nothing written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from speech_audio import run_voicer
+
+GOOD = "今天开会。".encode()
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        (None, ["missing.txt"], "missing.txt: no such file"),
+        (b"", ["in.txt"], "in.txt: the text is empty"),
+        ("\u3000 \n\n".encode(), ["in.txt"], "in.txt: the text is empty"),
+        (b"\xff\xfe\x00\xd8", ["in.txt", "--engine", "kokoro"], None),  # lone surrogate in UTF-16
+        (b"caf\xe9 \x80\x81 ok", ["in.txt"], "in.txt: cannot decode the text"),
+        ("……——\n***".encode(), ["in.txt"], "in.txt: the text has nothing that can be spoken"),
+        (GOOD, ["in.txt", "--voice", "zh-CN-Nobody"], "unknown voice 'zh-CN-Nobody'"),
+        (GOOD, ["in.txt", "--engine", "kokoro", "--voice", "zm_nobody"], "unknown voice"),
+        (GOOD, ["in.txt", "--engine", "espeak"], "Invalid value for '--engine'"),
+        (GOOD, ["in.txt", "--rate", "fast"], "invalid rate 'fast'"),
+        (GOOD, ["in.txt", "--rate", "+500%"], "invalid rate '+500%'"),
+        (GOOD, ["in.txt", "--pitch", "2 semitones"], "invalid pitch"),
+        (GOOD, ["in.txt", "-o", "out.aiff"], "unknown audio format '.aiff'"),
+        (GOOD, ["in.txt", "--srt", "out.txt"], "must be written to a .srt file"),
+        (GOOD, ["in.txt", "--sentence-pause", "-5"], "Invalid value for '--sentence-pause'"),
+        (GOOD, ["in.txt", "--engine", "edge", "--voice", "zm_yunxi"], "use --engine kokoro"),
+        ("Good morning.".encode(), ["in.txt", "--engine", "kokoro"], "speaks Mandarin only"),
+        ("Good morning.".encode(), ["in.txt"], "only the edge engine (online) speaks"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, setup, args, message):
+    if setup is not None:
+        (tmp_path / "in.txt").write_bytes(setup)
+    result = run_voicer("render", *args, cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert "Traceback" not in stderr
+    if message:
+        assert message in stderr
+    error_lines = [line for line in stderr.splitlines() if "rror" in line]
+    assert len(error_lines) == 1, stderr
+    assert not (tmp_path / "audio").exists() or not any((tmp_path / "audio").iterdir())
+
+
+def test_unwritable_output_folder(tmp_path: Path):
+    (tmp_path / "in.txt").write_bytes(GOOD)
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    result = run_voicer("render", "in.txt", "-o", "blocker/out.mp3", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "cannot write output here" in result.stderr.decode()
+    assert len(result.stderr.decode().strip().splitlines()) == 1
+
+
+def test_input_is_a_directory(tmp_path: Path):
+    result = run_voicer("render", ".", "--engine", "kokoro", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "is a directory" in result.stderr.decode()
