@@ -29,8 +29,8 @@ GOOD = "今天开会。".encode()
         (GOOD, ["in.txt", "--srt", "out.txt"], "must be written to a .srt file"),
         (GOOD, ["in.txt", "--sentence-pause", "-5"], "Invalid value for '--sentence-pause'"),
         (GOOD, ["in.txt", "--engine", "edge", "--voice", "zm_yunxi"], "use --engine kokoro"),
-        ("Good morning.".encode(), ["in.txt", "--engine", "kokoro"], "speaks Mandarin only"),
-        ("Good morning.".encode(), ["in.txt"], "only the edge engine (online) speaks"),
+        (b"Good morning.", ["in.txt", "--engine", "kokoro"], "speaks Mandarin only"),
+        (b"Good morning.", ["in.txt"], "only the edge engine (online) speaks"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, setup, args, message):

@@ -192,6 +192,15 @@ def bundled_voices() -> list[Voice]:
     ]
 
 
+def gender_of(voice: str) -> str | None:
+    """"Female" or "Male" for a voice in the bundled list, else None.
+
+    >>> gender_of("zh-CN-YunyangNeural"), gender_of("xx-XX-NobodyNeural")
+    ('Male', None)
+    """
+    return next((v.gender for v in bundled_voices() if v.name == voice), None)
+
+
 def join_clips(clips: list[Clip]) -> Clip:
     """One clip of ``clips`` played in turn, each one's marks shifted by the samples before it."""
     marks: list[Mark] = []
