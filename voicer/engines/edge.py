@@ -193,7 +193,7 @@ def bundled_voices() -> list[Voice]:
 
 
 def gender_of(voice: str) -> str | None:
-    """"Female" or "Male" for a voice in the bundled list, else None.
+    """The gender ("Female" or "Male") of a voice in the bundled list, else None.
 
     >>> gender_of("zh-CN-YunyangNeural"), gender_of("xx-XX-NobodyNeural")
     ('Male', None)
