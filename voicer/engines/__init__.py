@@ -99,6 +99,7 @@ def choose(
             f"the text looks like {_LANGUAGE_NAMES.get(language, 'a language')} that only the edge "
             f"engine (online) speaks, and it cannot be reached: {reason}"
         )
+    reason = reason.removeprefix("edge: ")
     notice = f"edge service unreachable ({reason}); using the offline kokoro engine"
     return _choose_kokoro(voice, language, kokoro_model, (notice,))
 
