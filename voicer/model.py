@@ -107,8 +107,14 @@ class Programme:
 
 @dataclass(frozen=True)
 class Cue:
-    """One subtitle: start and end in programme samples, and its text lines."""
+    """One subtitle: start and end (in samples of some rate), and the lines it shows.
+
+    ``text`` is the author's text the cue covers, before any punctuation convention, and
+    ``segment`` the index of its sentence (-1 when unknown, e.g. read from a file).
+    """
 
     start: int
     end: int
     lines: tuple[str, ...]
+    text: str = ""
+    segment: int = -1

@@ -1,0 +1,90 @@
+"""Subtitle profiles: the limits a cue must respect and the punctuation style it follows.
+
+The numbers come from the Netflix Timed Text Style Guide (Simplified Chinese and general) and
+GY/T 359-2022; see README, "Subtitles".
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, replace
+
+STYLES = ("zh-netflix", "plain")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Limits for cues. Widths count a half-width character as 0.5 when ``half_width_half``."""
+
+    name: str
+    max_chars: float = 16  # per line
+    max_lines: int = 2
+    min_duration_ms: int = 833
+    max_duration_ms: int = 7000
+    min_gap_frames: int = 2
+    close_gap_frames: int = 12  # gaps up to this are closed down to min_gap_frames
+    fps: float = 25.0
+    max_cps: float = 9.0  # reading speed, characters per second
+    max_linger_ms: int = 500  # how long a cue may stay after its last speech
+    half_width_half: bool = True
+    style: str = "zh-netflix"  # or "plain": punctuation kept as written
+
+    @property
+    def min_gap_ms(self) -> float:
+        return self.min_gap_frames * 1000 / self.fps
+
+    @property
+    def close_gap_ms(self) -> float:
+        return self.close_gap_frames * 1000 / self.fps
+
+    def width(self, text: str) -> float:
+        """Width of a line of text under this profile.
+
+        >>> PROFILES["zh"].width("增长5.2%"), PROFILES["latin"].width("GDP 5%")
+        (4.0, 6)
+        """
+        if not self.half_width_half:
+            return len(text)
+        return sum(0.5 if is_half_width(c) else 1.0 for c in text)
+
+
+PROFILES = {
+    "zh": Profile(name="zh"),
+    "latin": Profile(
+        name="latin", max_chars=42, max_cps=20.0, half_width_half=False, style="plain"
+    ),
+}
+
+
+def is_half_width(c: str) -> bool:
+    """True for characters that take half the width of a Han character.
+
+    >>> is_half_width("a"), is_half_width("中"), is_half_width("，"), is_half_width(" ")
+    (True, False, False, True)
+    """
+    return unicodedata.east_asian_width(c) in ("Na", "H", "N")
+
+
+def reading_units(text: str) -> float:
+    """Characters for reading speed, Netflix's way: spaces and punctuation count, half-width
+    characters count 0.5.
+
+    >>> reading_units("你好，world")
+    5.5
+    """
+    return sum(0.5 if is_half_width(c) else 1.0 for c in text if c != "\n")
+
+
+def profile_for(
+    language: str, style: str | None = None, **overrides: float | int | None
+) -> Profile:
+    """The default profile for a language, with a style and explicit limits applied.
+
+    >>> profile_for("zh", max_chars=14).max_chars
+    14
+    """
+    base = PROFILES["zh" if language == "zh" else "latin"]
+    changes = {key: value for key, value in overrides.items() if value is not None}
+    if style is not None:
+        changes["style"] = style
+    return replace(base, **changes)
