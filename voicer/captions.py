@@ -1,0 +1,239 @@
+"""Splitting a sentence into caption-sized pieces and laying each out in balanced lines.
+
+Pure text work, done before synthesis: an engine without timing marks speaks each piece on its
+own, so that every cue boundary is a measured position in the audio.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, replace
+from functools import cache, lru_cache
+
+from voicer.profiles import Profile
+
+CLAUSE_END = "，、；：,;:"
+SENTENCE_END = "。！？!?…."
+OPENERS = "“‘「『（(《〈【〔["
+CLOSERS = "”’」』）)》〉】〕]"
+NO_LINE_START = CLAUSE_END + SENTENCE_END + CLOSERS + "%％‰"
+# Speaking time at rate +0%, used to keep cues under the maximum duration before synthesis.
+SECONDS_PER_HAN = 0.2
+SECONDS_PER_LATIN = 0.065
+
+# Never broken: 《titles》, numbers with their signs and units, Latin words and abbreviations.
+_UNBREAKABLE = re.compile(
+    r"《[^《》]*》"
+    r"|[+\-−]?\d[\d.,:：/]*\d[%％‰]?|[+\-−]?\d[%％‰]?"
+    r"|[A-Za-z][A-Za-z'’.\-]*[A-Za-z]|[A-Za-z]"
+)
+_BREAK_COST = {"end": 0, "clause": 0, "bracket": 3, "space": 3, "word": 8}
+_SINGLE_HAN_COST = 4  # breaking next to a one-character word (之, 的, 在 ...)
+_IMBALANCE_COST = 0.5  # per character of difference between the lines of a cue
+_PIECE_COST = 10  # each extra cue
+_SHORT_PIECE_COST = 15  # a cue of fewer than _SHORT characters (unless it is the whole sentence)
+_SHORT = 5
+
+
+@dataclass(frozen=True)
+class Caption:
+    """A piece of a sentence shown as one cue.
+
+    ``text`` is the author's text (the pieces of a sentence join back to it); ``start`` its
+    offset in the sentence; ``lines`` what the cue shows; ``break_after`` how the sentence goes
+    on after it: "end", "clause" (after clause punctuation) or a weaker break.
+    """
+
+    text: str
+    start: int
+    lines: tuple[str, ...]
+    break_after: str
+
+
+def split_captions(sentence: str, profile: Profile, speed: float = 1.0) -> list[Caption]:
+    """Split a sentence into the fewest well-broken pieces that each fit the profile.
+
+    >>> from voicer.profiles import profile_for
+    >>> sentence = "第二，推动成果转化，让更多的科研成果走出实验室、走向生产线。"
+    >>> [c.lines for c in split_captions(sentence, profile_for("zh"))]
+    [('第二 推动成果转化', '让更多的科研成果走出实验室'), ('走向生产线',)]
+    """
+    tokens = tokenize(sentence)
+    if not tokens:
+        return []
+    budget = 0.9 * profile.max_duration_ms / 1000 * max(speed, 0.1)  # seconds at speed 1
+    ends = _best_breaks(tuple(tokens), profile, budget)
+    captions = []
+    start = 0
+    offset = 0
+    for end in ends:
+        piece = tokens[start:end]
+        text = "".join(piece)
+        lines = layout(piece, profile) or (display(piece, profile),)
+        captions.append(Caption(text, offset, lines, _break_kind(tokens, end)))
+        offset += len(text)
+        start = end
+    return captions
+
+
+def tokenize(text: str) -> list[str]:
+    """Words, numbers, titles and single punctuation marks; they join back to ``text``.
+
+    >>> tokenize("增长12.5%，《政府工作报告》提出GDP目标")
+    ['增长', '12.5%', '，', '《政府工作报告》', '提出', 'GDP', '目标']
+    """
+    tokens: list[str] = []
+    position = 0
+    for match in _UNBREAKABLE.finditer(text):
+        tokens += _words(text[position : match.start()])
+        tokens.append(match.group())
+        position = match.end()
+    tokens += _words(text[position:])
+    return tokens
+
+
+def _words(text: str) -> list[str]:
+    if not text:
+        return []
+    return list(_segmenter().cut(text, HMM=True))
+
+
+@cache
+def _segmenter():  # noqa: ANN202 - jieba has no types
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.Tokenizer()
+
+
+def _break_kind(tokens: list[str], end: int) -> str:
+    """How good a break after ``tokens[end - 1]`` is (or "never")."""
+    if end >= len(tokens):
+        return "end"
+    before, after = tokens[end - 1], tokens[end]
+    if after[0] in NO_LINE_START or before[-1] in OPENERS:
+        return "never"
+    if before[-1] in CLAUSE_END or before[-1] in SENTENCE_END:
+        return "clause"
+    if after[0] in OPENERS or before[-1] in CLOSERS:
+        return "bracket"
+    if before.isspace() or after.isspace():
+        return "space"
+    return "word"
+
+
+def _best_breaks(tokens: tuple[str, ...], profile: Profile, budget: float) -> list[int]:
+    """Token indices ending each piece, chosen by dynamic programming over break positions."""
+    n = len(tokens)
+    token_list = list(tokens)
+    best: list[tuple[float, list[int]]] = [(0.0, [])] + [(float("inf"), [])] * n
+    for end in range(1, n + 1):
+        kind = _break_kind(token_list, end)
+        if kind == "never":
+            continue
+        for start in range(end - 1, -1, -1):
+            if best[start][0] == float("inf"):
+                continue
+            piece = tokens[start:end]
+            width = profile.width("".join(piece).strip())
+            if end - start > 1 and speaking_seconds("".join(piece)) > budget:
+                break
+            arranged = _layout_cached(piece, profile)
+            if arranged is None and end - start > 1:
+                if width > profile.max_chars * profile.max_lines:
+                    break
+                continue
+            line_cost = arranged[0] if arranged else 0.0
+            cost = best[start][0] + _PIECE_COST + _break_cost(tokens, end, kind) + line_cost
+            if width < _SHORT and not (start == 0 and end == n):
+                cost += _SHORT_PIECE_COST
+            if cost < best[end][0]:
+                best[end] = (cost, [*best[start][1], end])
+    if best[n][0] == float("inf"):  # cannot happen with single-token pieces allowed, but be safe
+        return [n]
+    return best[n][1]
+
+
+def speaking_seconds(text: str) -> float:
+    """A rough speaking time at normal rate, enough to keep cues under 7 s.
+
+    >>> round(speaking_seconds("今天开会，good news"), 3)
+    1.32
+    """
+    seconds = 0.0
+    for c in text:
+        if c.isalnum():
+            seconds += SECONDS_PER_LATIN if c.isascii() else SECONDS_PER_HAN
+    return seconds
+
+
+def display(tokens: list[str] | tuple[str, ...], profile: Profile) -> str:
+    """One line as shown: with the zh-netflix style no ，。 at the end, an inner ， is a space.
+
+    >>> from voicer.profiles import profile_for
+    >>> display(["今天", "，", "我们", "开会", "。"], profile_for("zh"))
+    '今天 我们开会'
+    >>> display(["今天", "，", "我们", "开会", "。"], profile_for("zh", style="plain"))
+    '今天，我们开会。'
+    """
+    text = "".join(tokens).strip()
+    if profile.style != "zh-netflix":
+        return text
+    text = re.sub(f"[，；。](?=[{re.escape(CLOSERS)}])", "", text).rstrip("，。、；,;").rstrip()
+    text = re.sub(r"\s*[，；。]\s*", " ", text)
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
+@lru_cache(maxsize=4096)
+def _layout_cached(
+    tokens: tuple[str, ...], profile: Profile
+) -> tuple[float, tuple[str, ...]] | None:
+    """(cost, lines) of the best layout: balanced lines broken at natural points."""
+    single = display(tokens, profile)
+    if profile.width(single) <= profile.max_chars:
+        return 0.0, (single,)
+    if profile.max_lines < 2:
+        return None
+    best: tuple[float, tuple[str, ...]] | None = None
+    for split in range(1, len(tokens)):
+        kind = _break_kind(list(tokens), split)
+        if kind == "never":
+            continue
+        top = display(tokens[:split], profile)
+        rest = _layout_cached(tokens[split:], _fewer_lines(profile))
+        if not top or rest is None or profile.width(top) > profile.max_chars:
+            continue
+        widths = [profile.width(top), *(profile.width(line) for line in rest[1])]
+        imbalance = max(widths) - min(widths) + (2 if widths[-1] < widths[0] else 0)
+        cost = rest[0] + _break_cost(tokens, split, kind) + _IMBALANCE_COST * imbalance
+        if best is None or cost < best[0]:
+            best = (cost, (top, *rest[1]))
+    return best
+
+
+def _fewer_lines(profile: Profile) -> Profile:
+    return replace(profile, max_lines=profile.max_lines - 1)
+
+
+def layout(tokens: list[str] | tuple[str, ...], profile: Profile) -> tuple[str, ...] | None:
+    """Lines for one cue: one line when it fits, else balanced lines; None if it cannot fit.
+
+    >>> from voicer.profiles import profile_for
+    >>> layout(tokenize("我们建成了三个重点实验室，引进各类人才两千余名。"), profile_for("zh"))
+    ('我们建成了三个重点实验室', '引进各类人才两千余名')
+    """
+    found = _layout_cached(tuple(tokens), profile)
+    return found[1] if found else None
+
+
+def _break_cost(tokens: tuple[str, ...] | list[str], split: int, kind: str) -> float:
+    """Cost of breaking before ``tokens[split]``; single Han characters bind to their neighbours."""
+    cost = _BREAK_COST[kind]
+    if kind == "word" and (_is_single_han(tokens[split - 1]) or _is_single_han(tokens[split])):
+        cost += _SINGLE_HAN_COST
+    return cost
+
+
+def _is_single_han(token: str) -> bool:
+    return len(token) == 1 and "\u4e00" <= token <= "\u9fff"
