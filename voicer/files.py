@@ -11,6 +11,19 @@ from pathlib import Path
 from voicer.errors import InputError
 
 
+def read_input(path: Path, kind: str) -> bytes:
+    """The bytes of an input file, with a one-line ``InputError`` for every way reading fails;
+    ``kind`` names what the file should be ("text file", "subtitle file")."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a {kind}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+
+
 def check_writable(path: Path) -> None:
     """Make sure ``path`` can be created (its folder made if needed) before any work starts."""
     folder = path.parent
