@@ -13,7 +13,7 @@ import numpy as np
 
 from voicer import ffmpeg
 from voicer.errors import InputError, SynthesisError
-from voicer.model import Clip, Placement, Programme, Segment
+from voicer.model import Clip, Mark, Placement, Programme, Segment
 
 MARGIN_MS = 30  # audio kept before and after detected speech
 SILENCE_DBFS = -50.0  # below this (or 40 dB under the clip's peak) counts as silence
@@ -73,35 +73,65 @@ def assemble(
     margin_ms: int = MARGIN_MS,
 ) -> Programme:
     """Join clips so that from the end of one segment's speech to the start of the next is
-    exactly the pause asked for (paragraph pause after a paragraph's last sentence).
-
-    Each clip keeps up to ``margin_ms`` of its own audio around its speech (soft onsets and
-    decays); the PCM is joined once, into a buffer allocated at its final size.
-    """
+    exactly the pause asked for (paragraph pause after a paragraph's last sentence)."""
     if not clips:
         raise SynthesisError("nothing to assemble: no audio was produced")
     sample_rate = clips[0].sample_rate
-    margin = sample_rate * margin_ms // 1000
-    bounds = [
-        _bounds(segment, clip, sample_rate) for segment, clip in zip(segments, clips, strict=True)
-    ]
+    bounds = [_bounds(seg, clip, sample_rate) for seg, clip in zip(segments, clips, strict=True)]
+    pauses = [paragraph_pause_ms if s.ends_paragraph else sentence_pause_ms for s in segments]
+    samples, spans, marks = _join(clips, bounds, pauses, sample_rate * margin_ms // 1000)
+    placements = tuple(
+        Placement(segment, start, end, shifted)
+        for segment, (start, end), shifted in zip(segments, spans, marks, strict=True)
+    )
+    return Programme(samples=samples, sample_rate=sample_rate, placements=placements)
 
-    placements = []
+
+def join_phrases(
+    clips: Sequence[Clip],
+    texts: Sequence[str],
+    pauses_ms: Sequence[int],
+    margin_ms: int = MARGIN_MS,
+) -> Clip:
+    """One clip of phrases spoken in turn, ``pauses_ms[i]`` of silence after phrase i, with a
+    mark for each phrase's speech (so cues can be timed by phrase)."""
+    sample_rate = clips[0].sample_rate
+    bounds = []
+    for clip, text in zip(clips, texts, strict=True):
+        found = speech_bounds(clip.samples, sample_rate)
+        if found is None:
+            raise SynthesisError(f"the engine produced only silence for {text[:20]!r}")
+        bounds.append(found)
+    samples, spans, _ = _join(clips, bounds, pauses_ms, sample_rate * margin_ms // 1000)
+    marks = tuple(Mark(start, end, text) for (start, end), text in zip(spans, texts, strict=True))
+    return Clip(samples=samples, sample_rate=sample_rate, marks=marks)
+
+
+def _join(
+    clips: Sequence[Clip], bounds: Sequence[tuple[int, int]], pauses_ms: Sequence[int], margin: int
+) -> tuple[np.ndarray, list[tuple[int, int]], list[tuple[Mark, ...]]]:
+    """Place each clip's speech (with up to ``margin`` of its own audio either side) so that
+    the silence after clip i's speech is ``pauses_ms[i]``; join the PCM once, into a buffer
+    allocated at its final size. Returns the samples, the speech spans and the shifted marks."""
+    sample_rate = clips[0].sample_rate
+    spans = []
+    marks = []
     speech_start = margin
-    for segment, clip, (start, end) in zip(segments, clips, bounds, strict=True):
+    for clip, (start, end), pause in zip(clips, bounds, pauses_ms, strict=True):
         shift = speech_start - start
-        marks = tuple(replace(m, start=m.start + shift, end=m.end + shift) for m in clip.marks)
-        placements.append(Placement(segment, speech_start, speech_start + end - start, marks))
-        pause = paragraph_pause_ms if segment.ends_paragraph else sentence_pause_ms
+        marks.append(
+            tuple(replace(m, start=m.start + shift, end=m.end + shift) for m in clip.marks)
+        )
+        spans.append((speech_start, speech_start + end - start))
         speech_start += end - start + sample_rate * pause // 1000
 
-    buffer = np.zeros(placements[-1].speech_end + margin, dtype=np.float32)
-    for placement, clip, (start, end) in zip(placements, clips, bounds, strict=True):
+    buffer = np.zeros(spans[-1][1] + margin, dtype=np.float32)
+    for clip, (start, end), (at_speech, _) in zip(clips, bounds, spans, strict=True):
         lead, tail = min(margin, start), min(margin, clip.samples.size - end)
-        at = placement.speech_start - lead
-        # margins of neighbours may overlap when a pause is shorter than two margins: mix them
+        at = at_speech - lead
+        # margins of neighbours overlap when a pause is shorter than two margins: mix them
         buffer[at : at + lead + end - start + tail] += clip.samples[start - lead : end + tail]
-    return Programme(samples=buffer, sample_rate=sample_rate, placements=tuple(placements))
+    return buffer, spans, marks
 
 
 def _bounds(segment: Segment, clip: Clip, sample_rate: int) -> tuple[int, int]:

@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 
 import click
 
-from voicer import __version__, engines, pipeline, text
+from voicer import __version__, engines, pipeline, rules, subtitles, text
 from voicer.errors import VoicerError
+from voicer.profiles import STYLES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +40,50 @@ def reports_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def subtitle_options(command: F) -> F:
+    """The options that set a subtitle profile's limits, shared by render and subtitles-check."""
+    options = [
+        click.option(
+            "--subtitle-style",
+            type=click.Choice(STYLES),
+            help="zh-netflix: no ，。 in cues, an inner ， becomes a space [default for Mandarin]; "
+            "plain: punctuation as written.",
+        ),
+        click.option(
+            "--max-chars",
+            type=click.FloatRange(4, 200),
+            help="Characters per line "
+            "(half-width counts 0.5 in Mandarin) [default: 16 Mandarin, 42 others].",
+        ),
+        click.option("--max-lines", type=click.IntRange(1, 4), help="Lines per cue [default: 2]."),
+        click.option(
+            "--min-duration",
+            "min_duration_ms",
+            type=click.IntRange(0, 60000),
+            metavar="MS",
+            help="Shortest cue [default: 833].",
+        ),
+        click.option(
+            "--max-duration",
+            "max_duration_ms",
+            type=click.IntRange(1000, 60000),
+            metavar="MS",
+            help="Longest cue [default: 7000].",
+        ),
+        click.option(
+            "--min-gap",
+            "min_gap_frames",
+            type=click.IntRange(0, 100),
+            metavar="FRAMES",
+            help="Shortest gap between cues [default: 2].",
+        ),
+        click.option("--fps", type=click.FloatRange(1, 120), help="Frame rate [default: 25]."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="voicer")
 def cli() -> None:
@@ -58,7 +103,20 @@ def cli() -> None:
     "--srt",
     "srt_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Subtitle file [default: beside the audio, same stem, .srt]",
+    help="SRT file [default: beside the audio, same stem, .srt]",
+)
+@click.option(
+    "--subtitles",
+    "extra_subtitles",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Another subtitle file; the format follows the extension (.srt, .vtt). Repeatable.",
+)
+@click.option("--vtt", is_flag=True, help="Also write WebVTT beside the audio.")
+@click.option(
+    "--timeline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JSON timeline: every sentence and cue with its text, spoken text and times.",
 )
 @click.option(
     "--engine",
@@ -93,12 +151,16 @@ def cli() -> None:
     envvar="VOICER_KOKORO_MODEL",
     help="Another Kokoro v1.0 ONNX file to use offline (env: VOICER_KOKORO_MODEL).",
 )
+@subtitle_options
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @reports_errors
 def render_command(
     source: str,
     output: Path | None,
     srt_path: Path | None,
+    extra_subtitles: tuple[Path, ...],
+    vtt: bool,
+    timeline: Path | None,
     engine: str,
     voice: str | None,
     rate: str,
@@ -108,6 +170,7 @@ def render_command(
     paragraph_pause: int,
     kokoro_model: Path | None,
     quiet: bool,
+    **limits: Any,
 ) -> None:
     """Render INPUT (a text file, or - for standard input) to audio and an SRT file."""
     options = pipeline.RenderOptions(
@@ -119,19 +182,50 @@ def render_command(
         sentence_pause_ms=sentence_pause,
         paragraph_pause_ms=paragraph_pause,
         kokoro_model=kokoro_model,
+        **limits,
     )
     notify = None if quiet else _notice
     if source == "-":
         script = text.script_from_bytes(sys.stdin.buffer.read(), "stdin")
     else:
         script = text.read_script(Path(source))
-    result = pipeline.render_script(script, output, srt_path, options, notify)
-    if not quiet:
-        click.echo(
-            f"wrote {result.audio_path} ({_clock(result.duration)}) and {result.srt_path} "
-            f"({result.cues} cues) with {result.engine} {result.voice} "
-            f"in {result.total_seconds:.1f} s"
-        )
+    audio_path = output or pipeline.default_output(script.source)
+    outputs = pipeline.Outputs.beside(audio_path, srt_path, extra_subtitles, vtt, timeline)
+    result = pipeline.render_script(script, outputs, options, notify)
+    if quiet:
+        return
+    for violation in result.violations:
+        _notice(f"warning: {violation.message}")
+    others = ", ".join(str(path) for path in outputs.all()[1:])
+    click.echo(
+        f"wrote {result.audio_path} ({_clock(result.duration)}) and {others} "
+        f"({len(result.cues)} cues) with {result.engine} {result.voice} "
+        f"in {result.total_seconds:.1f} s"
+    )
+
+
+@cli.command("subtitles-check")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--language",
+    type=click.Choice(["zh", "latin"]),
+    default=None,
+    help="Which profile's limits apply [default: from the text of the file].",
+)
+@subtitle_options
+@reports_errors
+def subtitles_check_command(path: Path, language: str | None, **limits: Any) -> None:
+    """Report every rule of a subtitle profile that PATH (.srt or .vtt) breaks.
+
+    Exit code 0 when it follows the profile, 1 when it breaks a rule, 2 when it cannot be read.
+    """
+    cues = subtitles.read(path)
+    if language is None:
+        language = text.detect_language("".join(line for cue in cues for line in cue.lines))
+    profile = pipeline.RenderOptions(**limits).profile(language)
+    violations = rules.check(cues, 1000, profile)
+    click.echo(rules.format_report(violations, path))
+    sys.exit(1 if violations else 0)
 
 
 @cli.command("voices")

@@ -7,18 +7,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from voicer import audio, engines, files, subtitles, text, timing
+from voicer import audio, engines, files, rules, subtitles, text, timeline, timing
+from voicer.captions import Caption, split_captions
 from voicer.errors import InputError, SynthesisError
-from voicer.model import Clip, Prosody, Script, Segment
+from voicer.model import Clip, Cue, Programme, Prosody, Script, Segment
+from voicer.profiles import Profile, profile_for
 from voicer.prosody import parse_prosody
+from voicer.rules import Violation
 
 DEFAULT_SENTENCE_PAUSE_MS = 400
 DEFAULT_PARAGRAPH_PAUSE_MS = 900
+CLAUSE_PAUSE_MS = 300
+ENUMERATION_PAUSE_MS = 150
+WORD_BREAK_PAUSE_MS = 120
 
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """Everything that changes what a render produces, except where it goes."""
+    """Everything that changes what a render produces, except where it goes.
+
+    Subtitle limits left as None take the profile's value for the language of the text.
+    """
 
     engine: str = "auto"
     voice: str | None = None
@@ -29,22 +38,79 @@ class RenderOptions:
     paragraph_pause_ms: int = DEFAULT_PARAGRAPH_PAUSE_MS
     kokoro_model: Path | None = None
     probe_timeout: float = 3.0
+    subtitle_style: str | None = None  # zh-netflix for Mandarin, plain otherwise
+    max_chars: float | None = None
+    max_lines: int | None = None
+    min_duration_ms: int | None = None
+    max_duration_ms: int | None = None
+    min_gap_frames: int | None = None
+    fps: float | None = None
+
+    def profile(self, language: str) -> Profile:
+        """The subtitle profile for text of ``language`` with these options applied."""
+        return profile_for(
+            language,
+            self.subtitle_style,
+            max_chars=self.max_chars,
+            max_lines=self.max_lines,
+            min_duration_ms=self.min_duration_ms,
+            max_duration_ms=self.max_duration_ms,
+            min_gap_frames=self.min_gap_frames,
+            fps=self.fps,
+        )
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where a render writes: the audio, one or more subtitle files, optionally a timeline."""
+
+    audio: Path
+    subtitles: tuple[Path, ...]
+    timeline: Path | None = None
+
+    @classmethod
+    def beside(
+        cls,
+        audio_path: Path,
+        srt: Path | None = None,
+        extra_subtitles: tuple[Path, ...] = (),
+        vtt: bool = False,
+        timeline: Path | None = None,
+    ) -> Outputs:
+        """The audio, an SRT (beside it unless given), a VTT beside it if asked, and extras."""
+        subtitles = [srt or audio_path.with_suffix(".srt")]
+        if vtt:
+            subtitles.append(audio_path.with_suffix(".vtt"))
+        subtitles += [path for path in extra_subtitles if path not in subtitles]
+        return cls(audio_path, tuple(subtitles), timeline)
+
+    def all(self) -> list[Path]:
+        return [self.audio, *self.subtitles, *([self.timeline] if self.timeline else [])]
 
 
 @dataclass(frozen=True)
 class RenderResult:
     """What a render wrote and how it went."""
 
-    audio_path: Path
-    srt_path: Path
+    outputs: Outputs
     engine: str
     voice: str
     duration: float  # seconds of audio
     sentences: int
-    cues: int
+    cues: tuple[Cue, ...]
+    sample_rate: int
     synthesis_seconds: float  # wall time spent inside the engine
     total_seconds: float
     notices: tuple[str, ...] = field(default_factory=tuple)
+    violations: tuple[Violation, ...] = field(default_factory=tuple)
+
+    @property
+    def audio_path(self) -> Path:
+        return self.outputs.audio
+
+    @property
+    def srt_path(self) -> Path:
+        return self.outputs.subtitles[0]
 
 
 def default_output(source_name: str) -> Path:
@@ -59,20 +125,19 @@ def default_output(source_name: str) -> Path:
 
 def render(
     source: Path | str,
-    output: Path | None = None,
-    srt_path: Path | None = None,
+    outputs: Outputs | Path | None = None,
     options: RenderOptions | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> RenderResult:
-    """Render a speech file to ``output`` (default ``audio/<stem>.mp3``) and an SRT beside it."""
+    """Render a speech file. ``outputs`` may be just the audio path (SRT beside it); by default
+    ``audio/<stem>.mp3`` and ``audio/<stem>.srt``."""
     script = text.read_script(Path(source))
-    return render_script(script, output, srt_path, options, notify)
+    return render_script(script, outputs, options, notify)
 
 
 def render_script(
     script: Script,
-    output: Path | None = None,
-    srt_path: Path | None = None,
+    outputs: Outputs | Path | None = None,
     options: RenderOptions | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> RenderResult:
@@ -80,18 +145,15 @@ def render_script(
     began = time.perf_counter()
     options = options or RenderOptions()
     tell = notify or (lambda message: None)
-    output = output or default_output(script.source)
-    srt_path = srt_path or output.with_suffix(".srt")
+    if not isinstance(outputs, Outputs):
+        outputs = Outputs.beside(outputs or default_output(script.source))
 
     prosody = parse_prosody(options.rate, options.volume, options.pitch)
-    audio.output_args(output)
-    if srt_path.suffix.lower() != ".srt":
-        raise InputError(f"{srt_path}: subtitles must be written to a .srt file")
-    if srt_path.resolve() == output.resolve():
-        raise InputError(f"{output}: the audio and the subtitles cannot be the same file")
-    for path in (output, srt_path):
-        files.check_writable(path)
+    profile = options.profile(script.language)
+    _check_outputs(outputs)
     segments = text.segments(script)
+    speed = 1 + prosody.rate / 100
+    captions = [split_captions(segment.shown, profile, speed) for segment in segments]
 
     choice = engines.choose(
         options.engine, options.voice, script.language, options.kokoro_model, options.probe_timeout
@@ -106,34 +168,79 @@ def render_script(
     tell(f"speaking {len(segments)} sentences with {choice.engine.name} ({choice.voice})")
 
     synthesis_began = time.perf_counter()
-    clips = [_synthesize(choice, segment, prosody) for segment in segments]
+    clips = [
+        _synthesize(choice, segment, pieces, prosody)
+        for segment, pieces in zip(segments, captions, strict=True)
+    ]
     synthesis_seconds = time.perf_counter() - synthesis_began
 
     programme = audio.assemble(
         segments, clips, options.sentence_pause_ms, options.paragraph_pause_ms
     )
-    cues = timing.sentence_cues(programme)
-    srt_content = subtitles.srt_text(cues, programme.sample_rate)
-    with files.atomic_outputs([output, srt_path]) as (audio_tmp, srt_tmp):
-        audio.encode(programme, audio_tmp, target=output)
-        srt_tmp.write_text(srt_content, encoding="utf-8")
-
+    cues = timing.caption_cues(programme, captions, profile)
+    _write(outputs, programme, cues, choice)
     return RenderResult(
-        audio_path=output,
-        srt_path=srt_path,
+        outputs=outputs,
         engine=choice.engine.name,
         voice=choice.voice,
         duration=programme.duration,
         sentences=len(segments),
-        cues=len(cues),
+        cues=tuple(cues),
+        sample_rate=programme.sample_rate,
         synthesis_seconds=synthesis_seconds,
         total_seconds=time.perf_counter() - began,
         notices=tuple(notices),
+        violations=tuple(rules.check(cues, programme.sample_rate, profile)),
     )
 
 
-def _synthesize(choice: engines.Choice, segment: Segment, prosody: Prosody) -> Clip:
+def _check_outputs(outputs: Outputs) -> None:
+    audio.output_args(outputs.audio)
+    for path in outputs.subtitles:
+        subtitles.format_for(path)
+    if outputs.timeline is not None and outputs.timeline.suffix.lower() != ".json":
+        raise InputError(f"{outputs.timeline}: the timeline must be written to a .json file")
+    paths = [path.resolve() for path in outputs.all()]
+    if len(set(paths)) != len(paths):
+        raise InputError("two outputs would be written to the same file")
+    for path in outputs.all():
+        files.check_writable(path)
+
+
+def _write(outputs: Outputs, programme: Programme, cues: list[Cue], choice: engines.Choice) -> None:
+    """Write every output, all or nothing."""
+    rate = programme.sample_rate
+    contents = [subtitles.format_text(cues, rate, path.suffix) for path in outputs.subtitles]
+    if outputs.timeline is not None:
+        contents.append(
+            timeline.timeline_json(
+                programme.placements, cues, rate, choice.voice, choice.engine.name
+            )
+        )
+    with files.atomic_outputs(outputs.all()) as temporaries:
+        audio.encode(programme, temporaries[0], target=outputs.audio)
+        for temporary, content in zip(temporaries[1:], contents, strict=True):
+            temporary.write_text(content, encoding="utf-8")
+
+
+def _synthesize(
+    choice: engines.Choice, segment: Segment, captions: list[Caption], prosody: Prosody
+) -> Clip:
+    """A sentence's clip. An engine without word marks speaks each caption on its own (with
+    the pause the engine itself makes at that punctuation), so every cue boundary is measured."""
     try:
-        return choice.engine.synthesize(segment.spoken, choice.voice, prosody)
+        if choice.engine.word_marks or len(captions) < 2 or segment.spoken != segment.shown:
+            return choice.engine.synthesize(segment.spoken, choice.voice, prosody)
+        clips = [choice.engine.synthesize(c.text, choice.voice, prosody) for c in captions]
+        pauses = [phrase_pause_ms(caption) for caption in captions]
+        return audio.join_phrases(clips, [c.text for c in captions], pauses)
     except SynthesisError as exc:
         raise type(exc)(f"line {segment.line} ({segment.shown[:16]}…): {exc}") from None
+
+
+def phrase_pause_ms(caption: Caption) -> int:
+    """The pause after a caption spoken on its own, as the engine makes it inside a sentence
+    (measured on kokoro: about 0.3 s after ，；： and shorter after 、)."""
+    if caption.break_after != "clause":
+        return WORD_BREAK_PAUSE_MS
+    return ENUMERATION_PAUSE_MS if caption.text.rstrip()[-1:] == "、" else CLAUSE_PAUSE_MS

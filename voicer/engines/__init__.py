@@ -14,6 +14,7 @@ class Engine(Protocol):
     """A text-to-speech engine. Adding one is one module that implements this."""
 
     name: str
+    word_marks: bool  # whether synthesize() returns a timing mark for every word
 
     def voices(self) -> list[Voice]:
         """The voices this engine offers."""

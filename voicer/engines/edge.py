@@ -81,6 +81,7 @@ class EdgeEngine:
     """Microsoft Edge's online neural voices (needs the network)."""
 
     name = "edge"
+    word_marks = True
 
     def __init__(self, url: str | None = None, timeout: float | None = None) -> None:
         """``url``: the service's WebSocket URL (default: $VOICER_EDGE_URL, else edge-tts's own).

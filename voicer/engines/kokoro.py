@@ -83,6 +83,7 @@ class KokoroEngine:
     """Kokoro-82M on the CPU through onnxruntime. Speaks Mandarin."""
 
     name = "kokoro"
+    word_marks = False
 
     def __init__(self, model_path: Path | str | None = None) -> None:
         chosen = model_path or os.environ.get("VOICER_KOKORO_MODEL") or None

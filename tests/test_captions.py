@@ -1,0 +1,197 @@
+"""Caption segmentation, line layout and cue timing rules."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from voicer.captions import display, layout, split_captions, tokenize
+from voicer.model import Cue, Mark, Placement, Programme, Segment
+from voicer.profiles import profile_for
+from voicer.timing import caption_cues, fit_to_profile
+
+ZH = profile_for("zh")
+PLAIN = profile_for("zh", style="plain")
+LATIN = profile_for("en")
+
+_WORDS = ["我们", "发展", "经济", "科技创新", "重点", "实验室", "人才", "政府", "工作", "报告"]
+_PIECES = st.sampled_from(
+    [
+        *_WORDS,
+        "，",
+        "、",
+        "：",
+        "。",
+        "！",
+        "“",
+        "”",
+        "（",
+        "）",
+        "12.5%",
+        "《政府工作报告》",
+        "GDP",
+        "的",
+    ]
+)
+
+
+@st.composite
+def chinese_sentences(draw: st.DrawFn) -> str:
+    return "".join(draw(st.lists(_PIECES, min_size=1, max_size=40)))
+
+
+@st.composite
+def english_sentences(draw: st.DrawFn) -> str:
+    words = draw(
+        st.lists(
+            st.sampled_from(["the", "economy", "grew", "by", "5.2%", "and", "science,"]),
+            min_size=1,
+            max_size=40,
+        )
+    )
+    return " ".join(words) + "."
+
+
+def strip_convention(text: str) -> str:
+    return re.sub(r"[\s，。、；,;：:]", "", text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(chinese_sentences())
+def test_cue_texts_join_back_to_the_sentence(sentence):
+    captions = split_captions(sentence, ZH)
+    assert "".join(c.text for c in captions) == sentence
+    assert [c.start for c in captions] == [
+        sum(len(p.text) for p in captions[:i]) for i in range(len(captions))
+    ]
+    # what is shown is the sentence too, apart from the punctuation convention
+    shown = "".join("".join(c.lines) for c in captions)
+    assert strip_convention(shown) == strip_convention(sentence)
+
+
+@settings(max_examples=200, deadline=None)
+@given(chinese_sentences())
+def test_lines_fit_unless_one_token_is_longer(sentence):
+    longest_token = max(ZH.width(t) for t in tokenize(sentence))
+    for caption in split_captions(sentence, ZH):
+        assert len(caption.lines) <= ZH.max_lines or longest_token > ZH.max_chars
+        for line in caption.lines:
+            assert ZH.width(line) <= ZH.max_chars or longest_token > ZH.max_chars
+
+
+@settings(max_examples=100, deadline=None)
+@given(english_sentences())
+def test_latin_lines_fit_and_join_back(sentence):
+    captions = split_captions(sentence, LATIN)
+    assert "".join(c.text for c in captions) == sentence
+    for caption in captions:
+        assert all(len(line) <= 42 for line in caption.lines)
+        assert not any(line != line.strip() for line in caption.lines)
+
+
+@settings(max_examples=200, deadline=None)
+@given(chinese_sentences())
+def test_zh_netflix_lines_have_no_comma_or_full_stop(sentence):
+    for caption in split_captions(sentence, ZH):
+        for line in caption.lines:
+            assert "，" not in line and "。" not in line
+            assert not line.endswith(("、", "；"))
+
+
+def test_never_break_inside_numbers_titles_or_words():
+    sentence = (
+        "根据《中华人民共和国国民经济和社会发展第十四个五年规划纲要》要求，全市研发投入增长12.5%。"
+    )
+    captions = split_captions(sentence, ZH)
+    shown = [line for c in captions for line in c.lines]
+    assert any("《中华人民共和国国民经济和社会发展第十四个五年规划纲要》" in line for line in shown)
+    assert any("12.5%" in line for line in shown)
+    assert "研发" in tokenize("全市研发投入增长") and "实验室" in tokenize("重点实验室")
+
+
+def test_two_lines_are_balanced_and_one_line_when_it_fits():
+    (caption,) = split_captions("我们建成了三个重点实验室，引进各类人才两千余名。", ZH)
+    top, bottom = caption.lines
+    assert abs(ZH.width(top) - ZH.width(bottom)) <= 4
+    assert split_captions("谢谢大家。", ZH)[0].lines == ("谢谢大家",)
+
+
+def test_punctuation_convention_and_plain_style():
+    assert display(tokenize("他说：“好，我们走！”"), ZH) == "他说：“好 我们走！”"
+    assert display(tokenize("正如所说：“只有一步一个脚印。”"), ZH) == "正如所说：“只有一步一个脚印”"
+    assert layout(tokenize("今天，我们开会。"), PLAIN) == ("今天，我们开会。",)
+
+
+def test_long_sentences_are_split_into_cues_short_enough_to_speak_in_7_seconds():
+    sentence = "，".join(["我们要坚持稳中求进工作总基调"] * 8) + "。"
+    captions = split_captions(sentence, ZH)
+    assert len(captions) >= 4
+    assert all(sum(c.isalnum() for c in cap.text) * 0.2 <= 7 for cap in captions)
+
+
+SR = 1000  # cue times in milliseconds for readability
+
+
+def cue(start: int, end: int) -> Cue:
+    return Cue(start, end, ("字",), "字", 0)
+
+
+def test_short_gaps_close_to_two_frames_and_short_cues_grow():
+    fitted = fit_to_profile([cue(0, 1000), cue(1300, 2300), cue(5000, 5400)], SR, ZH)
+    assert fitted[0].end == 1300 - 80  # gap of 300 ms (<= 12 frames) closed down to 2 frames
+    assert fitted[1].end == 2300  # the next cue is far: it ends on its speech
+    assert fitted[2].end == 5400 + 433  # grown to the 833 ms minimum
+
+
+def test_cue_ends_never_run_into_the_next_cue_nor_linger_past_500_ms():
+    fitted = fit_to_profile([cue(0, 200), cue(400, 1500)], SR, ZH)
+    assert fitted[0].end == 400 - 80
+    fitted = fit_to_profile([cue(0, 100), cue(3000, 4000)], SR, ZH)
+    assert fitted[0].end == 600  # min duration would want 833, linger allows 500 after speech
+
+
+@given(st.lists(st.tuples(st.integers(0, 500), st.integers(1, 8000)), min_size=1, max_size=30))
+def test_fitted_cues_are_ordered_with_minimum_gaps_when_speech_allows(spans):
+    cues = []
+    position = 0
+    for gap, length in spans:
+        position += gap + 80  # speech never closer than the minimum gap here
+        cues.append(cue(position, position + length))
+        position += length
+    fitted = fit_to_profile(cues, SR, ZH)
+    for before, after in zip(fitted, fitted[1:], strict=False):
+        assert after.start - before.end >= 80
+    for original, result in zip(cues, fitted, strict=True):
+        assert result.start == original.start
+        assert original.end <= result.end <= original.end + 500
+
+
+def test_caption_cues_follow_the_marks_inside_a_sentence():
+    sentence = "第二，推动成果转化，让更多的科研成果走出实验室、走向生产线。"
+    captions = split_captions(sentence, ZH)
+    assert len(captions) == 2
+    segment = Segment(0, sentence, sentence, 0, 1, 1, True)
+    second_start = sentence.index("走向")
+    marks = (
+        Mark(100, 300, "第二"),
+        Mark(400, 900, "推动"),
+        Mark(3000, 3400, "走向"),
+        Mark(3400, 3800, "生产线"),
+    )
+    assert second_start == len(captions[0].text)
+    programme = Programme(
+        samples=None, sample_rate=SR, placements=(Placement(segment, 100, 3800, marks),)
+    )  # type: ignore[arg-type]
+    first, second = caption_cues(programme, [captions], ZH)
+    assert first.start == 100 and second.start == 3000
+    assert first.end == 3000 - 80 or first.end <= 900 + 500
+
+
+@pytest.mark.parametrize("profile", [ZH, LATIN])
+def test_empty_and_single_word_sentences(profile):
+    assert split_captions("", profile) == []
+    (only,) = split_captions("好。", profile)
+    assert only.text == "好。"
