@@ -29,6 +29,7 @@ FORMATS: dict[str, list[str]] = {
     ".opus": ["-f", "opus", "-c:a", "libopus", "-b:a", "64k"],
 }
 OUTPUT_SAMPLE_RATE = 48000
+PEAK_CEILING = 10 ** (-1 / 20)  # -1 dBFS
 
 
 def speech_bounds(samples: np.ndarray, sample_rate: int) -> tuple[int, int] | None:
@@ -164,4 +165,8 @@ def encode(programme: Programme, path: Path, target: Path | None = None) -> None
     """
     target = target or path
     args = ["-ar", str(OUTPUT_SAMPLE_RATE), *output_args(target)]
-    ffmpeg.encode(programme.samples, programme.sample_rate, path, args, label=target.name)
+    samples = programme.samples
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if peak > PEAK_CEILING:  # engines can overshoot full scale: never clip
+        samples = samples * np.float32(PEAK_CEILING / peak)
+    ffmpeg.encode(samples, programme.sample_rate, path, args, label=target.name)

@@ -196,6 +196,12 @@ def render_command(
         return
     for violation in result.violations:
         _notice(f"warning: {violation.message}")
+    speeds = [rules.reading_speed(cue, result.sample_rate) for cue in result.cues]
+    click.echo(
+        f"reading speed {sum(speeds) / len(speeds):.1f} characters/s on average, "
+        f"{max(speeds):.1f} at most (limit {result.profile.max_cps:g}); "
+        f"{len(result.violations)} subtitle rule violations"
+    )
     others = ", ".join(str(path) for path in outputs.all()[1:])
     click.echo(
         f"wrote {result.audio_path} ({_clock(result.duration)}) and {others} "

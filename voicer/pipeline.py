@@ -99,6 +99,7 @@ class RenderResult:
     sentences: int
     cues: tuple[Cue, ...]
     sample_rate: int
+    profile: Profile
     synthesis_seconds: float  # wall time spent inside the engine
     total_seconds: float
     notices: tuple[str, ...] = field(default_factory=tuple)
@@ -187,6 +188,7 @@ def render_script(
         sentences=len(segments),
         cues=tuple(cues),
         sample_rate=programme.sample_rate,
+        profile=profile,
         synthesis_seconds=synthesis_seconds,
         total_seconds=time.perf_counter() - began,
         notices=tuple(notices),

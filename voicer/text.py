@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from voicer.errors import InputError
+from voicer.files import read_input
 from voicer.model import Script, Segment
 
 # Full-width terminators always end a sentence; half-width ones only before a space, CJK or the end.
@@ -91,15 +92,7 @@ def detect_language(text: str) -> str:
 
 def read_script(path: Path) -> Script:
     """Read a speech from a file, with a one-line error for every way that can fail."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a text file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    return script_from_bytes(data, str(path))
+    return script_from_bytes(read_input(path, "text file"), str(path))
 
 
 def script_from_bytes(data: bytes, source: str) -> Script:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from voicer.model import Cue, Placement
+from voicer.rules import reading_speed
 
 
 def seconds(sample: int, sample_rate: int) -> float:
@@ -43,6 +44,7 @@ def timeline_json(
                 "text": cue.text,
                 "lines": list(cue.lines),
                 **_times(cue.start, cue.end, sample_rate),
+                "reading_speed": round(reading_speed(cue, sample_rate), 1),
             }
         )
     document: dict[str, Any] = {"sample_rate": sample_rate, "engine": engine, "voice": voice}
