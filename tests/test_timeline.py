@@ -55,6 +55,7 @@ def test_timeline_has_every_sentence_and_cue_with_times_in_seconds_and_samples()
                 "end": 1.333333,
                 "start_sample": 1200,
                 "end_sample": 32000,
+                "reading_speed": 3.9,  # 5 characters in 1.283 s
             }
         ],
     }
