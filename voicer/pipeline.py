@@ -216,7 +216,12 @@ def _write(outputs: Outputs, programme: Programme, cues: list[Cue], choice: engi
     if outputs.timeline is not None:
         contents.append(
             timeline.timeline_json(
-                programme.placements, cues, rate, choice.voice, choice.engine.name
+                programme.placements,
+                cues,
+                rate,
+                choice.voice,
+                choice.engine.name,
+                programme.duration,
             )
         )
     with files.atomic_outputs(outputs.all()) as temporaries:
