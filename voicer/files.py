@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from voicer.errors import InputError
+from voicer.errors import InputError, OutputError
 
 
 def read_input(path: Path, kind: str) -> bytes:
@@ -25,16 +25,17 @@ def read_input(path: Path, kind: str) -> bytes:
 
 
 def check_writable(path: Path) -> None:
-    """Make sure ``path`` can be created (its folder made if needed) before any work starts."""
-    folder = path.parent
+    """Make sure ``path`` could be created, before any work starts and without creating
+    anything: the nearest existing folder above it must be a writable folder."""
     if path.is_dir():
         raise InputError(f"{path}: is a directory")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".voicer-check-"):
-            pass
-    except OSError as exc:
-        raise InputError(f"{folder}: cannot write output here ({exc.strerror})") from None
+    existing = path.parent.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{path.parent}: cannot write output here ({existing} is not a folder)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"{path.parent}: cannot write output here (permission denied)")
 
 
 @contextlib.contextmanager
@@ -47,11 +48,7 @@ def atomic_outputs(targets: Sequence[Path]) -> Iterator[list[Path]]:
     temporaries = []
     try:
         for target in targets:
-            handle, name = tempfile.mkstemp(
-                dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-            )
-            os.close(handle)
-            temporaries.append(Path(name))
+            temporaries.append(_temporary_beside(target))
         yield temporaries
         mode = _default_file_mode()
         for temporary, target in zip(temporaries, targets, strict=True):
@@ -60,6 +57,19 @@ def atomic_outputs(targets: Sequence[Path]) -> Iterator[list[Path]]:
     finally:
         for temporary in temporaries:
             temporary.unlink(missing_ok=True)
+
+
+def _temporary_beside(target: Path) -> Path:
+    """An empty temporary file in the target's folder (made now, after the work succeeded)."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+        )
+    except OSError as exc:
+        raise OutputError(f"cannot write {target} ({exc.strerror})") from None
+    os.close(handle)
+    return Path(name)
 
 
 def _default_file_mode() -> int:
