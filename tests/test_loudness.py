@@ -348,32 +348,63 @@ def test_sentence_gains_for_short_and_silent_clips():
     assert loudness.sentence_gains([], rate) == []
 
 
-def test_level_segments_evens_out_a_programme_without_steps():
-    rate = 24000
-    pause = np.zeros(rate // 2, np.float32)
-    clips = sentences(rate, [0, -10, 0, 0, -10])
+def programme_of(clips: list[np.ndarray], pause: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    silence = np.zeros(pause, np.float32)
     spans, parts, position = [], [], 0
     for clip in clips:
-        parts += [pause, clip]
-        spans.append((position + pause.size, position + pause.size + clip.size))
-        position += pause.size + clip.size
-    programme = np.concatenate([*parts, pause])
+        parts += [silence, clip]
+        spans.append((position + pause, position + pause + clip.size))
+        position += pause + clip.size
+    return np.concatenate([*parts, silence]), spans
+
+
+def median_short_term(x: np.ndarray, rate: int) -> float:
+    values = loudness.short_term_loudness(x, rate)
+    return float(np.median(values[values > -70]))
+
+
+def test_level_segments_holds_sentences_near_the_median_short_term_loudness():
+    """The issue's rule: no sentence more than 3 LU from the programme's median short-term
+    loudness; levelling aims at 1.5."""
+    rate = 24000
+    programme, spans = programme_of(sentences(rate, [0, -10, 0, 4, 0, -10, 0, 0]), rate // 2)
     levelled = loudness.level_segments(programme, rate, spans, max_deviation_lu=1.5)
+    median = median_short_term(levelled, rate)
     levels = [loudness.clip_loudness(levelled[start:end], rate) for start, end in spans]
-    assert max(levels) - min(levels) <= 2 * 1.5 + 0.05  # within 1.5 LU of the median
-    assert levels[0] - levels[1] == pytest.approx(1.5, abs=0.05)
-    assert np.array_equal(levelled[spans[0][0] : spans[0][1]], programme[spans[0][0] : spans[0][1]])
+    assert max(abs(level - median) for level in levels) <= 1.5 + 0.05
+    before = [loudness.clip_loudness(programme[start:end], rate) for start, end in spans]
+    assert max(abs(level - median_short_term(programme, rate)) for level in before) > 8
+    # the pauses stay silent, and a sentence close enough is left exactly as it was
+    assert not levelled[: spans[0][0]].any()
+    untouched = [i for i, level in enumerate(before) if abs(level - median) < 1.4]
+    assert untouched
+    start, end = spans[untouched[0]]
+    assert np.array_equal(levelled[start:end], programme[start:end])
 
 
 def test_level_segments_ramps_across_touching_spans():
     rate = 48000
-    x = np.concatenate([sine(rate, 2, 500, 0.3), sine(rate, 2, 500, 0.03)])
-    levelled = loudness.level_segments(x, rate, [(0, 2 * rate), (2 * rate, 4 * rate)])
-    gain = levelled[np.abs(x) > 0.01] / x[np.abs(x) > 0.01]
-    assert np.abs(np.diff(gain)).max() < 0.05
-    assert loudness.clip_loudness(levelled[2 * rate + rate // 10 :], rate) == pytest.approx(
-        loudness.clip_loudness(levelled[: 2 * rate - rate // 10], rate) - 1.5, abs=0.1
-    )
+    x = np.concatenate([sine(rate, 4, 500, 0.3), sine(rate, 2, 500, 0.03)])
+    spans = [(0, 4 * rate), (4 * rate, 6 * rate)]
+    levelled = loudness.level_segments(x, rate, spans, max_deviation_lu=1.5)
+    sound = np.abs(x) > 0.01
+    gain = np.ones(x.size)
+    gain[sound] = levelled[sound] / x[sound]
+    neighbours = sound[1:] & sound[:-1]
+    assert np.abs(np.diff(gain))[neighbours].max() < 0.05  # 10 ms ramp from 1 to 8 or so
+    median = median_short_term(levelled, rate)
+    for start, end in spans:
+        inner = levelled[start + rate // 10 : end - rate // 10]
+        assert abs(loudness.clip_loudness(inner, rate) - median) <= 1.5 + 0.05
+
+
+def test_level_segments_of_a_short_programme():
+    """Under 3 s there is no short-term loudness: the spans' own median is the reference."""
+    rate = 24000
+    programme, spans = programme_of([sine(rate, 0.8, 500, 0.3), sine(rate, 0.8, 500, 0.03)], 2400)
+    levelled = loudness.level_segments(programme, rate, spans, max_deviation_lu=1.5)
+    levels = [loudness.clip_loudness(levelled[start:end], rate) for start, end in spans]
+    assert abs(levels[0] - levels[1]) <= 3.0 + 0.05
 
 
 def test_level_segments_rejects_bad_spans():
