@@ -1,0 +1,73 @@
+"""Time loudness measurement and normalisation on a long speech-like programme.
+
+    python scripts/bench_loudness.py [--minutes 10] [--rate 48000] [--audio FILE]
+
+Without ``--audio`` the programme is synthetic (band-limited noise in syllables and sentences,
+with speech's crest factor); with it, any audio file ffmpeg reads, repeated to the length asked.
+Prints seconds per call and the real-time factor (seconds per second of audio).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import signal
+
+from voicer import ffmpeg, loudness
+
+
+def synthetic(rate: int, seconds: float) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    n = round(rate * seconds)
+    band = signal.butter(4, [200, 4000], btype="bandpass", fs=rate, output="sos")
+    voice = signal.sosfilt(band, rng.standard_normal(n))
+    t = np.arange(n) / rate
+    envelope = np.sin(2 * np.pi * 3 * t) ** 4 * ((t % 5.0) < 4.2)
+    voice *= envelope * 10 ** (rng.uniform(-8, 0, int(seconds * 6) + 1)[(t * 6).astype(int)] / 20)
+    return (0.5 * voice / np.abs(voice).max()).astype(np.float32)
+
+
+def timed(label: str, seconds: float, call):
+    began = time.perf_counter()
+    result = call()
+    spent = time.perf_counter() - began
+    print(f"{label:28} {spent:6.2f} s   ({spent / seconds * 1000:5.2f} ms per s of audio)")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--rate", type=int, default=48000)
+    parser.add_argument("--audio", type=Path, default=None)
+    args = parser.parse_args()
+
+    seconds = args.minutes * 60
+    if args.audio:
+        clip = ffmpeg.decode_file(args.audio, args.rate)
+        samples = np.tile(clip, int(np.ceil(seconds * args.rate / clip.size)))
+        samples = samples[: round(seconds * args.rate)]
+    else:
+        samples = synthetic(args.rate, seconds)
+    print(
+        f"programme {args.minutes:g} min at {args.rate} Hz: {loudness.measure(samples, args.rate)}"
+    )
+    timed("integrated_loudness", seconds, lambda: loudness.integrated_loudness(samples, args.rate))
+    timed("true_peak", seconds, lambda: loudness.true_peak(samples, args.rate))
+    timed("measure", seconds, lambda: loudness.measure(samples, args.rate))
+    for preset, (lufs, ceiling) in loudness.PRESETS.items():
+        _, found = timed(
+            f"normalize {preset}",
+            seconds,
+            lambda lufs=lufs, ceiling=ceiling: loudness.normalize(
+                samples, args.rate, lufs, ceiling
+            ),
+        )
+        print(f"{'':28} -> {found}")
+
+
+if __name__ == "__main__":
+    main()
