@@ -44,6 +44,8 @@ def main() -> None:
     rtf = result.synthesis_seconds / result.duration
     print(f"real-time factor     {rtf:8.3f} (synthesis / audio)")
     print(f"share outside engine {100 * outside / result.total_seconds:7.1f} % (target < 10 %)")
+    share = 100 * result.mastering_seconds / result.total_seconds
+    print(f"loudness work        {result.mastering_seconds:8.2f} s = {share:.1f} % (target < 10 %)")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import srt
 
-from voicer import audio, ffmpeg, subtitles, timing
+from voicer import audio, delivery, ffmpeg, subtitles, timing
 from voicer.errors import InputError, SynthesisError
 from voicer.model import Clip, Mark, Segment
 
@@ -91,22 +91,52 @@ def test_silent_clip_names_its_line():
         audio.assemble([segment(0)], [Clip(np.zeros(SR, np.float32), SR)], 400, 900)
 
 
-@pytest.mark.parametrize("suffix", sorted(audio.FORMATS))
+@pytest.mark.parametrize("suffix", sorted(delivery.FORMATS))
 def test_every_format_encodes_and_keeps_the_duration(tmp_path: Path, suffix: str):
     clips = [tone_clip(0.1, 1.0, 0.1), tone_clip(0.1, 0.5, 0.1)]
     programme = audio.assemble([segment(0), segment(1)], clips, 400, 900)
     path = tmp_path / f"out{suffix}"
-    audio.encode(programme, path)
-    decoded = ffmpeg.decode_file(path, 48000)
+    bitrate = "64k" if suffix == ".ogg" else None  # Vorbis at 24 kHz takes at most 80k
+    target = delivery.delivery_for(path, sample_rate=24000, bitrate=bitrate)
+    delivery.encode(programme.samples, target, path)
+    decoded = ffmpeg.decode_file(path, 24000)
     # lossy codecs pad by up to a frame or two (opus/aac/mp3); lossless ones are exact
     tolerance = 0.001 if suffix in (".wav", ".flac") else 0.08
-    assert abs(len(decoded) / 48000 - programme.duration) <= tolerance
+    assert abs(len(decoded) / 24000 - programme.duration) <= tolerance
     assert np.max(np.abs(decoded)) > 0.2
 
 
-def test_unknown_format_is_an_input_error(tmp_path: Path):
-    with pytest.raises(InputError, match=r"unknown audio format '\.aiff'"):
-        audio.output_args(tmp_path / "x.aiff")
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("x.aiff", {}, r"unknown audio format '\.aiff'"),
+        ("x.opus", {"sample_rate": 44100}, "Opus cannot be written at 44100 Hz"),
+        ("x.mp3", {"bit_depth": 24}, "--bit-depth applies to WAV and FLAC"),
+        ("x.wav", {"bitrate": "128k"}, "--bitrate applies to lossy formats"),
+        ("x.wav", {"bit_depth": 20}, "--bit-depth must be 16 or 24"),
+        ("x.mp3", {"bitrate": "lots"}, "invalid bitrate 'lots'"),
+        ("x.mp3", {"channels": 6}, "--channels must be 1 or 2"),
+        ("x.ogg", {"sample_rate": 24000}, "Vorbis at 24000 Hz takes at most 80k"),
+    ],
+)
+def test_impossible_deliveries_are_input_errors(name, options, message):
+    with pytest.raises(InputError, match=message):
+        delivery.delivery_for(Path(name), **options)
+
+
+def test_fades_keep_joins_free_of_clicks():
+    # clips that start and end abruptly at full level inside their margins
+    loud = Clip(np.full(SR, 0.5, np.float32), SR)
+    programme = audio.assemble([segment(0), segment(1)], [loud, loud], 100, 900)
+    jumps = np.abs(np.diff(programme.samples))
+    assert jumps.max() < 0.5 / (SR * audio.FADE_MS / 1000) * 1.01
+
+
+def test_lead_in_and_tail():
+    programme = audio.assemble([segment(0)], [tone_clip(0.5, 1.0, 0.5)], 400, 900, 2000, 1500)
+    (placement,) = programme.placements
+    assert placement.speech_start == 2 * SR
+    assert len(programme.samples) - placement.speech_end == int(1.5 * SR)
 
 
 def test_srt_times_round_to_the_nearest_millisecond_and_parse_back():

@@ -5,31 +5,20 @@ Every position is a sample count, so timing never drifts however long the progra
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
-from voicer import ffmpeg
-from voicer.errors import InputError, SynthesisError
+from voicer.errors import SynthesisError
 from voicer.model import Clip, Mark, Placement, Programme, Segment
 
 MARGIN_MS = 30  # audio kept before and after detected speech
 SILENCE_DBFS = -50.0  # below this (or 40 dB under the clip's peak) counts as silence
 WINDOW_MS = 5
 
-# Output container and codec by file extension.
-FORMATS: dict[str, list[str]] = {
-    ".mp3": ["-f", "mp3", "-c:a", "libmp3lame", "-b:a", "128k"],
-    ".wav": ["-f", "wav", "-c:a", "pcm_s24le"],
-    ".flac": ["-f", "flac", "-c:a", "flac", "-sample_fmt", "s32", "-bits_per_raw_sample", "24"],
-    ".m4a": ["-f", "ipod", "-c:a", "aac", "-b:a", "128k"],
-    ".ogg": ["-f", "ogg", "-c:a", "libvorbis", "-q:a", "5"],
-    ".opus": ["-f", "opus", "-c:a", "libopus", "-b:a", "64k"],
-}
-OUTPUT_SAMPLE_RATE = 48000
-PEAK_CEILING = 10 ** (-1 / 20)  # -1 dBFS
+FADE_MS = 5  # a short fade at each clip edge, so joins never click
 
 
 def speech_bounds(samples: np.ndarray, sample_rate: int) -> tuple[int, int] | None:
@@ -71,16 +60,22 @@ def assemble(
     clips: Sequence[Clip],
     sentence_pause_ms: int,
     paragraph_pause_ms: int,
+    lead_in_ms: int = MARGIN_MS,
+    tail_ms: int = MARGIN_MS,
     margin_ms: int = MARGIN_MS,
 ) -> Programme:
     """Join clips so that from the end of one segment's speech to the start of the next is
-    exactly the pause asked for (paragraph pause after a paragraph's last sentence)."""
+    exactly the pause asked for (paragraph pause after a paragraph's last sentence), with
+    ``lead_in_ms`` before the first speech and ``tail_ms`` after the last."""
     if not clips:
         raise SynthesisError("nothing to assemble: no audio was produced")
     sample_rate = clips[0].sample_rate
     bounds = [_bounds(seg, clip, sample_rate) for seg, clip in zip(segments, clips, strict=True)]
     pauses = [paragraph_pause_ms if s.ends_paragraph else sentence_pause_ms for s in segments]
-    samples, spans, marks = _join(clips, bounds, pauses, sample_rate * margin_ms // 1000)
+    pauses[-1] = tail_ms
+    samples, spans, marks = _join(
+        clips, bounds, pauses, _ms(sample_rate, margin_ms), _ms(sample_rate, lead_in_ms)
+    )
     placements = tuple(
         Placement(segment, start, end, shifted)
         for segment, (start, end), shifted in zip(segments, spans, marks, strict=True)
@@ -103,36 +98,61 @@ def join_phrases(
         if found is None:
             raise SynthesisError(f"the engine produced only silence for {text[:20]!r}")
         bounds.append(found)
-    samples, spans, _ = _join(clips, bounds, pauses_ms, sample_rate * margin_ms // 1000)
+    margin = _ms(sample_rate, margin_ms)
+    samples, spans, _ = _join(clips, bounds, [*pauses_ms[:-1], margin_ms], margin, margin)
     marks = tuple(Mark(start, end, text) for (start, end), text in zip(spans, texts, strict=True))
     return Clip(samples=samples, sample_rate=sample_rate, marks=marks)
 
 
 def _join(
-    clips: Sequence[Clip], bounds: Sequence[tuple[int, int]], pauses_ms: Sequence[int], margin: int
+    clips: Sequence[Clip],
+    bounds: Sequence[tuple[int, int]],
+    pauses_ms: Sequence[int],
+    margin: int,
+    lead_in: int,
 ) -> tuple[np.ndarray, list[tuple[int, int]], list[tuple[Mark, ...]]]:
-    """Place each clip's speech (with up to ``margin`` of its own audio either side) so that
-    the silence after clip i's speech is ``pauses_ms[i]``; join the PCM once, into a buffer
+    """Place each clip's speech (with up to ``margin`` of its own audio either side, faded in
+    and out) so that the silence after clip i's speech is ``pauses_ms[i]`` (the last one is
+    the tail) and the first speech starts at ``lead_in``; join the PCM once, into a buffer
     allocated at its final size. Returns the samples, the speech spans and the shifted marks."""
     sample_rate = clips[0].sample_rate
     spans = []
     marks = []
-    speech_start = margin
+    speech_start = lead_in
     for clip, (start, end), pause in zip(clips, bounds, pauses_ms, strict=True):
         shift = speech_start - start
         marks.append(
             tuple(replace(m, start=m.start + shift, end=m.end + shift) for m in clip.marks)
         )
         spans.append((speech_start, speech_start + end - start))
-        speech_start += end - start + sample_rate * pause // 1000
+        speech_start += end - start + _ms(sample_rate, pause)
 
-    buffer = np.zeros(spans[-1][1] + margin, dtype=np.float32)
-    for clip, (start, end), (at_speech, _) in zip(clips, bounds, spans, strict=True):
-        lead, tail = min(margin, start), min(margin, clip.samples.size - end)
+    buffer = np.zeros(speech_start, dtype=np.float32)
+    fade = _ms(sample_rate, FADE_MS)
+    for clip, (start, end), (at_speech, at_end) in zip(clips, bounds, spans, strict=True):
+        lead = min(margin, start, at_speech)
+        tail = min(margin, clip.samples.size - end, buffer.size - at_end)
         at = at_speech - lead
         # margins of neighbours overlap when a pause is shorter than two margins: mix them
-        buffer[at : at + lead + end - start + tail] += clip.samples[start - lead : end + tail]
+        window = clip.samples[start - lead : end + tail]
+        edge = min(fade, window.size // 2)
+        buffer[at : at_end + tail] += _faded(window, edge, edge)
     return buffer, spans, marks
+
+
+def _faded(samples: np.ndarray, fade_in: int, fade_out: int) -> np.ndarray:
+    """A copy with linear fades over the first ``fade_in`` and last ``fade_out`` samples
+    (in the margins around speech, where the clip has them)."""
+    out = samples.astype(np.float32, copy=True)
+    ramp_in = np.linspace(0, 1, fade_in, endpoint=False, dtype=np.float32)
+    ramp_out = np.linspace(0, 1, fade_out, endpoint=False, dtype=np.float32)[::-1]
+    out[:fade_in] *= ramp_in
+    out[out.size - fade_out :] *= ramp_out
+    return out
+
+
+def _ms(sample_rate: int, milliseconds: int) -> int:
+    return sample_rate * milliseconds // 1000
 
 
 def _bounds(segment: Segment, clip: Clip, sample_rate: int) -> tuple[int, int]:
@@ -146,27 +166,19 @@ def _bounds(segment: Segment, clip: Clip, sample_rate: int) -> tuple[int, int]:
     return bounds
 
 
-def output_args(path: Path) -> list[str]:
-    """ffmpeg output options for the format named by ``path``'s extension."""
-    try:
-        return FORMATS[path.suffix.lower()]
-    except KeyError:
-        known = ", ".join(sorted(FORMATS))
-        raise InputError(
-            f"{path}: unknown audio format {path.suffix!r} (use one of {known})"
-        ) from None
+def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """Band-limited resampling by a rational factor (positions in seconds do not move)."""
+    if from_rate == to_rate:
+        return samples
+    from scipy.signal import resample_poly
+
+    factor = math.gcd(from_rate, to_rate)
+    resampled = resample_poly(samples, to_rate // factor, from_rate // factor)
+    return resampled.astype(np.float32, copy=False)
 
 
-def encode(programme: Programme, path: Path, target: Path | None = None) -> None:
-    """Encode the programme once, at the delivery sample rate, into ``path``.
-
-    ``target`` is the file the user asked for when ``path`` is a temporary file: it names the
-    format and appears in error messages.
-    """
-    target = target or path
-    args = ["-ar", str(OUTPUT_SAMPLE_RATE), *output_args(target)]
-    samples = programme.samples
+def below_full_scale(samples: np.ndarray, ceiling_dbfs: float = -1.0) -> np.ndarray:
+    """Scale down if the peak is above the ceiling, so nothing clips without normalisation."""
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    if peak > PEAK_CEILING:  # engines can overshoot full scale: never clip
-        samples = samples * np.float32(PEAK_CEILING / peak)
-    ffmpeg.encode(samples, programme.sample_rate, path, args, label=target.name)
+    ceiling = 10 ** (ceiling_dbfs / 20)
+    return samples * np.float32(ceiling / peak) if peak > ceiling else samples

@@ -13,6 +13,7 @@ import click
 
 from voicer import __version__, engines, pipeline, rules, subtitles, text
 from voicer.errors import VoicerError
+from voicer.loudness import PRESETS as LOUDNESS_PRESETS
 from voicer.profiles import STYLES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,6 +39,55 @@ def reports_errors(command: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def audio_options(command: F) -> F:
+    """Loudness and delivery format options of render."""
+    options = [
+        click.option(
+            "--loudness",
+            type=click.Choice([*LOUDNESS_PRESETS, "none"]),
+            help="Loudness preset: ebu-r128 -23 LUFS/-1 dBTP, atsc-a85 -24/-2, podcast -16/-1 "
+            "(-19 mono), streaming -14/-1, none [default: ebu-r128 for WAV and FLAC, "
+            "podcast for MP3, M4A, Ogg and Opus].",
+        ),
+        click.option("--lufs", type=click.FloatRange(-70, 0), help="Integrated loudness target."),
+        click.option(
+            "--true-peak", type=click.FloatRange(-20, 0), help="True-peak ceiling in dBTP."
+        ),
+        click.option(
+            "--sample-rate",
+            type=click.IntRange(8000, 192000),
+            help="Delivery sample rate [default: 48000].",
+        ),
+        click.option(
+            "--bit-depth", type=click.Choice(["16", "24"]), help="WAV/FLAC [default: 24]."
+        ),
+        click.option("--bitrate", help="Lossy formats, e.g. 192k [default: 128k, Opus 64k]."),
+        click.option("--channels", type=click.IntRange(1, 2), default=1, show_default=True),
+        click.option("--bwf", is_flag=True, help="WAV: add a BWF bext chunk with the loudness."),
+        click.option(
+            "--lead-in",
+            "lead_in_ms",
+            type=click.IntRange(0, 600000),
+            default=pipeline.RenderOptions.lead_in_ms,
+            show_default=True,
+            metavar="MS",
+            help="Silence before the first speech.",
+        ),
+        click.option(
+            "--tail",
+            "tail_ms",
+            type=click.IntRange(0, 600000),
+            default=pipeline.RenderOptions.tail_ms,
+            show_default=True,
+            metavar="MS",
+            help="Silence after the last speech.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def subtitle_options(command: F) -> F:
@@ -152,6 +202,7 @@ def cli() -> None:
     help="Another Kokoro v1.0 ONNX file to use offline (env: VOICER_KOKORO_MODEL).",
 )
 @subtitle_options
+@audio_options
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @reports_errors
 def render_command(
@@ -173,6 +224,8 @@ def render_command(
     **limits: Any,
 ) -> None:
     """Render INPUT (a text file, or - for standard input) to audio and an SRT file."""
+    if limits.get("bit_depth") is not None:
+        limits["bit_depth"] = int(limits["bit_depth"])
     options = pipeline.RenderOptions(
         engine=engine,
         voice=voice,
@@ -202,6 +255,12 @@ def render_command(
         f"{max(speeds):.1f} at most (limit {result.profile.max_cps:g}); "
         f"{len(result.violations)} subtitle rule violations"
     )
+    if result.loudness is not None:
+        measured = result.loudness
+        click.echo(
+            f"loudness {measured.integrated:.1f} LUFS, range {measured.loudness_range:.1f} LU, "
+            f"true peak {measured.true_peak:.1f} dBTP"
+        )
     others = ", ".join(str(path) for path in outputs.all()[1:])
     click.echo(
         f"wrote {result.audio_path} ({_clock(result.duration)}) and {others} "

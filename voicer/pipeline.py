@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
-from voicer import audio, engines, files, rules, subtitles, text, timeline, timing
+import numpy as np
+
+from voicer import (
+    audio,
+    bwf,
+    engines,
+    files,
+    loudness,
+    mastering,
+    rules,
+    subtitles,
+    text,
+    timeline,
+    timing,
+)
 from voicer.captions import Caption, split_captions
+from voicer.delivery import Delivery, delivery_for, format_for
 from voicer.errors import InputError, SynthesisError
+from voicer.loudness import Measurement
 from voicer.model import Clip, Cue, Programme, Prosody, Script, Segment
 from voicer.profiles import Profile, profile_for
 from voicer.prosody import parse_prosody
@@ -45,6 +62,39 @@ class RenderOptions:
     max_duration_ms: int | None = None
     min_gap_frames: int | None = None
     fps: float | None = None
+    loudness: str | None = None  # a preset name; None: by format (see default_loudness)
+    lufs: float | None = None  # overrides the preset's target
+    true_peak: float | None = None  # overrides the preset's ceiling, dBTP
+    sample_rate: int | None = None
+    bit_depth: int | None = None
+    bitrate: str | None = None
+    channels: int = 1
+    bwf: bool = False
+    lead_in_ms: int = audio.MARGIN_MS
+    tail_ms: int = audio.MARGIN_MS
+
+    def delivery(self, path: Path) -> Delivery:
+        """The delivered audio for ``path``, validated."""
+        return delivery_for(path, self.sample_rate, self.bit_depth, self.bitrate, self.channels)
+
+    def loudness_target(self, path: Path) -> tuple[float, float] | None:
+        """(integrated LUFS, true-peak ceiling dBTP) for ``path``, or None for no normalisation."""
+        preset = self.loudness or default_loudness(path)
+        target = loudness.target_for(preset, self.channels)
+        if target is None:
+            return (
+                None
+                if self.lufs is None and self.true_peak is None
+                else (
+                    self.lufs if self.lufs is not None else -23.0,
+                    self.true_peak if self.true_peak is not None else -1.0,
+                )
+            )
+        lufs, ceiling = target
+        return (
+            self.lufs if self.lufs is not None else lufs,
+            self.true_peak if self.true_peak is not None else ceiling,
+        )
 
     def profile(self, language: str) -> Profile:
         """The subtitle profile for text of ``language`` with these options applied."""
@@ -104,6 +154,8 @@ class RenderResult:
     total_seconds: float
     notices: tuple[str, ...] = field(default_factory=tuple)
     violations: tuple[Violation, ...] = field(default_factory=tuple)
+    loudness: Measurement | None = None  # of the delivered file, as decoded
+    mastering_seconds: float = 0.0  # levelling, resampling, normalising and measuring
 
     @property
     def audio_path(self) -> Path:
@@ -112,6 +164,11 @@ class RenderResult:
     @property
     def srt_path(self) -> Path:
         return self.outputs.subtitles[0]
+
+
+def default_loudness(path: Path) -> str:
+    """ebu-r128 for WAV and FLAC (broadcast delivery), podcast for the lossy formats."""
+    return "podcast" if format_for(path).lossy else "ebu-r128"
 
 
 def default_output(source_name: str) -> Path:
@@ -151,7 +208,7 @@ def render_script(
 
     prosody = parse_prosody(options.rate, options.volume, options.pitch)
     profile = options.profile(script.language)
-    _check_outputs(outputs)
+    _check_outputs(outputs, options)
     segments = text.segments(script)
     speed = 1 + prosody.rate / 100
     captions = [split_captions(segment.shown, profile, speed) for segment in segments]
@@ -176,10 +233,19 @@ def render_script(
     synthesis_seconds = time.perf_counter() - synthesis_began
 
     programme = audio.assemble(
-        segments, clips, options.sentence_pause_ms, options.paragraph_pause_ms
+        segments,
+        clips,
+        options.sentence_pause_ms,
+        options.paragraph_pause_ms,
+        options.lead_in_ms,
+        options.tail_ms,
     )
+    mastering_began = time.perf_counter()
+    programme = _level(programme)
+    mastering_seconds = time.perf_counter() - mastering_began
     cues = timing.caption_cues(programme, captions, profile)
-    _write(outputs, programme, cues, choice)
+    measured, seconds = _write(outputs, programme, cues, choice, options)
+    mastering_seconds += seconds
     return RenderResult(
         outputs=outputs,
         engine=choice.engine.name,
@@ -193,11 +259,16 @@ def render_script(
         total_seconds=time.perf_counter() - began,
         notices=tuple(notices),
         violations=tuple(rules.check(cues, programme.sample_rate, profile)),
+        loudness=measured,
+        mastering_seconds=mastering_seconds,
     )
 
 
-def _check_outputs(outputs: Outputs) -> None:
-    audio.output_args(outputs.audio)
+def _check_outputs(outputs: Outputs, options: RenderOptions) -> None:
+    options.delivery(outputs.audio)
+    options.loudness_target(outputs.audio)
+    if options.bwf and format_for(outputs.audio).codec != "pcm":
+        raise InputError("--bwf applies to WAV output only")
     for path in outputs.subtitles:
         subtitles.format_for(path)
     if outputs.timeline is not None and outputs.timeline.suffix.lower() != ".json":
@@ -209,8 +280,15 @@ def _check_outputs(outputs: Outputs) -> None:
         files.check_writable(path)
 
 
-def _write(outputs: Outputs, programme: Programme, cues: list[Cue], choice: engines.Choice) -> None:
-    """Write every output, all or nothing."""
+def _write(
+    outputs: Outputs,
+    programme: Programme,
+    cues: list[Cue],
+    choice: engines.Choice,
+    options: RenderOptions,
+) -> tuple[Measurement, float]:
+    """Write every output, all or nothing; return the loudness of the delivered file and the
+    seconds spent mastering it (resampling, normalising, encoding, measuring)."""
     rate = programme.sample_rate
     contents = [subtitles.format_text(cues, rate, path.suffix) for path in outputs.subtitles]
     if outputs.timeline is not None:
@@ -224,10 +302,44 @@ def _write(outputs: Outputs, programme: Programme, cues: list[Cue], choice: engi
                 programme.duration,
             )
         )
+    delivery = options.delivery(outputs.audio)
+    target = options.loudness_target(outputs.audio)
     with files.atomic_outputs(outputs.all()) as temporaries:
-        audio.encode(programme, temporaries[0], target=outputs.audio)
+        began = time.perf_counter()
+        measured = mastering.deliver(
+            programme.samples, rate, delivery, target, temporaries[0], outputs.audio.name
+        )
+        seconds = time.perf_counter() - began
+        if options.bwf:
+            bwf.add_bext(temporaries[0], _bext_info(measured, delivery, choice))
         for temporary, content in zip(temporaries[1:], contents, strict=True):
             temporary.write_text(content, encoding="utf-8")
+    return measured, seconds
+
+
+def _bext_info(measured: Measurement, delivery: Delivery, choice: engines.Choice) -> bwf.BextInfo:
+    now = datetime.now()
+    return bwf.BextInfo(
+        description=f"voicer render, {choice.engine.name} voice {choice.voice}",
+        originator="voicer",
+        origination_date=now.strftime("%Y-%m-%d"),
+        origination_time=now.strftime("%H:%M:%S"),
+        loudness_value=measured.integrated,
+        loudness_range=measured.loudness_range,
+        max_true_peak_level=measured.true_peak,
+        coding_history=(
+            f"A=PCM,F={delivery.sample_rate},W={delivery.bit_depth},"
+            f"M={'mono' if delivery.channels == 1 else 'stereo'},T=voicer\r\n"
+        ),
+    )
+
+
+def _level(programme: Programme) -> Programme:
+    """Even out the level between sentences (each within a few LU of the programme's median
+    short-term loudness) before the whole is normalised."""
+    spans = [(p.speech_start, p.speech_end) for p in programme.placements]
+    levelled = loudness.level_segments(programme.samples, programme.sample_rate, spans)
+    return replace(programme, samples=levelled.astype(np.float32, copy=False))
 
 
 def _synthesize(
