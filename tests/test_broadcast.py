@@ -1,0 +1,153 @@
+"""Broadcast delivery measured on the files voicer writes: loudness for every preset and both
+engines (pyloudnorm for integrated loudness, ffmpeg's ebur128 filter for true peak), clean joins,
+timing that does not move across formats and sample rates, BWF, lead-in and tail."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+import srt
+from speech_audio import run_voicer
+
+from voicer import RenderOptions, bwf, ffmpeg, render
+from voicer.pipeline import Outputs
+
+SPEECH = "一、开幕致辞\n今天我们召开全市工作会议，总结经验，部署任务。\n谢谢大家。\n"
+PRESETS = {
+    "ebu-r128": (-23.0, -1.0),
+    "atsc-a85": (-24.0, -2.0),
+    "podcast": (-19.0, -1.0),  # mono
+    "streaming": (-14.0, -1.0),
+}
+
+
+def integrated(path: Path) -> float:
+    samples = ffmpeg.decode_file(path, 48000).astype(np.float64)
+    return float(pyloudnorm.Meter(48000).integrated_loudness(samples))
+
+
+def ffmpeg_true_peak(path: Path) -> float:
+    result = subprocess.run(
+        [ffmpeg.executable(), "-nostdin", "-hide_banner", "-i", str(path)]
+        + ["-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    summary = result.stderr[result.stderr.rindex("Summary:") :]
+    return float(re.search(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf)", summary).group(1))
+
+
+@pytest.fixture(scope="module")
+def speech_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("speech") / "talk.txt"
+    path.write_text(SPEECH, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("suffix", [".wav", ".mp3"])
+@pytest.mark.parametrize("engine", ["kokoro", "edge"])
+def test_every_preset_lands_on_target_under_its_peak_limit(
+    speech_file: Path, tmp_path: Path, preset: str, suffix: str, engine: str, request
+):
+    if engine == "edge":
+        request.getfixturevalue("edge_server")
+    out = tmp_path / f"out{suffix}"
+    result = render(speech_file, out, RenderOptions(engine=engine, loudness=preset))
+    lufs, ceiling = PRESETS[preset]
+    assert abs(integrated(out) - lufs) <= 0.5
+    assert ffmpeg_true_peak(out) <= ceiling
+    # the summary reports what the file measures
+    assert abs(result.loudness.integrated - lufs) <= 0.2
+    assert result.loudness.true_peak <= ceiling
+
+
+def test_lufs_and_true_peak_override_the_preset(speech_file: Path, tmp_path: Path):
+    out = tmp_path / "out.flac"
+    render(speech_file, out, RenderOptions(engine="kokoro", lufs=-20.0, true_peak=-3.0))
+    assert abs(integrated(out) - -20.0) <= 0.5
+    assert ffmpeg_true_peak(out) <= -3.0
+
+
+def test_stereo_podcast_is_measured_on_both_channels(speech_file: Path, tmp_path: Path):
+    out = tmp_path / "out.m4a"
+    render(speech_file, out, RenderOptions(engine="kokoro", loudness="podcast", channels=2))
+    assert abs(integrated(out) - -16.0) > 2  # decoded to mono it reads 3 LU lower...
+    stereo = ffmpeg.decode_file(out, 48000)  # ...so measure the two channels as delivered
+    both = np.stack([stereo, stereo], axis=1).astype(np.float64)
+    assert abs(pyloudnorm.Meter(48000).integrated_loudness(both) - -16.0) <= 0.5
+
+
+def test_joins_never_click(speech_file: Path, tmp_path: Path):
+    out = tmp_path / "out.wav"
+    result = render(
+        speech_file,
+        Outputs.beside(out, timeline=tmp_path / "t.json"),
+        RenderOptions(engine="kokoro", sentence_pause_ms=150),
+    )
+    samples = ffmpeg.decode_file(out, 48000)
+    timeline = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
+    spans = [(s["start"], s["end"]) for s in timeline["sentences"]]
+    assert len(spans) == result.sentences
+    # between sentences (where clips were cut and joined) the signal moves smoothly
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        between = samples[int(end * 48000) + 48 : int(start * 48000) - 48]
+        assert between.size and np.max(np.abs(np.diff(between))) < 0.01
+
+
+def test_cue_times_and_duration_agree_across_formats_and_rates(
+    speech_file: Path, tmp_path: Path, edge_server
+):
+    wav, mp3 = tmp_path / "a.wav", tmp_path / "b.mp3"
+    render(speech_file, wav, RenderOptions(engine="edge", sample_rate=48000))
+    render(speech_file, mp3, RenderOptions(engine="edge", sample_rate=24000))
+    first = list(srt.parse(wav.with_suffix(".srt").read_text(encoding="utf-8")))
+    second = list(srt.parse(mp3.with_suffix(".srt").read_text(encoding="utf-8")))
+    assert [(c.start, c.end) for c in first] == [(c.start, c.end) for c in second]
+    wav_seconds = ffmpeg.decode_file(wav, 48000).size / 48000
+    mp3_seconds = ffmpeg.decode_file(mp3, 48000).size / 48000
+    assert abs(wav_seconds - mp3_seconds) <= 576 / 24000  # one MP3 frame at 24 kHz
+
+
+def test_cli_bwf_lead_in_tail_and_summary(speech_file: Path, tmp_path: Path):
+    args = ["render", str(speech_file), "--engine", "kokoro", "-o", "out.wav", "--bwf"]
+    args += ["--lead-in", "2000", "--tail", "1500", "--bit-depth", "16", "--sample-rate", "44100"]
+    result = run_voicer(*args, "--timeline", "t.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    summary = result.stdout.decode()
+    found = re.search(
+        r"loudness (-?[\d.]+) LUFS, range ([\d.]+) LU, true peak (-?[\d.]+) dBTP", summary
+    )
+    assert found, summary
+    info = bwf.read_bext(tmp_path / "out.wav")
+    assert info is not None
+    assert info.loudness_value == pytest.approx(float(found.group(1)), abs=0.051)
+    assert info.max_true_peak_level == pytest.approx(float(found.group(3)), abs=0.051)
+    assert "F=44100,W=16" in info.coding_history
+    timeline = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
+    assert timeline["sentences"][0]["start"] == pytest.approx(2.0, abs=0.001)
+    duration = ffmpeg.decode_file(tmp_path / "out.wav", 44100).size / 44100
+    assert duration - timeline["sentences"][-1]["end"] == pytest.approx(1.5, abs=0.001)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "x.mp3", "--bwf"], "--bwf applies to WAV output only"),
+        (["-o", "x.mp3", "--bit-depth", "24"], "--bit-depth applies to WAV and FLAC"),
+        (["-o", "x.opus", "--sample-rate", "44100"], "Opus cannot be written at 44100 Hz"),
+        (["--loudness", "loud"], "Invalid value for '--loudness'"),
+    ],
+)
+def test_impossible_delivery_is_refused_before_synthesis(tmp_path: Path, args, message):
+    (tmp_path / "in.txt").write_text("你好。", encoding="utf-8")
+    result = run_voicer("render", "in.txt", "--engine", "kokoro", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr.decode()
