@@ -15,7 +15,7 @@ import pytest
 import srt
 from speech_audio import run_voicer
 
-from voicer import RenderOptions, bwf, ffmpeg, render
+from voicer import RenderOptions, bwf, ffmpeg, loudness, render
 from voicer.pipeline import Outputs
 
 SPEECH = "一、开幕致辞\n今天我们召开全市工作会议，总结经验，部署任务。\n谢谢大家。\n"
@@ -151,3 +151,23 @@ def test_impossible_delivery_is_refused_before_synthesis(tmp_path: Path, args, m
     result = run_voicer("render", "in.txt", "--engine", "kokoro", *args, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr.decode()
+
+
+def test_no_sentence_stands_out_from_the_programme(tmp_path: Path):
+    # a speech whose sentences the engine speaks at different levels: shouts and asides
+    speech = "大家好！\n（小声说）这个问题我们以后再谈。\n同志们！我们一定要努力奋斗！\n谢谢。\n"
+    (tmp_path / "in.txt").write_text(speech, encoding="utf-8")
+    out = tmp_path / "out.wav"
+    render(
+        tmp_path / "in.txt",
+        Outputs.beside(out, timeline=tmp_path / "t.json"),
+        RenderOptions(engine="kokoro", volume="+0%"),
+    )
+    samples = ffmpeg.decode_file(out, 48000)
+    timeline = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
+    short_term = loudness.short_term_loudness(samples, 48000)
+    median = float(np.median(short_term[np.isfinite(short_term) & (short_term > -70)]))
+    for sentence in timeline["sentences"]:
+        span = samples[int(sentence["start"] * 48000) : int(sentence["end"] * 48000)]
+        level = loudness.clip_loudness(span, 48000)
+        assert abs(level - median) <= 3.0, (sentence["text"], level, median)
