@@ -78,23 +78,13 @@ class RenderOptions:
         return delivery_for(path, self.sample_rate, self.bit_depth, self.bitrate, self.channels)
 
     def loudness_target(self, path: Path) -> tuple[float, float] | None:
-        """(integrated LUFS, true-peak ceiling dBTP) for ``path``, or None for no normalisation."""
+        """(integrated LUFS, true-peak ceiling dBTP) for ``path``; None: not normalised
+        (preset ``none`` without ``lufs``)."""
         preset = self.loudness or default_loudness(path)
-        target = loudness.target_for(preset, self.channels)
-        if target is None:
-            return (
-                None
-                if self.lufs is None and self.true_peak is None
-                else (
-                    self.lufs if self.lufs is not None else -23.0,
-                    self.true_peak if self.true_peak is not None else -1.0,
-                )
-            )
-        lufs, ceiling = target
-        return (
-            self.lufs if self.lufs is not None else lufs,
-            self.true_peak if self.true_peak is not None else ceiling,
-        )
+        lufs, ceiling = loudness.target_for(preset, self.channels) or (None, -1.0)
+        lufs = self.lufs if self.lufs is not None else lufs
+        ceiling = self.true_peak if self.true_peak is not None else ceiling
+        return None if lufs is None else (lufs, ceiling)
 
     def profile(self, language: str) -> Profile:
         """The subtitle profile for text of ``language`` with these options applied."""
