@@ -1,0 +1,71 @@
+"""Render a speech once and deliver it with every loudness preset as WAV and MP3, measuring each
+file independently (pyloudnorm for integrated loudness, ffmpeg's ebur128 filter for true peak).
+
+    python scripts/loudness_report.py [--text FILE] [--engine kokoro|edge]
+
+Needs the test extra (pyloudnorm). Prints one line per preset and format.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+
+from voicer import RenderOptions, ffmpeg, render
+from voicer.loudness import PRESETS, target_for
+from voicer.mastering import deliver
+from voicer.pipeline import default_loudness
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "speech.txt"
+
+
+def true_peak(path: Path) -> float:
+    command = [ffmpeg.executable(), "-nostdin", "-hide_banner", "-i", str(path)]
+    command += ["-af", "ebur128=peak=true", "-f", "null", "-"]
+    log = subprocess.run(command, capture_output=True, text=True, check=True).stderr
+    return float(re.findall(r"Peak:\s+(-?[\d.]+)", log[log.rindex("Summary:") :])[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--text", type=Path, default=EXAMPLE)
+    parser.add_argument("--engine", default="kokoro")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        # one render, unnormalised, at the engine's rate: the programme every preset starts from
+        raw = folder / "raw.wav"
+        options = RenderOptions(engine=args.engine, loudness="none", sample_rate=24000)
+        render(args.text, raw, options)
+        programme = ffmpeg.decode_file(raw, 24000)
+        print(f"{args.text.name}: {programme.size / 24000:.1f} s of audio from {args.engine}")
+        print(f"{'preset':<10} {'file':<5} {'target':>7} {'LUFS':>7} {'ceiling':>8} {'dBTP':>6}  s")
+        for preset in PRESETS:
+            for suffix in (".wav", ".mp3"):
+                path = folder / f"{preset}{suffix}"
+                lufs, ceiling = target_for(preset)
+                began = time.perf_counter()
+                delivery = RenderOptions().delivery(path)
+                deliver(programme, 24000, delivery, (lufs, ceiling), path)
+                seconds = time.perf_counter() - began
+                decoded = ffmpeg.decode_file(path, 48000).astype(np.float64)
+                measured = pyloudnorm.Meter(48000).integrated_loudness(decoded)
+                print(
+                    f"{preset:<10} {suffix[1:]:<5} {lufs:7.1f} {measured:7.2f} {ceiling:8.1f} "
+                    f"{true_peak(path):6.2f}  {seconds:.1f}"
+                )
+        print(
+            f"default preset: WAV {default_loudness(Path('x.wav'))}, "
+            f"MP3 {default_loudness(Path('x.mp3'))}"
+        )
+
+
+if __name__ == "__main__":
+    main()
