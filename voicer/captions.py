@@ -104,7 +104,7 @@ def _segmenter():  # noqa: ANN202 - jieba has no types
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    return jieba.Tokenizer()
+    return jieba.dt  # the default tokenizer, whose dictionary misaki's G2P loads too
 
 
 def _break_kind(tokens: list[str], end: int) -> str:
