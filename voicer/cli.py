@@ -63,7 +63,9 @@ def audio_options(command: F) -> F:
         click.option(
             "--bit-depth", type=click.Choice(["16", "24"]), help="WAV/FLAC [default: 24]."
         ),
-        click.option("--bitrate", help="Lossy formats, e.g. 192k [default: 128k, Opus 64k]."),
+        click.option(
+            "--bitrate", help="Lossy formats, e.g. 192k [default: 128k; Opus 64k, Vorbis 96k]."
+        ),
         click.option("--channels", type=click.IntRange(1, 2), default=1, show_default=True),
         click.option("--bwf", is_flag=True, help="WAV: add a BWF bext chunk with the loudness."),
         click.option(
