@@ -22,6 +22,17 @@ def closed_port_url() -> str:
     )
 
 
+@pytest.fixture(scope="session")
+def _session_cache(tmp_path_factory: pytest.TempPathFactory):
+    return tmp_path_factory.mktemp("voicer-cache")
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_a_temporary_folder(monkeypatch: pytest.MonkeyPatch, _session_cache) -> None:
+    """Renders share one cache per test session, never the user's."""
+    monkeypatch.setenv("VOICER_CACHE_DIR", str(_session_cache))
+
+
 @pytest.fixture(autouse=True)
 def _edge_stays_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may reach the real service: edge requests go to a closed local port by default."""

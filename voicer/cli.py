@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from voicer import __version__, engines, pipeline, rules, subtitles, text
+from voicer import __version__, cache, engines, pipeline, rules, subtitles, text
 from voicer.errors import VoicerError
 from voicer.loudness import PRESETS as LOUDNESS_PRESETS
 from voicer.profiles import STYLES
@@ -205,6 +205,14 @@ def cli() -> None:
 )
 @subtitle_options
 @audio_options
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="VOICER_CACHE_DIR",
+    help="Where synthesised sentences are kept for re-renders [default: the platform's cache "
+    "folder, e.g. ~/.cache/voicer; env: VOICER_CACHE_DIR].",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @reports_errors
 def render_command(
@@ -222,6 +230,8 @@ def render_command(
     sentence_pause: int,
     paragraph_pause: int,
     kokoro_model: Path | None,
+    cache_dir: Path | None,
+    no_cache: bool,
     quiet: bool,
     **limits: Any,
 ) -> None:
@@ -237,6 +247,8 @@ def render_command(
         sentence_pause_ms=sentence_pause,
         paragraph_pause_ms=paragraph_pause,
         kokoro_model=kokoro_model,
+        cache_dir=cache_dir,
+        use_cache=not no_cache,
         **limits,
     )
     notify = None if quiet else _notice
@@ -263,6 +275,8 @@ def render_command(
             f"loudness {measured.integrated:.1f} LUFS, range {measured.loudness_range:.1f} LU, "
             f"true peak {measured.true_peak:.1f} dBTP"
         )
+    if result.cache_hits:
+        click.echo(f"{result.cache_hits} clips from the cache, {result.synthesized} synthesised")
     others = ", ".join(str(path) for path in outputs.all()[1:])
     click.echo(
         f"wrote {result.audio_path} ({_clock(result.duration)}) and {others} "
@@ -293,6 +307,30 @@ def subtitles_check_command(path: Path, language: str | None, **limits: Any) -> 
     violations = rules.check(cues, 1000, profile)
     click.echo(rules.format_report(violations, path))
     sys.exit(1 if violations else 0)
+
+
+@cli.group("cache")
+def cache_group() -> None:
+    """The cache of synthesised sentences."""
+
+
+@cache_group.command("info")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
+@reports_errors
+def cache_info_command(cache_dir: Path | None) -> None:
+    """Where the cache is and how much it holds."""
+    clips = cache.ClipCache(cache_dir or cache.default_directory())
+    entries, size = clips.info()
+    click.echo(f"{clips.directory}: {entries} clips, {size / 1e6:.1f} MB")
+
+
+@cache_group.command("clear")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
+@reports_errors
+def cache_clear_command(cache_dir: Path | None) -> None:
+    """Remove every cached clip."""
+    clips = cache.ClipCache(cache_dir or cache.default_directory())
+    click.echo(f"removed {clips.clear()} clips from {clips.directory}")
 
 
 @cli.command("voices")

@@ -13,6 +13,7 @@ import numpy as np
 from voicer import (
     audio,
     bwf,
+    cache,
     engines,
     files,
     loudness,
@@ -72,6 +73,8 @@ class RenderOptions:
     bwf: bool = False
     lead_in_ms: int = audio.MARGIN_MS
     tail_ms: int = audio.MARGIN_MS
+    cache_dir: Path | None = None  # default: cache.default_directory()
+    use_cache: bool = True
 
     def delivery(self, path: Path) -> Delivery:
         """The delivered audio for ``path``, validated."""
@@ -146,6 +149,8 @@ class RenderResult:
     violations: tuple[Violation, ...] = field(default_factory=tuple)
     loudness: Measurement | None = None  # of the delivered file, as decoded
     mastering_seconds: float = 0.0  # levelling, resampling, normalising and measuring
+    cache_hits: int = 0  # clips taken from the cache instead of the engine
+    synthesized: int = 0  # clips the engine made
 
     @property
     def audio_path(self) -> Path:
@@ -215,9 +220,10 @@ def render_script(
         tell(notice)
     tell(f"speaking {len(segments)} sentences with {choice.engine.name} ({choice.voice})")
 
+    speaker = _Speaker(choice, prosody, _cache(options))
     synthesis_began = time.perf_counter()
     clips = [
-        _synthesize(choice, segment, pieces, prosody)
+        _synthesize(speaker, segment, pieces)
         for segment, pieces in zip(segments, captions, strict=True)
     ]
     synthesis_seconds = time.perf_counter() - synthesis_began
@@ -251,6 +257,8 @@ def render_script(
         violations=tuple(rules.check(cues, programme.sample_rate, profile)),
         loudness=measured,
         mastering_seconds=mastering_seconds,
+        cache_hits=speaker.hits,
+        synthesized=speaker.misses,
     )
 
 
@@ -332,15 +340,48 @@ def _level(programme: Programme) -> Programme:
     return replace(programme, samples=levelled.astype(np.float32, copy=False))
 
 
-def _synthesize(
-    choice: engines.Choice, segment: Segment, captions: list[Caption], prosody: Prosody
-) -> Clip:
+class _Speaker:
+    """The chosen engine and voice, through the clip cache when there is one."""
+
+    def __init__(
+        self, choice: engines.Choice, prosody: Prosody, clips: cache.ClipCache | None
+    ) -> None:
+        self.choice = choice
+        self.prosody = prosody
+        self.clips = clips
+        self.hits = self.misses = 0
+
+    @property
+    def word_marks(self) -> bool:
+        return self.choice.engine.word_marks
+
+    def speak(self, text: str) -> Clip:
+        engine, voice = self.choice.engine, self.choice.voice
+        name = cache.key(engine.name, engine.cache_version, voice, repr(self.prosody), text)
+        found = self.clips.get(name) if self.clips else None
+        if found is not None:
+            self.hits += 1
+            return found
+        clip = engine.synthesize(text, voice, self.prosody)
+        self.misses += 1
+        if self.clips:
+            self.clips.put(name, clip)
+        return clip
+
+
+def _cache(options: RenderOptions) -> cache.ClipCache | None:
+    if not options.use_cache:
+        return None
+    return cache.ClipCache(options.cache_dir or cache.default_directory())
+
+
+def _synthesize(speaker: _Speaker, segment: Segment, captions: list[Caption]) -> Clip:
     """A sentence's clip. An engine without word marks speaks each caption on its own (with
     the pause the engine itself makes at that punctuation), so every cue boundary is measured."""
     try:
-        if choice.engine.word_marks or len(captions) < 2 or segment.spoken != segment.shown:
-            return choice.engine.synthesize(segment.spoken, choice.voice, prosody)
-        clips = [choice.engine.synthesize(c.text, choice.voice, prosody) for c in captions]
+        if speaker.word_marks or len(captions) < 2 or segment.spoken != segment.shown:
+            return speaker.speak(segment.spoken)
+        clips = [speaker.speak(caption.text) for caption in captions]
         pauses = [phrase_pause_ms(caption) for caption in captions]
         return audio.join_phrases(clips, [c.text for c in captions], pauses)
     except SynthesisError as exc:

@@ -16,6 +16,11 @@ class Engine(Protocol):
     name: str
     word_marks: bool  # whether synthesize() returns a timing mark for every word
 
+    @property
+    def cache_version(self) -> str:
+        """Changes whenever the same request could sound different (model, library, ...)."""
+        ...
+
     def voices(self) -> list[Voice]:
         """The voices this engine offers."""
         ...

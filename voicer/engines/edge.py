@@ -93,6 +93,10 @@ class EdgeEngine:
         self.timeout = timeout if timeout is not None else _env_timeout()
         self._live_voices: list[Voice] | None = None
 
+    @property
+    def cache_version(self) -> str:
+        return f"edge/{self.url or 'service'}/edge-tts {edge_tts.__version__}/{MP3_CODEC_DELAY}"
+
     def voices(self) -> list[Voice]:
         """The service's voice list when it answers within a few seconds, else the bundled one."""
         if self._live_voices is None:

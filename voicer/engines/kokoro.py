@@ -15,6 +15,7 @@ import logging
 import os
 import re
 from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,15 @@ class KokoroEngine:
     def __init__(self, model_path: Path | str | None = None) -> None:
         chosen = model_path or os.environ.get("VOICER_KOKORO_MODEL") or None
         self.model_path = Path(chosen) if chosen else None
+
+    @property
+    def cache_version(self) -> str:
+        if self.model_path is None:
+            model = MODEL_SHA256[:16]
+        else:
+            stat = self.model_path.stat()
+            model = f"{self.model_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+        return f"kokoro/{model}/misaki {version('misaki')}/onnxruntime {version('onnxruntime')}"
 
     def voices(self) -> list[Voice]:
         return [
