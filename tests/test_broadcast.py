@@ -100,6 +100,12 @@ def test_joins_never_click(speech_file: Path, tmp_path: Path):
     for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
         between = samples[int(end * 48000) + 48 : int(start * 48000) - 48]
         assert between.size and np.max(np.abs(np.diff(between))) < 0.01
+    # and so does every other quiet stretch, where the caption-by-caption joins inside
+    # sentences lie: no jump in any 5 ms frame that is otherwise silent
+    frames = samples[: samples.size - samples.size % 240].reshape(-1, 240)
+    quiet = np.sqrt(np.mean(frames**2, axis=1)) < 10 ** (-50 / 20)
+    assert quiet.sum() > 100
+    assert np.max(np.abs(np.diff(frames[quiet], axis=1))) < 0.01
 
 
 def test_cue_times_and_duration_agree_across_formats_and_rates(
