@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import edge_tts.drm
 import pytest
@@ -47,7 +48,11 @@ def _edge_server_running() -> Iterator[EdgeServer]:
 
 @pytest.fixture
 def edge_server(
-    _edge_server_running: EdgeServer, _edge_stays_on_loopback: None, monkeypatch: pytest.MonkeyPatch
+    _edge_server_running: EdgeServer,
+    _edge_stays_on_loopback: None,
+    _cache_in_a_temporary_folder: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> Iterator[EdgeServer]:
     """The fake service, reset to normal and empty; VOICER_EDGE_URL points at it.
 
@@ -57,6 +62,8 @@ def edge_server(
     server = _edge_server_running
     server.reset()
     monkeypatch.setenv("VOICER_EDGE_URL", server.url)
+    # every test meets the service afresh: no clips cached by an earlier test
+    monkeypatch.setenv("VOICER_CACHE_DIR", str(tmp_path / "voicer-cache"))
     monkeypatch.delenv("VOICER_EDGE_TIMEOUT", raising=False)
     yield server
     server.reset()

@@ -94,7 +94,7 @@ def test_a_failure_keeps_the_earlier_good_output(edge_server, talk):
     outputs = [talk / "audio" / "talk.mp3", talk / "audio" / "talk.srt"]
     before = [path.read_bytes() for path in outputs]
     edge_server.set_mode("http503")
-    result = voicer("render", "talk.txt", "--engine", "edge", cwd=talk)
+    result = voicer("render", "talk.txt", "--engine", "edge", "--no-cache", cwd=talk)
     assert result.returncode == 1
     assert "HTTP 503" in result.stderr.splitlines()[-1]
     assert [path.read_bytes() for path in outputs] == before
