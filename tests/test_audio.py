@@ -9,8 +9,10 @@ import pytest
 import srt
 
 from voicer import audio, delivery, ffmpeg, subtitles, timing
+from voicer.captions import split_captions
 from voicer.errors import InputError, SynthesisError
-from voicer.model import Clip, Mark, Segment
+from voicer.model import Clip, Cue, Mark, Programme, Segment
+from voicer.profiles import profile_for
 
 SR = 24000
 
@@ -23,6 +25,15 @@ def tone_clip(lead_s: float, speech_s: float, tail_s: float, marks=()) -> Clip:
         [np.zeros(int(lead_s * SR), np.float32), tone, np.zeros(int(tail_s * SR), np.float32)]
     )
     return Clip(samples, SR, tuple(marks))
+
+
+# cues exactly on the speech: no minimum duration and no gap closing
+EXACT = profile_for("zh", style="plain", min_duration_ms=0, close_gap_frames=0)
+
+
+def sentence_cues(programme: Programme) -> list[Cue]:
+    captions = [split_captions(p.segment.shown, EXACT) for p in programme.placements]
+    return timing.caption_cues(programme, captions, EXACT)
 
 
 def segment(index: int, ends_paragraph: bool = False) -> Segment:
@@ -57,13 +68,13 @@ def test_pauses_are_exact_to_the_sample_and_cues_follow_speech():
     assert starts[1] - ends[0] == int(0.4 * SR)
     assert starts[2] - ends[1] == int(0.9 * SR)
     # the cue positions are where the tones really are in the joined PCM
-    assert [abs(a - b) <= 2 for a, b in zip(onsets(programme.samples), starts, strict=True)]
+    assert all(abs(a - b) <= 2 for a, b in zip(onsets(programme.samples), starts, strict=True))
     assert len(onsets(programme.samples)) == 3
     # the leading silence of each clip was trimmed to the margin
     margin = SR * audio.MARGIN_MS // 1000
     assert starts[0] == margin
     assert len(programme.samples) == ends[-1] + margin
-    cues = timing.sentence_cues(programme)
+    cues = sentence_cues(programme)
     assert [(c.start, c.end) for c in cues] == list(zip(starts, ends, strict=True))
     assert [c.lines for c in cues] == [(s.shown,) for s in segments]
 
@@ -142,7 +153,7 @@ def test_lead_in_and_tail():
 def test_srt_times_round_to_the_nearest_millisecond_and_parse_back():
     clips = [tone_clip(0.0, 1.0, 0.0), tone_clip(0.0, 2.0, 0.0)]
     programme = audio.assemble([segment(0), segment(1)], clips, 437, 900)
-    cues = timing.sentence_cues(programme)
+    cues = sentence_cues(programme)
     parsed = list(srt.parse(subtitles.srt_text(cues, SR)))
     assert [p.index for p in parsed] == [1, 2]
     for cue, sub in zip(cues, parsed, strict=True):

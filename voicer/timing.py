@@ -15,14 +15,6 @@ from voicer.model import Cue, Mark, Placement, Programme
 from voicer.profiles import Profile
 
 
-def sentence_cues(programme: Programme) -> list[Cue]:
-    """One cue per sentence, from the first to the last sample of its speech."""
-    return [
-        Cue(p.speech_start, p.speech_end, (p.segment.shown,), p.segment.shown, p.segment.index)
-        for p in programme.placements
-    ]
-
-
 def caption_cues(
     programme: Programme, captions: Sequence[Sequence[Caption]], profile: Profile
 ) -> list[Cue]:
