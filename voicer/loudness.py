@@ -553,33 +553,6 @@ def normalize(
 # --- levelling sentences ------------------------------------------------------------------------
 
 
-def sentence_gains(
-    clips: Sequence[np.ndarray], rate: int, max_deviation_lu: float = 1.5
-) -> list[float]:
-    """Linear gains that bring every clip within ``max_deviation_lu`` of the clips' median.
-
-    The median is that of the clips' loudness (:func:`clip_loudness`) weighted by their length,
-    so it is the level most of the programme's time is spoken at. A clip already close enough
-    keeps gain 1.0; silent clips keep 1.0 too. Once the clips are joined with pauses, the
-    programme's median short-term loudness comes out up to about 1 LU under this median (the
-    pauses count in 3 s windows): :func:`level_segments` levels against that median instead.
-
-    >>> t = np.arange(24000) / 24000
-    >>> tone = np.sin(2 * np.pi * 500 * t)
-    >>> [round(float(g), 2) for g in sentence_gains([0.1 * tone, 0.1 * tone, 0.01 * tone], 24000)]
-    [1.0, 1.0, 8.41]
-    """
-    levels = np.array([clip_loudness(clip, rate) for clip in clips])
-    lengths = np.array([np.asarray(clip).size for clip in clips], dtype=np.float64)
-    finite = np.isfinite(levels)
-    if not finite.any():
-        return [1.0] * len(clips)
-    order = np.argsort(levels[finite])
-    weights = np.cumsum(lengths[finite][order])
-    median = levels[finite][order][np.searchsorted(weights, weights[-1] / 2)]
-    return [10 ** (change / 20) for change in _changes(levels, median, max_deviation_lu)]
-
-
 def _changes(levels: np.ndarray, reference: float, max_deviation_lu: float) -> list[float]:
     """The gain in dB that brings each level within ``max_deviation_lu`` of ``reference``
     (0 for a level already there, or silent)."""

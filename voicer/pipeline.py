@@ -350,6 +350,9 @@ class _Speaker:
         self.prosody = prosody
         self.clips = clips
         self.hits = self.misses = 0
+        # computed once: the engine version may read package metadata or stat a model file
+        engine = choice.engine
+        self.key_fields = (engine.name, engine.cache_version, choice.voice, repr(prosody))
 
     @property
     def word_marks(self) -> bool:
@@ -357,7 +360,7 @@ class _Speaker:
 
     def speak(self, text: str) -> Clip:
         engine, voice = self.choice.engine, self.choice.voice
-        name = cache.key(engine.name, engine.cache_version, voice, repr(self.prosody), text)
+        name = cache.key(*self.key_fields, text)
         found = self.clips.get(name) if self.clips else None
         if found is not None:
             self.hits += 1

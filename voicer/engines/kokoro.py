@@ -133,9 +133,12 @@ class KokoroEngine:
         return Clip(samples=samples * np.float32(gain), sample_rate=SAMPLE_RATE)
 
 
-def voice_names() -> list[str]:
+@cache
+def voice_names() -> tuple[str, ...]:
     """The vendored Mandarin voices."""
-    return sorted(p.name.removesuffix(".bin") for p in _DATA.iterdir() if p.name.endswith(".bin"))
+    return tuple(
+        sorted(p.name.removesuffix(".bin") for p in _DATA.iterdir() if p.name.endswith(".bin"))
+    )
 
 
 @cache
