@@ -22,6 +22,7 @@ from voicer import RenderOptions, ffmpeg, render
 from voicer.loudness import PRESETS, target_for
 from voicer.mastering import deliver
 from voicer.pipeline import default_loudness
+from voicer.stream import ArraySignal
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "speech.txt"
 
@@ -53,7 +54,7 @@ def main() -> None:
                 lufs, ceiling = target_for(preset)
                 began = time.perf_counter()
                 delivery = RenderOptions().delivery(path)
-                deliver(programme, 24000, delivery, (lufs, ceiling), path)
+                deliver(ArraySignal(programme, 24000), delivery, (lufs, ceiling), path)
                 seconds = time.perf_counter() - began
                 decoded = ffmpeg.decode_file(path, 48000).astype(np.float64)
                 measured = pyloudnorm.Meter(48000).integrated_loudness(decoded)

@@ -56,8 +56,9 @@ def edge_server(
 ) -> Iterator[EdgeServer]:
     """The fake service, reset to normal and empty; VOICER_EDGE_URL points at it.
 
-    Has ``.url``, ``.set_mode(mode, times=None)``, ``.set_pacing(latency, realtime)``,
-    ``.requests`` and ``.connections``.
+    Has ``.url``, ``.set_mode(mode, times=None)``, ``.set_faults(fraction, modes, seed=0)``,
+    ``.set_pacing(latency, realtime)``, ``.requests``, ``.connections`` and
+    ``.faults_injected``.
     """
     server = _edge_server_running
     server.reset()

@@ -5,7 +5,9 @@ MP3 audio (24 kHz, 48 kbit/s, mono, libmp3lame), and the WordBoundary events say
 burst starts and how long it lasts, in the timeline of the PCM that was encoded.
 
 Modes make it fail the way the real service does; a mode can apply to the next N connections
-only. Run it by hand with ``python tests/edge_server.py --port 8765 --mode normal``.
+only. Faults can also strike at random: ``set_faults(0.3, ("http429", "drop"))`` answers about
+30 % of synthesis connections in one of those modes (a seeded, repeatable draw). Run it by hand
+with ``python tests/edge_server.py --port 8765 --mode normal``.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import argparse
 import asyncio
 import contextlib
 import json
+import random
 import re
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +48,7 @@ TAIL_SECONDS = 0.15
 AMPLITUDE = 0.5
 FADE_SECONDS = 0.003
 
+NOT_MP3 = b"RIFF\x00\x00\x00\x00WAVE" * (CHUNK_BYTES // 12)  # ffmpeg refuses this as MP3
 HTTP_MODES = {"http403": 403, "http429": 429, "http503": 503}
 MODES = (
     "normal",
@@ -53,6 +58,7 @@ MODES = (
     "stall_handshake",  # accept TCP, never answer the HTTP upgrade
     "deaf",  # accept the WebSocket, then read nothing more (not even a close frame)
     "bad_content_type",  # an audio frame with Content-Type audio/x-wav
+    "not_mp3",  # a complete answer whose audio/mpeg frames hold bytes that are not MP3
     "unknown_path",  # a text frame with an unknown Path
     "truncate",  # half of the audio, then a clean close without turn.end
     "drop",  # half of the audio, then the TCP connection is cut
@@ -254,7 +260,9 @@ class EdgeServer:
         self._lock = threading.Lock()
         self._requests: list[Request] = []
         self.connections = 0
+        self.faults_injected = 0
         self.set_mode(mode)
+        self.set_faults(0.0, ())
         self.set_pacing(latency, realtime)
         self._socket = socket.create_server(("127.0.0.1", port))
         self.port = self._socket.getsockname()[1]
@@ -280,6 +288,20 @@ class EdgeServer:
         with self._lock:
             self._mode, self._mode_left = mode, times
 
+    def set_faults(self, fraction: float, modes: Sequence[str], seed: int = 0) -> None:
+        """Answer each new synthesis connection, with probability ``fraction``, in one of ``modes``.
+
+        The draws come from ``random.Random(seed)``, so a run that opens its connections in the
+        same order meets the same faults. A mode set with ``set_mode`` (other than "normal")
+        takes precedence while it lasts. ``set_faults(0, ())`` turns random faults off.
+        """
+        unknown = [mode for mode in modes if mode not in MODES]
+        if unknown or not 0.0 <= fraction <= 1.0 or (fraction > 0 and not modes):
+            raise ValueError(f"bad faults: fraction {fraction!r}, modes {modes!r}")
+        with self._lock:
+            self._fault_fraction, self._fault_modes = fraction, tuple(modes)
+            self._fault_random = random.Random(seed)
+
     def set_pacing(self, latency: float = 0.0, realtime: float | None = None) -> None:
         """Wait ``latency`` s before answering; send audio at ``realtime`` times real time."""
         with self._lock:
@@ -288,10 +310,12 @@ class EdgeServer:
     def reset(self) -> None:
         """Back to a normal, prompt server that has seen no request."""
         self.set_mode("normal")
+        self.set_faults(0.0, ())
         self.set_pacing()
         with self._lock:
             self._requests.clear()
             self.connections = 0
+            self.faults_injected = 0
 
     def start(self) -> EdgeServer:
         self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), daemon=True)
@@ -325,7 +349,8 @@ class EdgeServer:
         await self._stopping.wait()
         await runner.cleanup()
 
-    def _next_mode(self) -> str:
+    def _next_mode(self, faults: bool = False) -> str:
+        """How to answer a new connection; ``faults``: random faults may strike it."""
         with self._lock:
             self.connections += 1
             mode = self._mode
@@ -333,7 +358,16 @@ class EdgeServer:
                 self._mode_left -= 1
                 if self._mode_left <= 0:
                     self._mode, self._mode_left = "normal", None
+            if mode == "normal" and faults:
+                mode = self._draw_fault()
             return mode
+
+    def _draw_fault(self) -> str:
+        """A mode from the random faults ("normal" when none strikes); the lock is held."""
+        if self._fault_fraction <= 0 or self._fault_random.random() >= self._fault_fraction:
+            return "normal"
+        self.faults_injected += 1
+        return self._fault_random.choice(self._fault_modes)
 
     async def _voices(self, request: web.Request) -> web.StreamResponse:
         mode = self._next_mode()
@@ -344,7 +378,7 @@ class EdgeServer:
         return web.json_response([_voice_entry(*voice) for voice in SERVED_VOICES])
 
     async def _synthesis(self, request: web.Request) -> web.StreamResponse:
-        mode = self._next_mode()
+        mode = self._next_mode(faults=True)
         if mode in HTTP_MODES:
             return web.Response(status=HTTP_MODES[mode], text=f"{mode} (test server)")
         if mode == "stall_handshake":
@@ -431,7 +465,7 @@ class EdgeServer:
             for body in metadata.get(n, []):
                 await ws.send_str(text_frame(rid, "audio.metadata", body))
             await self._pace(started, (n + 1) * CHUNK_BYTES)
-            await ws.send_bytes(audio_frame(rid, chunk))
+            await ws.send_bytes(audio_frame(rid, NOT_MP3 if mode == "not_mp3" else chunk))
         return True
 
     async def _pace(self, started: float, sent_bytes: int) -> None:

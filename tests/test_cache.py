@@ -84,9 +84,9 @@ def test_cli_no_cache_info_and_clear(tmp_path: Path):
     args = ["render", "talk.txt", "--engine", "kokoro"]
     assert run_voicer(*args, cwd=tmp_path, env=env).returncode == 0
     second = run_voicer(*args, cwd=tmp_path, env=env)
-    assert "1 clips from the cache, 0 synthesised" in second.stdout.decode()
+    assert "0 clips synthesised, 1 from the cache" in second.stdout.decode()
     uncached = run_voicer(*args, "--no-cache", cwd=tmp_path, env=env)
-    assert "from the cache" not in uncached.stdout.decode()
+    assert "1 clips synthesised, 0 from the cache" in uncached.stdout.decode()
     info = run_voicer("cache", "info", cwd=tmp_path, env=env).stdout.decode()
     assert ": 1 clips," in info
     cleared = run_voicer("cache", "clear", cwd=tmp_path, env=env).stdout.decode()

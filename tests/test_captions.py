@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from voicer.captions import display, layout, split_captions, tokenize
 from voicer.model import Cue, Mark, Placement, Programme, Segment
 from voicer.profiles import profile_for
+from voicer.stream import ArraySignal
 from voicer.timing import caption_cues, fit_to_profile
 
 ZH = profile_for("zh")
@@ -182,9 +184,8 @@ def test_caption_cues_follow_the_marks_inside_a_sentence():
         Mark(3400, 3800, "生产线"),
     )
     assert second_start == len(captions[0].text)
-    programme = Programme(
-        samples=None, sample_rate=SR, placements=(Placement(segment, 100, 3800, marks),)
-    )  # type: ignore[arg-type]
+    silence = ArraySignal(np.zeros(4000, np.float32), SR)
+    programme = Programme(signal=silence, placements=(Placement(segment, 100, 3800, marks),))
     first, second = caption_cues(programme, [captions], ZH)
     assert first.start == 100 and second.start == 3000
     assert first.end == 3000 - 80 or first.end <= 900 + 500

@@ -40,5 +40,5 @@ def test_sigint_mid_render_then_resume(tmp_path: Path):
 
     resumed = run_voicer(*command[3:], cwd=tmp_path, env={"VOICER_CACHE_DIR": str(cache_dir)})
     assert resumed.returncode == 0, resumed.stderr.decode()
-    assert f"{done} clips from the cache" in resumed.stdout.decode()
+    assert f"{done} from the cache" in resumed.stdout.decode()
     assert (tmp_path / "audio" / "talk.mp3").exists()

@@ -5,14 +5,14 @@ Every position is a sample count, so timing never drifts however long the progra
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from voicer.errors import SynthesisError
 from voicer.model import Clip, Mark, Placement, Programme, Segment
+from voicer.stream import ArraySignal
 
 MARGIN_MS = 30  # audio kept before and after detected speech
 SILENCE_DBFS = -50.0  # below this (or 40 dB under the clip's peak) counts as silence
@@ -46,6 +46,12 @@ def speech_bounds(samples: np.ndarray, sample_rate: int) -> tuple[int, int] | No
     return first, last + 1
 
 
+def speech_of(clip: Clip) -> np.ndarray:
+    """The clip's samples from its first speech to its last (empty when all silence)."""
+    bounds = speech_bounds(clip.samples, clip.sample_rate)
+    return clip.samples[bounds[0] : bounds[1]] if bounds else clip.samples[:0]
+
+
 def trim(samples: np.ndarray, sample_rate: int, margin_ms: int = MARGIN_MS) -> np.ndarray:
     """Cut leading and trailing silence down to ``margin_ms``; empty when there is no speech."""
     bounds = speech_bounds(samples, sample_rate)
@@ -55,6 +61,72 @@ def trim(samples: np.ndarray, sample_rate: int, margin_ms: int = MARGIN_MS) -> n
     return samples[max(0, bounds[0] - margin) : bounds[1] + margin]
 
 
+class Assembler:
+    """Joins clips, in order, so that from the end of one clip's speech to the start of the
+    next is exactly the pause asked for, and hands the joined PCM to ``sink`` as it goes.
+
+    Only the stretch that a later clip's margin may still overlap is kept in memory, so
+    assembling takes the same memory for ten sentences or ten thousand.
+    """
+
+    def __init__(
+        self,
+        sink: Callable[[np.ndarray], None],
+        sample_rate: int,
+        lead_in_ms: int = MARGIN_MS,
+        margin_ms: int = MARGIN_MS,
+    ) -> None:
+        self.sink = sink
+        self.sample_rate = sample_rate
+        self.margin = _ms(sample_rate, margin_ms)
+        self.fade = _ms(sample_rate, FADE_MS)
+        self.next_speech = _ms(sample_rate, lead_in_ms)  # where the next clip's speech starts
+        self.pending = np.zeros(0, np.float32)  # programme samples from ``flushed`` on
+        self.flushed = 0
+
+    def add(
+        self, clip: Clip, bounds: tuple[int, int], pause_ms: int, last: bool = False
+    ) -> tuple[int, int]:
+        """Place ``clip``'s speech (``bounds`` within it), with up to the margin of its own
+        audio either side, faded in and out, and ``pause_ms`` of silence after its speech
+        (for the last clip: the tail). Returns where its speech lies in the programme."""
+        start, end = bounds
+        at_speech = self.next_speech
+        at_end = at_speech + end - start
+        pause = _ms(self.sample_rate, pause_ms)
+        lead = min(self.margin, start, at_speech)
+        tail = min(self.margin, clip.samples.size - end, pause if last else self.margin)
+        window = clip.samples[start - lead : end + tail]
+        edge = min(self.fade, window.size // 2)
+        # margins of neighbours overlap when a pause is shorter than two margins: mix them
+        self._mix(at_speech - lead, _faded(window, edge, edge))
+        self.next_speech = at_end + pause
+        self._flush(self.next_speech - self.margin if not last else self.flushed)
+        return at_speech, at_end
+
+    def finish(self) -> int:
+        """Hand over what is left, up to the end of the last pause; the programme's length."""
+        length = self.next_speech
+        self._mix(length, np.zeros(0, np.float32))
+        self._flush(length)
+        return length
+
+    def _mix(self, at: int, samples: np.ndarray) -> None:
+        end = at + samples.size - self.flushed
+        if end > self.pending.size:
+            self.pending = np.concatenate(
+                [self.pending, np.zeros(end - self.pending.size, np.float32)]
+            )
+        self.pending[at - self.flushed : end] += samples
+
+    def _flush(self, upto: int) -> None:
+        count = min(max(0, upto - self.flushed), self.pending.size)
+        if count:
+            self.sink(self.pending[:count].copy())
+            self.pending = self.pending[count:]
+            self.flushed += count
+
+
 def assemble(
     segments: Sequence[Segment],
     clips: Sequence[Clip],
@@ -62,25 +134,43 @@ def assemble(
     paragraph_pause_ms: int,
     lead_in_ms: int = MARGIN_MS,
     tail_ms: int = MARGIN_MS,
-    margin_ms: int = MARGIN_MS,
 ) -> Programme:
-    """Join clips so that from the end of one segment's speech to the start of the next is
-    exactly the pause asked for (paragraph pause after a paragraph's last sentence), with
-    ``lead_in_ms`` before the first speech and ``tail_ms`` after the last."""
+    """Join clips in memory (see :class:`Assembler`): the sentence pause between sentences,
+    the paragraph pause after a paragraph's last sentence, ``lead_in_ms`` before the first
+    speech and ``tail_ms`` after the last."""
     if not clips:
         raise SynthesisError("nothing to assemble: no audio was produced")
-    sample_rate = clips[0].sample_rate
-    bounds = [_bounds(seg, clip, sample_rate) for seg, clip in zip(segments, clips, strict=True)]
-    pauses = [paragraph_pause_ms if s.ends_paragraph else sentence_pause_ms for s in segments]
-    pauses[-1] = tail_ms
-    samples, spans, marks = _join(
-        clips, bounds, pauses, _ms(sample_rate, margin_ms), _ms(sample_rate, lead_in_ms)
-    )
-    placements = tuple(
-        Placement(segment, start, end, shifted)
-        for segment, (start, end), shifted in zip(segments, spans, marks, strict=True)
-    )
-    return Programme(samples=samples, sample_rate=sample_rate, placements=placements)
+    pieces: list[np.ndarray] = []
+    assembler = Assembler(pieces.append, clips[0].sample_rate, lead_in_ms)
+    placements = []
+    for number, (segment, clip) in enumerate(zip(segments, clips, strict=True)):
+        last = number == len(clips) - 1
+        pause = tail_ms if last else pause_after(segment, sentence_pause_ms, paragraph_pause_ms)
+        placements.append(place(assembler, segment, clip, pause, last))
+    assembler.finish()
+    signal = ArraySignal(np.concatenate(pieces), clips[0].sample_rate)
+    return Programme(signal=signal, placements=tuple(placements))
+
+
+def pause_after(segment: Segment, sentence_pause_ms: int, paragraph_pause_ms: int) -> int:
+    return paragraph_pause_ms if segment.ends_paragraph else sentence_pause_ms
+
+
+def place(
+    assembler: Assembler, segment: Segment, clip: Clip, pause_ms: int, last: bool
+) -> Placement:
+    """Add a sentence's clip to the programme; where it lies, with its marks moved there."""
+    if clip.sample_rate != assembler.sample_rate:
+        raise SynthesisError("the clips of one render must share one sample rate")
+    bounds = speech_bounds(clip.samples, clip.sample_rate)
+    if bounds is None:
+        raise SynthesisError(
+            f"line {segment.line}: the engine produced only silence for {segment.shown[:20]!r}"
+        )
+    start, end = assembler.add(clip, bounds, pause_ms, last)
+    shift = start - bounds[0]
+    marks = tuple(replace(m, start=m.start + shift, end=m.end + shift) for m in clip.marks)
+    return Placement(segment, start, end, marks)
 
 
 def join_phrases(
@@ -92,52 +182,18 @@ def join_phrases(
     """One clip of phrases spoken in turn, ``pauses_ms[i]`` of silence after phrase i, with a
     mark for each phrase's speech (so cues can be timed by phrase)."""
     sample_rate = clips[0].sample_rate
-    bounds = []
-    for clip, text in zip(clips, texts, strict=True):
+    pieces: list[np.ndarray] = []
+    assembler = Assembler(pieces.append, sample_rate, margin_ms, margin_ms)
+    marks = []
+    for number, (clip, text, pause) in enumerate(zip(clips, texts, pauses_ms, strict=True)):
         found = speech_bounds(clip.samples, sample_rate)
         if found is None:
             raise SynthesisError(f"the engine produced only silence for {text[:20]!r}")
-        bounds.append(found)
-    margin = _ms(sample_rate, margin_ms)
-    samples, spans, _ = _join(clips, bounds, [*pauses_ms[:-1], margin_ms], margin, margin)
-    marks = tuple(Mark(start, end, text) for (start, end), text in zip(spans, texts, strict=True))
-    return Clip(samples=samples, sample_rate=sample_rate, marks=marks)
-
-
-def _join(
-    clips: Sequence[Clip],
-    bounds: Sequence[tuple[int, int]],
-    pauses_ms: Sequence[int],
-    margin: int,
-    lead_in: int,
-) -> tuple[np.ndarray, list[tuple[int, int]], list[tuple[Mark, ...]]]:
-    """Place each clip's speech (with up to ``margin`` of its own audio either side, faded in
-    and out) so that the silence after clip i's speech is ``pauses_ms[i]`` (the last one is
-    the tail) and the first speech starts at ``lead_in``; join the PCM once, into a buffer
-    allocated at its final size. Returns the samples, the speech spans and the shifted marks."""
-    sample_rate = clips[0].sample_rate
-    spans = []
-    marks = []
-    speech_start = lead_in
-    for clip, (start, end), pause in zip(clips, bounds, pauses_ms, strict=True):
-        shift = speech_start - start
-        marks.append(
-            tuple(replace(m, start=m.start + shift, end=m.end + shift) for m in clip.marks)
-        )
-        spans.append((speech_start, speech_start + end - start))
-        speech_start += end - start + _ms(sample_rate, pause)
-
-    buffer = np.zeros(speech_start, dtype=np.float32)
-    fade = _ms(sample_rate, FADE_MS)
-    for clip, (start, end), (at_speech, at_end) in zip(clips, bounds, spans, strict=True):
-        lead = min(margin, start, at_speech)
-        tail = min(margin, clip.samples.size - end, buffer.size - at_end)
-        at = at_speech - lead
-        # margins of neighbours overlap when a pause is shorter than two margins: mix them
-        window = clip.samples[start - lead : end + tail]
-        edge = min(fade, window.size // 2)
-        buffer[at : at_end + tail] += _faded(window, edge, edge)
-    return buffer, spans, marks
+        last = number == len(clips) - 1
+        start, end = assembler.add(clip, found, margin_ms if last else pause, last)
+        marks.append(Mark(start, end, text))
+    assembler.finish()
+    return Clip(samples=np.concatenate(pieces), sample_rate=sample_rate, marks=tuple(marks))
 
 
 def _faded(samples: np.ndarray, fade_in: int, fade_out: int) -> np.ndarray:
@@ -153,32 +209,3 @@ def _faded(samples: np.ndarray, fade_in: int, fade_out: int) -> np.ndarray:
 
 def _ms(sample_rate: int, milliseconds: int) -> int:
     return sample_rate * milliseconds // 1000
-
-
-def _bounds(segment: Segment, clip: Clip, sample_rate: int) -> tuple[int, int]:
-    if clip.sample_rate != sample_rate:
-        raise SynthesisError("the clips of one render must share one sample rate")
-    bounds = speech_bounds(clip.samples, sample_rate)
-    if bounds is None:
-        raise SynthesisError(
-            f"line {segment.line}: the engine produced only silence for {segment.shown[:20]!r}"
-        )
-    return bounds
-
-
-def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """Band-limited resampling by a rational factor (positions in seconds do not move)."""
-    if from_rate == to_rate:
-        return samples
-    from scipy.signal import resample_poly
-
-    factor = math.gcd(from_rate, to_rate)
-    resampled = resample_poly(samples, to_rate // factor, from_rate // factor)
-    return resampled.astype(np.float32, copy=False)
-
-
-def below_full_scale(samples: np.ndarray, ceiling_dbfs: float = -1.0) -> np.ndarray:
-    """Scale down if the peak is above the ceiling, so nothing clips without normalisation."""
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    ceiling = 10 ** (ceiling_dbfs / 20)
-    return samples * np.float32(ceiling / peak) if peak > ceiling else samples

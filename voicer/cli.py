@@ -28,10 +28,10 @@ def reports_errors(command: F) -> F:
             return command(*args, **kwargs)
         except VoicerError as exc:
             click.echo(f"voicer: error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            _leave(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("voicer: interrupted; no output was written", err=True)
-            sys.exit(130)
+            _leave(130)
         except Exception as exc:
             if os.environ.get("VOICER_DEBUG"):
                 raise
@@ -39,6 +39,15 @@ def reports_errors(command: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _leave(code: int) -> None:
+    """Exit now, without waiting for synthesis threads still busy with a request (their
+    results are no longer wanted; a thread inside native code may even abort at shutdown).
+    Every output file was already cleaned up as the error passed."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def audio_options(command: F) -> F:
@@ -213,7 +222,22 @@ def cli() -> None:
     "folder, e.g. ~/.cache/voicer; env: VOICER_CACHE_DIR].",
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
-@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 32),
+    help="Sentences synthesised at once [default: edge 6, kokoro 1 (it uses every core)].",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 20),
+    default=pipeline.RenderOptions.retries,
+    show_default=True,
+    help="Further attempts at a request that failed for a passing reason (throttling, a "
+    "dropped connection, a timeout), with exponential backoff.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only; no progress bar.")
+@click.option("-v", "--verbose", is_flag=True, help="Also report every failed attempt.")
 @reports_errors
 def render_command(
     source: str,
@@ -232,7 +256,10 @@ def render_command(
     kokoro_model: Path | None,
     cache_dir: Path | None,
     no_cache: bool,
+    jobs: int | None,
+    retries: int,
     quiet: bool,
+    verbose: bool,
     **limits: Any,
 ) -> None:
     """Render INPUT (a text file, or - for standard input) to audio and an SRT file."""
@@ -249,16 +276,27 @@ def render_command(
         kokoro_model=kokoro_model,
         cache_dir=cache_dir,
         use_cache=not no_cache,
+        jobs=jobs,
+        retries=retries,
         **limits,
     )
-    notify = None if quiet else _notice
     if source == "-":
         script = text.script_from_bytes(sys.stdin.buffer.read(), "stdin")
     else:
         script = text.read_script(Path(source))
     audio_path = output or pipeline.default_output(script.source)
     outputs = pipeline.Outputs.beside(audio_path, srt_path, extra_subtitles, vtt, timeline)
-    result = pipeline.render_script(script, outputs, options, notify)
+    bar = ProgressBar() if not quiet and sys.stderr.isatty() else None
+    listener = pipeline.Listener(
+        notice=None if quiet else _notice,
+        detail=_notice if verbose else None,
+        progress=bar.show if bar else None,
+    )
+    try:
+        result = pipeline.render_script(script, outputs, options, listener)
+    finally:
+        if bar:
+            bar.clear()
     if quiet:
         return
     for violation in result.violations:
@@ -275,14 +313,49 @@ def render_command(
             f"loudness {measured.integrated:.1f} LUFS, range {measured.loudness_range:.1f} LU, "
             f"true peak {measured.true_peak:.1f} dBTP"
         )
-    if result.cache_hits:
-        click.echo(f"{result.cache_hits} clips from the cache, {result.synthesized} synthesised")
     others = ", ".join(str(path) for path in outputs.all()[1:])
     click.echo(
-        f"wrote {result.audio_path} ({_clock(result.duration)}) and {others} "
-        f"({len(result.cues)} cues) with {result.engine} {result.voice} "
-        f"in {result.total_seconds:.1f} s"
+        f"wrote {result.audio_path} and {others} ({len(result.cues)} cues) "
+        f"with {result.engine} {result.voice}"
     )
+    click.echo(summary(result))
+
+
+def summary(result: pipeline.RenderResult) -> str:
+    """The closing line of a render: how much audio, how fast, and from where."""
+    return (
+        f"{_clock(result.duration)} of audio in {result.total_seconds:.1f} s "
+        f"(real-time factor {result.real_time_factor:.2f}); {result.sentences} sentences, "
+        f"{result.jobs} at a time: {result.synthesized} clips synthesised, "
+        f"{result.cache_hits} from the cache, {result.retries} retries"
+    )
+
+
+class ProgressBar:
+    """Sentences done, audio produced and time left, redrawn in place on stderr; shown only
+    once a render has taken a couple of seconds, so quick re-renders stay quiet."""
+
+    DELAY_SECONDS = 2.0
+    WIDTH = 24
+
+    def __init__(self) -> None:
+        self.drawn = False
+
+    def show(self, progress: pipeline.Progress) -> None:
+        if progress.elapsed < self.DELAY_SECONDS:
+            return
+        filled = self.WIDTH * progress.done // max(1, progress.total)
+        left = progress.elapsed / progress.done * (progress.total - progress.done)
+        line = (
+            f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {progress.done}/{progress.total} "
+            f"sentences, {_clock(progress.audio_seconds)} of audio, about {_clock(left)} left"
+        )
+        click.echo(f"\r{line}\x1b[K", err=True, nl=False)
+        self.drawn = True
+
+    def clear(self) -> None:
+        if self.drawn:
+            click.echo("\r\x1b[K", err=True, nl=False)
 
 
 @cli.command("subtitles-check")

@@ -11,6 +11,7 @@ import numpy as np
 
 from voicer import ffmpeg
 from voicer.errors import InputError
+from voicer.stream import ArraySignal, Signal, blocks
 
 DEFAULT_SAMPLE_RATE = 48000
 
@@ -129,5 +130,11 @@ def _bitrate(value: str | None, audio_format: AudioFormat) -> str:
 
 def encode(samples: np.ndarray, delivery: Delivery, path: Path, label: str = "") -> None:
     """Encode mono float PCM already at ``delivery.sample_rate`` into ``path``, once."""
+    encode_signal(ArraySignal(samples, delivery.sample_rate), delivery, path, label)
+
+
+def encode_signal(source: Signal, delivery: Delivery, path: Path, label: str = "") -> None:
+    """Encode a signal already at ``delivery.sample_rate`` into ``path``, a block at a time."""
     args = delivery.ffmpeg_args()
-    ffmpeg.encode(samples, delivery.sample_rate, path, args, label=label or path.name)
+    pieces = blocks(source)
+    ffmpeg.encode_blocks(pieces, delivery.sample_rate, path, args, label=label or path.name)

@@ -14,7 +14,23 @@ class InputError(VoicerError):
 
 
 class SynthesisError(VoicerError):
-    """An engine failed to produce audio for a segment (exit code 1)."""
+    """An engine failed to produce audio for a segment (exit code 1).
+
+    ``transient``: the same request may well succeed if tried again (a timeout, a dropped
+    connection, HTTP 503). ``throttled``: the service asked us to slow down (HTTP 429); a
+    throttled error is always transient.
+
+    >>> error = SynthesisError("edge: HTTP 429", throttled=True)
+    >>> error.transient, error.throttled, str(error)
+    (True, True, 'edge: HTTP 429')
+    >>> SynthesisError("edge: bad voice").transient
+    False
+    """
+
+    def __init__(self, *args: object, transient: bool = False, throttled: bool = False) -> None:
+        super().__init__(*args)
+        self.throttled = throttled
+        self.transient = transient or throttled
 
 
 class EngineUnavailable(SynthesisError):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 
@@ -43,6 +46,26 @@ def _decode(input_args: list[str], data: bytes | None, sample_rate: int, what: s
     return np.frombuffer(result.stdout, dtype="<f4").copy()
 
 
+def decode_blocks(path: Path, sample_rate: int, block: int = 1 << 18) -> Iterator[np.ndarray]:
+    """Decode an audio file to mono float32 PCM at ``sample_rate``, ``block`` samples at a
+    time (memory stays flat however long the file is)."""
+    command = [executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(path)]
+    command += ["-f", "f32le", "-ac", "1", "-ar", str(sample_rate), "pipe:1"]
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        assert process.stdout is not None
+        try:
+            while data := process.stdout.read(block * 4):
+                yield np.frombuffer(data[: len(data) // 4 * 4], dtype="<f4")
+        finally:
+            process.stdout.close()
+            returncode = process.wait()
+        if returncode != 0:
+            errors.seek(0)
+            reason = _last_line(errors.read()) or f"ffmpeg exited with {returncode}"
+            raise SynthesisError(f"cannot decode {path.name} audio: {reason}")
+
+
 def encode(
     samples: np.ndarray, sample_rate: int, path: Path, output_args: list[str], label: str = ""
 ) -> None:
@@ -50,14 +73,39 @@ def encode(
 
     ``label`` names the output in error messages (``path`` may be a temporary file).
     """
+    encode_blocks([samples], sample_rate, path, output_args, label)
+
+
+def encode_blocks(
+    pieces: Iterable[np.ndarray],
+    sample_rate: int,
+    path: Path,
+    output_args: list[str],
+    label: str = "",
+) -> None:
+    """Encode mono float32 PCM given a block at a time into ``path`` (see :func:`encode`)."""
     command = [executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
     command += ["-f", "f32le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
     command += [*output_args, str(path)]
-    pcm = np.ascontiguousarray(samples, dtype="<f4").tobytes()
-    result = subprocess.run(command, input=pcm, capture_output=True, check=False)
-    if result.returncode != 0:
-        reason = _last_line(result.stderr) or f"ffmpeg exited with {result.returncode}"
-        raise OutputError(f"cannot encode {label or path.name}: {reason}")
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
+        assert process.stdin is not None
+        try:
+            for piece in pieces:
+                process.stdin.write(np.ascontiguousarray(piece, dtype="<f4").tobytes())
+        except BrokenPipeError:
+            pass  # ffmpeg stopped early: its exit code and message say why
+        except BaseException:
+            process.kill()
+            raise
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
+            returncode = process.wait()
+        if returncode != 0:
+            errors.seek(0)
+            reason = _last_line(errors.read()) or f"ffmpeg exited with {returncode}"
+            raise OutputError(f"cannot encode {label or path.name}: {reason}")
 
 
 def _last_line(stderr: bytes) -> str:

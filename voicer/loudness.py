@@ -25,6 +25,7 @@ import numpy as np
 from scipy import ndimage, signal
 
 from voicer.errors import InputError
+from voicer.stream import ArraySignal, Gained, Scaled, Signal, blocks, materialize
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0  # integrated loudness (BS.1770-4)
@@ -48,6 +49,7 @@ _FILTER_HALF = 8  # interpolation taps on each side of an inter-sample position
 _FILTER_BETA = 5.0  # Kaiser window: flat to 0.8 x Nyquist within 0.03 dB, images under -40 dB
 _MIN_TRUE_PEAK_RATE = 176400  # oversample to at least this (4x at 44.1 and 48 kHz)
 _CHUNK = 1 << 16  # samples per vectorised step, small enough to stay in cache
+_ESTIMATE_LU = 0.1  # levelling estimates the levelled median to within this (from hop energies)
 
 
 @dataclass(frozen=True)
@@ -148,9 +150,17 @@ def true_peak(samples: np.ndarray, rate: int) -> float:
 
 def measure(samples: np.ndarray, rate: int) -> Measurement:
     """Integrated loudness, loudness range and true peak, with one K-weighting pass."""
-    sums, bounds, _ = _hop_energies(samples, rate)
-    integrated = _integrated(_block_powers(sums, bounds, BLOCK_HOPS))
-    return Measurement(integrated, _range_of(sums, bounds), true_peak(samples, rate))
+    meter = Meter(rate)
+    meter.feed(_mono(samples))
+    return meter.measurement()
+
+
+def measure_signal(source: Signal, with_peak: bool = True) -> Meter:
+    """A meter that has read all of ``source``, a block at a time."""
+    meter = Meter(source.sample_rate, true_peak=with_peak)
+    for block in blocks(source):
+        meter.feed(block)
+    return meter
 
 
 def clip_loudness(samples: np.ndarray, rate: int) -> float:
@@ -199,32 +209,99 @@ def _k_weighting(rate: int) -> np.ndarray:
 
 
 def _hop_energies(samples: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """K-weighted energy of each 100 ms hop: (sums, bounds, total).
+    """K-weighted energy of each 100 ms hop: (sums, bounds, total); see :class:`Meter`."""
+    meter = Meter(rate, true_peak=False)
+    meter.feed(_mono(samples))
+    return meter.sums, meter.bounds, meter.total
 
-    ``sums[i]`` is the sum of squares of the K-weighted signal over ``bounds[i]:bounds[i + 1]``
-    (hop edges rounded to whole samples); ``total`` covers every sample, the tail after the
-    last whole hop included. The filter runs once over the signal, a chunk at a time.
+
+class Meter:
+    """Loudness of a signal fed to it a block at a time, in order.
+
+    Keeps the K-weighted energy of each 100 ms hop (``sums[i]`` over samples
+    ``bounds[i]:bounds[i + 1]``, hop edges rounded to whole samples), the energy of every
+    sample fed (``total``, the tail after the last whole hop included) and, unless told not
+    to, the true peak. Memory grows by one number per 100 ms, whatever the block size.
     """
-    x = _mono(samples)
-    if rate <= 0:
-        raise ValueError(f"sample rate must be positive, not {rate}")
-    hop_count = x.size * 10 // rate
-    bounds = (np.arange(hop_count + 1, dtype=np.int64) * rate + 5) // 10
-    edges = np.unique(np.concatenate([bounds[::100], [bounds[-1], x.size]]))
-    sos = _k_weighting(rate)
-    state = np.zeros((sos.shape[0], 2))
-    sums = np.empty(hop_count)
-    total = 0.0
-    done = 0  # hops summed so far
-    for start, end in zip(edges[:-1], edges[1:], strict=True):
-        weighted, state = signal.sosfilt(sos, x[start:end].astype(np.float64), zi=state)
+
+    def __init__(self, rate: int, true_peak: bool = True) -> None:
+        if rate <= 0:
+            raise ValueError(f"sample rate must be positive, not {rate}")
+        self.rate = rate
+        self.fed = 0
+        self.total = 0.0
+        self._sos = _k_weighting(rate)
+        self._state = np.zeros((self._sos.shape[0], 2))
+        self._hops: list[float] = []
+        self._partial = 0.0  # energy of the hop not yet complete
+        self._peak = 0.0 if true_peak else math.nan
+        self._held = np.empty(0, np.float32)  # waits for the samples after it (true peak)
+        self._before = np.empty(0, np.float32)  # the samples just before ``_held``
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Take the next ``samples`` of the signal."""
+        x = _mono(samples)
+        if x.size == 0:
+            return
+        weighted, self._state = signal.sosfilt(self._sos, x.astype(np.float64), zi=self._state)
         squares = np.square(weighted)
-        total += float(squares.sum())
-        stop = min(hop_count, np.searchsorted(bounds, end))  # hops that start in this chunk
-        if stop > done:
-            sums[done:stop] = np.add.reduceat(squares, bounds[done:stop] - start)
-            done = stop
-    return sums, bounds, total
+        self.total += float(squares.sum())
+        start, self.fed = self.fed, self.fed + x.size
+        first = len(self._hops) + 1  # index of the next hop edge to reach
+        last = self.fed * 10 // self.rate
+        edges = (np.arange(first, last + 1, dtype=np.int64) * self.rate + 5) // 10 - start
+        cumulative = np.concatenate([[0.0], np.cumsum(squares)])
+        at_edges = cumulative[edges]
+        if edges.size:
+            self._hops.append(self._partial + float(at_edges[0]))
+            self._hops.extend(np.diff(at_edges).tolist())
+            self._partial = float(cumulative[-1] - at_edges[-1])
+        else:
+            self._partial += float(cumulative[-1])
+        if not math.isnan(self._peak):
+            self._scan(x)
+
+    @property
+    def sums(self) -> np.ndarray:
+        return np.array(self._hops)
+
+    @property
+    def bounds(self) -> np.ndarray:
+        return (np.arange(len(self._hops) + 1, dtype=np.int64) * self.rate + 5) // 10
+
+    def integrated(self) -> float:
+        return _integrated(_block_powers(self.sums, self.bounds, BLOCK_HOPS))
+
+    def measurement(self) -> Measurement:
+        """Integrated loudness, loudness range and (when kept) true peak of all fed so far."""
+        sums, bounds = self.sums, self.bounds
+        integrated = _integrated(_block_powers(sums, bounds, BLOCK_HOPS))
+        return Measurement(integrated, _range_of(sums, bounds), self.true_peak())
+
+    def true_peak(self) -> float:
+        """True peak in dBTP (``nan`` when the meter was told not to keep it)."""
+        if math.isnan(self._peak):
+            return math.nan
+        peak = max(self._peak, self._held_peak(np.empty(0, np.float32)))
+        return 20 * math.log10(peak) if peak > 0 else -math.inf
+
+    def _scan(self, following: np.ndarray) -> None:
+        """Fold the held block's true peak in, now that the samples after it are known."""
+        self._peak = max(self._peak, self._held_peak(following[:_FILTER_HALF]))
+        context = np.concatenate([self._before, self._held])[-_FILTER_HALF:]
+        self._before, self._held = context, following.astype(np.float32)
+
+    def _held_peak(self, after: np.ndarray) -> float:
+        if self._held.size == 0:
+            return 0.0
+        peak = max(self._peak, _sample_peak(self._held))
+        x = np.concatenate([self._before, self._held, after]).astype(np.float32)
+        start = self._before.size
+        for _, envelope in _oversampled_envelope(
+            x, self.rate, peak, start, start + self._held.size
+        ):
+            peak = max(peak, float(envelope.max()))
+        return peak
 
 
 def _block_powers(sums: np.ndarray, bounds: np.ndarray, hops: int) -> np.ndarray:
@@ -495,46 +572,80 @@ def _trailing_mean(values: np.ndarray, size: int) -> np.ndarray:
 # --- normalisation ------------------------------------------------------------------------------
 
 
+class Limited:
+    """A signal times ``gain`` through the true-peak limiter, a block at a time.
+
+    Each block is limited with a second of the signal before it (the limiter's release has
+    died away long before that) and 50 ms after it (its look-ahead), so blocks join as if
+    the whole signal had been limited at once. ``measured``: also measure each block and
+    limit again, a little lower, where the product still peaks too high.
+    """
+
+    PAST_SECONDS = 1.0
+    FUTURE_SECONDS = 0.05
+
+    def __init__(self, source: Signal, gain: float, ceiling_dbtp: float, measured: bool = False):
+        self.source, self.gain, self.ceiling, self.measured = source, gain, ceiling_dbtp, measured
+        self.sample_rate = source.sample_rate
+
+    @property
+    def length(self) -> int:
+        return self.source.length
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        past = round(self.PAST_SECONDS * self.sample_rate)
+        future = round(self.FUTURE_SECONDS * self.sample_rate)
+        piece = self.source.read(start - past, stop + future)
+        limiter = _Limiter(piece, self.sample_rate, lookahead_ms=5.0, release_ms=80.0)
+        if self.measured:
+            limited, _ = limiter.limit(self.gain, self.ceiling)
+        else:
+            limited = limiter.apply(self.gain, self.ceiling - TRUE_PEAK_MARGIN_DB)
+        return limited[past : past + stop - start]
+
+
 def normalize(
     samples: np.ndarray, rate: int, target_lufs: float, ceiling_dbtp: float
 ) -> tuple[np.ndarray, Measurement]:
-    """``samples`` at ``target_lufs`` integrated loudness with true peak under ``ceiling_dbtp``.
-
-    Two passes: measure, then apply one linear gain. When that gain would push the true peak
-    over the ceiling, the true-peak limiter takes the peaks down instead of the target being
-    missed; the loudness it takes away is given back with a further gain step (limiting
-    again), until the result is within 0.05 LU of the target. Returns float32 samples and their
-    measurement (a target the ceiling makes unreachable shows in it). Silence (nothing above
-    the -70 LUFS gate) comes back unchanged, measured ``-inf``: the caller decides.
-    """
+    """``samples`` at ``target_lufs`` with true peak under ``ceiling_dbtp``: see
+    :func:`normalize_signal`. Returns float32 samples and their measurement."""
     x = np.asarray(_mono(samples), dtype=np.float32)
-    sums, bounds, _ = _hop_energies(x, rate)
-    integrated = _integrated(_block_powers(sums, bounds, BLOCK_HOPS))
-    if not math.isfinite(integrated):
-        return x.copy(), Measurement(integrated, _range_of(sums, bounds), true_peak(x, rate))
-    gain_db = target_lufs - integrated
-    aim = ceiling_dbtp - TRUE_PEAK_MARGIN_DB
-    limiter = _Limiter(x, rate, lookahead_ms=5.0, release_ms=80.0)
-    # every peak that up to 6 dB more gain would push over the aim; the highest is the true peak
-    sample_peak = _sample_peak(x)
-    limiter.find_peaks(min(sample_peak, 10 ** ((aim - gain_db - 6) / 20)))
-    peak = 20 * math.log10(max(sample_peak, float(limiter.envelope.max(initial=0.0))))
-    if peak + gain_db <= aim:
+    result, measured = normalize_signal(ArraySignal(x, rate), target_lufs, ceiling_dbtp)
+    return materialize(result), measured
+
+
+def normalize_signal(
+    source: Signal, target_lufs: float, ceiling_dbtp: float
+) -> tuple[Signal, Measurement]:
+    """``source`` at ``target_lufs`` integrated loudness with true peak under ``ceiling_dbtp``.
+
+    Measure, then apply one linear gain. When that gain would push the true peak over the
+    ceiling, the true-peak limiter takes the peaks down instead of the target being missed;
+    the loudness it takes away is given back with a further gain step (each step a pass over
+    the signal), until the result is within 0.05 LU of the target. Returns the result (a view
+    computed as it is read) and its measurement (a target the ceiling makes unreachable shows
+    in it). Silence (nothing above the -70 LUFS gate) comes back unchanged, measured ``-inf``.
+    """
+    meter = measure_signal(source)
+    measured = meter.measurement()
+    if not math.isfinite(measured.integrated):
+        return source, measured
+    gain_db = target_lufs - measured.integrated
+    if measured.true_peak + gain_db <= ceiling_dbtp - TRUE_PEAK_MARGIN_DB:
         # a gain scales every K-weighted energy by its square and the true peak by itself
-        power = 10 ** (gain_db / 10)
+        sums, bounds, power = meter.sums, meter.bounds, 10 ** (gain_db / 10)
         scaled = Measurement(
             _integrated(_block_powers(sums * power, bounds, BLOCK_HOPS)),
             _range_of(sums * power, bounds),
-            peak + gain_db,
+            measured.true_peak + gain_db,
         )
-        return x * np.float32(10 ** (gain_db / 20)), scaled
+        return Scaled(source, 10 ** (gain_db / 20)), scaled
     slope = 1.0  # loudness gained per dB of gain: under 1 once the limiter is working
     tried: tuple[float, float] | None = None  # the last (gain, loudness)
     for _ in range(8):
         applied = 10 ** (gain_db / 20)
-        result = limiter.apply(applied, aim)
-        sums, bounds, _ = _hop_energies(result, rate)
-        loudness = _integrated(_block_powers(sums, bounds, BLOCK_HOPS))
+        result: Signal = Limited(source, applied, ceiling_dbtp)
+        loudness = measure_signal(result, with_peak=False).integrated()
         error = target_lufs - loudness
         if abs(error) <= 0.05 or not math.isfinite(error):
             break
@@ -542,12 +653,11 @@ def normalize(
             slope = min(1.0, max(0.1, (loudness - tried[1]) / (gain_db - tried[0])))
         tried = gain_db, loudness
         gain_db += error / slope
-    peak = true_peak(result, rate)
-    if peak > ceiling_dbtp - TRUE_PEAK_MARGIN_DB / 2:  # rare: limit again, aiming lower
-        result, peak = limiter.limit(applied, ceiling_dbtp)
-        sums, bounds, _ = _hop_energies(result, rate)
-        loudness = _integrated(_block_powers(sums, bounds, BLOCK_HOPS))
-    return result, Measurement(loudness, _range_of(sums, bounds), peak)
+    measured = measure_signal(result).measurement()
+    if measured.true_peak > ceiling_dbtp - TRUE_PEAK_MARGIN_DB / 2:  # rare: measure and limit
+        result = Limited(source, applied, ceiling_dbtp, measured=True)
+        measured = measure_signal(result).measurement()
+    return result, measured
 
 
 # --- levelling sentences ------------------------------------------------------------------------
@@ -571,60 +681,72 @@ def level_segments(
     ramp_ms: float = 10.0,
 ) -> np.ndarray:
     """The programme with each span brought within ``max_deviation_lu`` of the programme's
-    median short-term loudness (3 s windows every 100 ms, those over -70 LUFS).
-
-    ``spans`` are the (start, end) samples of the sentences, in order and not overlapping;
-    a span's loudness is :func:`clip_loudness`. Each span gets one gain; between spans the gain
-    moves linearly across the gap (the pause), or across ``ramp_ms`` straddling the join when
-    two spans touch, so there is never a gain step inside sound. The gains move the median a
-    little, so they are worked out again against the new median (twice at most). Returns a new
-    float32 array.
-    """
+    median short-term loudness: :func:`level_knots` applied. Returns a new float32 array."""
     x = np.asarray(_mono(samples), dtype=np.float32)
     bounds = [(int(start), int(end)) for start, end in spans]
+    levels = [clip_loudness(x[start:end], rate) for start, end in bounds]
+    meter = Meter(rate, true_peak=False)
+    meter.feed(x)
+    positions, gains = level_knots(levels, bounds, meter, max_deviation_lu, ramp_ms)
+    return materialize(Gained(ArraySignal(x, rate), positions, gains))
+
+
+def level_knots(
+    levels: Sequence[float],
+    spans: Sequence[tuple[int, int]],
+    meter: Meter,
+    max_deviation_lu: float = 1.5,
+    ramp_ms: float = 10.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The gain curve that evens out sentences, as knots (positions, linear gains) for
+    :class:`voicer.stream.Gained`.
+
+    ``spans`` are the (start, end) samples of the sentences, in order and not overlapping,
+    ``levels`` their loudness (:func:`clip_loudness`), and ``meter`` has measured the whole
+    programme. Each span gets one gain that brings it within
+    ``max_deviation_lu`` of the median short-term loudness (3 s windows every 100 ms, those
+    over -70 LUFS); between spans the gain moves linearly across the gap (the pause), or
+    across ``ramp_ms`` straddling the join when two spans touch, so there is never a gain step
+    inside sound. The gains move the median a little, so they are worked out again against
+    the new median (the hop energies scaled by the gain over each hop), a few times at most.
+    """
     previous_end = 0
-    for start, end in bounds:
-        if not previous_end <= start < end <= x.size:
+    for start, end in spans:
+        if not previous_end <= start < end <= meter.fed:
             raise ValueError(f"span ({start}, {end}) is out of order or outside the samples")
         previous_end = end
-    levels = np.array([clip_loudness(x[start:end], rate) for start, end in bounds])
-    changes = np.zeros(len(bounds))
-    out = x.copy()
-    for _ in range(3):
-        short_term = short_term_loudness(out, rate)
+    if not spans:
+        return np.empty(0), np.empty(0)
+    level = np.array(levels, dtype=np.float64)
+    sums, hop_bounds, rate = meter.sums, meter.bounds, meter.rate
+    changes = np.zeros(len(spans))
+    positions = _flat_edges(spans, max(1, round(ramp_ms * rate / 1000 / 2)))
+    # eight points across each hop, for the mean square gain over it
+    inside = hop_bounds[:-1, None] + np.diff(hop_bounds)[:, None] * (np.arange(8) + 0.5) / 8
+    for _ in range(6):
+        gain = np.interp(inside, positions, np.repeat(10 ** (changes / 20), 2))
+        hop_power = np.mean(np.square(gain), axis=1)
+        short_term = _to_lufs(_block_powers(sums * hop_power, hop_bounds, 30))
         short_term = short_term[short_term > ABSOLUTE_GATE_LUFS]
         if short_term.size == 0:  # too short or too quiet for 3 s windows: the spans' median
-            short_term = levels[np.isfinite(levels)] + changes[np.isfinite(levels)]
+            short_term = level[np.isfinite(level)] + changes[np.isfinite(level)]
         if short_term.size == 0:
             break
-        more = np.array(_changes(levels + changes, float(np.median(short_term)), max_deviation_lu))
+        median = float(np.median(short_term))
+        more = np.array(_changes(level + changes, median, max_deviation_lu - _ESTIMATE_LU))
         if not more.any():
             break
         changes += more
-        out = _apply_span_gains(x, bounds, 10 ** (changes / 20), ramp_ms * rate / 1000)
-    return out
+    return positions, np.repeat(10 ** (changes / 20), 2)
 
 
-def _apply_span_gains(
-    x: np.ndarray, spans: list[tuple[int, int]], gains: np.ndarray, ramp: float
-) -> np.ndarray:
-    """``x`` with gain ``gains[i]`` over span i, moving linearly between spans (across at
-    least ``ramp`` samples)."""
-    half_ramp = max(1, round(ramp / 2))
-    # the gain is flat at gains[i] over flat[i] = [left, right] and linear between those
+def _flat_edges(spans: Sequence[tuple[int, int]], half_ramp: int) -> np.ndarray:
+    """Where the gain of each span starts and stops being flat: the span itself, pulled in
+    by ``half_ramp`` either side of a join too short to ramp across."""
     flat = [list(span) for span in spans]
     for before, after in zip(flat, flat[1:], strict=False):
-        if after[0] - before[1] < 2 * half_ramp:  # too short a pause: ramp across the join
+        if after[0] - before[1] < 2 * half_ramp:
             middle = (before[1] + after[0]) // 2
             before[1] = max(before[0], middle - half_ramp)
             after[0] = min(after[1], middle + half_ramp)
-    out = x.copy()
-    out[: flat[0][0]] *= np.float32(gains[0])
-    for index, ((left, right), gain) in enumerate(zip(flat, gains, strict=True)):
-        out[left:right] *= np.float32(gain)
-        if index + 1 < len(flat):
-            following = flat[index + 1][0]
-            ramp_gains = np.linspace(gain, gains[index + 1], following - right, endpoint=False)
-            out[right:following] *= ramp_gains.astype(np.float32)
-    out[flat[-1][1] :] *= np.float32(gains[-1])
-    return out
+    return np.array(flat, dtype=np.float64).ravel()

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from voicer import audio, ffmpeg, loudness
-from voicer.delivery import Delivery, encode
+from voicer import ffmpeg, loudness
+from voicer.delivery import Delivery, encode_signal
 from voicer.loudness import Measurement
+from voicer.stream import Resampled, Scaled, Signal, blocks
 
 STEREO_OFFSET_LU = 3.01  # the same signal in both channels measures 3 LU louder
 LOUDNESS_TOLERANCE_LU = 0.1  # a first lossy encode closer than this to the target is kept
@@ -22,40 +23,49 @@ PEAK_SAFETY_DB = 0.1
 
 
 def deliver(
-    samples: np.ndarray,
-    rate: int,
+    source: Signal,
     delivery: Delivery,
     target: tuple[float, float] | None,
     path: Path,
     label: str = "",
 ) -> Measurement:
-    """Write ``samples`` (mono, at ``rate``) to ``path`` as ``delivery`` says, normalised to
-    ``target`` (integrated LUFS, true-peak ceiling dBTP) if given; return the file's loudness."""
-    resampled = audio.resample(samples, rate, delivery.sample_rate)
+    """Write ``source`` (mono) to ``path`` as ``delivery`` says, normalised to ``target``
+    (integrated LUFS, true-peak ceiling dBTP) if given; return the file's loudness.
+
+    Works a block at a time: memory does not grow with the length of the programme.
+    """
+    resampled = Resampled(source, delivery.sample_rate)
     if target is None:
-        encode(audio.below_full_scale(resampled), delivery, path, label)
+        encode_signal(_below_full_scale(resampled), delivery, path, label)
         return measure_file(path, delivery)
     lufs, ceiling = target
     aim = lufs - (STEREO_OFFSET_LU if delivery.channels == 2 else 0.0)
-    normalised, _ = loudness.normalize(resampled, delivery.sample_rate, aim, ceiling)
-    encode(normalised, delivery, path, label)
+    normalised, _ = loudness.normalize_signal(resampled, aim, ceiling)
+    encode_signal(normalised, delivery, path, label)
     measured = measure_file(path, delivery)
     loudness_error = lufs - measured.integrated
     peak_over = measured.true_peak - ceiling
     if abs(loudness_error) <= LOUDNESS_TOLERANCE_LU and peak_over <= 0:
         return measured
     ceiling_now = ceiling - max(0.0, peak_over + PEAK_SAFETY_DB)
-    normalised, _ = loudness.normalize(
-        resampled, delivery.sample_rate, aim + loudness_error, ceiling_now
-    )
-    encode(normalised, delivery, path, label)
+    normalised, _ = loudness.normalize_signal(resampled, aim + loudness_error, ceiling_now)
+    encode_signal(normalised, delivery, path, label)
     return measure_file(path, delivery)
 
 
 def measure_file(path: Path, delivery: Delivery) -> Measurement:
-    """Loudness of an encoded file as it will be played (decoded)."""
-    decoded = ffmpeg.decode_file(path, delivery.sample_rate)
-    found = loudness.measure(decoded, delivery.sample_rate)
+    """Loudness of an encoded file as it will be played (decoded a block at a time)."""
+    meter = loudness.Meter(delivery.sample_rate)
+    for block in ffmpeg.decode_blocks(path, delivery.sample_rate):
+        meter.feed(block)
+    found = meter.measurement()
     if delivery.channels == 2:
         found = replace(found, integrated=found.integrated + STEREO_OFFSET_LU)
     return found
+
+
+def _below_full_scale(source: Signal, ceiling_dbfs: float = -1.0) -> Signal:
+    """``source`` scaled down if its sample peak is above the ceiling, so nothing clips."""
+    peak = max((float(np.max(np.abs(block))) for block in blocks(source)), default=0.0)
+    ceiling = 10 ** (ceiling_dbfs / 20)
+    return Scaled(source, ceiling / peak) if peak > ceiling else source

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from voicer.stream import Signal, materialize
+
 
 @dataclass(frozen=True)
 class Script:
@@ -94,15 +96,23 @@ class Placement:
 
 @dataclass(frozen=True)
 class Programme:
-    """The assembled audio and where every segment's speech sits in it."""
+    """The assembled audio (read a block at a time) and where every segment's speech sits."""
 
-    samples: np.ndarray
-    sample_rate: int
+    signal: Signal
     placements: tuple[Placement, ...] = field(default_factory=tuple)
 
     @property
+    def sample_rate(self) -> int:
+        return self.signal.sample_rate
+
+    @property
     def duration(self) -> float:
-        return len(self.samples) / self.sample_rate
+        return self.signal.length / self.sample_rate
+
+    @property
+    def samples(self) -> np.ndarray:
+        """All of the audio in memory (for short programmes)."""
+        return materialize(self.signal)
 
 
 @dataclass(frozen=True)

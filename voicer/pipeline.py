@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -19,25 +20,26 @@ from voicer import (
     loudness,
     mastering,
     rules,
+    speaking,
+    stream,
     subtitles,
     text,
     timeline,
     timing,
 )
-from voicer.captions import Caption, split_captions
+from voicer.captions import split_captions
 from voicer.delivery import Delivery, delivery_for, format_for
 from voicer.errors import InputError, SynthesisError
 from voicer.loudness import Measurement
-from voicer.model import Clip, Cue, Programme, Prosody, Script, Segment
+from voicer.model import Clip, Cue, Placement, Programme, Script, Segment
 from voicer.profiles import Profile, profile_for
 from voicer.prosody import parse_prosody
+from voicer.retry import RetryPolicy
 from voicer.rules import Violation
+from voicer.stream import Gained
 
 DEFAULT_SENTENCE_PAUSE_MS = 400
 DEFAULT_PARAGRAPH_PAUSE_MS = 900
-CLAUSE_PAUSE_MS = 300
-ENUMERATION_PAUSE_MS = 150
-WORD_BREAK_PAUSE_MS = 120
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class RenderOptions:
     tail_ms: int = audio.MARGIN_MS
     cache_dir: Path | None = None  # default: cache.default_directory()
     use_cache: bool = True
+    jobs: int | None = None  # sentences synthesised at once; None: the engine's default
+    retries: int = RetryPolicy.retries  # further attempts after a transient engine failure
 
     def delivery(self, path: Path) -> Delivery:
         """The delivered audio for ``path``, validated."""
@@ -132,6 +136,16 @@ class Outputs:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """How far the synthesis of a render has got."""
+
+    done: int  # sentences synthesised and assembled, in script order
+    total: int
+    audio_seconds: float  # of programme assembled so far
+    elapsed: float  # seconds since synthesis started
+
+
+@dataclass(frozen=True)
 class RenderResult:
     """What a render wrote and how it went."""
 
@@ -151,6 +165,13 @@ class RenderResult:
     mastering_seconds: float = 0.0  # levelling, resampling, normalising and measuring
     cache_hits: int = 0  # clips taken from the cache instead of the engine
     synthesized: int = 0  # clips the engine made
+    retries: int = 0  # engine requests tried again after a transient failure
+    jobs: int = 1
+
+    @property
+    def real_time_factor(self) -> float:
+        """Wall time per second of audio."""
+        return self.total_seconds / self.duration if self.duration else 0.0
 
     @property
     def audio_path(self) -> Path:
@@ -176,28 +197,38 @@ def default_output(source_name: str) -> Path:
     return Path("audio") / f"{stem}.mp3"
 
 
+@dataclass(frozen=True)
+class Listener:
+    """What a caller hears of a render as it goes; every part optional."""
+
+    notice: Callable[[str], None] | None = None  # what the user should know (fallbacks, ...)
+    detail: Callable[[str], None] | None = None  # each retried failure, for -v
+    progress: Callable[[Progress], None] | None = None  # after each sentence is assembled
+
+
 def render(
     source: Path | str,
     outputs: Outputs | Path | None = None,
     options: RenderOptions | None = None,
-    notify: Callable[[str], None] | None = None,
+    listener: Listener | None = None,
 ) -> RenderResult:
     """Render a speech file. ``outputs`` may be just the audio path (SRT beside it); by default
     ``audio/<stem>.mp3`` and ``audio/<stem>.srt``."""
     script = text.read_script(Path(source))
-    return render_script(script, outputs, options, notify)
+    return render_script(script, outputs, options, listener)
 
 
 def render_script(
     script: Script,
     outputs: Outputs | Path | None = None,
     options: RenderOptions | None = None,
-    notify: Callable[[str], None] | None = None,
+    listener: Listener | None = None,
 ) -> RenderResult:
     """Render an already-read script. Every input check happens before synthesis starts."""
     began = time.perf_counter()
     options = options or RenderOptions()
-    tell = notify or (lambda message: None)
+    listener = listener or Listener()
+    tell = listener.notice or (lambda message: None)
     if not isinstance(outputs, Outputs):
         outputs = Outputs.beside(outputs or default_output(script.source))
 
@@ -218,30 +249,21 @@ def render_script(
     ]
     for notice in notices:
         tell(notice)
-    tell(f"speaking {len(segments)} sentences with {choice.engine.name} ({choice.voice})")
 
-    speaker = _Speaker(choice, prosody, _cache(options))
-    synthesis_began = time.perf_counter()
-    clips = [
-        _synthesize(speaker, segment, pieces)
-        for segment, pieces in zip(segments, captions, strict=True)
-    ]
-    synthesis_seconds = time.perf_counter() - synthesis_began
-
-    programme = audio.assemble(
-        segments,
-        clips,
-        options.sentence_pause_ms,
-        options.paragraph_pause_ms,
-        options.lead_in_ms,
-        options.tail_ms,
-    )
-    mastering_began = time.perf_counter()
-    programme = _level(programme)
-    mastering_seconds = time.perf_counter() - mastering_began
-    cues = timing.caption_cues(programme, captions, profile)
-    measured, seconds = _write(outputs, programme, cues, choice, options)
-    mastering_seconds += seconds
+    jobs = options.jobs or choice.engine.default_jobs
+    engine = choice.engine.name
+    tell(f"speaking {len(segments)} sentences with {engine} ({choice.voice}), {jobs} at a time")
+    policy = RetryPolicy(retries=options.retries)
+    speaker = speaking.Speaker(choice, prosody, _cache(options), policy, listener.detail)
+    with contextlib.ExitStack() as scratch:
+        synthesis_began = time.perf_counter()
+        clips = speaking.clips_in_order(speaker, segments, captions, jobs)
+        programme, levels, meter = _assemble(segments, clips, options, scratch, listener.progress)
+        synthesis_seconds = time.perf_counter() - synthesis_began
+        spans = [(p.speech_start, p.speech_end) for p in programme.placements]
+        levelled = Gained(programme.signal, *loudness.level_knots(levels, spans, meter))
+        cues = timing.caption_cues(programme, captions, profile)
+        measured, mastering_seconds = _write(outputs, programme, levelled, cues, choice, options)
     return RenderResult(
         outputs=outputs,
         engine=choice.engine.name,
@@ -259,7 +281,57 @@ def render_script(
         mastering_seconds=mastering_seconds,
         cache_hits=speaker.hits,
         synthesized=speaker.misses,
+        retries=speaker.retries,
+        jobs=jobs,
     )
+
+
+def _assemble(
+    segments: list[Segment],
+    clips: Iterator[Clip],
+    options: RenderOptions,
+    scratch: contextlib.ExitStack,
+    progress: Callable[[Progress], None] | None,
+) -> tuple[Programme, list[float], loudness.Meter]:
+    """Join the clips as they come into a scratch file (deleted when ``scratch`` closes),
+    measuring as it goes: the programme, each sentence's loudness, and the programme's meter."""
+    began = time.perf_counter()
+    placements: list[Placement] = []
+    levels: list[float] = []
+    assembler: audio.Assembler | None = None
+    for number, (segment, clip) in enumerate(zip(segments, clips, strict=True)):
+        if assembler is None:
+            pcm = scratch.enter_context(stream.PcmFile(clip.sample_rate))
+            meter = loudness.Meter(clip.sample_rate, true_peak=False)
+            assembler = audio.Assembler(
+                _both(pcm.append, meter.feed), clip.sample_rate, options.lead_in_ms
+            )
+        last = number == len(segments) - 1
+        pause = (
+            options.tail_ms
+            if last
+            else audio.pause_after(segment, options.sentence_pause_ms, options.paragraph_pause_ms)
+        )
+        placement = audio.place(assembler, segment, clip, pause, last)
+        placements.append(placement)
+        levels.append(loudness.clip_loudness(audio.speech_of(clip), clip.sample_rate))
+        if progress:
+            seconds = placement.speech_end / clip.sample_rate
+            progress(Progress(number + 1, len(segments), seconds, time.perf_counter() - began))
+    if assembler is None:
+        raise SynthesisError("nothing to assemble: no audio was produced")
+    assembler.finish()
+    return Programme(signal=pcm, placements=tuple(placements)), levels, meter
+
+
+def _both(
+    first: Callable[[np.ndarray], None], second: Callable[[np.ndarray], None]
+) -> Callable[[np.ndarray], None]:
+    def both(samples: np.ndarray) -> None:
+        first(samples)
+        second(samples)
+
+    return both
 
 
 def _check_outputs(outputs: Outputs, options: RenderOptions) -> None:
@@ -281,6 +353,7 @@ def _check_outputs(outputs: Outputs, options: RenderOptions) -> None:
 def _write(
     outputs: Outputs,
     programme: Programme,
+    levelled: stream.Signal,
     cues: list[Cue],
     choice: engines.Choice,
     options: RenderOptions,
@@ -304,9 +377,7 @@ def _write(
     target = options.loudness_target(outputs.audio)
     with files.atomic_outputs(outputs.all()) as temporaries:
         began = time.perf_counter()
-        measured = mastering.deliver(
-            programme.samples, rate, delivery, target, temporaries[0], outputs.audio.name
-        )
+        measured = mastering.deliver(levelled, delivery, target, temporaries[0], outputs.audio.name)
         seconds = time.perf_counter() - began
         if options.bwf:
             bwf.add_bext(temporaries[0], _bext_info(measured, delivery, choice))
@@ -332,68 +403,7 @@ def _bext_info(measured: Measurement, delivery: Delivery, choice: engines.Choice
     )
 
 
-def _level(programme: Programme) -> Programme:
-    """Even out the level between sentences (each within a few LU of the programme's median
-    short-term loudness) before the whole is normalised."""
-    spans = [(p.speech_start, p.speech_end) for p in programme.placements]
-    levelled = loudness.level_segments(programme.samples, programme.sample_rate, spans)
-    return replace(programme, samples=levelled.astype(np.float32, copy=False))
-
-
-class _Speaker:
-    """The chosen engine and voice, through the clip cache when there is one."""
-
-    def __init__(
-        self, choice: engines.Choice, prosody: Prosody, clips: cache.ClipCache | None
-    ) -> None:
-        self.choice = choice
-        self.prosody = prosody
-        self.clips = clips
-        self.hits = self.misses = 0
-        # computed once: the engine version may read package metadata or stat a model file
-        engine = choice.engine
-        self.key_fields = (engine.name, engine.cache_version, choice.voice, repr(prosody))
-
-    @property
-    def word_marks(self) -> bool:
-        return self.choice.engine.word_marks
-
-    def speak(self, text: str) -> Clip:
-        engine, voice = self.choice.engine, self.choice.voice
-        name = cache.key(*self.key_fields, text)
-        found = self.clips.get(name) if self.clips else None
-        if found is not None:
-            self.hits += 1
-            return found
-        clip = engine.synthesize(text, voice, self.prosody)
-        self.misses += 1
-        if self.clips:
-            self.clips.put(name, clip)
-        return clip
-
-
 def _cache(options: RenderOptions) -> cache.ClipCache | None:
     if not options.use_cache:
         return None
     return cache.ClipCache(options.cache_dir or cache.default_directory())
-
-
-def _synthesize(speaker: _Speaker, segment: Segment, captions: list[Caption]) -> Clip:
-    """A sentence's clip. An engine without word marks speaks each caption on its own (with
-    the pause the engine itself makes at that punctuation), so every cue boundary is measured."""
-    try:
-        if speaker.word_marks or len(captions) < 2 or segment.spoken != segment.shown:
-            return speaker.speak(segment.spoken)
-        clips = [speaker.speak(caption.text) for caption in captions]
-        pauses = [phrase_pause_ms(caption) for caption in captions]
-        return audio.join_phrases(clips, [c.text for c in captions], pauses)
-    except SynthesisError as exc:
-        raise type(exc)(f"line {segment.line} ({segment.shown[:16]}…): {exc}") from None
-
-
-def phrase_pause_ms(caption: Caption) -> int:
-    """The pause after a caption spoken on its own, as the engine makes it inside a sentence
-    (measured on kokoro: about 0.3 s after ，；： and shorter after 、)."""
-    if caption.break_after != "clause":
-        return WORD_BREAK_PAUSE_MS
-    return ENUMERATION_PAUSE_MS if caption.text.rstrip()[-1:] == "、" else CLAUSE_PAUSE_MS

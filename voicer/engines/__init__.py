@@ -15,6 +15,7 @@ class Engine(Protocol):
 
     name: str
     word_marks: bool  # whether synthesize() returns a timing mark for every word
+    default_jobs: int  # requests to run at once when the user does not say (--jobs)
 
     @property
     def cache_version(self) -> str:
@@ -38,7 +39,7 @@ class Engine(Protocol):
         ...
 
 
-ENGINE_NAMES = ("auto", "edge", "kokoro")
+ENGINE_NAMES = ("auto", "edge", "kokoro", "tone")  # tone: synthetic, for tests and benchmarks
 # The voice used when none is asked for, by engine and language of the text.
 DEFAULT_VOICES = {
     "edge": {"zh": "zh-CN-YunyangNeural", "en": "en-US-GuyNeural"},
@@ -66,6 +67,10 @@ def create(name: str, kokoro_model: Path | None = None) -> Engine:
         from voicer.engines.kokoro import KokoroEngine
 
         return KokoroEngine(kokoro_model)
+    if name == "tone":
+        from voicer.engines.tone import ToneEngine
+
+        return ToneEngine()
     raise InputError(f"unknown engine {name!r} (choose from {', '.join(ENGINE_NAMES)})")
 
 
@@ -81,8 +86,12 @@ def choose(
     ``auto`` probes the edge service (at most ``probe_timeout`` seconds) unless the voice asked
     for is an offline one, and falls back to kokoro when the service cannot be reached.
     """
-    from voicer.engines import edge, kokoro
+    from voicer.engines import edge, kokoro, tone
 
+    if engine_name == "tone":
+        if voice not in (None, tone.VOICE):
+            raise InputError(f"the tone engine has one voice, {tone.VOICE!r}")
+        return Choice(create("tone"), tone.VOICE)
     if (
         voice is not None
         and voice not in kokoro.voice_names()

@@ -3,7 +3,8 @@
 One request per piece of text (well under the service's 4096-byte limit), each bounded by a
 timeout; the MP3 answer is decoded to PCM and the WordBoundary events become word marks.
 Every failure becomes a one-line SynthesisError (EngineUnavailable when the service cannot be
-reached at all).
+reached at all), marked transient when trying again may help (timeouts, dropped connections,
+HTTP 403/429/5xx, no audio) and throttled for HTTP 429; see voicer.retry.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import edge_tts
 import edge_tts.communicate
 import edge_tts.voices
 import numpy as np
-from edge_tts.exceptions import EdgeTTSException, NoAudioReceived
+from edge_tts.exceptions import EdgeTTSException, NoAudioReceived, WebSocketError
 
 from voicer import ffmpeg
 from voicer.errors import EngineUnavailable, InputError, SynthesisError, VoicerError
@@ -55,6 +56,12 @@ _LIBRARY_WSS_URL = edge_tts.communicate.WSS_URL
 _LIBRARY_VOICE_LIST = edge_tts.voices.VOICE_LIST
 _VOICE_NAME = re.compile(r"[a-z]{2,3}(-[A-Z][a-z]{3})?-[A-Z]{2}(-[a-z]+)?-[A-Z][A-Za-z0-9]*Neural")
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+# HTTP answers worth another try. edge-tts already retries a 403 once, after correcting its
+# clock; a 403 that outlives that usually comes from a burst of requests and passes. 429 asks
+# us to slow down (throttled).
+_TRANSIENT_STATUS = frozenset({403, 429, 500, 502, 503, 504})
+# connection errors that trying again cannot mend
+_LASTING_CLIENT_ERRORS = (aiohttp.InvalidURL, aiohttp.ServerFingerprintMismatch)
 T = TypeVar("T")
 
 
@@ -82,6 +89,9 @@ class EdgeEngine:
 
     name = "edge"
     word_marks = True
+    # the service answers 429 from about 40 connections at once; 6 keeps well clear of that
+    # and already hides most of each request's latency
+    default_jobs = 6
 
     def __init__(self, url: str | None = None, timeout: float | None = None) -> None:
         """``url``: the service's WebSocket URL (default: $VOICER_EDGE_URL, else edge-tts's own).
@@ -162,7 +172,8 @@ class EdgeEngine:
                 boundaries.append(dict(chunk))
         if not _turn_ended(communicate):
             raise SynthesisError(
-                f"edge: the connection ended before the audio was complete for {_preview(text)}"
+                f"edge: the connection ended before the audio was complete for {_preview(text)}",
+                transient=True,
             )
         return _Answer(bytes(audio), tuple(boundaries))
 
@@ -323,29 +334,57 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def _explain(exc: BaseException, text: str, voice: str, timeout: float) -> SynthesisError:
-    """The one-line SynthesisError that tells a user what went wrong."""
+    """The one-line SynthesisError that tells a user what went wrong, and whether to retry."""
+    exc = _unwrap(exc)
     if isinstance(exc, VoicerError):
         return exc if isinstance(exc, SynthesisError) else SynthesisError(str(exc))
     if isinstance(exc, TimeoutError):
-        return SynthesisError(f"edge: no answer within {timeout:g} s")
+        return SynthesisError(f"edge: no answer within {timeout:g} s", transient=True)
     if isinstance(exc, aiohttp.ClientResponseError):
-        return SynthesisError(
-            f"edge: the service answered HTTP {exc.status} ({_phrase(exc.status)})"
-        )
+        return _explain_status(exc.status)
     if isinstance(exc, aiohttp.ClientConnectorError):
         where = f"{exc.host}:{exc.port}"
         return EngineUnavailable(
             f"edge: cannot reach the service at {where} ({_os_reason(exc.os_error)})"
         )
     if isinstance(exc, NoAudioReceived):
-        return SynthesisError(f"edge: no audio received for {_preview(text)} with voice {voice}")
+        message = f"edge: no audio received for {_preview(text)} with voice {voice}"
+        return SynthesisError(message, transient=True)
     if isinstance(exc, EdgeTTSException):
         return SynthesisError(f"edge: unexpected answer from the service ({_one_line(exc)})")
     if isinstance(exc, aiohttp.ClientError):
-        return SynthesisError(f"edge: the connection failed ({_one_line(exc)})")
+        message = f"edge: the connection failed ({_one_line(exc)})"
+        return SynthesisError(message, transient=not isinstance(exc, _LASTING_CLIENT_ERRORS))
     if isinstance(exc, OSError):
-        return SynthesisError(f"edge: the connection failed ({_os_reason(exc)})")
+        message = f"edge: the connection failed ({_os_reason(exc)})"
+        return SynthesisError(message, transient=isinstance(exc, ConnectionError))
     return SynthesisError(f"edge: {_one_line(exc)}")
+
+
+def _explain_status(status: int) -> SynthesisError:
+    """An HTTP error answer to the WebSocket handshake.
+
+    >>> error = _explain_status(429)
+    >>> str(error), error.transient, error.throttled
+    ('edge: the service answered HTTP 429 (too many requests)', True, True)
+    >>> _explain_status(503).transient, _explain_status(404).transient
+    (True, False)
+    """
+    return SynthesisError(
+        f"edge: the service answered HTTP {status} ({_phrase(status)})",
+        transient=status in _TRANSIENT_STATUS,
+        throttled=status == http.HTTPStatus.TOO_MANY_REQUESTS,
+    )
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The connection error inside a WebSocketError, else ``exc``.
+
+    aiohttp hands a failed read (a reset connection, say) to edge-tts as an error message
+    carrying the exception, and edge-tts raises WebSocketError with it.
+    """
+    cause = exc.args[0] if isinstance(exc, WebSocketError) and exc.args else None
+    return cause if isinstance(cause, aiohttp.ClientError | OSError) else exc
 
 
 def _phrase(status: int) -> str:

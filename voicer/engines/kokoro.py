@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import threading
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
@@ -85,6 +86,7 @@ class KokoroEngine:
 
     name = "kokoro"
     word_marks = False
+    default_jobs = 1  # one inference already keeps every core busy (intra-op threads)
 
     def __init__(self, model_path: Path | str | None = None) -> None:
         chosen = model_path or os.environ.get("VOICER_KOKORO_MODEL") or None
@@ -154,6 +156,9 @@ def _vocabulary() -> dict[str, int]:
     return json.loads((_DATA / "vocab.json").read_text(encoding="utf-8"))["vocab"]
 
 
+_G2P_LOCK = threading.Lock()
+
+
 @cache
 def _g2p() -> Any:
     import jieba
@@ -170,7 +175,8 @@ def _spell_letters(text: str) -> str:
 
 @cache
 def _phoneme_ids(text: str) -> tuple[int, ...]:
-    phonemes = _g2p()(_spell_letters(text))
+    with _G2P_LOCK:  # jieba and misaki are not known to be safe across threads
+        phonemes = _g2p()(_spell_letters(text))
     phonemes = phonemes[0] if isinstance(phonemes, tuple) else phonemes
     vocabulary = _vocabulary()
     return tuple(vocabulary[p] for p in phonemes or "" if p in vocabulary)

@@ -1,0 +1,153 @@
+"""Speaking the sentences: the engine through the clip cache, several sentences at once,
+each request retried when it fails for a passing reason. Clips come back in script order
+whatever order they finish in, so the result does not depend on the number of jobs.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+
+from voicer import audio, cache, engines
+from voicer.captions import Caption
+from voicer.errors import SynthesisError
+from voicer.model import Clip, Prosody, Segment
+from voicer.retry import Backoff, RetryPolicy, call_with_retries
+
+CLAUSE_PAUSE_MS = 300
+ENUMERATION_PAUSE_MS = 150
+WORD_BREAK_PAUSE_MS = 120
+AHEAD_PER_JOB = 4  # sentences started ahead of the one being assembled, per job
+
+
+class Speaker:
+    """The chosen engine and voice, through the clip cache when there is one, with retries.
+
+    Safe to use from several threads at once; counts cache hits, clips made and retries.
+    """
+
+    def __init__(
+        self,
+        choice: engines.Choice,
+        prosody: Prosody,
+        clips: cache.ClipCache | None,
+        policy: RetryPolicy,
+        on_retry: Callable[[str], None] | None = None,
+    ) -> None:
+        self.choice = choice
+        self.prosody = prosody
+        self.clips = clips
+        self.policy = policy
+        self.backoff = Backoff()
+        self.on_retry = on_retry
+        self.hits = self.misses = self.retries = 0
+        self._lock = threading.Lock()
+        # computed once: the engine version may read package metadata or stat a model file
+        engine = choice.engine
+        self.key_fields = (engine.name, engine.cache_version, choice.voice, repr(prosody))
+
+    @property
+    def word_marks(self) -> bool:
+        return self.choice.engine.word_marks
+
+    def speak(self, text: str) -> Clip:
+        name = cache.key(*self.key_fields, text)
+        found = self.clips.get(name) if self.clips else None
+        if found is not None:
+            self._count("hits")
+            return found
+        engine, voice = self.choice.engine, self.choice.voice
+        clip = call_with_retries(
+            lambda: engine.synthesize(text, voice, self.prosody),
+            self.policy,
+            self.backoff,
+            lambda attempt, error, delay: self._retrying(text, attempt, error, delay),
+        )
+        self._count("misses")
+        if self.clips:
+            self.clips.put(name, clip)
+        return clip
+
+    def _retrying(self, text: str, attempt: int, error: SynthesisError, delay: float) -> None:
+        self._count("retries")
+        if self.on_retry:
+            flat = " ".join(text.split())
+            preview = flat if len(flat) <= 16 else flat[:15] + "…"
+            self.on_retry(
+                f"attempt {attempt} for “{preview}” failed: {error}; retry in {delay:.1f} s"
+            )
+
+    def _count(self, what: str) -> None:
+        with self._lock:
+            setattr(self, what, getattr(self, what) + 1)
+
+
+def sentence_clip(speaker: Speaker, segment: Segment, captions: Sequence[Caption]) -> Clip:
+    """A sentence's clip. An engine without word marks speaks each caption on its own (with
+    the pause the engine itself makes at that punctuation), so every cue boundary is measured."""
+    try:
+        if speaker.word_marks or len(captions) < 2 or segment.spoken != segment.shown:
+            return speaker.speak(segment.spoken)
+        clips = [speaker.speak(caption.text) for caption in captions]
+        pauses = [phrase_pause_ms(caption) for caption in captions]
+        return audio.join_phrases(clips, [c.text for c in captions], pauses)
+    except SynthesisError as exc:
+        flat = " ".join(segment.shown.split())
+        preview = flat if len(flat) <= 16 else flat[:15] + "…"
+        raise type(exc)(f"line {segment.line} (“{preview}”): {exc}") from None
+
+
+def phrase_pause_ms(caption: Caption) -> int:
+    """The pause after a caption spoken on its own, as the engine makes it inside a sentence
+    (measured on kokoro: about 0.3 s after ，；： and shorter after 、)."""
+    if caption.break_after != "clause":
+        return WORD_BREAK_PAUSE_MS
+    return ENUMERATION_PAUSE_MS if caption.text.rstrip()[-1:] == "、" else CLAUSE_PAUSE_MS
+
+
+def clips_in_order(
+    speaker: Speaker,
+    segments: Sequence[Segment],
+    captions: Sequence[Sequence[Caption]],
+    jobs: int,
+) -> Iterator[Clip]:
+    """Every sentence's clip, in script order, made by ``jobs`` worker threads.
+
+    At most ``jobs * AHEAD_PER_JOB`` sentences are in flight or waiting to be taken, so
+    memory does not grow with the length of the script. When the caller stops early (an
+    error, Ctrl-C), sentences not started are dropped and backoffs cancelled; the workers are
+    daemon threads, so a request still running does not hold up the exit.
+    """
+    tasks: queue.SimpleQueue[tuple[Future[Clip], int] | None] = queue.SimpleQueue()
+
+    def work() -> None:
+        while (task := tasks.get()) is not None:
+            future, index = task
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(sentence_clip(speaker, segments[index], captions[index]))
+            except BaseException as exc:  # handed to the caller, which raises it
+                future.set_exception(exc)
+
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(max(1, jobs))]
+    for worker in workers:
+        worker.start()
+    waiting: deque[Future[Clip]] = deque()
+    started = 0
+    try:
+        for _ in segments:
+            while started < len(segments) and len(waiting) < max(1, jobs) * AHEAD_PER_JOB:
+                waiting.append(Future())
+                tasks.put((waiting[-1], started))
+                started += 1
+            yield waiting.popleft().result()
+    finally:
+        for future in waiting:
+            future.cancel()
+        speaker.backoff.cancel()
+        for _ in workers:
+            tasks.put(None)

@@ -1,0 +1,180 @@
+"""Mono float32 signals read a block at a time, so a programme of any length fits in memory.
+
+A :class:`Signal` has a ``length`` and a ``sample_rate`` and answers ``read(start, stop)``.
+The programme lives in a :class:`PcmFile` on disk; gain, resampling and limiting are views
+over another signal, each working on one block (plus the context it needs) at a time.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+BLOCK = 1 << 19  # samples per block: about 11 s at 48 kHz, 2 MB of float32
+
+
+class Signal(Protocol):
+    """Mono float32 samples, readable in any range."""
+
+    @property
+    def length(self) -> int: ...
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``start:stop``, zeros where the range lies outside the signal."""
+        ...
+
+
+def blocks(signal: Signal, size: int = BLOCK) -> Iterator[np.ndarray]:
+    """The whole signal, ``size`` samples at a time."""
+    for start in range(0, signal.length, size):
+        yield signal.read(start, min(start + size, signal.length))
+
+
+def materialize(signal: Signal) -> np.ndarray:
+    """The whole signal as one array (for short signals and tests)."""
+    return signal.read(0, signal.length)
+
+
+def padded(samples: np.ndarray, offset: int, start: int, stop: int) -> np.ndarray:
+    """``samples`` (which begin at position ``offset``) over ``start:stop``, zeros outside.
+
+    >>> padded(np.arange(1, 4, dtype=np.float32), 10, 9, 14).tolist()
+    [0.0, 1.0, 2.0, 3.0, 0.0]
+    """
+    out = np.zeros(max(0, stop - start), np.float32)
+    lo, hi = max(start, offset), min(stop, offset + samples.size)
+    if hi > lo:
+        out[lo - start : hi - start] = samples[lo - offset : hi - offset]
+    return out
+
+
+class ArraySignal:
+    """A signal held in memory."""
+
+    def __init__(self, samples: np.ndarray, sample_rate: int) -> None:
+        self.samples = np.asarray(samples, dtype=np.float32)
+        self.sample_rate = sample_rate
+
+    @property
+    def length(self) -> int:
+        return int(self.samples.size)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return padded(self.samples, 0, start, stop)
+
+
+class PcmFile:
+    """A signal in a temporary file of raw float32, written once in order, then read.
+
+    Use it as a context manager (or call :meth:`close`): the file is removed when closed.
+    """
+
+    def __init__(self, sample_rate: int, directory: Path | None = None) -> None:
+        self.sample_rate = sample_rate
+        handle, name = tempfile.mkstemp(prefix="voicer-", suffix=".f32", dir=directory)
+        self.path = Path(name)
+        self._file = os.fdopen(handle, "w+b")
+        self.length = 0
+
+    def append(self, samples: np.ndarray) -> None:
+        self._file.seek(0, os.SEEK_END)
+        self._file.write(np.ascontiguousarray(samples, dtype="<f4").tobytes())
+        self.length += int(samples.size)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        lo, hi = max(0, start), min(self.length, stop)
+        if hi <= lo:
+            return np.zeros(max(0, stop - start), np.float32)
+        self._file.flush()
+        self._file.seek(lo * 4)
+        inside = np.frombuffer(self._file.read((hi - lo) * 4), dtype="<f4")
+        return padded(inside, lo, start, stop)
+
+    def close(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> PcmFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class Gained:
+    """A signal times a gain that moves linearly between knots (flat before the first and
+    after the last): ``np.interp(position, positions, gains)``."""
+
+    def __init__(self, source: Signal, positions: np.ndarray, gains: np.ndarray) -> None:
+        self.source = source
+        self.positions = np.asarray(positions, dtype=np.float64)
+        self.gains = np.asarray(gains, dtype=np.float64)
+        self.sample_rate = source.sample_rate
+
+    @property
+    def length(self) -> int:
+        return self.source.length
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        samples = self.source.read(start, stop)
+        if self.positions.size == 0:
+            return samples
+        gain = np.interp(np.arange(start, stop, dtype=np.float64), self.positions, self.gains)
+        return (samples * gain).astype(np.float32)
+
+
+class Scaled:
+    """A signal times one constant gain."""
+
+    def __init__(self, source: Signal, gain: float) -> None:
+        self.source, self.gain = source, np.float32(gain)
+        self.sample_rate = source.sample_rate
+
+    @property
+    def length(self) -> int:
+        return self.source.length
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return self.source.read(start, stop) * self.gain
+
+
+class Resampled:
+    """A signal at another sample rate (band-limited, by a rational factor), computed block
+    by block with enough context either side that the joins are seamless."""
+
+    CONTEXT = 64  # input samples either side; the polyphase filter reaches about 10
+
+    def __init__(self, source: Signal, sample_rate: int) -> None:
+        self.source = source
+        self.sample_rate = sample_rate
+        factor = math.gcd(source.sample_rate, sample_rate)
+        self.up, self.down = sample_rate // factor, source.sample_rate // factor
+
+    @property
+    def length(self) -> int:
+        return -(-self.source.length * self.up // self.down)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        from scipy.signal import resample_poly
+
+        if self.up == self.down:
+            return self.source.read(start, stop)
+        # input from a multiple of ``down`` (so output sample k of the piece is at start)
+        first = start * self.down // self.up // self.down * self.down
+        context = -(-self.CONTEXT // self.down) * self.down
+        last = -(-stop * self.down // self.up) + 1
+        piece = self.source.read(first - context, last + context)
+        out = resample_poly(piece, self.up, self.down).astype(np.float32, copy=False)
+        offset = (first - context) * self.up // self.down  # output position of out[0]
+        out = padded(out, offset, start, stop)
+        out[max(0, self.length - start) :] = 0.0
+        return out
