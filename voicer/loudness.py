@@ -615,7 +615,7 @@ def normalize(
 
 
 def normalize_signal(
-    source: Signal, target_lufs: float, ceiling_dbtp: float
+    source: Signal, target_lufs: float, ceiling_dbtp: float, meter: Meter | None = None
 ) -> tuple[Signal, Measurement]:
     """``source`` at ``target_lufs`` integrated loudness with true peak under ``ceiling_dbtp``.
 
@@ -625,8 +625,9 @@ def normalize_signal(
     the signal), until the result is within 0.05 LU of the target. Returns the result (a view
     computed as it is read) and its measurement (a target the ceiling makes unreachable shows
     in it). Silence (nothing above the -70 LUFS gate) comes back unchanged, measured ``-inf``.
+    ``meter``: one that has already measured all of ``source`` (saves a pass).
     """
-    meter = measure_signal(source)
+    meter = meter or measure_signal(source)
     measured = meter.measurement()
     if not math.isfinite(measured.integrated):
         return source, measured
@@ -645,15 +646,14 @@ def normalize_signal(
     for _ in range(8):
         applied = 10 ** (gain_db / 20)
         result: Signal = Limited(source, applied, ceiling_dbtp)
-        loudness = measure_signal(result, with_peak=False).integrated()
-        error = target_lufs - loudness
+        measured = measure_signal(result).measurement()
+        error = target_lufs - measured.integrated
         if abs(error) <= 0.05 or not math.isfinite(error):
             break
         if tried is not None and gain_db != tried[0]:
-            slope = min(1.0, max(0.1, (loudness - tried[1]) / (gain_db - tried[0])))
-        tried = gain_db, loudness
+            slope = min(1.0, max(0.1, (measured.integrated - tried[1]) / (gain_db - tried[0])))
+        tried = gain_db, measured.integrated
         gain_db += error / slope
-    measured = measure_signal(result).measurement()
     if measured.true_peak > ceiling_dbtp - TRUE_PEAK_MARGIN_DB / 2:  # rare: measure and limit
         result = Limited(source, applied, ceiling_dbtp, measured=True)
         measured = measure_signal(result).measurement()

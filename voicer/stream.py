@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -55,6 +55,21 @@ def padded(samples: np.ndarray, offset: int, start: int, stop: int) -> np.ndarra
     if hi > lo:
         out[lo - start : hi - start] = samples[lo - offset : hi - offset]
     return out
+
+
+def spool(source: Signal, on_block: Callable[[np.ndarray], None] | None = None) -> PcmFile:
+    """``source`` computed once into a scratch file (to be closed by the caller), so that
+    later passes read it instead of computing it again; ``on_block`` sees each block."""
+    pcm = PcmFile(source.sample_rate)
+    try:
+        for block in blocks(source):
+            pcm.append(block)
+            if on_block:
+                on_block(block)
+    except BaseException:
+        pcm.close()
+        raise
+    return pcm
 
 
 class ArraySignal:
