@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 STYLES = ("zh-netflix", "plain")
 
@@ -45,7 +46,7 @@ class Profile:
         """
         if not self.half_width_half:
             return len(text)
-        return sum(0.5 if is_half_width(c) else 1.0 for c in text)
+        return len(text) - 0.5 * sum(map(is_half_width, text))
 
 
 PROFILES = {
@@ -62,6 +63,11 @@ def is_half_width(c: str) -> bool:
     >>> is_half_width("a"), is_half_width("中"), is_half_width("，"), is_half_width(" ")
     (True, False, False, True)
     """
+    return _half_width(c)
+
+
+@lru_cache(maxsize=8192)
+def _half_width(c: str) -> bool:
     return unicodedata.east_asian_width(c) in ("Na", "H", "N")
 
 
@@ -72,7 +78,8 @@ def reading_units(text: str) -> float:
     >>> reading_units("你好，world")
     5.5
     """
-    return sum(0.5 if is_half_width(c) else 1.0 for c in text if c != "\n")
+    text = text.replace("\n", "")
+    return len(text) - 0.5 * sum(map(is_half_width, text))
 
 
 def profile_for(
