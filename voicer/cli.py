@@ -287,9 +287,10 @@ def render_command(
     audio_path = output or pipeline.default_output(script.source)
     outputs = pipeline.Outputs.beside(audio_path, srt_path, extra_subtitles, vtt, timeline)
     bar = ProgressBar() if not quiet and sys.stderr.isatty() else None
+    say = bar.above if bar else _notice
     listener = pipeline.Listener(
-        notice=None if quiet else _notice,
-        detail=_notice if verbose else None,
+        notice=None if quiet else say,
+        detail=say if verbose else None,
         progress=bar.show if bar else None,
     )
     try:
@@ -356,6 +357,12 @@ class ProgressBar:
     def clear(self) -> None:
         if self.drawn:
             click.echo("\r\x1b[K", err=True, nl=False)
+            self.drawn = False
+
+    def above(self, message: str) -> None:
+        """A notice printed on its own line; the bar comes back with the next progress."""
+        self.clear()
+        _notice(message)
 
 
 @cli.command("subtitles-check")
