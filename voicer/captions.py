@@ -42,13 +42,16 @@ class Caption:
 
     ``text`` is the author's text (the pieces of a sentence join back to it); ``start`` its
     offset in the sentence; ``lines`` what the cue shows; ``break_after`` how the sentence goes
-    on after it: "end", "clause" (after clause punctuation) or a weaker break.
+    on after it: "end", "clause" (after clause punctuation) or a weaker break. ``spoken`` and
+    ``spoken_start`` are the same as ``text`` and ``start`` for the spoken text.
     """
 
     text: str
     start: int
     lines: tuple[str, ...]
     break_after: str
+    spoken: str = ""  # what the engine says for it (see voicer.spoken); set by the pipeline
+    spoken_start: int = 0  # its offset in the sentence's spoken text
 
 
 def split_captions(sentence: str, profile: Profile, speed: float = 1.0) -> list[Caption]:
@@ -71,7 +74,8 @@ def split_captions(sentence: str, profile: Profile, speed: float = 1.0) -> list[
         piece = tokens[start:end]
         text = "".join(piece)
         lines = layout(piece, profile) or (display(piece, profile),)
-        captions.append(Caption(text, offset, lines, _break_kind(tokens, end)))
+        kind = _break_kind(tokens, end)
+        captions.append(Caption(text, offset, lines, kind, spoken=text, spoken_start=offset))
         offset += len(text)
         start = end
     return captions

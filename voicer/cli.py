@@ -212,6 +212,12 @@ def cli() -> None:
     envvar="VOICER_KOKORO_MODEL",
     help="Another Kokoro v1.0 ONNX file to use offline (env: VOICER_KOKORO_MODEL).",
 )
+@click.option(
+    "--lexicon",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Pronunciations for names and terms: a TSV (written<TAB>spoken) or TOML file, "
+    "applied before numbers are put into words.",
+)
 @subtitle_options
 @audio_options
 @click.option(
@@ -254,6 +260,7 @@ def render_command(
     sentence_pause: int,
     paragraph_pause: int,
     kokoro_model: Path | None,
+    lexicon: Path | None,
     cache_dir: Path | None,
     no_cache: bool,
     jobs: int | None,
@@ -274,6 +281,7 @@ def render_command(
         sentence_pause_ms=sentence_pause,
         paragraph_pause_ms=paragraph_pause,
         kokoro_model=kokoro_model,
+        lexicon=lexicon,
         cache_dir=cache_dir,
         use_cache=not no_cache,
         jobs=jobs,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,13 +21,14 @@ from voicer import (
     mastering,
     rules,
     speaking,
+    spoken,
     stream,
     subtitles,
     text,
     timeline,
     timing,
 )
-from voicer.captions import split_captions
+from voicer.captions import Caption, split_captions
 from voicer.delivery import Delivery, delivery_for, format_for
 from voicer.errors import InputError, SynthesisError
 from voicer.loudness import Measurement
@@ -77,6 +78,7 @@ class RenderOptions:
     tail_ms: int = audio.MARGIN_MS
     cache_dir: Path | None = None  # default: cache.default_directory()
     use_cache: bool = True
+    lexicon: Path | None = None  # written form -> spoken form, TSV or TOML (spoken.load_lexicon)
     jobs: int | None = None  # sentences synthesised at once; None: the engine's default
     retries: int = RetryPolicy.retries  # further attempts after a transient engine failure
 
@@ -237,7 +239,15 @@ def render_script(
     _check_outputs(outputs, options)
     segments = text.segments(script)
     speed = 1 + prosody.rate / 100
-    captions = [split_captions(segment.shown, profile, speed) for segment in segments]
+    lexicon = spoken.load_lexicon(options.lexicon) if options.lexicon else None
+    captions = [
+        _with_spoken(split_captions(segment.shown, profile, speed), script.language, lexicon)
+        for segment in segments
+    ]
+    segments = [
+        replace(segment, spoken="".join(c.spoken for c in pieces))
+        for segment, pieces in zip(segments, captions, strict=True)
+    ]
 
     choice = engines.choose(
         options.engine, options.voice, script.language, options.kokoro_model, options.probe_timeout
@@ -284,6 +294,20 @@ def render_script(
         retries=speaker.retries,
         jobs=jobs,
     )
+
+
+def _with_spoken(
+    captions: list[Caption], language: str, lexicon: dict[str, str] | None
+) -> list[Caption]:
+    """Captions with what the engine is to say for each, and where that starts in the
+    sentence's spoken text (the spoken texts of the captions, joined)."""
+    spoken_start = 0
+    said = []
+    for caption in captions:
+        words = spoken.spoken_form(caption.text, language, lexicon)
+        said.append(replace(caption, spoken=words, spoken_start=spoken_start))
+        spoken_start += len(words)
+    return said
 
 
 def _assemble(

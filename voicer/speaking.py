@@ -16,6 +16,7 @@ from voicer.captions import Caption
 from voicer.errors import SynthesisError
 from voicer.model import Clip, Prosody, Segment
 from voicer.retry import Backoff, RetryPolicy, call_with_retries
+from voicer.text import is_speakable
 
 CLAUSE_PAUSE_MS = 300
 ENUMERATION_PAUSE_MS = 150
@@ -89,9 +90,13 @@ def sentence_clip(speaker: Speaker, segment: Segment, captions: Sequence[Caption
     """A sentence's clip. An engine without word marks speaks each caption on its own (with
     the pause the engine itself makes at that punctuation), so every cue boundary is measured."""
     try:
-        if speaker.word_marks or len(captions) < 2 or segment.spoken != segment.shown:
+        if (
+            speaker.word_marks
+            or len(captions) < 2
+            or not all(is_speakable(caption.spoken) for caption in captions)
+        ):
             return speaker.speak(segment.spoken)
-        clips = [speaker.speak(caption.text) for caption in captions]
+        clips = [speaker.speak(caption.spoken) for caption in captions]
         pauses = [phrase_pause_ms(caption) for caption in captions]
         return audio.join_phrases(clips, [c.text for c in captions], pauses)
     except SynthesisError as exc:

@@ -47,7 +47,7 @@ def _caption_bounds(placement: Placement, captions: Sequence[Caption]) -> list[t
         inside = [
             mark
             for begin, mark in located
-            if caption.start <= begin < caption.start + len(caption.text)
+            if caption.spoken_start <= begin < caption.spoken_start + len(caption.spoken)
         ]
         starts.append(min((m.start for m in inside), default=None))
         ends.append(max((m.end for m in inside), default=None))
