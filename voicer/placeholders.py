@@ -12,7 +12,8 @@ Where two patterns match overlapping text, the match that starts first wins, the
 A line with no letter or digit at all (``***``, ``______``, ``————``) is a decoration, which
 voicer does not speak either, and holds no placeholder.
 
-Filling (``fill``), decided here once:
+Filling (``fill``; ``unfilled`` lists what it would leave, at the original positions),
+decided here once:
 
 - ``values`` maps a key to one value or to a list of values. ``parse_fills`` and
   ``load_fill_file`` give lists: ``--fill '*=上海' --fill '*=5.2'`` is ``{"*": ["上海", "5.2"]}``.
@@ -76,8 +77,9 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
     r"□+",
     # 某某, 某某某 (a single 某, as in 某些 or 某种, is an ordinary word).
     r"某{2,}",
-    # 【待定】, 【待补充】, 【数据】, 【】: an editorial note in 【】, 〔〕, ［］ or 〖〗 that is empty
-    # or contains 待, 补, 填, 定, 确认, 核实, 数据, TBD, TBC or TODO (国发〔2024〕1号 does not).
+    # 【待定】, 【待补充】, 【数据】, 【】: an editorial note in 【】, 〔〕, ［］ or 〖〗
+    # that is empty or contains 待, 补, 填, 定, 确认, 核实, 数据, TBD, TBC or TODO
+    # (国发〔2024〕1号 does not).
     "|".join(_bracketed(o, c, _NOTE_WORDS) for o, c in ("【】", "〔〕", "［］", "〖〗")),
     # （待定）, (待补充): a note in parentheses with 待定, 待补, 待填, 待查, 待核, 待确认, 待更新,
     # 待议, 补充, 填写, TBD, TBC or TODO; parentheses are everyday text, so the list is stricter.
@@ -178,8 +180,8 @@ def context(text: str, placeholder: Placeholder, width: int = 12) -> str:
     end = min(line_end, placeholder.end + width)
     before = text[start : placeholder.offset]
     after = text[placeholder.end : end]
-    before = "…" + before if start > line_start else before.lstrip()
-    after = after + "…" if end < line_end else after.rstrip()
+    before = "…" + before if text[line_start:start].strip() else before.lstrip()
+    after = after + "…" if text[end:line_end].strip() else after.rstrip()
     return before + placeholder.text + after
 
 
@@ -206,6 +208,25 @@ def fill(
             pieces += [text[done : placeholder.offset], chosen[placeholder.offset]]
             done = placeholder.end
     return "".join(pieces) + text[done:]
+
+
+def unfilled(
+    text: str,
+    values: Mapping[str, str | Sequence[str]],
+    patterns: Sequence[str] = DEFAULT_PATTERNS,
+    *,
+    strict: bool = True,
+) -> list[Placeholder]:
+    """The placeholders of ``text`` that ``fill`` with the same arguments leaves as they are.
+
+    Their lines and columns are those of ``text``, before filling: what a report should cite.
+
+    >>> [p.position for p in unfilled("增长*%，第*位，*市", {"*": ["5.2", "3"]})]
+    ['1:10']
+    """
+    found = find_placeholders(text, patterns)
+    chosen = _choose(found, _as_lists(values), strict)
+    return [p for p in found if p.offset not in chosen]
 
 
 def _as_lists(values: Mapping[str, str | Sequence[str]]) -> dict[str, list[str]]:
@@ -340,7 +361,7 @@ def _from_toml(text: str, path: Path) -> dict[str, list[str]]:
         given = [value] if isinstance(value, str) else value
         if not isinstance(given, list) or not all(isinstance(v, str) for v in given):
             raise InputError(
-                f"{path}: {key!r} must be a string or a list of strings (quote numbers: \"5.20\")"
+                f'{path}: {key!r} must be a string or a list of strings (quote numbers: "5.20")'
             )
         values.setdefault(_normal_key(key), []).extend(given)
     return values
