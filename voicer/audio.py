@@ -153,6 +153,10 @@ def assemble(
 
 
 def pause_after(segment: Segment, sentence_pause_ms: int, paragraph_pause_ms: int) -> int:
+    """The silence after a sentence: what its markup asks for, else the sentence or paragraph
+    pause."""
+    if segment.pause_after_ms is not None:
+        return segment.pause_after_ms
     return paragraph_pause_ms if segment.ends_paragraph else sentence_pause_ms
 
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from voicer import __version__, cache, engines, pipeline, rules, subtitles, text
+from voicer import __version__, cache, engines, pipeline, placeholders, rules, subtitles, text
 from voicer.errors import VoicerError
 from voicer.loudness import PRESETS as LOUDNESS_PRESETS
 from voicer.profiles import STYLES
@@ -213,6 +213,24 @@ def cli() -> None:
     help="Another Kokoro v1.0 ONNX file to use offline (env: VOICER_KOKORO_MODEL).",
 )
 @click.option(
+    "--fill",
+    "fill_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A value for a placeholder: '*=上海' fills every *, repeated '*=…' fill them in "
+    "order, '3:12=上海' the one at line 3, column 12. Repeatable.",
+)
+@click.option(
+    "--fill-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Placeholder values from a file: KEY=VALUE lines or TOML.",
+)
+@click.option(
+    "--allow-placeholders",
+    is_flag=True,
+    help="Render a draft with placeholders left: they are not spoken, and subtitles show them.",
+)
+@click.option(
     "--lexicon",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Pronunciations for names and terms: a TSV (written<TAB>spoken) or TOML file, "
@@ -260,6 +278,9 @@ def render_command(
     sentence_pause: int,
     paragraph_pause: int,
     kokoro_model: Path | None,
+    fill_pairs: tuple[str, ...],
+    fill_file: Path | None,
+    allow_placeholders: bool,
     lexicon: Path | None,
     cache_dir: Path | None,
     no_cache: bool,
@@ -282,6 +303,8 @@ def render_command(
         paragraph_pause_ms=paragraph_pause,
         kokoro_model=kokoro_model,
         lexicon=lexicon,
+        fills=_fills(fill_pairs, fill_file),
+        allow_placeholders=allow_placeholders,
         cache_dir=cache_dir,
         use_cache=not no_cache,
         jobs=jobs,
@@ -328,6 +351,14 @@ def render_command(
         f"with {result.engine} {result.voice}"
     )
     click.echo(summary(result))
+
+
+def _fills(pairs: tuple[str, ...], path: Path | None) -> dict[str, list[str]]:
+    """Placeholder values from a fill file, then from --fill (added after the file's)."""
+    values = placeholders.load_fill_file(path) if path else {}
+    for key, given in placeholders.parse_fills(pairs).items():
+        values.setdefault(key, []).extend(given)
+    return values
 
 
 def summary(result: pipeline.RenderResult) -> str:

@@ -32,6 +32,9 @@ class Segment:
     line: int  # 1-based line of the input where the sentence starts
     column: int  # 1-based column
     ends_paragraph: bool
+    voice: str | None = None  # set by markup: another voice than the render's
+    rate: int | None = None  # set by markup: speaking rate in percent, instead of the render's
+    pause_after_ms: int | None = None  # set by markup: the pause after this sentence
 
 
 @dataclass(frozen=True)

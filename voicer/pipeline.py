@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -13,12 +13,14 @@ import numpy as np
 
 from voicer import (
     audio,
+    authoring,
     bwf,
     cache,
     engines,
     files,
     loudness,
     mastering,
+    placeholders,
     rules,
     speaking,
     spoken,
@@ -79,6 +81,8 @@ class RenderOptions:
     cache_dir: Path | None = None  # default: cache.default_directory()
     use_cache: bool = True
     lexicon: Path | None = None  # written form -> spoken form, TSV or TOML (spoken.load_lexicon)
+    fills: Mapping[str, Sequence[str]] | None = None  # placeholder values (placeholders.fill)
+    allow_placeholders: bool = False  # render a draft with placeholders left (not spoken)
     jobs: int | None = None  # sentences synthesised at once; None: the engine's default
     retries: int = RetryPolicy.retries  # further attempts after a transient engine failure
 
@@ -237,7 +241,8 @@ def render_script(
     prosody = parse_prosody(options.rate, options.volume, options.pitch)
     profile = options.profile(script.language)
     _check_outputs(outputs, options)
-    segments = text.segments(script)
+    prepared = authoring.prepare(script, options.fills, options.allow_placeholders)
+    segments = prepared.segments
     speed = 1 + prosody.rate / 100
     lexicon = spoken.load_lexicon(options.lexicon) if options.lexicon else None
     captions = [
@@ -257,7 +262,8 @@ def render_script(
         f"the {choice.engine.name} engine cannot change {setting}; --{setting} is ignored"
         for setting in choice.engine.ignored_settings(prosody)
     ]
-    for notice in notices:
+    segments, mapped = _voices_of(segments, choice)
+    for notice in [*notices, *mapped]:
         tell(notice)
 
     jobs = options.jobs or choice.engine.default_jobs
@@ -268,7 +274,10 @@ def render_script(
     with contextlib.ExitStack() as scratch:
         synthesis_began = time.perf_counter()
         clips = speaking.clips_in_order(speaker, segments, captions, jobs)
-        programme, levels, meter = _assemble(segments, clips, options, scratch, listener.progress)
+        lead_in = options.lead_in_ms + prepared.lead_in_ms
+        programme, levels, meter = _assemble(
+            segments, clips, replace(options, lead_in_ms=lead_in), scratch, listener.progress
+        )
         synthesis_seconds = time.perf_counter() - synthesis_began
         spans = [(p.speech_start, p.speech_end) for p in programme.placements]
         levelled = Gained(programme.signal, *loudness.level_knots(levels, spans, meter))
@@ -296,6 +305,19 @@ def render_script(
     )
 
 
+def _voices_of(segments: list[Segment], choice: engines.Choice) -> tuple[list[Segment], list[str]]:
+    """Sentences with the engine's name for each voice their markup asks for (checked before
+    anything is synthesised), and a notice for each voice that had to be mapped."""
+    resolved: dict[str, tuple[str, str | None]] = {}
+    for voice in {segment.voice for segment in segments if segment.voice}:
+        resolved[voice] = engines.voice_for(choice, voice)
+    notices = sorted({notice for _, notice in resolved.values() if notice})
+    return [
+        replace(segment, voice=resolved[segment.voice][0]) if segment.voice else segment
+        for segment in segments
+    ], notices
+
+
 def _with_spoken(
     captions: list[Caption], language: str, lexicon: dict[str, str] | None
 ) -> list[Caption]:
@@ -304,10 +326,17 @@ def _with_spoken(
     spoken_start = 0
     said = []
     for caption in captions:
-        words = spoken.spoken_form(caption.text, language, lexicon)
+        words = spoken.spoken_form(_unplaceheld(caption.text), language, lexicon)
         said.append(replace(caption, spoken=words, spoken_start=spoken_start))
         spoken_start += len(words)
     return said
+
+
+def _unplaceheld(text: str) -> str:
+    """``text`` without its placeholders (with --allow-placeholders they are not spoken)."""
+    for found in reversed(placeholders.find_placeholders(text)):
+        text = text[: found.offset] + text[found.end :]
+    return text
 
 
 def _assemble(
@@ -331,11 +360,9 @@ def _assemble(
                 _both(pcm.append, meter.feed), clip.sample_rate, options.lead_in_ms
             )
         last = number == len(segments) - 1
-        pause = (
-            options.tail_ms
-            if last
-            else audio.pause_after(segment, options.sentence_pause_ms, options.paragraph_pause_ms)
-        )
+        pause = audio.pause_after(segment, options.sentence_pause_ms, options.paragraph_pause_ms)
+        if last:
+            pause = max(options.tail_ms, segment.pause_after_ms or 0)
         placement = audio.place(assembler, segment, clip, pause, last)
         placements.append(placement)
         levels.append(loudness.clip_loudness(audio.speech_of(clip), clip.sample_rate))

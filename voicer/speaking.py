@@ -10,6 +10,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 
 from voicer import audio, cache, engines
 from voicer.captions import Caption
@@ -48,21 +49,24 @@ class Speaker:
         self._lock = threading.Lock()
         # computed once: the engine version may read package metadata or stat a model file
         engine = choice.engine
-        self.key_fields = (engine.name, engine.cache_version, choice.voice, repr(prosody))
+        self.key_fields = (engine.name, engine.cache_version)
 
     @property
     def word_marks(self) -> bool:
         return self.choice.engine.word_marks
 
-    def speak(self, text: str) -> Clip:
-        name = cache.key(*self.key_fields, text)
+    def speak(self, text: str, voice: str | None = None, prosody: Prosody | None = None) -> Clip:
+        """``text`` in ``voice`` with ``prosody`` (by default the render's)."""
+        voice = voice or self.choice.voice
+        prosody = prosody or self.prosody
+        name = cache.key(*self.key_fields, voice, repr(prosody), text)
         found = self.clips.get(name) if self.clips else None
         if found is not None:
             self._count("hits")
             return found
-        engine, voice = self.choice.engine, self.choice.voice
+        engine = self.choice.engine
         clip = call_with_retries(
-            lambda: engine.synthesize(text, voice, self.prosody),
+            lambda: engine.synthesize(text, voice, prosody),
             self.policy,
             self.backoff,
             lambda attempt, error, delay: self._retrying(text, attempt, error, delay),
@@ -89,14 +93,16 @@ class Speaker:
 def sentence_clip(speaker: Speaker, segment: Segment, captions: Sequence[Caption]) -> Clip:
     """A sentence's clip. An engine without word marks speaks each caption on its own (with
     the pause the engine itself makes at that punctuation), so every cue boundary is measured."""
+    voice = segment.voice
+    prosody = None if segment.rate is None else replace(speaker.prosody, rate=segment.rate)
     try:
         if (
             speaker.word_marks
             or len(captions) < 2
             or not all(is_speakable(caption.spoken) for caption in captions)
         ):
-            return speaker.speak(segment.spoken)
-        clips = [speaker.speak(caption.spoken) for caption in captions]
+            return speaker.speak(segment.spoken, voice, prosody)
+        clips = [speaker.speak(caption.spoken, voice, prosody) for caption in captions]
         pauses = [phrase_pause_ms(caption) for caption in captions]
         return audio.join_phrases(clips, [c.text for c in captions], pauses)
     except SynthesisError as exc:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from voicer.errors import InputError
@@ -114,15 +114,22 @@ def is_speakable(text: str) -> bool:
     return any(c.isalnum() for c in text)
 
 
-def segments(script: Script) -> list[Segment]:
+def segments(script: Script, breaks: Collection[int] = ()) -> list[Segment]:
     """Split a script into sentences: one paragraph per non-empty line.
 
-    Sentences without a letter or digit (decorations such as ``***``) are not spoken.
+    Sentences without a letter or digit (decorations such as ``***``) are not spoken. A
+    sentence also ends at every offset in ``breaks`` (where markup asks for a pause).
     """
     found: list[Segment] = []
     paragraph = 0
+    line_start = 0
     for line_number, line in enumerate(script.text.split("\n"), start=1):
-        spans = [span for span in sentence_spans(line) if is_speakable(line[span[0] : span[1]])]
+        cuts = sorted(b - line_start for b in breaks if line_start < b < line_start + len(line))
+        spans = [
+            span
+            for span in _cut(line, sentence_spans(line), cuts)
+            if is_speakable(line[span[0] : span[1]])
+        ]
         for n, (start, end) in enumerate(spans):
             sentence = line[start:end]
             found.append(
@@ -137,7 +144,26 @@ def segments(script: Script) -> list[Segment]:
                 )
             )
         paragraph += bool(spans)
+        line_start += len(line) + 1
     return found
+
+
+def _cut(text: str, spans: list[tuple[int, int]], cuts: list[int]) -> list[tuple[int, int]]:
+    """``spans`` split at every offset in ``cuts`` that falls inside one (spaces trimmed).
+
+    >>> _cut("我们要继续努力。", [(0, 8)], [3])
+    [(0, 3), (3, 8)]
+    """
+    pieces = []
+    for start, end in spans:
+        edges = [start, *(c for c in cuts if start < c < end), end]
+        for left, right in zip(edges, edges[1:], strict=False):
+            piece = text[left:right]
+            inner_left = left + len(piece) - len(piece.lstrip())
+            inner_right = left + len(piece.rstrip())
+            if inner_right > inner_left:
+                pieces.append((inner_left, inner_right))
+    return pieces
 
 
 def split_sentences(text: str) -> list[str]:

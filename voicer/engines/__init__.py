@@ -152,6 +152,28 @@ def _choose_kokoro(
     return Choice(engine, mapped, (*notices, f"voice {voice} is online only; using {mapped}"))
 
 
+def voice_for(choice: Choice, requested: str) -> tuple[str, str | None]:
+    """The voice of ``choice``'s engine that speaks for ``requested`` (a voice named in the
+    script's markup), and a notice when it is not the one asked for; InputError if none."""
+    from voicer.engines import edge, kokoro
+
+    name = choice.engine.name
+    if name == "tone":
+        return choice.voice, None
+    known_offline = requested in kokoro.voice_names()
+    if name == "edge":
+        if known_offline:
+            raise InputError(f"{requested} is a voice of the offline kokoro engine, not of edge")
+        if edge.is_edge_voice_name(requested):
+            return requested, None
+    elif known_offline:
+        return requested, None
+    elif edge.is_edge_voice_name(requested):
+        mapped = offline_voice_for(requested)
+        return mapped, f"voice {requested} is online only; using {mapped}"
+    raise InputError(f"unknown voice {requested!r} (see: voicer voices)")
+
+
 def offline_voice_for(edge_voice: str) -> str:
     """The kokoro voice closest to an edge voice: the same speaker if kokoro has one
     (zh-CN-YunyangNeural -> zm_yunyang), else a clear Mandarin voice of the same gender.

@@ -1,0 +1,108 @@
+"""From the author's draft to sentences ready to speak: fill placeholders, refuse the ones left
+(unless allowed), read the inline markup, split into sentences carrying their voice, rate and
+pause, each at the line and column where the author wrote it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from voicer import markup, placeholders, text
+from voicer.errors import InputError
+from voicer.model import Script, Segment
+from voicer.placeholders import Placeholder
+
+SHOWN_IN_ERROR = 5  # placeholders named in the one-line error; `voicer check` lists them all
+_COMMENT = re.compile(r"\[#[^\]\n]*\]")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The sentences of a draft, and the silence markup asks for before the first one."""
+
+    segments: list[Segment]
+    lead_in_ms: int = 0
+
+
+def prepare(
+    script: Script,
+    fills: Mapping[str, Sequence[str]] | None = None,
+    allow_placeholders: bool = False,
+) -> Prepared:
+    """Fill, check, parse and split ``script``; an InputError for anything that stops it."""
+    draft = script.text
+    if fills:
+        left = placeholders.unfilled(draft, fills)
+        draft = placeholders.fill(draft, fills)
+    else:
+        left = find_placeholders(draft)
+    if left and not allow_placeholders:
+        raise InputError(placeholder_error(script.text, left))
+    marked = markup.parse(draft)
+    pauses = {d.offset: d for d in marked.directives if d.kind == "pause"}
+    found = text.segments(replace(script, text=marked.text), breaks=pauses)
+    starts = _offsets(marked.text, found)
+    found = [_at_origin(segment, marked) for segment in found]
+    found = _apply(found, marked, starts)
+    lead_in = pauses.get(0)
+    return Prepared(found, round(float(lead_in.value) * 1000) if lead_in else 0)  # type: ignore[arg-type]
+
+
+def find_placeholders(draft: str) -> list[Placeholder]:
+    """The placeholders of a draft, leaving out what its markup comments say."""
+    comments = [match.span() for match in _COMMENT.finditer(draft)]
+    return [
+        found
+        for found in placeholders.find_placeholders(draft)
+        if not any(start <= found.offset < end for start, end in comments)
+    ]
+
+
+def placeholder_error(draft: str, left: Sequence[Placeholder]) -> str:
+    """One line naming the first few placeholders and what to do about them."""
+    named = "; ".join(
+        f"{found.line}:{found.column} {found.text} in “{placeholders.context(draft, found)}”"
+        for found in left[:SHOWN_IN_ERROR]
+    )
+    more = f" and {len(left) - SHOWN_IN_ERROR} more" if len(left) > SHOWN_IN_ERROR else ""
+    return (
+        f"{len(left)} unfilled placeholder{'s' if len(left) != 1 else ''}: {named}{more}; "
+        "give values with --fill KEY=VALUE or --fill-file, or pass --allow-placeholders"
+    )
+
+
+def _at_origin(segment: Segment, marked: markup.Marked) -> Segment:
+    line, column = marked.origin_at(segment.line, segment.column)
+    return replace(segment, line=line, column=column)
+
+
+def _offsets(clean: str, found: list[Segment]) -> list[int]:
+    """Where each sentence starts in the clean text."""
+    line_starts = [0]
+    for line in clean.split("\n"):
+        line_starts.append(line_starts[-1] + len(line) + 1)
+    return [line_starts[segment.line - 1] + segment.column - 1 for segment in found]
+
+
+def _apply(found: list[Segment], marked: markup.Marked, starts: list[int]) -> list[Segment]:
+    """Each sentence with the voice and rate in force where it starts, and the pause that
+    markup puts after it."""
+    voice: str | None = None
+    rate: int | None = None
+    directives = sorted(marked.directives, key=lambda d: d.offset)
+    applied = []
+    for number, (segment, start) in enumerate(zip(found, starts, strict=True)):
+        end = starts[number + 1] if number + 1 < len(found) else len(marked.text) + 1
+        for directive in directives:
+            if directive.kind == "voice" and directive.offset <= start:
+                voice = directive.value  # type: ignore[assignment]
+            elif directive.kind == "rate" and directive.offset <= start:
+                rate = None if directive.value is None else int(str(directive.value).rstrip("%"))
+        pause = [
+            d for d in directives if d.kind == "pause" and start < d.offset <= end and d.offset
+        ]
+        pause_ms = round(float(pause[-1].value) * 1000) if pause else None  # type: ignore[arg-type]
+        applied.append(replace(segment, voice=voice, rate=rate, pause_after_ms=pause_ms))
+    return applied
