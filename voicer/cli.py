@@ -11,7 +11,18 @@ from typing import Any, TypeVar
 
 import click
 
-from voicer import __version__, cache, engines, pipeline, placeholders, rules, subtitles, text
+from voicer import (
+    __version__,
+    cache,
+    engines,
+    lint,
+    pipeline,
+    placeholders,
+    rules,
+    spoken,
+    subtitles,
+    text,
+)
 from voicer.errors import VoicerError
 from voicer.loudness import PRESETS as LOUDNESS_PRESETS
 from voicer.profiles import STYLES
@@ -311,10 +322,7 @@ def render_command(
         retries=retries,
         **limits,
     )
-    if source == "-":
-        script = text.script_from_bytes(sys.stdin.buffer.read(), "stdin")
-    else:
-        script = text.read_script(Path(source))
+    script = _read_script(source)
     audio_path = output or pipeline.default_output(script.source)
     outputs = pipeline.Outputs.beside(audio_path, srt_path, extra_subtitles, vtt, timeline)
     bar = ProgressBar() if not quiet and sys.stderr.isatty() else None
@@ -402,6 +410,44 @@ class ProgressBar:
         """A notice printed on its own line; the bar comes back with the next progress."""
         self.clear()
         _notice(message)
+
+
+@cli.command("check")
+@click.argument("source", metavar="INPUT")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A readable report, or JSON.",
+)
+@click.option("--lexicon", type=click.Path(dir_okay=False, path_type=Path))
+@subtitle_options
+@reports_errors
+def check_command(source: str, output_format: str, lexicon: Path | None, **limits: Any) -> None:
+    """Report what to fix in a draft before rendering it: unfilled placeholders, malformed
+    markup, sentences too long to subtitle well, characters no engine can speak, half-width
+    punctuation in Chinese text, and how numbers and symbols will be read.
+
+    Exit code 0 when there are no errors or warnings (notes alone), 1 otherwise, 2 when the
+    input cannot be read.
+    """
+    script = _read_script(source)
+    profile = pipeline.RenderOptions(**limits).profile(script.language)
+    words = spoken.load_lexicon(lexicon) if lexicon else None
+    findings = lint.check(script, profile, words)
+    if output_format == "json":
+        click.echo(lint.format_json(findings, script.source))
+    else:
+        click.echo(lint.format_report(findings, script.source))
+    _leave(0 if lint.is_clean(findings) else 1)
+
+
+def _read_script(source: str) -> text.Script:
+    if source == "-":
+        return text.script_from_bytes(sys.stdin.buffer.read(), "stdin")
+    return text.read_script(Path(source))
 
 
 @cli.command("subtitles-check")

@@ -18,6 +18,7 @@ from voicer import (
     cache,
     engines,
     files,
+    lint,
     loudness,
     mastering,
     placeholders,
@@ -245,14 +246,14 @@ def render_script(
     segments = prepared.segments
     speed = 1 + prosody.rate / 100
     lexicon = spoken.load_lexicon(options.lexicon) if options.lexicon else None
+    warnings = [f for f in lint.check(script, profile, lexicon) if f.severity == "warning"]
+    if warnings:
+        tell(f"{len(warnings)} warnings about the script (see: voicer check {script.source})")
     captions = [
         _with_spoken(split_captions(segment.shown, profile, speed), script.language, lexicon)
         for segment in segments
     ]
-    segments = [
-        replace(segment, spoken="".join(c.spoken for c in pieces))
-        for segment, pieces in zip(segments, captions, strict=True)
-    ]
+    segments, captions = _speakable(segments, captions)
 
     choice = engines.choose(
         options.engine, options.voice, script.language, options.kokoro_model, options.probe_timeout
@@ -303,6 +304,21 @@ def render_script(
         retries=speaker.retries,
         jobs=jobs,
     )
+
+
+def _speakable(
+    segments: list[Segment], captions: list[list[Caption]]
+) -> tuple[list[Segment], list[list[Caption]]]:
+    """Sentences with their spoken text, leaving out those with nothing left to speak (a
+    placeholder alone, with --allow-placeholders)."""
+    kept = [
+        (replace(segment, spoken="".join(c.spoken for c in pieces)), pieces)
+        for segment, pieces in zip(segments, captions, strict=True)
+        if text.is_speakable("".join(c.spoken for c in pieces))
+    ]
+    if not kept:
+        raise InputError("nothing is left to speak once the placeholders are left out")
+    return [replace(s, index=i) for i, (s, _) in enumerate(kept)], [c for _, c in kept]
 
 
 def _voices_of(segments: list[Segment], choice: engines.Choice) -> tuple[list[Segment], list[str]]:

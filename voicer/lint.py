@@ -1,0 +1,179 @@
+"""``voicer check``: what a producer should fix or know before rendering a draft.
+
+Errors stop a render (unfilled placeholders, malformed markup); warnings are worth fixing
+(sentences too long to subtitle well, characters no engine can speak, half-width punctuation in
+Chinese text); notes say how numbers and symbols will be spoken. Every finding has the line and
+column where the author wrote it and the text around it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+from voicer import authoring, placeholders, spoken
+from voicer.captions import split_captions
+from voicer.errors import InputError
+from voicer.model import Script, Segment
+from voicer.profiles import Profile
+
+MAX_CUES = 3  # a sentence needing more cues than this reads better split
+SEVERITIES = ("error", "warning", "note")
+# ASCII punctuation that belongs in full width inside Chinese text (',' and ':' between digits
+# are a number and a time, and stay)
+_HALF_WIDTH = re.compile(r"(?<![0-9])[,:](?![0-9])|[;?!()]")
+_HALF_TO_FULL = {",": "，", ":": "：", ";": "；", "?": "？", "!": "！", "(": "（", ")": "）"}
+_ODD_PUNCTUATION = set("※@#&\\|^`_")
+_UNSPEAKABLE_CATEGORIES = {"So", "Sm", "Sk", "Co", "Cn", "Cs", "No"}
+_MARKUP_ERROR = re.compile(r"(\d+):(\d+): (.*)")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing ``voicer check`` reports."""
+
+    line: int
+    column: int
+    severity: str  # "error", "warning" or "note"
+    kind: str  # placeholder, markup, long-sentence, unspeakable, punctuation, reading
+    text: str  # what was found, as written
+    message: str
+    context: str = ""
+    spoken: str | None = None  # for readings: how it will be spoken
+
+
+def check(
+    script: Script, profile: Profile, lexicon: Mapping[str, str] | None = None
+) -> list[Finding]:
+    """Every finding in ``script``, by position."""
+    found = [_placeholder(script.text, p) for p in authoring.find_placeholders(script.text)]
+    try:
+        prepared = authoring.prepare(script, allow_placeholders=True)
+    except InputError as exc:
+        return sorted([*found, _markup_error(str(exc))], key=_position)
+    for segment in prepared.segments:
+        found += _sentence_findings(segment, script, profile, lexicon)
+    return sorted(found, key=_position)
+
+
+def counts(findings: list[Finding]) -> dict[str, int]:
+    return {severity: sum(f.severity == severity for f in findings) for severity in SEVERITIES}
+
+
+def format_report(findings: list[Finding], source: str) -> str:
+    """One line per finding, ``source:line:column: severity: message``, and a total."""
+    lines = [f"{source}:{f.line}:{f.column}: {f.severity}: {f.message}" for f in findings]
+    total = counts(findings)
+    lines.append(
+        f"{total['error']} errors, {total['warning']} warnings, {total['note']} notes"
+        if findings
+        else f"{source}: nothing to report"
+    )
+    return "\n".join(lines)
+
+
+def format_json(findings: list[Finding], source: str) -> str:
+    return json.dumps(
+        {"source": source, "counts": counts(findings), "findings": [asdict(f) for f in findings]},
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+def _position(finding: Finding) -> tuple[int, int, int]:
+    return finding.line, finding.column, SEVERITIES.index(finding.severity)
+
+
+def _placeholder(draft: str, found: placeholders.Placeholder) -> Finding:
+    around = placeholders.context(draft, found)
+    return Finding(
+        found.line,
+        found.column,
+        "error",
+        "placeholder",
+        found.text,
+        f"unfilled placeholder {found.text} in “{around}”",
+        around,
+    )
+
+
+def _markup_error(message: str) -> Finding:
+    match = _MARKUP_ERROR.match(message)
+    line, column, what = (int(match[1]), int(match[2]), match[3]) if match else (1, 1, message)
+    return Finding(line, column, "error", "markup", "", what)
+
+
+def _sentence_findings(
+    segment: Segment, script: Script, profile: Profile, lexicon: Mapping[str, str] | None
+) -> list[Finding]:
+    sentence = segment.shown
+    readings = spoken.explain(sentence, script.language, lexicon)
+    read = set().union(*(range(r.start, r.end) for r in readings)) if readings else set()
+    found = [_long_sentence(segment, profile)]
+    found += [_unspeakable(segment, i) for i, c in enumerate(sentence) if i not in read]
+    if script.language == "zh":
+        found += [_half_width(segment, m) for m in _HALF_WIDTH.finditer(sentence)]
+    found += [_reading(segment, r) for r in readings]
+    return [finding for finding in found if finding is not None]
+
+
+def _at(segment: Segment, offset: int) -> tuple[int, int]:
+    """Line and column of ``offset`` within a sentence (a sentence lies on one line; markup
+    inside it shifts the column a little, never the line)."""
+    return segment.line, segment.column + offset
+
+
+def _around(sentence: str, start: int, end: int, width: int = 10) -> str:
+    before = sentence[max(0, start - width) : start]
+    after = sentence[end : end + width]
+    return f"{'…' if start > width else ''}{before}{sentence[start:end]}{after}" + (
+        "…" if end + width < len(sentence) else ""
+    )
+
+
+def _long_sentence(segment: Segment, profile: Profile) -> Finding | None:
+    cues = len(split_captions(segment.shown, profile))
+    if cues <= MAX_CUES:
+        return None
+    message = (
+        f"a sentence of {len(segment.shown)} characters needs {cues} subtitles "
+        f"(more than {MAX_CUES}): consider splitting “{_around(segment.shown, 0, 0, 16)}”"
+    )
+    return Finding(segment.line, segment.column, "warning", "long-sentence", segment.shown, message)
+
+
+def _unspeakable(segment: Segment, offset: int) -> Finding | None:
+    character = segment.shown[offset]
+    odd = character in _ODD_PUNCTUATION
+    if not odd and unicodedata.category(character) not in _UNSPEAKABLE_CATEGORIES:
+        return None
+    name = unicodedata.name(character, f"U+{ord(character):04X}").lower()
+    line, column = _at(segment, offset)
+    around = _around(segment.shown, offset, offset + 1)
+    message = f"{character} ({name}) may be skipped or misread by the engines, in “{around}”"
+    return Finding(line, column, "warning", "unspeakable", character, message, around)
+
+
+def _half_width(segment: Segment, match: re.Match[str]) -> Finding:
+    mark = match.group()
+    line, column = _at(segment, match.start())
+    around = _around(segment.shown, match.start(), match.end())
+    message = f"half-width {mark} in Chinese text (use {_HALF_TO_FULL[mark]}), in “{around}”"
+    return Finding(line, column, "warning", "punctuation", mark, message, around)
+
+
+def _reading(segment: Segment, reading: spoken.Reading) -> Finding:
+    line, column = _at(segment, reading.start)
+    around = _around(segment.shown, reading.start, reading.end)
+    message = f"{reading.written} will be read “{reading.spoken}” ({reading.rule})"
+    return Finding(
+        line, column, "note", "reading", reading.written, message, around, reading.spoken
+    )
+
+
+def is_clean(findings: list[Finding]) -> bool:
+    """No errors and no warnings (notes only say how things will be read)."""
+    return not any(f.severity in ("error", "warning") for f in findings)
