@@ -12,6 +12,7 @@ from pathlib import Path
 
 from voicer.errors import InputError
 from voicer.files import read_input
+from voicer.markdown import to_plain
 from voicer.model import Script, Segment
 
 # Full-width terminators always end a sentence; half-width ones only before a space, CJK or the end.
@@ -90,14 +91,21 @@ def detect_language(text: str) -> str:
     return "en" if latin else "other"
 
 
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+
+
 def read_script(path: Path) -> Script:
-    """Read a speech from a file, with a one-line error for every way that can fail."""
-    return script_from_bytes(read_input(path, "text file"), str(path))
+    """Read a speech from a file (Markdown when it ends in .md), with a one-line error for
+    every way that can fail."""
+    markdown = path.suffix.lower() in MARKDOWN_SUFFIXES
+    return script_from_bytes(read_input(path, "text file"), str(path), markdown)
 
 
-def script_from_bytes(data: bytes, source: str) -> Script:
+def script_from_bytes(data: bytes, source: str, markdown: bool = False) -> Script:
     """Decode, normalise and check that there is something to say."""
     text = normalise(decode(data, source))
+    if markdown:
+        text = to_plain(text)
     if not text.strip():
         raise InputError(f"{source}: the text is empty")
     if not any(is_speakable(line) for line in text.splitlines()):
