@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import srt
 from test_edge_cli import voicer
@@ -44,3 +45,22 @@ def test_a_malformed_lexicon_is_a_usage_error_before_synthesis(edge_server, tmp_
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("voicer: error: names.tsv:1")
     assert edge_server.requests == []
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_the_example_draft_goes_through_check_then_render_with_its_fills(tmp_path):
+    checked = voicer("check", str(EXAMPLES / "draft.txt"), "--format", "json", cwd=tmp_path)
+    assert checked.returncode == 1
+    assert json.loads(checked.stdout)["counts"]["error"] == 3
+    fills = ["--fill-file", str(EXAMPLES / "draft-fills.toml")]
+    args = ["-o", "draft.wav", "--engine", "tone", "--timeline", "t.json", *fills]
+    rendered = voicer("render", str(EXAMPLES / "draft.txt"), *args, cwd=tmp_path)
+    assert rendered.returncode == 0, rendered.stderr
+    sentences = json.loads((tmp_path / "t.json").read_text("utf-8"))["sentences"]
+    spoken = "".join(s["spoken"] for s in sentences)
+    assert not any(c.isdigit() or c in "*%" for c in spoken)
+    assert "增长百分之六点一，居全省第三位" in spoken
+    shown = (tmp_path / "draft.srt").read_text("utf-8")
+    assert "江城市" in shown and "6.1%" in shown and "*" not in shown
