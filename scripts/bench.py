@@ -1,51 +1,352 @@
-"""Render the bundled example with the offline engine and print where the time goes.
+"""Benchmarks for issue 5 (speed, re-renders, long scripts); prints figures, asserts nothing.
 
-    python scripts/bench.py [--text FILE] [--output DIR]
+    python scripts/bench.py [edge] [rerender] [kokoro] [long] [--quick]
 
-Prints the real-time factor (synthesis seconds / audio seconds) and the share of the wall time
-spent outside the engine (reading, splitting, assembling, encoding, writing).
+Every section runs when none is named.
+
+edge      The example through the loopback stand-in for Edge's service (tests/edge_server.py),
+          rendered by voicer and by the edge-tts CLI, each as a subprocess: wall times and their
+          ratio (target: voicer at least 4x faster), and voicer with --jobs 1, 4 and 8.
+rerender  The example rendered into a fresh cache (edge, then kokoro), one sentence edited, and
+          rendered again: the re-render's wall time (target < 3 s) and where its clips came from.
+kokoro    The example with the offline engine in this process: real-time factor, the share of
+          the wall time outside the engine and spent on loudness, and --jobs 1 against 2.
+long      Generated scripts of 1,000 and 10,000 sentences (--quick: 100 and 1,000) with the
+          tone engine to WAV: audio hours, wall time and the child's peak RSS; the time ratio
+          (target <= ~12x) and the RSS target for 3 hours of audio (< 400 MB).
+
+Pacing of the stand-in service: ``set_pacing(latency=0.3, realtime=3.0)``. The server waits
+``latency`` seconds after a request's SSML arrives before it answers (turn.start), then sends
+the MP3 in 192 ms chunks, each no earlier than its end would be reached when playing at
+``realtime`` times real time. So a request for N seconds of speech takes about 0.3 + N / 3 s:
+an assumption standing in for the real service (a round trip and synthesis start-up before the
+first byte, then audio produced faster than it plays), not a measurement of it. The server
+encodes each new text with ffmpeg before it starts pacing (an artefact of the stand-in, with
+no counterpart in the real service), so each tool renders once, untimed, to fill its cache.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from voicer import RenderOptions, render
-from voicer.engines.kokoro import KokoroEngine
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "speech.txt"
+SECTIONS = ("edge", "rerender", "kokoro", "long")
+EDGE_VOICE = "zh-CN-YunyangNeural"  # voicer's default edge voice for Mandarin
+LATENCY_SECONDS = 0.3
+REALTIME = 3.0
+EDGE_TTS_MP3_BYTES_PER_SECOND = 6000  # the service's MP3: 48 kbit/s
+# edge-tts builds its URL from edge_tts.communicate.WSS_URL: patch it, then run its CLI
+EDGE_TTS_SHIM = (
+    "import sys; import edge_tts.communicate as c; c.WSS_URL = sys.argv.pop(1); "
+    "from edge_tts.util import main; main()"
+)
+EDIT = ("两千余名", "三千余名")  # one sentence of the example, a character changed
+HAN_POOL = (
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能"
+    "下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量"
+    "都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各"
+)
+SEED = 5  # issue 5
+RSS_TARGET_MB = 400
+RSS_TARGET_HOURS = 3.0
+# The wrapper that runs each child and writes [wall seconds, peak RSS in KiB] to a file. A
+# child's ru_maxrss counts the RSS it had at fork, before exec: the parent's size. Forked from
+# this small wrapper rather than from the benchmark (which may hold kokoro or the edge server),
+# the figure is the child's own peak (or that of a process the child forked, e.g. ffmpeg, if
+# larger), never the benchmark's or another run's.
+MEASURE = (
+    "import json, resource, subprocess, sys, time; began = time.perf_counter(); "
+    "code = subprocess.call(sys.argv[2:]); seconds = time.perf_counter() - began; "
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
+    "open(sys.argv[1], 'w').write(json.dumps([seconds, peak])); sys.exit(code)"
+)
+_SUMMARY = re.compile(
+    r"(?P<minutes>\d+):(?P<seconds>[\d.]+) of audio in (?P<total>[\d.]+) s .*?"
+    r"(?P<made>\d+) clips synthesised, (?P<hits>\d+) from the cache, (?P<retries>\d+) retries"
+)
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "speech.txt"
+
+# --- running children ----------------------------------------------------------------------
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--text", type=Path, default=EXAMPLE)
-    parser.add_argument("--output", type=Path, default=None, help="keep the render here")
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class Run:
+    """One child process: wall time, its peak RSS, what it printed."""
+
+    seconds: float
+    peak_mb: float  # the child's own peak RSS (see MEASURE), in 2**20 bytes
+    stdout: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The last line voicer render prints."""
+
+    audio_seconds: float
+    render_seconds: float
+    synthesised: int
+    cached: int
+    retries: int
+
+
+def run_child(command: list[str], cwd: Path, env: dict[str, str]) -> Run:
+    """Run ``command`` to completion under a small, fresh wrapper process (see MEASURE)."""
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "out", "w+b") as out:
+        figures = Path(tmp) / "figures.json"
+        wrapped = [sys.executable, "-c", MEASURE, str(figures), *command]
+        done = subprocess.run(wrapped, cwd=cwd, env=env, stdout=out, stderr=subprocess.PIPE)
+        if done.returncode:
+            message = done.stderr.decode(errors="replace")[-2000:]
+            raise RuntimeError(f"{command[:4]}... exited {done.returncode}: {message}")
+        seconds, peak_kib = json.loads(figures.read_text())
+        out.seek(0)
+        return Run(seconds, peak_kib / 1024, out.read().decode())
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """This environment, with voicer importable from this checkout and no proxy for loopback."""
+    env = dict(os.environ, NO_PROXY="127.0.0.1", no_proxy="127.0.0.1", **extra)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def voicer_render(*args: str) -> list[str]:
+    return [sys.executable, "-m", "voicer", "render", *args]
+
+
+def summary_of(run: Run) -> Summary:
+    """The figures of voicer's closing summary line."""
+    match = _SUMMARY.search(run.stdout.strip().splitlines()[-1])
+    if match is None:
+        raise RuntimeError(f"no summary line in: {run.stdout!r}")
+    return Summary(
+        audio_seconds=60 * int(match["minutes"]) + float(match["seconds"]),
+        render_seconds=float(match["total"]),
+        synthesised=int(match["made"]),
+        cached=int(match["hits"]),
+        retries=int(match["retries"]),
+    )
+
+
+@contextlib.contextmanager
+def edge_server() -> Iterator[Any]:
+    """The loopback stand-in for Edge's service, paced like the real one (see the docstring)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from edge_server import EdgeServer
+
+    with EdgeServer() as server:
+        server.set_pacing(latency=LATENCY_SECONDS, realtime=REALTIME)
+        yield server
+
+
+def example_in(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(EXAMPLE, folder / "speech.txt"))
+
+
+# --- edge ----------------------------------------------------------------------------------
+
+
+def edge_section() -> None:
+    with edge_server() as server, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        example_in(folder)
+        env = child_env(VOICER_EDGE_URL=server.url)
+        voicer_edge(folder, env)  # untimed: the stand-in encodes each new text once
+        edge_tts(folder, env, server.url)
+        ours = voicer_edge(folder, env)
+        theirs = edge_tts(folder, env, server.url)
+        print_edge(folder, ours, theirs)
+        for jobs in (1, 4, 8):
+            run = voicer_edge(folder, env, "--jobs", str(jobs))
+            print(f"voicer --jobs {jobs:<6} {run.seconds:8.2f} s")
+
+
+def voicer_edge(folder: Path, env: dict[str, str], *extra: str) -> Run:
+    args = ("speech.txt", "-o", "out.mp3", "--engine", "edge", "--no-cache", "-q", *extra)
+    return run_child(voicer_render(*args), folder, env)
+
+
+def edge_tts(folder: Path, env: dict[str, str], url: str) -> Run:
+    args = ["-f", "speech.txt", "-v", EDGE_VOICE]
+    args += ["--write-media", "edge-tts.mp3", "--write-subtitles", "edge-tts.srt"]
+    return run_child([sys.executable, "-c", EDGE_TTS_SHIM, url, *args], folder, env)
+
+
+def print_edge(folder: Path, ours: Run, theirs: Run) -> None:
+    audio = (folder / "edge-tts.mp3").stat().st_size / EDGE_TTS_MP3_BYTES_PER_SECOND
+    pacing = f"{LATENCY_SECONDS} s to first byte, audio at {REALTIME:g}x real time"
+    print(f"pacing               {pacing}")
+    print(f"voicer (default jobs){ours.seconds:8.2f} s")
+    print(f"edge-tts             {theirs.seconds:8.2f} s ({audio:.1f} s of audio in one request)")
+    ratio = theirs.seconds / ours.seconds
+    print(f"edge-tts / voicer    {ratio:8.2f}x (target >= 4x)")
+
+
+# --- rerender ------------------------------------------------------------------------------
+
+
+def rerender_section() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        with edge_server() as server:
+            rerender("edge", Path(tmp) / "edge", child_env(VOICER_EDGE_URL=server.url))
+        rerender("kokoro", Path(tmp) / "kokoro", child_env())
+
+
+def rerender(engine: str, folder: Path, env: dict[str, str]) -> None:
+    """Render into a fresh cache, edit one sentence, render again; print the second render."""
+    source = example_in(folder)
+    command = voicer_render(source.name, "-o", "out.mp3", "--engine", engine)
+    command += ["--cache-dir", "cache"]
+    first = run_child(command, folder, env)
+    text = source.read_text(encoding="utf-8")
+    assert EDIT[0] in text, "the example changed: pick another edit"
+    source.write_text(text.replace(*EDIT), encoding="utf-8")
+    again = run_child(command, folder, env)
+    made = summary_of(first).synthesised
+    print(f"{engine:<7}first render   {first.seconds:8.2f} s ({made} synthesised)")
+    found = summary_of(again)
+    print(
+        f"{engine:<7}re-render      {again.seconds:8.2f} s wall (target < 3 s), "
+        f"{found.render_seconds:.1f} s by its summary; "
+        f"{found.synthesised} synthesised, {found.cached} from the cache"
+    )
+
+
+# --- kokoro --------------------------------------------------------------------------------
+
+
+def kokoro_section() -> None:
+    from voicer.engines.kokoro import KokoroEngine
 
     began = time.perf_counter()
     KokoroEngine().check()  # model load, once per process: reported apart from the render
     load_seconds = time.perf_counter() - began
+    result = kokoro_render(None)
+    print(f"text                 {EXAMPLE.name}: {result.sentences} sentences")
+    print(f"model load           {load_seconds:8.2f} s (once per process, not in what follows)")
+    print_kokoro(result)
+    by_jobs = {jobs: kokoro_render(jobs) for jobs in (1, 2)}
+    for jobs, found in by_jobs.items():
+        print(
+            f"--jobs {jobs}             {rtf(found):8.3f} real-time factor "
+            f"({found.total_seconds:.2f} s wall for {found.duration:.2f} s of audio)"
+        )
+    print(f"jobs 1 / jobs 2      {rtf(by_jobs[1]) / rtf(by_jobs[2]):8.2f}x (above 1: 2 is faster)")
 
+
+def kokoro_render(jobs: int | None) -> Any:
+    from voicer import RenderOptions, render
+
+    options = RenderOptions(engine="kokoro", jobs=jobs, use_cache=False)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = args.output or Path(tmp)
-        result = render(args.text, folder / "bench.mp3", options=RenderOptions(engine="kokoro"))
+        return render(EXAMPLE, Path(tmp) / "bench.mp3", options=options)
+
+
+def rtf(result: Any) -> float:
+    """Synthesis seconds per second of audio."""
+    return result.synthesis_seconds / result.duration
+
+
+def print_kokoro(result: Any) -> None:
     outside = result.total_seconds - result.synthesis_seconds
-    print(f"text                 {args.text.name}: {result.sentences} sentences")
+    print(f"jobs                 {result.jobs:8d} (the engine's default)")
     print(f"audio                {result.duration:8.2f} s")
-    print(
-        f"model load           {load_seconds:8.2f} s (once per process, not in the figures below)"
-    )
     print(f"render wall time     {result.total_seconds:8.2f} s")
     print(f"  inside the engine  {result.synthesis_seconds:8.2f} s")
     print(f"  outside the engine {outside:8.2f} s")
-    rtf = result.synthesis_seconds / result.duration
-    print(f"real-time factor     {rtf:8.3f} (synthesis / audio)")
+    print(f"real-time factor     {rtf(result):8.3f} (synthesis / audio)")
     print(f"share outside engine {100 * outside / result.total_seconds:7.1f} % (target < 10 %)")
     share = 100 * result.mastering_seconds / result.total_seconds
     print(f"loudness work        {result.mastering_seconds:8.2f} s = {share:.1f} % (target < 10 %)")
+
+
+# --- long ----------------------------------------------------------------------------------
+
+
+def sentence(rng: random.Random) -> str:
+    """Two short clauses joined by a comma: 2 to 6 Han characters, about 1.3 s of tone speech
+    and pause together (so 10,000 sentences give 3-4 hours)."""
+    first = "".join(rng.choices(HAN_POOL, k=rng.randint(1, 4)))
+    second = "".join(rng.choices(HAN_POOL, k=rng.randint(1, 2)))
+    return f"{first}，{second}{rng.choice('。。。。！？')}"
+
+
+def long_script(sentences: int, seed: int = SEED) -> str:
+    """A deterministic script: paragraphs (one a line) of 3-6 sentences."""
+    rng = random.Random(seed)
+    lines = []
+    while sentences > 0:
+        count = min(sentences, rng.randint(3, 6))
+        lines.append("".join(sentence(rng) for _ in range(count)))
+        sentences -= count
+    return "\n".join(lines) + "\n"
+
+
+def long_section(quick: bool) -> None:
+    counts = (100, 1000) if quick else (1000, 10000)
+    with tempfile.TemporaryDirectory() as tmp:
+        short, long = (long_run(Path(tmp), count) for count in counts)
+    label = f"time {counts[1]}/{counts[0]}"
+    print(f"{label:<21}{long.seconds / short.seconds:8.2f}x (target <= ~12x)")
+    hours = summary_of(long).audio_seconds / 3600
+    if hours < RSS_TARGET_HOURS:
+        print(f"RSS at 3 h           not measured: the longest run is {hours:.2f} h")
+    else:
+        holds = "holds" if long.peak_mb < RSS_TARGET_MB else "MISSED"
+        print(f"RSS at 3 h           {long.peak_mb:.0f} MB (target < {RSS_TARGET_MB} MB): {holds}")
+
+
+def long_run(folder: Path, count: int) -> Run:
+    source = folder / f"long-{count}.txt"
+    source.write_text(long_script(count), encoding="utf-8")
+    args = (source.name, "--engine", "tone", "--no-cache", "-o", f"long-{count}.wav")
+    run = run_child(voicer_render(*args), folder, child_env())
+    hours = summary_of(run).audio_seconds / 3600
+    print(
+        f"{count:>6} sentences     {hours:6.2f} h of audio in {run.seconds:7.1f} s, "
+        f"peak RSS {run.peak_mb:6.0f} MB"
+    )
+    return run
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sections", nargs="*", metavar="SECTION", help=", ".join(SECTIONS))
+    parser.add_argument("--quick", action="store_true", help="long: 100 and 1,000 sentences")
+    args = parser.parse_args()
+    unknown = [name for name in args.sections if name not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    sections = {
+        "edge": edge_section,
+        "rerender": rerender_section,
+        "kokoro": kokoro_section,
+        "long": lambda: long_section(args.quick),
+    }
+    for name in args.sections or SECTIONS:
+        load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
+        print(f"== {name} == (load average {load} on {os.cpu_count()} cores)", flush=True)
+        sections[name]()
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -261,7 +261,7 @@ def cli() -> None:
     "-j",
     "--jobs",
     type=click.IntRange(1, 32),
-    help="Sentences synthesised at once [default: edge 6, kokoro 1 (it uses every core)].",
+    help="Sentences synthesised at once [default: edge 8, kokoro 1 (it uses every core)].",
 )
 @click.option(
     "--retries",
