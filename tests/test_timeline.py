@@ -42,6 +42,7 @@ def test_timeline_has_every_sentence_and_cue_with_times_in_seconds_and_samples()
         "paragraph": 0,
         "text": "一、开场白",
         "spoken": "一、开场白",
+        "voice": "zm_yunxi",
         "start": 0.05,
         "end": 1.25,
         "start_sample": 1200,

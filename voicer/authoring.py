@@ -24,6 +24,7 @@ class Prepared:
 
     segments: list[Segment]
     lead_in_ms: int = 0
+    text: str = ""  # the draft as filled (markup still in it)
 
 
 def prepare(
@@ -32,32 +33,33 @@ def prepare(
     allow_placeholders: bool = False,
 ) -> Prepared:
     """Fill, check, parse and split ``script``; an InputError for anything that stops it."""
-    draft = script.text
+    draft = without_comment_text(script.text)
     if fills:
         left = placeholders.unfilled(draft, fills)
         draft = placeholders.fill(draft, fills)
     else:
-        left = find_placeholders(draft)
+        left = placeholders.find_placeholders(draft)
     if left and not allow_placeholders:
         raise InputError(placeholder_error(script.text, left))
     marked = markup.parse(draft)
-    pauses = {d.offset: d for d in marked.directives if d.kind == "pause"}
-    found = text.segments(replace(script, text=marked.text), breaks=pauses)
+    pauses = [d for d in marked.directives if d.kind == "pause"]
+    found = text.segments(replace(script, text=marked.text), breaks={d.offset for d in pauses})
     starts = _offsets(marked.text, found)
     found = [_at_origin(segment, marked) for segment in found]
     found = _apply(found, marked, starts)
-    lead_in = pauses.get(0)
-    return Prepared(found, round(float(lead_in.value) * 1000) if lead_in else 0)  # type: ignore[arg-type]
+    lead_in = sum(_ms(d) for d in pauses if d.offset == 0)
+    return Prepared(found, lead_in, draft)
 
 
 def find_placeholders(draft: str) -> list[Placeholder]:
     """The placeholders of a draft, leaving out what its markup comments say."""
-    comments = [match.span() for match in _COMMENT.finditer(draft)]
-    return [
-        found
-        for found in placeholders.find_placeholders(draft)
-        if not any(start <= found.offset < end for start, end in comments)
-    ]
+    return placeholders.find_placeholders(without_comment_text(draft))
+
+
+def without_comment_text(draft: str) -> str:
+    """``draft`` with the text of its markup comments blanked out (positions kept), so that
+    nothing in a comment counts as a placeholder or gets filled."""
+    return _COMMENT.sub(lambda match: "[#" + " " * (len(match.group()) - 3) + "]", draft)
 
 
 def placeholder_error(draft: str, left: Sequence[Placeholder]) -> str:
@@ -76,6 +78,10 @@ def placeholder_error(draft: str, left: Sequence[Placeholder]) -> str:
 def _at_origin(segment: Segment, marked: markup.Marked) -> Segment:
     line, column = marked.origin_at(segment.line, segment.column)
     return replace(segment, line=line, column=column)
+
+
+def _ms(pause: markup.Directive) -> int:
+    return round(float(pause.value or 0) * 1000)
 
 
 def _offsets(clean: str, found: list[Segment]) -> list[int]:
@@ -100,9 +106,11 @@ def _apply(found: list[Segment], marked: markup.Marked, starts: list[int]) -> li
                 voice = directive.value  # type: ignore[assignment]
             elif directive.kind == "rate" and directive.offset <= start:
                 rate = None if directive.value is None else int(str(directive.value).rstrip("%"))
-        pause = [
-            d for d in directives if d.kind == "pause" and start < d.offset <= end and d.offset
+        pauses = [
+            _ms(d)
+            for d in directives
+            if d.kind == "pause" and d.offset > 0 and start < d.offset <= end
         ]
-        pause_ms = round(float(pause[-1].value) * 1000) if pause else None  # type: ignore[arg-type]
+        pause_ms = sum(pauses) if pauses else None
         applied.append(replace(segment, voice=voice, rate=rate, pause_after_ms=pause_ms))
     return applied

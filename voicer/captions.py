@@ -56,20 +56,27 @@ class Caption:
     spoken_start: int = 0  # its offset in the sentence's spoken text
 
 
-def split_captions(sentence: str, profile: Profile, speed: float = 1.0) -> list[Caption]:
+def split_captions(
+    sentence: str, profile: Profile, speed: float = 1.0, keep_together: tuple[str, ...] = ()
+) -> list[Caption]:
     """Split a sentence into the fewest well-broken pieces that each fit the profile.
 
     >>> from voicer.profiles import profile_for
     >>> sentence = "第二，推动成果转化，让更多的科研成果走出实验室、走向生产线。"
     >>> [c.lines for c in split_captions(sentence, profile_for("zh"))]
     [('第二 推动成果转化', '让更多的科研成果走出实验室'), ('走向生产线',)]
+
+    ``keep_together``: strings never broken across captions (lexicon entries, say).
     """
-    return list(_split(sentence, profile, speed))
+    kept = tuple(word for word in keep_together if word in sentence)
+    return list(_split(sentence, profile, speed, kept))
 
 
 @lru_cache(maxsize=1024)  # a render checks the script, then splits the same sentences again
-def _split(sentence: str, profile: Profile, speed: float) -> tuple[Caption, ...]:
-    tokens = tokenize(sentence)
+def _split(
+    sentence: str, profile: Profile, speed: float, keep_together: tuple[str, ...]
+) -> tuple[Caption, ...]:
+    tokens = tokenize(sentence, keep_together)
     if not tokens:
         return ()
     budget = 0.9 * profile.max_duration_ms / 1000 * max(speed, 0.1)  # seconds at speed 1
@@ -88,20 +95,30 @@ def _split(sentence: str, profile: Profile, speed: float) -> tuple[Caption, ...]
     return tuple(captions)
 
 
-def tokenize(text: str) -> list[str]:
+def tokenize(text: str, keep_together: tuple[str, ...] = ()) -> list[str]:
     """Words, numbers, titles and single punctuation marks; they join back to ``text``.
 
     >>> tokenize("增长12.5%，《政府工作报告》提出GDP目标")
     ['增长', '12.5%', '，', '《政府工作报告》', '提出', 'GDP', '目标']
+    >>> tokenize("朝阳区人民政府发布", ("朝阳区人民政府",))
+    ['朝阳区人民政府', '发布']
     """
     tokens: list[str] = []
     position = 0
-    for match in _UNBREAKABLE.finditer(text):
+    for match in _unbreakable(keep_together).finditer(text):
         tokens += _words(text[position : match.start()])
         tokens.append(match.group())
         position = match.end()
     tokens += _words(text[position:])
     return tokens
+
+
+@lru_cache(maxsize=64)
+def _unbreakable(keep_together: tuple[str, ...]) -> re.Pattern[str]:
+    if not keep_together:
+        return _UNBREAKABLE
+    words = "|".join(re.escape(w) for w in sorted(keep_together, key=len, reverse=True))
+    return re.compile(f"{words}|{_UNBREAKABLE.pattern}")
 
 
 def _words(text: str) -> list[str]:

@@ -111,11 +111,14 @@ def _sentence_findings(
 ) -> list[Finding]:
     sentence = segment.shown
     readings = spoken.explain(sentence, script.language, lexicon)
-    read = set().union(*(range(r.start, r.end) for r in readings)) if readings else set()
+    held = [range(p.offset, p.end) for p in placeholders.find_placeholders(sentence)]
+    skip = set().union(*(range(r.start, r.end) for r in readings), *held)
     found = [_long_sentence(segment, profile)]
-    found += [_unspeakable(segment, i) for i, c in enumerate(sentence) if i not in read]
+    found += [_unspeakable(segment, i) for i in range(len(sentence)) if i not in skip]
     if script.language == "zh":
-        found += [_half_width(segment, m) for m in _HALF_WIDTH.finditer(sentence)]
+        found += [
+            _half_width(segment, m) for m in _HALF_WIDTH.finditer(sentence) if m.start() not in skip
+        ]
     found += [_reading(segment, r) for r in readings]
     return [finding for finding in found if finding is not None]
 

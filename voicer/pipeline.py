@@ -246,11 +246,16 @@ def render_script(
     segments = prepared.segments
     speed = 1 + prosody.rate / 100
     lexicon = spoken.load_lexicon(options.lexicon) if options.lexicon else None
-    warnings = [f for f in lint.check(script, profile, lexicon) if f.severity == "warning"]
+    filled = replace(script, text=prepared.text)
+    warnings = [f for f in lint.check(filled, profile, lexicon) if f.severity == "warning"]
     if warnings:
         tell(f"{len(warnings)} warnings about the script (see: voicer check {script.source})")
     captions = [
-        _with_spoken(split_captions(segment.shown, profile, speed), script.language, lexicon)
+        _with_spoken(
+            split_captions(segment.shown, profile, speed, tuple(lexicon or ())),
+            script.language,
+            lexicon,
+        )
         for segment in segments
     ]
     segments, captions = _speakable(segments, captions)
@@ -269,7 +274,8 @@ def render_script(
 
     jobs = options.jobs or choice.engine.default_jobs
     engine = choice.engine.name
-    tell(f"speaking {len(segments)} sentences with {engine} ({choice.voice}), {jobs} at a time")
+    count = f"{len(segments)} sentence{'s' if len(segments) != 1 else ''}"
+    tell(f"speaking {count} with {engine} ({choice.voice}), {jobs} at a time")
     policy = RetryPolicy(retries=options.retries)
     speaker = speaking.Speaker(choice, prosody, _cache(options), policy, listener.detail)
     with contextlib.ExitStack() as scratch:
@@ -311,11 +317,20 @@ def _speakable(
 ) -> tuple[list[Segment], list[list[Caption]]]:
     """Sentences with their spoken text, leaving out those with nothing left to speak (a
     placeholder alone, with --allow-placeholders)."""
-    kept = [
-        (replace(segment, spoken="".join(c.spoken for c in pieces)), pieces)
-        for segment, pieces in zip(segments, captions, strict=True)
-        if text.is_speakable("".join(c.spoken for c in pieces))
-    ]
+    kept: list[tuple[Segment, list[Caption]]] = []
+    for segment, pieces in zip(segments, captions, strict=True):
+        said = "".join(c.spoken for c in pieces)
+        if text.is_speakable(said):
+            kept.append((replace(segment, spoken=said), pieces))
+        elif kept:  # the sentence before takes over the pause that follows this one
+            before = kept[-1][0]
+            pause = (
+                segment.pause_after_ms
+                if segment.pause_after_ms is not None
+                else before.pause_after_ms
+            )
+            ends = before.ends_paragraph or segment.ends_paragraph
+            kept[-1] = (replace(before, pause_after_ms=pause, ends_paragraph=ends), kept[-1][1])
     if not kept:
         raise InputError("nothing is left to speak once the placeholders are left out")
     return [replace(s, index=i) for i, (s, _) in enumerate(kept)], [c for _, c in kept]
@@ -351,7 +366,8 @@ def _with_spoken(
 def _unplaceheld(text: str) -> str:
     """``text`` without its placeholders (with --allow-placeholders they are not spoken)."""
     for found in reversed(placeholders.find_placeholders(text)):
-        text = text[: found.offset] + text[found.end :]
+        after = found.end + (text[found.end : found.end + 1] in ("%", "％"))  # 增长*%
+        text = text[: found.offset] + text[after:]
     return text
 
 

@@ -68,6 +68,10 @@ def normalise(text: str) -> str:
     return "".join(" " if c != "\n" and (c.isspace() or c == "\u3000") else c for c in text)
 
 
+# markup in square brackets and X placeholders say nothing about the language of the text
+_NOT_LANGUAGE = re.compile(r"\[[^\]\n]*\]|(?<![A-Za-z])[Xx]{1,3}(?![A-Za-z])")
+
+
 def detect_language(text: str) -> str:
     """``"zh"`` when Han characters carry the text, ``"en"`` for Latin script, else ``"other"``.
 
@@ -75,9 +79,11 @@ def detect_language(text: str) -> str:
     'zh'
     >>> detect_language("Good evening.")
     'en'
+    >>> detect_language("[voice zh-CN-XiaoxiaoNeural]\\n大家好。")
+    'zh'
     """
     han = latin = other = 0
-    for c in text:
+    for c in _NOT_LANGUAGE.sub("", text):
         if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf":
             han += 1
         elif c.isascii() and c.isalpha() or "LATIN" in unicodedata.name(c, ""):

@@ -58,6 +58,7 @@ def timeline_json(
             "paragraph": p.segment.paragraph,
             "text": p.segment.shown,
             "spoken": p.segment.spoken,
+            "voice": p.segment.voice or voice,
             **_times(p.speech_start, p.speech_end, sample_rate),
             "cues": by_sentence[p.segment.index],
         }
