@@ -17,12 +17,13 @@ measured in a fraction of a second (``python scripts/bench_loudness.py``).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
-from scipy import ndimage, signal
 
 from voicer.errors import InputError
 from voicer.stream import ArraySignal, Gained, Scaled, Signal, blocks, materialize
@@ -91,6 +92,19 @@ def target_for(preset: str, channels: int = 1) -> tuple[float, float] | None:
     if channels == 1:
         lufs = _MONO_TARGETS.get(preset, lufs)
     return lufs, ceiling
+
+
+def scipy_signal() -> Any:
+    """scipy.signal, imported on first use: the import takes about a second, which a render
+    spends while the engine is busy (see :func:`preload`)."""
+    from scipy import signal
+
+    return signal
+
+
+def preload() -> None:
+    """Import what measuring and filtering need, in a background thread (at most once)."""
+    threading.Thread(target=scipy_signal, daemon=True).start()
 
 
 # --- measurement --------------------------------------------------------------------------------
@@ -243,7 +257,9 @@ class Meter:
         x = _mono(samples)
         if x.size == 0:
             return
-        weighted, self._state = signal.sosfilt(self._sos, x.astype(np.float64), zi=self._state)
+        weighted, self._state = scipy_signal().sosfilt(
+            self._sos, x.astype(np.float64), zi=self._state
+        )
         squares = np.square(weighted)
         self.total += float(squares.sum())
         start, self.fed = self.fed, self.fed + x.size
@@ -368,7 +384,9 @@ def _phase_filters(factor: int) -> tuple[np.ndarray, float]:
     crossings fall on the original samples, so position 0 is the samples themselves.
     """
     taps = 2 * _FILTER_HALF
-    prototype = signal.firwin(taps * factor + 1, 1 / factor, window=("kaiser", _FILTER_BETA))
+    prototype = scipy_signal().firwin(
+        taps * factor + 1, 1 / factor, window=("kaiser", _FILTER_BETA)
+    )
     prototype *= factor
     # value at n + p/factor = sum over k of rows[p - 1][k] * x[n - HALF + 1 + k]
     rows = np.array(
@@ -553,6 +571,8 @@ def _gain_curve(required: np.ndarray, lookahead: int, release: float, smooth: in
     after, so that the trailing averages (the attack ramp) are still under it at n and n + 1.
     """
     size = lookahead + 1
+    from scipy import ndimage
+
     held = ndimage.minimum_filter1d(required, size, mode="constant", cval=0.0, origin=1 - size // 2)
     # exponential release in dB: min over k <= n of held[k] * exp(-(n - k) / release), computed
     # as a running maximum of log(-held[k]) + k / release (no recursion, no overflow)

@@ -278,6 +278,7 @@ def render_script(
     tell(f"speaking {count} with {engine} ({choice.voice}), {jobs} at a time")
     policy = RetryPolicy(retries=options.retries)
     speaker = speaking.Speaker(choice, prosody, _cache(options), policy, listener.detail)
+    loudness.preload()  # while the engine works
     with contextlib.ExitStack() as scratch:
         synthesis_began = time.perf_counter()
         clips = speaking.clips_in_order(speaker, segments, captions, jobs)
