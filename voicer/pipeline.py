@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -243,23 +244,10 @@ def render_script(
     profile = options.profile(script.language)
     _check_outputs(outputs, options)
     prepared = authoring.prepare(script, options.fills, options.allow_placeholders)
-    segments = prepared.segments
-    speed = 1 + prosody.rate / 100
     lexicon = spoken.load_lexicon(options.lexicon) if options.lexicon else None
-    filled = replace(script, text=prepared.text)
-    warnings = [f for f in lint.check(filled, profile, lexicon) if f.severity == "warning"]
-    if warnings:
-        tell(f"{len(warnings)} warnings about the script (see: voicer check {script.source})")
-    captions = [
-        _with_spoken(
-            split_captions(segment.shown, profile, speed, tuple(lexicon or ())),
-            script.language,
-            lexicon,
-        )
-        for segment in segments
-    ]
-    segments, captions = _speakable(segments, captions)
-
+    segments = _speakable(
+        [replace(s, spoken=_spoken(s.shown, script.language, lexicon)) for s in prepared.segments]
+    )
     choice = engines.choose(
         options.engine, options.voice, script.language, options.kokoro_model, options.probe_timeout
     )
@@ -278,13 +266,21 @@ def render_script(
     tell(f"speaking {count} with {engine} ({choice.voice}), {jobs} at a time")
     policy = RetryPolicy(retries=options.retries)
     speaker = speaking.Speaker(choice, prosody, _cache(options), policy, listener.detail)
+    speed = 1 + prosody.rate / 100
+    captions_of = _Captions(segments, profile, speed, script.language, lexicon)
     loudness.preload()  # while the engine works
+    synthesis_began = time.perf_counter()
     with contextlib.ExitStack() as scratch:
-        synthesis_began = time.perf_counter()
-        clips = speaking.clips_in_order(speaker, segments, captions, jobs)
+        clips = scratch.enter_context(speaking.Synthesis(speaker, segments, captions_of, jobs))
+        # while the engine works: the captions, and the check of the script
+        captions = [captions_of(index) for index in range(len(segments))]
+        filled = replace(script, text=prepared.text)
+        warnings = [f for f in lint.check(filled, profile, lexicon) if f.severity == "warning"]
+        if warnings:
+            tell(f"{len(warnings)} warnings about the script (see: voicer check {script.source})")
         lead_in = options.lead_in_ms + prepared.lead_in_ms
         programme, levels, meter = _assemble(
-            segments, clips, replace(options, lead_in_ms=lead_in), scratch, listener.progress
+            segments, iter(clips), replace(options, lead_in_ms=lead_in), scratch, listener.progress
         )
         synthesis_seconds = time.perf_counter() - synthesis_began
         spans = [(p.speech_start, p.speech_end) for p in programme.placements]
@@ -313,28 +309,24 @@ def render_script(
     )
 
 
-def _speakable(
-    segments: list[Segment], captions: list[list[Caption]]
-) -> tuple[list[Segment], list[list[Caption]]]:
-    """Sentences with their spoken text, leaving out those with nothing left to speak (a
-    placeholder alone, with --allow-placeholders)."""
-    kept: list[tuple[Segment, list[Caption]]] = []
-    for segment, pieces in zip(segments, captions, strict=True):
-        said = "".join(c.spoken for c in pieces)
-        if text.is_speakable(said):
-            kept.append((replace(segment, spoken=said), pieces))
-        elif kept:  # the sentence before takes over the pause that follows this one
-            before = kept[-1][0]
-            pause = (
-                segment.pause_after_ms
-                if segment.pause_after_ms is not None
-                else before.pause_after_ms
+def _speakable(segments: list[Segment]) -> list[Segment]:
+    """The sentences with something to speak, leaving out those that are only a placeholder
+    (with --allow-placeholders); the sentence before one left out takes over its pause."""
+    kept: list[Segment] = []
+    for segment in segments:
+        if text.is_speakable(segment.spoken):
+            kept.append(segment)
+        elif kept:
+            before = kept[-1]
+            pause = segment.pause_after_ms
+            kept[-1] = replace(
+                before,
+                pause_after_ms=before.pause_after_ms if pause is None else pause,
+                ends_paragraph=before.ends_paragraph or segment.ends_paragraph,
             )
-            ends = before.ends_paragraph or segment.ends_paragraph
-            kept[-1] = (replace(before, pause_after_ms=pause, ends_paragraph=ends), kept[-1][1])
     if not kept:
         raise InputError("nothing is left to speak once the placeholders are left out")
-    return [replace(s, index=i) for i, (s, _) in enumerate(kept)], [c for _, c in kept]
+    return [replace(segment, index=number) for number, segment in enumerate(kept)]
 
 
 def _voices_of(segments: list[Segment], choice: engines.Choice) -> tuple[list[Segment], list[str]]:
@@ -350,18 +342,46 @@ def _voices_of(segments: list[Segment], choice: engines.Choice) -> tuple[list[Se
     ], notices
 
 
-def _with_spoken(
-    captions: list[Caption], language: str, lexicon: dict[str, str] | None
-) -> list[Caption]:
-    """Captions with what the engine is to say for each, and where that starts in the
-    sentence's spoken text (the spoken texts of the captions, joined)."""
-    spoken_start = 0
-    said = []
-    for caption in captions:
-        words = spoken.spoken_form(_unplaceheld(caption.text), language, lexicon)
-        said.append(replace(caption, spoken=words, spoken_start=spoken_start))
-        spoken_start += len(words)
-    return said
+def _spoken(written: str, language: str, lexicon: dict[str, str] | None) -> str:
+    """What the engine says for ``written``: placeholders left out, numbers in words."""
+    return spoken.spoken_form(_unplaceheld(written), language, lexicon)
+
+
+class _Captions:
+    """Each sentence's captions, made once (from the main thread or a worker, whichever asks
+    first), each with its spoken text and where that lies in the sentence's spoken text."""
+
+    def __init__(
+        self,
+        segments: list[Segment],
+        profile: Profile,
+        speed: float,
+        language: str,
+        lexicon: dict[str, str] | None,
+    ) -> None:
+        self.segments, self.profile, self.speed = segments, profile, speed
+        self.language, self.lexicon = language, lexicon
+        self.made: dict[int, list[Caption]] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, index: int) -> list[Caption]:
+        with self.lock:
+            if index not in self.made:
+                self.made[index] = self._make(self.segments[index])
+            return self.made[index]
+
+    def _make(self, segment: Segment) -> list[Caption]:
+        keep = tuple(self.lexicon or ())
+        pieces = split_captions(segment.shown, self.profile, self.speed, keep)
+        said = []
+        position = 0
+        for caption in pieces:
+            words = _spoken(caption.text, self.language, self.lexicon)
+            found = segment.spoken.find(words, position)
+            start = found if found >= 0 else position  # rewritten across a caption break
+            said.append(replace(caption, spoken=words, spoken_start=start))
+            position = start + len(words) if found >= 0 else position
+        return said
 
 
 def _unplaceheld(text: str) -> str:

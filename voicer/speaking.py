@@ -5,6 +5,7 @@ whatever order they finish in, so the result does not depend on the number of jo
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 from collections import deque
@@ -104,7 +105,7 @@ def sentence_clip(speaker: Speaker, segment: Segment, captions: Sequence[Caption
             return speaker.speak(segment.spoken, voice, prosody)
         clips = [speaker.speak(caption.spoken, voice, prosody) for caption in captions]
         pauses = [phrase_pause_ms(caption) for caption in captions]
-        return audio.join_phrases(clips, [c.text for c in captions], pauses)
+        return audio.join_phrases(clips, [c.spoken for c in captions], pauses)
     except SynthesisError as exc:
         flat = " ".join(segment.shown.split())
         preview = flat if len(flat) <= 16 else flat[:15] + "…"
@@ -119,46 +120,77 @@ def phrase_pause_ms(caption: Caption) -> int:
     return ENUMERATION_PAUSE_MS if caption.text.rstrip()[-1:] == "、" else CLAUSE_PAUSE_MS
 
 
-def clips_in_order(
-    speaker: Speaker,
-    segments: Sequence[Segment],
-    captions: Sequence[Sequence[Caption]],
-    jobs: int,
-) -> Iterator[Clip]:
-    """Every sentence's clip, in script order, made by ``jobs`` worker threads.
+class Synthesis:
+    """Every sentence's clip, in script order, made by ``jobs`` worker threads that start at
+    once (so the caller can do other work while they run); iterate to take the clips.
 
-    At most ``jobs * AHEAD_PER_JOB`` sentences are in flight or waiting to be taken, so
-    memory does not grow with the length of the script. When the caller stops early (an
-    error, Ctrl-C), sentences not started are dropped and backoffs cancelled; the workers are
-    daemon threads, so a request still running does not hold up the exit.
+    ``captions(i)`` gives sentence i's captions; it is called only for engines without word
+    marks (which speak caption by caption), from the worker threads. At most
+    ``jobs * AHEAD_PER_JOB`` sentences are in flight or waiting to be taken, so memory does
+    not grow with the length of the script. :meth:`close` (or leaving the ``with`` block) drops
+    the sentences not started and cancels backoffs; the workers are daemon threads, so a
+    request still running does not hold up the exit.
     """
-    tasks: queue.SimpleQueue[tuple[Future[Clip], int] | None] = queue.SimpleQueue()
 
-    def work() -> None:
-        while (task := tasks.get()) is not None:
-            future, index = task
+    def __init__(
+        self,
+        speaker: Speaker,
+        segments: Sequence[Segment],
+        captions: Callable[[int], Sequence[Caption]],
+        jobs: int,
+    ) -> None:
+        self.speaker, self.segments, self.captions = speaker, segments, captions
+        self.window = max(1, jobs) * AHEAD_PER_JOB
+        self.tasks: queue.PriorityQueue[tuple[float, int, Future[Clip] | None]] = (
+            queue.PriorityQueue()
+        )
+        self.waiting: deque[Future[Clip]] = deque()
+        self.started = 0
+        self.workers = [
+            threading.Thread(target=self._work, daemon=True) for _ in range(max(1, jobs))
+        ]
+        for worker in self.workers:
+            worker.start()
+        self._fill()
+
+    def __iter__(self) -> Iterator[Clip]:
+        for _ in self.segments:
+            self._fill()
+            yield self.waiting.popleft().result()
+
+    def __enter__(self) -> Synthesis:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for future in self.waiting:
+            future.cancel()
+        self.speaker.backoff.cancel()
+        for number in range(len(self.workers)):
+            self.tasks.put((math.inf, number, None))
+
+    def _fill(self) -> None:
+        while self.started < len(self.segments) and len(self.waiting) < self.window:
+            self.waiting.append(Future())
+            self.tasks.put((self._priority(self.started), self.started, self.waiting[-1]))
+            self.started += 1
+
+    def _priority(self, index: int) -> float:
+        """Longest first when several workers share the waiting sentences (the last one to
+        finish then ends sooner); in script order for one."""
+        return -len(self.segments[index].spoken) if len(self.workers) > 1 else index
+
+    def _work(self) -> None:
+        while (task := self.tasks.get())[2] is not None:
+            _, index, future = task
+            assert future is not None
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                future.set_result(sentence_clip(speaker, segments[index], captions[index]))
+                segment = self.segments[index]
+                pieces = () if self.speaker.word_marks else self.captions(index)
+                future.set_result(sentence_clip(self.speaker, segment, pieces))
             except BaseException as exc:  # handed to the caller, which raises it
                 future.set_exception(exc)
-
-    workers = [threading.Thread(target=work, daemon=True) for _ in range(max(1, jobs))]
-    for worker in workers:
-        worker.start()
-    waiting: deque[Future[Clip]] = deque()
-    started = 0
-    try:
-        for _ in segments:
-            while started < len(segments) and len(waiting) < max(1, jobs) * AHEAD_PER_JOB:
-                waiting.append(Future())
-                tasks.put((waiting[-1], started))
-                started += 1
-            yield waiting.popleft().result()
-    finally:
-        for future in waiting:
-            future.cancel()
-        speaker.backoff.cancel()
-        for _ in workers:
-            tasks.put(None)
