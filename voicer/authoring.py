@@ -1,18 +1,22 @@
 """From the author's draft to sentences ready to speak: fill placeholders, refuse the ones left
 (unless allowed), read the inline markup, split into sentences carrying their voice, rate and
-pause, each at the line and column where the author wrote it.
+pause, each at the line and column where the author wrote it; then what the engine says for
+each sentence and each of its captions (numbers in words, placeholders left out).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from voicer import markup, placeholders, text
+from voicer import markup, placeholders, spoken, text
+from voicer.captions import Caption, split_captions
 from voicer.errors import InputError
 from voicer.model import Script, Segment
 from voicer.placeholders import Placeholder
+from voicer.profiles import Profile
 
 SHOWN_IN_ERROR = 5  # placeholders named in the one-line error; `voicer check` lists them all
 _COMMENT = re.compile(r"\[#[^\]\n]*\]")
@@ -114,3 +118,77 @@ def _apply(found: list[Segment], marked: markup.Marked, starts: list[int]) -> li
         pause_ms = sum(pauses) if pauses else None
         applied.append(replace(segment, voice=voice, rate=rate, pause_after_ms=pause_ms))
     return applied
+
+
+def speakable(
+    segments: list[Segment], language: str, lexicon: Mapping[str, str] | None = None
+) -> list[Segment]:
+    """The sentences with what the engine is to say for each, leaving out those with nothing
+    to say (a placeholder alone, with --allow-placeholders); the sentence before one left out
+    takes over its pause."""
+    kept: list[Segment] = []
+    for segment in segments:
+        segment = replace(segment, spoken=spoken_text(segment.shown, language, lexicon))
+        if text.is_speakable(segment.spoken):
+            kept.append(segment)
+        elif kept:
+            before = kept[-1]
+            pause = segment.pause_after_ms
+            kept[-1] = replace(
+                before,
+                pause_after_ms=before.pause_after_ms if pause is None else pause,
+                ends_paragraph=before.ends_paragraph or segment.ends_paragraph,
+            )
+    if not kept:
+        raise InputError("nothing is left to speak once the placeholders are left out")
+    return [replace(segment, index=number) for number, segment in enumerate(kept)]
+
+
+def spoken_text(written: str, language: str, lexicon: Mapping[str, str] | None) -> str:
+    """What the engine says for ``written``: placeholders left out, numbers in words."""
+    return spoken.spoken_form(_unplaceheld(written), language, lexicon)
+
+
+class Captions:
+    """Each sentence's captions, made once (from the main thread or a worker, whichever asks
+    first), each with its spoken text and where that lies in the sentence's spoken text."""
+
+    def __init__(
+        self,
+        segments: list[Segment],
+        profile: Profile,
+        speed: float,
+        language: str,
+        lexicon: Mapping[str, str] | None,
+    ) -> None:
+        self.segments, self.profile, self.speed = segments, profile, speed
+        self.language, self.lexicon = language, lexicon
+        self.made: dict[int, list[Caption]] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, index: int) -> list[Caption]:
+        with self.lock:
+            if index not in self.made:
+                self.made[index] = self._make(self.segments[index])
+            return self.made[index]
+
+    def _make(self, segment: Segment) -> list[Caption]:
+        keep = tuple(self.lexicon or ())
+        pieces = split_captions(segment.shown, self.profile, self.speed, keep)
+        said = []
+        position = 0
+        for caption in pieces:
+            words = spoken_text(caption.text, self.language, self.lexicon)
+            found = segment.spoken.find(words, position)
+            start = found if found >= 0 else position  # rewritten across a caption break
+            said.append(replace(caption, spoken=words, spoken_start=start))
+            position = start + len(words) if found >= 0 else position
+        return said
+
+
+def _unplaceheld(text: str) -> str:
+    """``text`` without its placeholders (with --allow-placeholders they are not spoken)."""
+    for found in reversed(placeholders.find_placeholders(text)):
+        after = found.end + (text[found.end : found.end + 1] in ("%", "％"))  # 增长*%
+        text = text[: found.offset] + text[after:]
+    return text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,7 +21,6 @@ from voicer import (
     lint,
     loudness,
     mastering,
-    placeholders,
     rules,
     speaking,
     spoken,
@@ -32,7 +30,6 @@ from voicer import (
     timeline,
     timing,
 )
-from voicer.captions import Caption, split_captions
 from voicer.delivery import Delivery, delivery_for, format_for
 from voicer.errors import InputError, SynthesisError
 from voicer.loudness import Measurement
@@ -245,9 +242,7 @@ def render_script(
     _check_outputs(outputs, options)
     prepared = authoring.prepare(script, options.fills, options.allow_placeholders)
     lexicon = spoken.load_lexicon(options.lexicon) if options.lexicon else None
-    segments = _speakable(
-        [replace(s, spoken=_spoken(s.shown, script.language, lexicon)) for s in prepared.segments]
-    )
+    segments = authoring.speakable(prepared.segments, script.language, lexicon)
     choice = engines.choose(
         options.engine, options.voice, script.language, options.kokoro_model, options.probe_timeout
     )
@@ -267,7 +262,7 @@ def render_script(
     policy = RetryPolicy(retries=options.retries)
     speaker = speaking.Speaker(choice, prosody, _cache(options), policy, listener.detail)
     speed = 1 + prosody.rate / 100
-    captions_of = _Captions(segments, profile, speed, script.language, lexicon)
+    captions_of = authoring.Captions(segments, profile, speed, script.language, lexicon)
     loudness.preload()  # while the engine works
     synthesis_began = time.perf_counter()
     with contextlib.ExitStack() as scratch:
@@ -309,26 +304,6 @@ def render_script(
     )
 
 
-def _speakable(segments: list[Segment]) -> list[Segment]:
-    """The sentences with something to speak, leaving out those that are only a placeholder
-    (with --allow-placeholders); the sentence before one left out takes over its pause."""
-    kept: list[Segment] = []
-    for segment in segments:
-        if text.is_speakable(segment.spoken):
-            kept.append(segment)
-        elif kept:
-            before = kept[-1]
-            pause = segment.pause_after_ms
-            kept[-1] = replace(
-                before,
-                pause_after_ms=before.pause_after_ms if pause is None else pause,
-                ends_paragraph=before.ends_paragraph or segment.ends_paragraph,
-            )
-    if not kept:
-        raise InputError("nothing is left to speak once the placeholders are left out")
-    return [replace(segment, index=number) for number, segment in enumerate(kept)]
-
-
 def _voices_of(segments: list[Segment], choice: engines.Choice) -> tuple[list[Segment], list[str]]:
     """Sentences with the engine's name for each voice their markup asks for (checked before
     anything is synthesised), and a notice for each voice that had to be mapped."""
@@ -340,56 +315,6 @@ def _voices_of(segments: list[Segment], choice: engines.Choice) -> tuple[list[Se
         replace(segment, voice=resolved[segment.voice][0]) if segment.voice else segment
         for segment in segments
     ], notices
-
-
-def _spoken(written: str, language: str, lexicon: dict[str, str] | None) -> str:
-    """What the engine says for ``written``: placeholders left out, numbers in words."""
-    return spoken.spoken_form(_unplaceheld(written), language, lexicon)
-
-
-class _Captions:
-    """Each sentence's captions, made once (from the main thread or a worker, whichever asks
-    first), each with its spoken text and where that lies in the sentence's spoken text."""
-
-    def __init__(
-        self,
-        segments: list[Segment],
-        profile: Profile,
-        speed: float,
-        language: str,
-        lexicon: dict[str, str] | None,
-    ) -> None:
-        self.segments, self.profile, self.speed = segments, profile, speed
-        self.language, self.lexicon = language, lexicon
-        self.made: dict[int, list[Caption]] = {}
-        self.lock = threading.Lock()
-
-    def __call__(self, index: int) -> list[Caption]:
-        with self.lock:
-            if index not in self.made:
-                self.made[index] = self._make(self.segments[index])
-            return self.made[index]
-
-    def _make(self, segment: Segment) -> list[Caption]:
-        keep = tuple(self.lexicon or ())
-        pieces = split_captions(segment.shown, self.profile, self.speed, keep)
-        said = []
-        position = 0
-        for caption in pieces:
-            words = _spoken(caption.text, self.language, self.lexicon)
-            found = segment.spoken.find(words, position)
-            start = found if found >= 0 else position  # rewritten across a caption break
-            said.append(replace(caption, spoken=words, spoken_start=start))
-            position = start + len(words) if found >= 0 else position
-        return said
-
-
-def _unplaceheld(text: str) -> str:
-    """``text`` without its placeholders (with --allow-placeholders they are not spoken)."""
-    for found in reversed(placeholders.find_placeholders(text)):
-        after = found.end + (text[found.end : found.end + 1] in ("%", "％"))  # 增长*%
-        text = text[: found.offset] + text[after:]
-    return text
 
 
 def _assemble(
