@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,10 @@ def run_voicer(*args: str, cwd: Path, stdin: bytes | None = None, env: dict | No
         timeout=600,
         check=False,
     )
+
+
+def interruptible() -> None:
+    """For ``preexec_fn``: the child takes Ctrl-C (SIGINT) as a user's terminal would send it,
+    even when the tests run where SIGINT is ignored (a shell's background job), which the
+    child would otherwise inherit and Python would then leave ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

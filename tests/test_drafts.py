@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import srt
-from speech_audio import decode, speech_runs
+from speech_audio import decode, interruptible, speech_runs
 from test_edge_cli import REPO, error_line, voicer
 
 DEFAULT_VOICE = "zh-CN-YunyangNeural"
@@ -288,6 +288,7 @@ def test_an_edge_voice_in_markup_is_mapped_for_kokoro_with_a_notice(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": path},
+        preexec_fn=interruptible,
     ) as process:
         assert process.stderr is not None
         watchdog = threading.Timer(60, process.kill)  # never hang on a render that says nothing

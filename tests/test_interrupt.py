@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from speech_audio import run_voicer
+from speech_audio import interruptible, run_voicer
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "speech.txt"
 
@@ -21,7 +21,12 @@ def test_sigint_mid_render_then_resume(tmp_path: Path):
     env = {**os.environ, "VOICER_CACHE_DIR": str(cache_dir)}
     command = [sys.executable, "-m", "voicer", "render", "talk.txt", "--engine", "kokoro"]
     process = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        command,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=interruptible,
     )
     deadline = time.monotonic() + 120
     while len(list(cache_dir.rglob("*.clip"))) < 3 and time.monotonic() < deadline:
