@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import srt
 from speech_audio import decode, speech_runs
+from test_edge_cli import voicer
 
 REPO = Path(__file__).resolve().parent.parent
 PARAGRAPHS = [
@@ -39,20 +40,6 @@ SUMMARY = re.compile(
 )
 RETRY_LINE = re.compile(r"voicer: attempt (\d+) for “(.+)” failed: (.+); retry in \d+\.\d s")
 BAR = re.compile(r"\r\[[#.]{24}\] \d+/\d+ sentences, ")  # cli.ProgressBar
-
-
-def voicer(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m voicer`` as a user would (the environment carries VOICER_EDGE_URL)."""
-    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "voicer", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": path, **(env or {})},
-        timeout=120,
-        check=False,
-    )
 
 
 def voicer_on_a_terminal(*args: str, cwd: Path) -> tuple[int, str, str]:

@@ -46,12 +46,6 @@ def speech_bounds(samples: np.ndarray, sample_rate: int) -> tuple[int, int] | No
     return first, last + 1
 
 
-def speech_of(clip: Clip) -> np.ndarray:
-    """The clip's samples from its first speech to its last (empty when all silence)."""
-    bounds = speech_bounds(clip.samples, clip.sample_rate)
-    return clip.samples[bounds[0] : bounds[1]] if bounds else clip.samples[:0]
-
-
 def trim(samples: np.ndarray, sample_rate: int, margin_ms: int = MARGIN_MS) -> np.ndarray:
     """Cut leading and trailing silence down to ``margin_ms``; empty when there is no speech."""
     bounds = speech_bounds(samples, sample_rate)
@@ -146,7 +140,7 @@ def assemble(
     for number, (segment, clip) in enumerate(zip(segments, clips, strict=True)):
         last = number == len(clips) - 1
         pause = tail_ms if last else pause_after(segment, sentence_pause_ms, paragraph_pause_ms)
-        placements.append(place(assembler, segment, clip, pause, last))
+        placements.append(place(assembler, segment, clip, clip_speech(segment, clip), pause, last))
     assembler.finish()
     signal = ArraySignal(np.concatenate(pieces), clips[0].sample_rate)
     return Programme(signal=signal, placements=tuple(placements))
@@ -160,17 +154,28 @@ def pause_after(segment: Segment, sentence_pause_ms: int, paragraph_pause_ms: in
     return paragraph_pause_ms if segment.ends_paragraph else sentence_pause_ms
 
 
-def place(
-    assembler: Assembler, segment: Segment, clip: Clip, pause_ms: int, last: bool
-) -> Placement:
-    """Add a sentence's clip to the programme; where it lies, with its marks moved there."""
-    if clip.sample_rate != assembler.sample_rate:
-        raise SynthesisError("the clips of one render must share one sample rate")
+def clip_speech(segment: Segment, clip: Clip) -> tuple[int, int]:
+    """Where a sentence's clip holds speech, or a one-line error if it holds only silence."""
     bounds = speech_bounds(clip.samples, clip.sample_rate)
     if bounds is None:
         raise SynthesisError(
             f"line {segment.line}: the engine produced only silence for {segment.shown[:20]!r}"
         )
+    return bounds
+
+
+def place(
+    assembler: Assembler,
+    segment: Segment,
+    clip: Clip,
+    bounds: tuple[int, int],
+    pause_ms: int,
+    last: bool,
+) -> Placement:
+    """Add a sentence's clip (its speech at ``bounds``) to the programme; where it lies, with
+    its marks moved there."""
+    if clip.sample_rate != assembler.sample_rate:
+        raise SynthesisError("the clips of one render must share one sample rate")
     start, end = assembler.add(clip, bounds, pause_ms, last)
     shift = start - bounds[0]
     marks = tuple(replace(m, start=m.start + shift, end=m.end + shift) for m in clip.marks)

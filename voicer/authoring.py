@@ -28,7 +28,6 @@ class Prepared:
 
     segments: list[Segment]
     lead_in_ms: int = 0
-    text: str = ""  # the draft as filled (markup still in it)
 
 
 def prepare(
@@ -52,7 +51,7 @@ def prepare(
     found = [_at_origin(segment, marked) for segment in found]
     found = _apply(found, marked, starts)
     lead_in = sum(_ms(d) for d in pauses if d.offset == 0)
-    return Prepared(found, lead_in, draft)
+    return Prepared(found, lead_in)
 
 
 def find_placeholders(draft: str) -> list[Placeholder]:

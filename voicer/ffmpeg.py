@@ -41,7 +41,7 @@ def _decode(input_args: list[str], data: bytes | None, sample_rate: int, what: s
     command += ["-f", "f32le", "-ac", "1", "-ar", str(sample_rate), "pipe:1"]
     result = subprocess.run(command, input=data, capture_output=True, check=False)
     if result.returncode != 0:
-        reason = _last_line(result.stderr) or f"ffmpeg exited with {result.returncode}"
+        reason = _reason(result.stderr, result.returncode)
         raise SynthesisError(f"cannot decode {what} audio: {reason}")
     return np.frombuffer(result.stdout, dtype="<f4").copy()
 
@@ -62,7 +62,7 @@ def decode_blocks(path: Path, sample_rate: int, block: int = 1 << 18) -> Iterato
             returncode = process.wait()
         if returncode != 0:
             errors.seek(0)
-            reason = _last_line(errors.read()) or f"ffmpeg exited with {returncode}"
+            reason = _reason(errors.read(), returncode)
             raise SynthesisError(f"cannot decode {path.name} audio: {reason}")
 
 
@@ -104,10 +104,11 @@ def encode_blocks(
             returncode = process.wait()
         if returncode != 0:
             errors.seek(0)
-            reason = _last_line(errors.read()) or f"ffmpeg exited with {returncode}"
+            reason = _reason(errors.read(), returncode)
             raise OutputError(f"cannot encode {label or path.name}: {reason}")
 
 
-def _last_line(stderr: bytes) -> str:
+def _reason(stderr: bytes, returncode: int) -> str:
+    """Why ffmpeg failed: the last line it printed, else its exit code."""
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
-    return lines[-1] if lines else ""
+    return lines[-1] if lines else f"ffmpeg exited with {returncode}"

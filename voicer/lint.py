@@ -54,9 +54,23 @@ def check(
         prepared = authoring.prepare(script, allow_placeholders=True)
     except InputError as exc:
         return sorted([*found, _markup_error(str(exc))], key=_position)
-    for segment in prepared.segments:
-        found += _sentence_findings(segment, script, profile, lexicon)
+    found += sentence_findings(prepared.segments, script.language, profile, lexicon)
     return sorted(found, key=_position)
+
+
+def sentence_findings(
+    segments: list[Segment],
+    language: str,
+    profile: Profile,
+    lexicon: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """The findings inside sentences already prepared (everything but placeholders and
+    markup errors), in order."""
+    return [
+        finding
+        for segment in segments
+        for finding in _sentence_findings(segment, language, profile, lexicon)
+    ]
 
 
 def counts(findings: list[Finding]) -> dict[str, int]:
@@ -107,15 +121,15 @@ def _markup_error(message: str) -> Finding:
 
 
 def _sentence_findings(
-    segment: Segment, script: Script, profile: Profile, lexicon: Mapping[str, str] | None
+    segment: Segment, language: str, profile: Profile, lexicon: Mapping[str, str] | None
 ) -> list[Finding]:
     sentence = segment.shown
-    readings = spoken.explain(sentence, script.language, lexicon)
+    readings = spoken.explain(sentence, language, lexicon)
     held = [range(p.offset, p.end) for p in placeholders.find_placeholders(sentence)]
     skip = set().union(*(range(r.start, r.end) for r in readings), *held)
     found = [_long_sentence(segment, profile)]
     found += [_unspeakable(segment, i) for i in range(len(sentence)) if i not in skip]
-    if script.language == "zh":
+    if language == "zh":
         found += [
             _half_width(segment, m) for m in _HALF_WIDTH.finditer(sentence) if m.start() not in skip
         ]

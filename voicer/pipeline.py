@@ -269,8 +269,8 @@ def render_script(
         clips = scratch.enter_context(speaking.Synthesis(speaker, segments, captions_of, jobs))
         # while the engine works: the captions, and the check of the script
         captions = [captions_of(index) for index in range(len(segments))]
-        filled = replace(script, text=prepared.text)
-        warnings = [f for f in lint.check(filled, profile, lexicon) if f.severity == "warning"]
+        found = lint.sentence_findings(prepared.segments, script.language, profile, lexicon)
+        warnings = [f for f in found if f.severity == "warning"]
         if warnings:
             tell(f"{len(warnings)} warnings about the script (see: voicer check {script.source})")
         lead_in = options.lead_in_ms + prepared.lead_in_ms
@@ -341,9 +341,10 @@ def _assemble(
         pause = audio.pause_after(segment, options.sentence_pause_ms, options.paragraph_pause_ms)
         if last:
             pause = max(options.tail_ms, segment.pause_after_ms or 0)
-        placement = audio.place(assembler, segment, clip, pause, last)
+        start, end = audio.clip_speech(segment, clip)
+        placement = audio.place(assembler, segment, clip, (start, end), pause, last)
         placements.append(placement)
-        levels.append(loudness.clip_loudness(audio.speech_of(clip), clip.sample_rate))
+        levels.append(loudness.clip_loudness(clip.samples[start:end], clip.sample_rate))
         if progress:
             seconds = placement.speech_end / clip.sample_rate
             progress(Progress(number + 1, len(segments), seconds, time.perf_counter() - began))

@@ -57,17 +57,13 @@ PROFILES = {
 }
 
 
+@lru_cache(maxsize=8192)  # called for every character of every candidate caption
 def is_half_width(c: str) -> bool:
     """True for characters that take half the width of a Han character.
 
     >>> is_half_width("a"), is_half_width("中"), is_half_width("，"), is_half_width(" ")
     (True, False, False, True)
     """
-    return _half_width(c)
-
-
-@lru_cache(maxsize=8192)
-def _half_width(c: str) -> bool:
     return unicodedata.east_asian_width(c) in ("Na", "H", "N")
 
 
