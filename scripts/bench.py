@@ -232,10 +232,10 @@ def rerender(engine: str, folder: Path, env: dict[str, str]) -> None:
 
 
 def kokoro_section() -> None:
-    from voicer.engines.kokoro import KokoroEngine
+    from voicer.synthesis.engines.kokoro import KokoroEngine
 
     began = time.perf_counter()
-    KokoroEngine().check()  # model load, once per process: reported apart from the render
+    KokoroEngine().load()  # model load, once per process: reported apart from the render
     load_seconds = time.perf_counter() - began
     result = kokoro_render(None)
     print(f"text                 {EXAMPLE.name}: {result.sentences} sentences")

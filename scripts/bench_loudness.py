@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-from voicer import ffmpeg, loudness
+from voicer import ffmpeg
+from voicer.audio import loudness
 
 
 def synthetic(rate: int, seconds: float) -> np.ndarray:

@@ -19,10 +19,10 @@ import numpy as np
 import pyloudnorm
 
 from voicer import RenderOptions, ffmpeg, render
-from voicer.loudness import PRESETS, target_for
-from voicer.mastering import deliver
+from voicer.audio.loudness import PRESETS, target_for
+from voicer.audio.mastering import deliver
+from voicer.audio.stream import ArraySignal
 from voicer.pipeline import default_loudness
-from voicer.stream import ArraySignal
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "speech.txt"
 

@@ -7,12 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import srt
+from helpers import assemble
 
-from voicer import audio, delivery, ffmpeg, subtitles, timing
-from voicer.captions import split_captions
+from voicer import ffmpeg
+from voicer.audio import assembly as audio
+from voicer.audio import delivery
 from voicer.errors import InputError, SynthesisError
 from voicer.model import Clip, Cue, Mark, Programme, Segment
-from voicer.profiles import profile_for
+from voicer.subtitles import cues as timing
+from voicer.subtitles import formats as subtitles
+from voicer.subtitles.captions import split_captions
+from voicer.subtitles.profiles import profile_for
 
 SR = 24000
 
@@ -62,7 +67,7 @@ def test_speech_bounds_finds_the_tone():
 def test_pauses_are_exact_to_the_sample_and_cues_follow_speech():
     clips = [tone_clip(0.3, 1.0, 0.5), tone_clip(0.05, 0.7, 0.9), tone_clip(0.2, 1.3, 0.1)]
     segments = [segment(0), segment(1, ends_paragraph=True), segment(2, ends_paragraph=True)]
-    programme = audio.assemble(segments, clips, sentence_pause_ms=400, paragraph_pause_ms=900)
+    programme = assemble(segments, clips, sentence_pause_ms=400, paragraph_pause_ms=900)
     starts = [p.speech_start for p in programme.placements]
     ends = [p.speech_end for p in programme.placements]
     assert starts[1] - ends[0] == int(0.4 * SR)
@@ -82,7 +87,7 @@ def test_pauses_are_exact_to_the_sample_and_cues_follow_speech():
 def test_no_drift_over_hundreds_of_sentences():
     clips = [tone_clip(0.13, 0.5 + (i % 7) / 10, 0.21) for i in range(300)]
     segments = [segment(i, ends_paragraph=i % 5 == 4) for i in range(300)]
-    programme = audio.assemble(segments, clips, 350, 800)
+    programme = assemble(segments, clips, 350, 800)
     found = onsets(programme.samples)
     expected = [p.speech_start for p in programme.placements]
     assert len(found) == len(expected)
@@ -91,7 +96,7 @@ def test_no_drift_over_hundreds_of_sentences():
 
 def test_marks_move_with_their_clip():
     clip = tone_clip(0.5, 1.0, 0.2, marks=[Mark(int(0.5 * SR), int(0.9 * SR), "词")])
-    programme = audio.assemble([segment(0), segment(1)], [tone_clip(0, 1, 0), clip], 400, 900)
+    programme = assemble([segment(0), segment(1)], [tone_clip(0, 1, 0), clip], 400, 900)
     (mark,) = programme.placements[1].marks
     assert abs(mark.start - programme.placements[1].speech_start) <= 1  # the sine starts at 0
     assert mark.end - mark.start == int(0.4 * SR)
@@ -99,13 +104,13 @@ def test_marks_move_with_their_clip():
 
 def test_silent_clip_names_its_line():
     with pytest.raises(SynthesisError, match="line 1"):
-        audio.assemble([segment(0)], [Clip(np.zeros(SR, np.float32), SR)], 400, 900)
+        assemble([segment(0)], [Clip(np.zeros(SR, np.float32), SR)], 400, 900)
 
 
 @pytest.mark.parametrize("suffix", sorted(delivery.FORMATS))
 def test_every_format_encodes_and_keeps_the_duration(tmp_path: Path, suffix: str):
     clips = [tone_clip(0.1, 1.0, 0.1), tone_clip(0.1, 0.5, 0.1)]
-    programme = audio.assemble([segment(0), segment(1)], clips, 400, 900)
+    programme = assemble([segment(0), segment(1)], clips, 400, 900)
     path = tmp_path / f"out{suffix}"
     bitrate = "64k" if suffix == ".ogg" else None  # Vorbis at 24 kHz takes at most 80k
     target = delivery.delivery_for(path, sample_rate=24000, bitrate=bitrate)
@@ -138,13 +143,13 @@ def test_impossible_deliveries_are_input_errors(name, options, message):
 def test_fades_keep_joins_free_of_clicks():
     # clips that start and end abruptly at full level inside their margins
     loud = Clip(np.full(SR, 0.5, np.float32), SR)
-    programme = audio.assemble([segment(0), segment(1)], [loud, loud], 100, 900)
+    programme = assemble([segment(0), segment(1)], [loud, loud], 100, 900)
     jumps = np.abs(np.diff(programme.samples))
     assert jumps.max() < 0.5 / (SR * audio.FADE_MS / 1000) * 1.01
 
 
 def test_lead_in_and_tail():
-    programme = audio.assemble([segment(0)], [tone_clip(0.5, 1.0, 0.5)], 400, 900, 2000, 1500)
+    programme = assemble([segment(0)], [tone_clip(0.5, 1.0, 0.5)], 400, 900, 2000, 1500)
     (placement,) = programme.placements
     assert placement.speech_start == 2 * SR
     assert len(programme.samples) - placement.speech_end == int(1.5 * SR)
@@ -152,7 +157,7 @@ def test_lead_in_and_tail():
 
 def test_srt_times_round_to_the_nearest_millisecond_and_parse_back():
     clips = [tone_clip(0.0, 1.0, 0.0), tone_clip(0.0, 2.0, 0.0)]
-    programme = audio.assemble([segment(0), segment(1)], clips, 437, 900)
+    programme = assemble([segment(0), segment(1)], clips, 437, 900)
     cues = sentence_cues(programme)
     parsed = list(srt.parse(subtitles.srt_text(cues, SR)))
     assert [p.index for p in parsed] == [1, 2]

@@ -15,7 +15,8 @@ import pytest
 import srt
 from speech_audio import run_voicer
 
-from voicer import RenderOptions, bwf, ffmpeg, loudness, render
+from voicer import RenderOptions, ffmpeg, render
+from voicer.audio import bwf, loudness
 from voicer.pipeline import Outputs
 
 SPEECH = "一、开幕致辞\n今天我们召开全市工作会议，总结经验，部署任务。\n谢谢大家。\n"

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voicer import bwf, ffmpeg
-from voicer.bwf import BextInfo
+from voicer import ffmpeg
+from voicer.audio import bwf
+from voicer.audio.bwf import BextInfo
 from voicer.errors import OutputError
 
 RATE = 48000

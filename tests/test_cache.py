@@ -8,8 +8,8 @@ import numpy as np
 from speech_audio import run_voicer
 
 from voicer import RenderOptions, ffmpeg, render
-from voicer.cache import ClipCache, key
 from voicer.model import Clip, Mark
+from voicer.synthesis.cache import ClipCache, key
 
 SPEECH = "今天我们开会。\n会议很重要，大家要认真听。\n谢谢。\n"
 
@@ -86,9 +86,9 @@ def test_cli_no_cache_info_and_clear(tmp_path: Path):
     second = run_voicer(*args, cwd=tmp_path, env=env)
     assert "0 clips synthesised, 1 from the cache" in second.stdout.decode()
     uncached = run_voicer(*args, "--no-cache", cwd=tmp_path, env=env)
-    assert "1 clips synthesised, 0 from the cache" in uncached.stdout.decode()
+    assert "1 clip synthesised, 0 from the cache" in uncached.stdout.decode()
     info = run_voicer("cache", "info", cwd=tmp_path, env=env).stdout.decode()
-    assert ": 1 clips," in info
+    assert ": 1 clip," in info
     cleared = run_voicer("cache", "clear", cwd=tmp_path, env=env).stdout.decode()
-    assert cleared.startswith("removed 1 clips")
+    assert cleared.startswith("removed 1 clip ")
     assert ": 0 clips," in run_voicer("cache", "info", cwd=tmp_path, env=env).stdout.decode()

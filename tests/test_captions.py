@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voicer.captions import display, layout, split_captions, tokenize
+from voicer.audio.stream import ArraySignal
 from voicer.model import Cue, Mark, Placement, Programme, Segment
-from voicer.profiles import profile_for
-from voicer.stream import ArraySignal
-from voicer.timing import caption_cues, fit_to_profile
+from voicer.subtitles.captions import display, layout, split_captions, tokenize
+from voicer.subtitles.cues import caption_cues, fit_to_profile
+from voicer.subtitles.profiles import profile_for
 
 ZH = profile_for("zh")
 PLAIN = profile_for("zh", style="plain")

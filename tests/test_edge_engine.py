@@ -20,9 +20,9 @@ from edge_server import (
     words_of,
 )
 
-from voicer.engines.edge import MAX_REQUEST_BYTES, EdgeEngine, is_edge_voice_name, probe
 from voicer.errors import EngineUnavailable, InputError, SynthesisError
 from voicer.model import Clip, Prosody
+from voicer.synthesis.engines.edge import MAX_REQUEST_BYTES, EdgeEngine, is_edge_voice_name, probe
 
 VOICE = "zh-CN-XiaoxiaoNeural"
 ZH = "大家好，今天我们讨论经济。"
@@ -231,7 +231,7 @@ def test_voices_come_from_the_service_when_it_answers(edge_server):
 
 @pytest.mark.parametrize("mode", ["http503", "stall"])
 def test_voices_fall_back_to_the_bundled_list(edge_server, monkeypatch, mode):
-    monkeypatch.setattr("voicer.engines.edge.VOICE_LIST_TIMEOUT", 0.5)
+    monkeypatch.setattr("voicer.synthesis.engines.edge.VOICE_LIST_TIMEOUT", 0.5)
     edge_server.set_mode(mode)
     names = {v.name: v.gender for v in EdgeEngine().voices()}
     assert len(names) > 40
@@ -239,7 +239,7 @@ def test_voices_fall_back_to_the_bundled_list(edge_server, monkeypatch, mode):
 
 
 def test_bundled_voices_include_every_mainland_chinese_voice():
-    path = resources.files("voicer.engines").joinpath("voices/edge_voices.json")
+    path = resources.files("voicer.synthesis.engines").joinpath("voices/edge_voices.json")
     entries = json.loads(path.read_text(encoding="utf-8"))
     genders = {e["name"]: e["gender"] for e in entries}
     assert len(genders) == len(entries)

@@ -1,4 +1,4 @@
-"""The edge engine under random faults, retried by voicer.retry from a pool of worker threads."""
+"""The edge engine under random faults, retried by the synthesis pool's worker threads."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from conftest import closed_port_url
 from edge_server import HTTP_MODES
 from edge_tts.exceptions import UnexpectedResponse, WebSocketError
 
-from voicer.engines.edge import EdgeEngine, _explain
 from voicer.errors import EngineUnavailable, SynthesisError
 from voicer.model import Clip, Prosody
-from voicer.retry import Backoff, RetryPolicy, call_with_retries
+from voicer.synthesis.engines.edge import EdgeEngine, _explain
+from voicer.synthesis.retry import Backoff, RetryPolicy, call_with_retries
 
 VOICE = "zh-CN-XiaoxiaoNeural"
 SUBJECTS = ("我们", "大家", "政府", "企业", "学校", "城市")

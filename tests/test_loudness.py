@@ -13,7 +13,8 @@ import pyloudnorm
 import pytest
 from scipy import signal
 
-from voicer import ffmpeg, loudness
+from voicer import ffmpeg
+from voicer.audio import loudness
 from voicer.errors import InputError
 
 RATES = [24000, 48000]

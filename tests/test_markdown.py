@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from voicer.markdown import to_plain
-from voicer.text import read_script, segments
+from voicer.script.markdown import to_plain
+from voicer.script.reading import read_script
+from voicer.script.sentences import segments
 
 DRAFT = """\
 <!-- 内部稿 -->

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from voicer.errors import InputError
-from voicer.markup import Directive, Marked, parse
 from voicer.model import Script
-from voicer.text import segments
+from voicer.script.markup import Directive, Marked, parse
+from voicer.script.sentences import segments
 
 
 def directives(marked):

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from voicer.errors import InputError
-from voicer.placeholders import (
+from voicer.script.placeholders import (
     context,
     fill,
     find_placeholders,

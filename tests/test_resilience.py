@@ -35,8 +35,8 @@ LINE_OF = {sentence: n for n, paragraph in enumerate(PARAGRAPHS, 1) for sentence
 FAULTS = ("http429", "http503", "drop", "no_audio", "stall", "truncate")
 SUMMARY = re.compile(
     r"(?P<clock>\d+:\d\d\.\d) of audio in (?P<seconds>[\d.]+) s \(real-time factor [\d.]+\); "
-    r"(?P<sentences>\d+) sentences, (?P<jobs>\d+) at a time: (?P<synthesised>\d+) clips "
-    r"synthesised, (?P<cached>\d+) from the cache, (?P<retries>\d+) retries"
+    r"(?P<sentences>\d+) sentences?, (?P<jobs>\d+) at a time: (?P<synthesised>\d+) clips? "
+    r"synthesised, (?P<cached>\d+) from the cache, (?P<retries>\d+) retr(y|ies)"
 )
 RETRY_LINE = re.compile(r"voicer: attempt (\d+) for “(.+)” failed: (.+); retry in \d+\.\d s")
 BAR = re.compile(r"\r\[[#.]{24}\] \d+/\d+ sentences, ")  # cli.ProgressBar

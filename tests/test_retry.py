@@ -1,4 +1,4 @@
-"""Retries with backoff (voicer.retry), shared by the worker threads of one render."""
+"""Retries with backoff (voicer.synthesis.retry), shared by the worker threads of one render."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from itertools import pairwise
 import pytest
 
 from voicer.errors import EngineUnavailable, SynthesisError
-from voicer.retry import Backoff, Cancelled, RetryPolicy, call_with_retries
+from voicer.synthesis.retry import Backoff, Cancelled, RetryPolicy, call_with_retries
 
 FAST = RetryPolicy(retries=5, base_delay=0.001, max_delay=0.01)
 

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voicer import rules, subtitles
 from voicer.model import Cue
-from voicer.profiles import profile_for
+from voicer.subtitles import formats as subtitles
+from voicer.subtitles import rules
+from voicer.subtitles.profiles import profile_for
 
 ZH = profile_for("zh")
 
@@ -64,13 +65,13 @@ BROKEN = {
 
 
 def test_a_clean_list_has_no_violations():
-    assert rules.check(CLEAN, 1000, ZH) == []
+    assert rules.violations(CLEAN, 1000, ZH) == []
 
 
 @pytest.mark.parametrize("rule", sorted(BROKEN))
 def test_each_rule_is_found_alone_with_a_one_line_message(rule: str):
     cues, message = BROKEN[rule]
-    found = rules.check(cues, 1000, ZH)
+    found = rules.violations(cues, 1000, ZH)
     assert {v.rule for v in found} == {rule}
     assert found[0].message == message
     assert rule in rules.RULES
@@ -80,13 +81,13 @@ def test_each_rule_is_found_alone_with_a_one_line_message(rule: str):
 def test_the_same_at_a_programme_sample_rate(rule: str):
     cues, _ = BROKEN[rule]
     at_24k = [Cue(c.start * 24, c.end * 24, c.lines, c.text, c.segment) for c in cues]
-    assert rules.check(at_24k, 24000, ZH) == rules.check(cues, 1000, ZH)
+    assert rules.violations(at_24k, 24000, ZH) == rules.violations(cues, 1000, ZH)
 
 
 def test_touching_cues_and_a_cue_ending_before_it_starts():
-    touching = rules.check([cue(0, 1000, "好"), cue(1000, 2000, "好")], 1000, ZH)
+    touching = rules.violations([cue(0, 1000, "好"), cue(1000, 2000, "好")], 1000, ZH)
     assert [v.rule for v in touching] == ["gap"]
-    backwards = rules.check([cue(2000, 1000, "好")], 1000, ZH)
+    backwards = rules.violations([cue(2000, 1000, "好")], 1000, ZH)
     assert [(v.rule, v.message) for v in backwards] == [
         ("order", "cue 1: ends at 00:00:01.000, before it starts (00:00:02.000)")
     ]
@@ -100,7 +101,7 @@ def test_zh_netflix_punctuation_and_plain_style():
     ]
 
     def punctuation(profile):
-        return [v.message for v in rules.check(cues, 1000, profile) if v.rule == "punctuation"]
+        return [v.message for v in rules.violations(cues, 1000, profile) if v.rule == "punctuation"]
 
     assert punctuation(ZH) == [
         "cue 1: '。' on line 1 (zh-netflix shows no ，or 。)",
@@ -110,15 +111,15 @@ def test_zh_netflix_punctuation_and_plain_style():
     ]
     assert punctuation(profile_for("zh", "plain")) == []
     # the last cue of a sentence may end with an ellipsis
-    assert rules.check([cue(0, 2000, "未完待续……", segment=0)], 1000, ZH) == []
+    assert rules.violations([cue(0, 2000, "未完待续……", segment=0)], 1000, ZH) == []
 
 
 def test_latin_profile_limits():
     latin = profile_for("en")
     line = "The quick brown fox jumps over the lazy dog, twice"  # 50 characters
-    found = rules.check([cue(0, 5000, line)], 1000, latin)
+    found = rules.violations([cue(0, 5000, line)], 1000, latin)
     assert [v.message for v in found] == ["cue 1: 50 characters on line 1 (max 42)"]
-    assert rules.check([cue(0, 2000, "Hello，world。")], 1000, latin) == []
+    assert rules.violations([cue(0, 2000, "Hello，world。")], 1000, latin) == []
 
 
 def test_reading_speed_counts_half_width_as_half():
@@ -128,7 +129,7 @@ def test_reading_speed_counts_half_width_as_half():
 
 
 def test_report_lists_every_violation_and_counts_them():
-    found = rules.check(BROKEN["gap"][0] + [cue(2080, 2500, "")], 1000, ZH)
+    found = rules.violations(BROKEN["gap"][0] + [cue(2080, 2500, "")], 1000, ZH)
     assert rules.format_report(found, "talk.srt") == "\n".join(
         [
             "talk.srt: cue 1: 0.040 s gap before cue 2 (min 2 frames, 0.080 s) [gap]",
@@ -146,7 +147,7 @@ def test_check_a_file_voicer_did_not_write(tmp_path: Path):
         "\ufeff1\r\n00:00:01,000 --> 00:00:01,500\r\n大家好，\r\n\r\n"
         "2\r\n00:00:01,520 --> 00:00:04,000\r\n欢迎来到今天的发布会现场我们开始吧\r\n\r\n".encode()
     )
-    found = rules.check(subtitles.read(path), 1000, ZH)
+    found = rules.violations(subtitles.read(path), 1000, ZH)
     assert [(v.cue, v.rule) for v in found] == [
         (1, "punctuation"),
         (1, "min-duration"),
@@ -158,7 +159,7 @@ def test_check_a_file_voicer_did_not_write(tmp_path: Path):
 def test_check_a_webvtt_file(tmp_path: Path):
     path = tmp_path / "other.vtt"
     path.write_text("WEBVTT\n\n00:01.000 --> 00:03.000\n<i>你好</i> 世界\n", encoding="utf-8")
-    assert rules.check(subtitles.read(path), 1000, ZH) == []
+    assert rules.violations(subtitles.read(path), 1000, ZH) == []
 
 
 timed_cues = st.lists(
@@ -177,4 +178,4 @@ def test_checking_cues_or_the_file_written_from_them_agree(drawn, extension):
     """Timing rules work at the millisecond resolution of the file, so both give one answer."""
     cues = [Cue(s * 24, (s + d) * 24 + 11, (text.strip() or "好",)) for s, d, text in drawn]
     parsed = subtitles.FORMATS[extension].parse(subtitles.format_text(cues, 24000, extension))
-    assert rules.check(parsed, 1000, ZH) == rules.check(cues, 24000, ZH)
+    assert rules.violations(parsed, 1000, ZH) == rules.violations(cues, 24000, ZH)

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from voicer.errors import InputError
-from voicer.spoken import Reading, explain, load_lexicon, spoken_form
+from voicer.script.spoken_form import Reading, explain, load_lexicon, spoken_form
 
 # (written, spoken): sentences in the style of government work reports and news bulletins.
 MANDARIN = [

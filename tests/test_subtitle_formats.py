@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 import srt
 import webvtt
+from helpers import write_subtitles
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voicer import ffmpeg, subtitles
+from voicer import ffmpeg
 from voicer.errors import InputError
 from voicer.model import Cue
+from voicer.subtitles import formats as subtitles
+from voicer.subtitles.timestamps import to_ms
 
 SR = 24000
 MS = timedelta(milliseconds=1)
@@ -50,7 +53,7 @@ def assert_matches(parsed: list[tuple[float, float, str]]) -> None:
 
 def test_srt_parses_back_with_the_srt_library(tmp_path: Path):
     path = tmp_path / "talk.srt"
-    subtitles.write(CUES, SR, path)
+    write_subtitles(CUES, SR, path)
     data = path.read_bytes()
     assert not data.startswith(b"\xef\xbb\xbf")
     parsed = list(srt.parse(data.decode("utf-8")))
@@ -68,7 +71,7 @@ def test_vtt_is_webvtt_as_written():
 
 def test_vtt_parses_back_with_webvtt_py(tmp_path: Path):
     path = tmp_path / "talk.vtt"
-    subtitles.write(CUES, SR, path)
+    write_subtitles(CUES, SR, path)
     assert not path.read_bytes().startswith(b"\xef\xbb\xbf")
     captions = webvtt.read(str(path), strict=True)
     # webvtt-py leaves character references as written; a renderer unescapes them
@@ -77,7 +80,7 @@ def test_vtt_parses_back_with_webvtt_py(tmp_path: Path):
 
 def test_vtt_parses_back_with_ffmpegs_subtitle_demuxer(tmp_path: Path):
     path = tmp_path / "talk.vtt"
-    subtitles.write(CUES, SR, path)
+    write_subtitles(CUES, SR, path)
     command = [ffmpeg.executable(), "-nostdin", "-loglevel", "error", "-i", str(path)]
     result = subprocess.run([*command, "-f", "srt", "-"], capture_output=True, check=True)
     parsed = list(srt.parse(result.stdout.decode("utf-8")))
@@ -87,17 +90,17 @@ def test_vtt_parses_back_with_ffmpegs_subtitle_demuxer(tmp_path: Path):
 @pytest.mark.parametrize("extension", [".srt", ".vtt"])
 def test_files_read_back_in_milliseconds(tmp_path: Path, extension: str):
     path = tmp_path / f"talk{extension.upper()}"
-    subtitles.write(CUES, SR, path)
+    write_subtitles(CUES, SR, path)
     cues = subtitles.read(path)
     assert [(c.start, c.end) for c in cues] == [
-        (subtitles.to_ms(c.start, SR), subtitles.to_ms(c.end, SR)) for c in CUES
+        (to_ms(c.start, SR), to_ms(c.end, SR)) for c in CUES
     ]
     assert [c.lines for c in cues] == [c.lines for c in CUES]
 
 
 def test_write_to_a_temporary_name_takes_the_format_from_extension(tmp_path: Path):
     path = tmp_path / ".talk.vtt.part"
-    subtitles.write(CUES, SR, path, extension=".vtt")
+    write_subtitles(CUES, SR, path, ".vtt")
     assert path.read_text(encoding="utf-8").startswith("WEBVTT\n")
 
 
@@ -160,7 +163,7 @@ def test_missing_file_and_directory(tmp_path: Path):
 
 def test_unknown_extension_when_writing(tmp_path: Path):
     with pytest.raises(InputError, match=r"unknown subtitle format '\.txt'"):
-        subtitles.write(CUES, SR, tmp_path / "talk.txt")
+        write_subtitles(CUES, SR, tmp_path / "talk.txt")
     with pytest.raises(InputError, match="no file extension"):
         subtitles.format_for(tmp_path / "talk")
     assert not list(tmp_path.iterdir())

@@ -14,8 +14,9 @@ import pytest
 import srt
 from speech_audio import decode, run_voicer
 
-from voicer import rules, subtitles
-from voicer.profiles import profile_for
+from voicer.subtitles import formats as subtitles
+from voicer.subtitles import rules
+from voicer.subtitles.profiles import profile_for
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "speech.txt"
 LONG_SPEECH = "\n".join([EXAMPLE.read_text(encoding="utf-8")] * 4)
@@ -71,7 +72,7 @@ def test_kokoro_long_render_is_in_sync_and_follows_the_profile(long_text: Path):
     # kokoro speaks caption by caption with a pause of at least 120 ms between them
     check_sync(long_text / "k.wav", long_text / "k.srt", min_silence=0.1)
     cues = subtitles.read(long_text / "k.srt")
-    assert rules.check(cues, 1000, profile_for("zh")) == []
+    assert rules.violations(cues, 1000, profile_for("zh")) == []
 
 
 def test_edge_long_render_is_in_sync_and_follows_the_profile(long_text: Path, edge_server):
@@ -80,4 +81,4 @@ def test_edge_long_render_is_in_sync_and_follows_the_profile(long_text: Path, ed
     # the loopback service's words are tone bursts with short silences between them
     check_sync(long_text / "e.mp3", long_text / "e.srt", min_silence=0.02)
     cues = subtitles.read(long_text / "e.srt")
-    assert rules.check(cues, 1000, profile_for("zh")) == []
+    assert rules.violations(cues, 1000, profile_for("zh")) == []

@@ -7,16 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from voicer.errors import InputError
-from voicer.text import (
-    decode,
-    detect_language,
-    normalise,
-    script_from_bytes,
-    segments,
-    sentence_spans,
-    split_sentences,
-    split_to_fit,
-)
+from voicer.script.reading import decode, detect_language, normalise, script_from_bytes
+from voicer.script.sentences import segments, sentence_spans, split_sentences, split_to_fit
 
 SPEECH = "一、衷心感谢……\n　　同志们：今天我们开会。增长5.2%！\r\n\r\n他说：“好！”（掌声）\n"
 

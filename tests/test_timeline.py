@@ -7,7 +7,7 @@ import json
 import pytest
 
 from voicer.model import Cue, Placement, Segment
-from voicer.timeline import timeline_json
+from voicer.subtitles.timeline import timeline_json
 
 SR = 24000
 

@@ -11,21 +11,14 @@ from typing import Any, TypeVar
 
 import click
 
-from voicer import (
-    __version__,
-    cache,
-    engines,
-    lint,
-    pipeline,
-    placeholders,
-    rules,
-    spoken,
-    subtitles,
-    text,
-)
+from voicer import __version__, pipeline
+from voicer.audio.loudness import PRESETS as LOUDNESS_PRESETS
 from voicer.errors import VoicerError
-from voicer.loudness import PRESETS as LOUDNESS_PRESETS
-from voicer.profiles import STYLES
+from voicer.model import Script
+from voicer.script import lint, placeholders, reading, spoken_form
+from voicer.subtitles import formats, rules
+from voicer.subtitles.profiles import STYLES, reading_speed
+from voicer.synthesis import cache, engines
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -203,6 +196,7 @@ def cli() -> None:
 @click.option("--pitch", default="+0Hz", show_default=True, help="Pitch, e.g. +2Hz (edge only).")
 @click.option(
     "--sentence-pause",
+    "sentence_pause_ms",
     type=click.IntRange(0, 10000),
     default=pipeline.DEFAULT_SENTENCE_PAUSE_MS,
     show_default=True,
@@ -211,6 +205,7 @@ def cli() -> None:
 )
 @click.option(
     "--paragraph-pause",
+    "paragraph_pause_ms",
     type=click.IntRange(0, 10000),
     default=pipeline.DEFAULT_PARAGRAPH_PAUSE_MS,
     show_default=True,
@@ -281,47 +276,18 @@ def render_command(
     extra_subtitles: tuple[Path, ...],
     vtt: bool,
     timeline: Path | None,
-    engine: str,
-    voice: str | None,
-    rate: str,
-    volume: str,
-    pitch: str,
-    sentence_pause: int,
-    paragraph_pause: int,
-    kokoro_model: Path | None,
     fill_pairs: tuple[str, ...],
     fill_file: Path | None,
-    allow_placeholders: bool,
-    lexicon: Path | None,
-    cache_dir: Path | None,
     no_cache: bool,
-    jobs: int | None,
-    retries: int,
     quiet: bool,
     verbose: bool,
-    **limits: Any,
+    **settings: Any,
 ) -> None:
     """Render INPUT (a text file, or - for standard input) to audio and an SRT file."""
-    if limits.get("bit_depth") is not None:
-        limits["bit_depth"] = int(limits["bit_depth"])
-    options = pipeline.RenderOptions(
-        engine=engine,
-        voice=voice,
-        rate=rate,
-        volume=volume,
-        pitch=pitch,
-        sentence_pause_ms=sentence_pause,
-        paragraph_pause_ms=paragraph_pause,
-        kokoro_model=kokoro_model,
-        lexicon=lexicon,
-        fills=_fills(fill_pairs, fill_file),
-        allow_placeholders=allow_placeholders,
-        cache_dir=cache_dir,
-        use_cache=not no_cache,
-        jobs=jobs,
-        retries=retries,
-        **limits,
-    )
+    if settings.get("bit_depth") is not None:
+        settings["bit_depth"] = int(settings["bit_depth"])
+    fills = _fills(fill_pairs, fill_file)
+    options = pipeline.RenderOptions(fills=fills, use_cache=not no_cache, **settings)
     script = _read_script(source)
     audio_path = output or pipeline.default_output(script.source)
     outputs = pipeline.Outputs.beside(audio_path, srt_path, extra_subtitles, vtt, timeline)
@@ -337,28 +303,33 @@ def render_command(
     finally:
         if bar:
             bar.clear()
-    if quiet:
-        return
+    if not quiet:
+        for line in report(result):
+            click.echo(line)
+
+
+def report(result: pipeline.RenderResult) -> list[str]:
+    """What a render prints when it is done: subtitle warnings go to stderr, then the
+    reading speed, the loudness, what was written, and the summary line."""
     for violation in result.violations:
         _notice(f"warning: {violation.message}")
-    speeds = [rules.reading_speed(cue, result.sample_rate) for cue in result.cues]
-    click.echo(
+    speeds = [reading_speed(cue, result.sample_rate) for cue in result.cues]
+    lines = [
         f"reading speed {sum(speeds) / len(speeds):.1f} characters/s on average, "
         f"{max(speeds):.1f} at most (limit {result.profile.max_cps:g}); "
-        f"{len(result.violations)} subtitle rule violations"
-    )
+        f"{pipeline.counted(len(result.violations), 'subtitle rule violation')}"
+    ]
     if result.loudness is not None:
         measured = result.loudness
-        click.echo(
+        lines.append(
             f"loudness {measured.integrated:.1f} LUFS, range {measured.loudness_range:.1f} LU, "
             f"true peak {measured.true_peak:.1f} dBTP"
         )
-    others = ", ".join(str(path) for path in outputs.all()[1:])
-    click.echo(
-        f"wrote {result.audio_path} and {others} ({len(result.cues)} cues) "
-        f"with {result.engine} {result.voice}"
-    )
-    click.echo(summary(result))
+    written = _listing([str(path) for path in result.outputs.all()])
+    cues = pipeline.counted(len(result.cues), "cue")
+    lines.append(f"wrote {written} ({cues}) with {result.engine} {result.voice}")
+    lines.append(summary(result))
+    return lines
 
 
 def _fills(pairs: tuple[str, ...], path: Path | None) -> dict[str, list[str]]:
@@ -373,10 +344,21 @@ def summary(result: pipeline.RenderResult) -> str:
     """The closing line of a render: how much audio, how fast, and from where."""
     return (
         f"{_clock(result.duration)} of audio in {result.total_seconds:.1f} s "
-        f"(real-time factor {result.real_time_factor:.2f}); {result.sentences} sentences, "
-        f"{result.jobs} at a time: {result.synthesized} clips synthesised, "
-        f"{result.cache_hits} from the cache, {result.retries} retries"
+        f"(real-time factor {result.real_time_factor:.2f}); "
+        f"{pipeline.counted(result.sentences, 'sentence')}, {result.jobs} at a time: "
+        f"{pipeline.counted(result.synthesized, 'clip')} synthesised, "
+        f"{result.cache_hits} from the cache, "
+        f"{pipeline.counted(result.retries, 'retry', 'retries')}"
     )
+
+
+def _listing(names: list[str]) -> str:
+    """The names joined as in a sentence.
+
+    >>> _listing(["a"]), _listing(["a", "b"]), _listing(["a", "b", "c"])
+    ('a', 'a and b', 'a, b and c')
+    """
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 class ProgressBar:
@@ -434,9 +416,8 @@ def check_command(source: str, output_format: str, lexicon: Path | None, **limit
     input cannot be read.
     """
     script = _read_script(source)
-    profile = pipeline.RenderOptions(**limits).profile(script.language)
-    words = spoken.load_lexicon(lexicon) if lexicon else None
-    findings = lint.check(script, profile, words)
+    words = spoken_form.load_lexicon(lexicon) if lexicon else None
+    findings = pipeline.script_findings(script, pipeline.RenderOptions(**limits), words)
     if output_format == "json":
         click.echo(lint.format_json(findings, script.source))
     else:
@@ -444,10 +425,10 @@ def check_command(source: str, output_format: str, lexicon: Path | None, **limit
     _leave(0 if lint.is_clean(findings) else 1)
 
 
-def _read_script(source: str) -> text.Script:
+def _read_script(source: str) -> Script:
     if source == "-":
-        return text.script_from_bytes(sys.stdin.buffer.read(), "stdin")
-    return text.read_script(Path(source))
+        return reading.script_from_bytes(sys.stdin.buffer.read(), "stdin")
+    return reading.read_script(Path(source))
 
 
 @cli.command("subtitles-check")
@@ -465,11 +446,11 @@ def subtitles_check_command(path: Path, language: str | None, **limits: Any) -> 
 
     Exit code 0 when it follows the profile, 1 when it breaks a rule, 2 when it cannot be read.
     """
-    cues = subtitles.read(path)
+    cues = formats.read(path)
     if language is None:
-        language = text.detect_language("".join(line for cue in cues for line in cue.lines))
+        language = reading.detect_language("".join(line for cue in cues for line in cue.lines))
     profile = pipeline.RenderOptions(**limits).profile(language)
-    violations = rules.check(cues, 1000, profile)
+    violations = rules.violations(cues, 1000, profile)
     click.echo(rules.format_report(violations, path))
     sys.exit(1 if violations else 0)
 
@@ -486,7 +467,7 @@ def cache_info_command(cache_dir: Path | None) -> None:
     """Where the cache is and how much it holds."""
     clips = cache.ClipCache(cache_dir or cache.default_directory())
     entries, size = clips.info()
-    click.echo(f"{clips.directory}: {entries} clips, {size / 1e6:.1f} MB")
+    click.echo(f"{clips.directory}: {pipeline.counted(entries, 'clip')}, {size / 1e6:.1f} MB")
 
 
 @cache_group.command("clear")
@@ -495,7 +476,7 @@ def cache_info_command(cache_dir: Path | None) -> None:
 def cache_clear_command(cache_dir: Path | None) -> None:
     """Remove every cached clip."""
     clips = cache.ClipCache(cache_dir or cache.default_directory())
-    click.echo(f"removed {clips.clear()} clips from {clips.directory}")
+    click.echo(f"removed {pipeline.counted(clips.clear(), 'clip')} from {clips.directory}")
 
 
 @cli.command("voices")

@@ -6,10 +6,23 @@ text -> [Segment] -> engine -> [Clip] -> assemble -> Programme -> cues -> [Cue]
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
-from voicer.stream import Signal, materialize
+
+class Signal(Protocol):
+    """Mono float32 samples, readable in any range (see voicer.audio.stream)."""
+
+    @property
+    def length(self) -> int: ...
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``start:stop``, zeros where the range lies outside the signal."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -111,11 +124,6 @@ class Programme:
     @property
     def duration(self) -> float:
         return self.signal.length / self.sample_rate
-
-    @property
-    def samples(self) -> np.ndarray:
-        """All of the audio in memory (for short programmes)."""
-        return materialize(self.signal)
 
 
 @dataclass(frozen=True)

@@ -1,44 +1,40 @@
-"""The pipeline: script -> segments -> clips -> programme -> audio file + subtitles."""
+"""The pipeline: script -> segments -> clips -> programme -> audio file + subtitles.
+
+:func:`render_script` wires the stages. Each step is also a function of its own, so that a
+caller that works sentence by sentence (the studio, batch rendering) reuses them::
+
+    plan = prepare(script, options)               # sentences, engine and voice, profile
+    speaker = open_speaker(plan, options)         # the engine, through the cache, with retries
+    clip = synthesise_sentence(speaker, plan, i)  # one sentence
+    assembled = assemble(plan, clips, options)    # the programme, measured as it is joined
+    cues = cue(plan, assembled.programme)
+    write(outputs, plan, assembled, cues, options)
+"""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-
-from voicer import (
-    audio,
-    authoring,
-    bwf,
-    cache,
-    engines,
-    files,
-    lint,
-    loudness,
-    mastering,
-    rules,
-    speaking,
-    spoken,
-    stream,
-    subtitles,
-    text,
-    timeline,
-    timing,
-)
-from voicer.delivery import Delivery, delivery_for, format_for
+from voicer import files
+from voicer.audio import assembly, loudness, mastering
+from voicer.audio.loudness import Measurement
+from voicer.audio.stream import Gained
 from voicer.errors import InputError, SynthesisError
-from voicer.loudness import Measurement
-from voicer.model import Clip, Cue, Placement, Programme, Script, Segment
-from voicer.profiles import Profile, profile_for
-from voicer.prosody import parse_prosody
-from voicer.retry import RetryPolicy
-from voicer.rules import Violation
-from voicer.stream import Gained
+from voicer.model import Clip, Cue, Programme, Prosody, Script, Segment
+from voicer.script import lint, reading, spoken_form
+from voicer.script import prepare as drafts
+from voicer.script.prosody import parse_prosody
+from voicer.subtitles import captions, formats, rules, timeline
+from voicer.subtitles import cues as cueing
+from voicer.subtitles.profiles import Profile, profile_for
+from voicer.subtitles.rules import Violation
+from voicer.synthesis import cache, engines, pool
+from voicer.synthesis.retry import RetryPolicy
+from voicer.synthesis.speech import MARGIN_MS
 
 DEFAULT_SENTENCE_PAUSE_MS = 400
 DEFAULT_PARAGRAPH_PAUSE_MS = 900
@@ -67,7 +63,7 @@ class RenderOptions:
     max_duration_ms: int | None = None
     min_gap_frames: int | None = None
     fps: float | None = None
-    loudness: str | None = None  # a preset name; None: by format (see default_loudness)
+    loudness: str | None = None  # a preset name; None: by format (mastering.default_loudness)
     lufs: float | None = None  # overrides the preset's target
     true_peak: float | None = None  # overrides the preset's ceiling, dBTP
     sample_rate: int | None = None
@@ -75,28 +71,29 @@ class RenderOptions:
     bitrate: str | None = None
     channels: int = 1
     bwf: bool = False
-    lead_in_ms: int = audio.MARGIN_MS
-    tail_ms: int = audio.MARGIN_MS
+    lead_in_ms: int = MARGIN_MS
+    tail_ms: int = MARGIN_MS
     cache_dir: Path | None = None  # default: cache.default_directory()
     use_cache: bool = True
-    lexicon: Path | None = None  # written form -> spoken form, TSV or TOML (spoken.load_lexicon)
+    lexicon: Path | None = None  # written form -> spoken form, TSV or TOML
     fills: Mapping[str, Sequence[str]] | None = None  # placeholder values (placeholders.fill)
     allow_placeholders: bool = False  # render a draft with placeholders left (not spoken)
     jobs: int | None = None  # sentences synthesised at once; None: the engine's default
     retries: int = RetryPolicy.retries  # further attempts after a transient engine failure
 
-    def delivery(self, path: Path) -> Delivery:
-        """The delivered audio for ``path``, validated."""
-        return delivery_for(path, self.sample_rate, self.bit_depth, self.bitrate, self.channels)
-
-    def loudness_target(self, path: Path) -> tuple[float, float] | None:
-        """(integrated LUFS, true-peak ceiling dBTP) for ``path``; None: not normalised
-        (preset ``none`` without ``lufs``)."""
-        preset = self.loudness or default_loudness(path)
-        lufs, ceiling = loudness.target_for(preset, self.channels) or (None, -1.0)
-        lufs = self.lufs if self.lufs is not None else lufs
-        ceiling = self.true_peak if self.true_peak is not None else ceiling
-        return None if lufs is None else (lufs, ceiling)
+    def mastering(self, path: Path) -> mastering.Mastering:
+        """How the audio at ``path`` is delivered, every setting checked."""
+        return mastering.mastering_for(
+            path,
+            sample_rate=self.sample_rate,
+            bit_depth=self.bit_depth,
+            bitrate=self.bitrate,
+            channels=self.channels,
+            preset=self.loudness,
+            lufs=self.lufs,
+            true_peak=self.true_peak,
+            add_bwf=self.bwf,
+        )
 
     def profile(self, language: str) -> Profile:
         """The subtitle profile for text of ``language`` with these options applied."""
@@ -109,6 +106,15 @@ class RenderOptions:
             max_duration_ms=self.max_duration_ms,
             min_gap_frames=self.min_gap_frames,
             fps=self.fps,
+        )
+
+    def spacing(self, lead_in_ms: int = 0) -> assembly.Spacing:
+        """The programme's silences; ``lead_in_ms`` more before the first speech."""
+        return assembly.Spacing(
+            self.sentence_pause_ms,
+            self.paragraph_pause_ms,
+            self.lead_in_ms + lead_in_ms,
+            self.tail_ms,
         )
 
 
@@ -142,12 +148,13 @@ class Outputs:
 
 @dataclass(frozen=True)
 class Progress:
-    """How far the synthesis of a render has got."""
+    """How far a render has got: sentences synthesised and assembled, then mastering."""
 
-    done: int  # sentences synthesised and assembled, in script order
+    done: int  # sentences assembled, in script order
     total: int
     audio_seconds: float  # of programme assembled so far
     elapsed: float  # seconds since synthesis started
+    mastering: float | None = None  # once mastering has started: the share done, 0 to 1
 
 
 @dataclass(frozen=True)
@@ -187,11 +194,6 @@ class RenderResult:
         return self.outputs.subtitles[0]
 
 
-def default_loudness(path: Path) -> str:
-    """ebu-r128 for WAV and FLAC (broadcast delivery), podcast for the lossy formats."""
-    return "podcast" if format_for(path).lossy else "ebu-r128"
-
-
 def default_output(source_name: str) -> Path:
     """``audio/<stem>.mp3`` under the current directory.
 
@@ -208,7 +210,157 @@ class Listener:
 
     notice: Callable[[str], None] | None = None  # what the user should know (fallbacks, ...)
     detail: Callable[[str], None] | None = None  # each retried failure, for -v
-    progress: Callable[[Progress], None] | None = None  # after each sentence is assembled
+    progress: Callable[[Progress], None] | None = None  # after each sentence, and mastering
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A script made ready to speak: its sentences as drafted (for the checks) and as spoken
+    (spoken form, voices resolved), the engine and voice, and the subtitle profile."""
+
+    script: Script
+    drafted: tuple[Segment, ...]
+    segments: tuple[Segment, ...]
+    lead_in_ms: int  # silence markup asks for before the first sentence
+    profile: Profile
+    prosody: Prosody
+    lexicon: Mapping[str, str] | None
+    choice: engines.Choice
+    notices: tuple[str, ...]
+    captions: captions.Captions
+
+    @property
+    def language(self) -> str:
+        return self.script.language
+
+
+def prepare(script: Script, options: RenderOptions) -> Plan:
+    """Everything that can be decided before synthesis; an InputError for anything wrong."""
+    prosody = parse_prosody(options.rate, options.volume, options.pitch)
+    profile = options.profile(script.language)
+    prepared = drafts.prepare(script, options.fills, options.allow_placeholders)
+    lexicon = spoken_form.load_lexicon(options.lexicon) if options.lexicon else None
+    segments = drafts.speakable(prepared.segments, script.language, lexicon)
+    choice = engines.choose(
+        options.engine, options.voice, script.language, options.kokoro_model, options.probe_timeout
+    )
+    segments, mapped = engines.with_engine_voices(segments, choice)
+    notices = [*choice.notices, *engines.ignored_settings_notices(choice, prosody), *mapped]
+    speed = 1 + prosody.rate / 100
+    return Plan(
+        script=script,
+        drafted=tuple(prepared.segments),
+        segments=tuple(segments),
+        lead_in_ms=prepared.lead_in_ms,
+        profile=profile,
+        prosody=prosody,
+        lexicon=lexicon,
+        choice=choice,
+        notices=tuple(notices),
+        captions=captions.Captions(segments, profile, speed, script.language, lexicon),
+    )
+
+
+def open_speaker(
+    plan: Plan, options: RenderOptions, on_retry: Callable[[str], None] | None = None
+) -> pool.Speaker:
+    """The plan's engine and voice, through the clip cache (unless turned off), with retries."""
+    clips = None
+    if options.use_cache:
+        clips = cache.ClipCache(options.cache_dir or cache.default_directory())
+    policy = RetryPolicy(retries=options.retries)
+    return pool.Speaker(plan.choice, plan.prosody, clips, policy, on_retry)
+
+
+def synthesise_sentence(speaker: pool.Speaker, plan: Plan, index: int) -> Clip:
+    """Sentence ``index``'s clip. An engine without word marks speaks each caption on its own
+    (with the pause the engine itself makes at that punctuation), so every cue boundary is
+    measured."""
+    segment = plan.segments[index]
+    prosody = None if segment.rate is None else replace(plan.prosody, rate=segment.rate)
+    pieces = () if speaker.word_marks else plan.captions(index)
+    try:
+        if len(pieces) < 2 or not all(reading.is_speakable(c.spoken) for c in pieces):
+            return speaker.speak(segment.spoken, segment.voice, prosody)
+        clips = [speaker.speak(c.spoken, segment.voice, prosody) for c in pieces]
+        pauses = [captions.phrase_pause_ms(c) for c in pieces]
+        return assembly.join_phrases(clips, [c.spoken for c in pieces], pauses)
+    except SynthesisError as exc:
+        raise type(exc)(f"line {segment.line} (“{pool.preview(segment.shown)}”): {exc}") from None
+
+
+def assemble(
+    plan: Plan,
+    clips: Iterable[Clip],
+    options: RenderOptions,
+    scratch: contextlib.ExitStack,
+    on_placed: Callable[[int, float], None] | None = None,
+) -> assembly.Assembled:
+    """The programme, joined from ``clips`` in script order into a scratch file (removed when
+    ``scratch`` closes); ``on_placed(i, seconds)`` after sentence i, with the audio so far."""
+    spacing = options.spacing(plan.lead_in_ms)
+    return assembly.assemble(plan.segments, clips, spacing, scratch, on_placed)
+
+
+def cue(plan: Plan, programme: Programme) -> list[Cue]:
+    """The subtitle cues of the programme: each caption timed on its speech."""
+    pieces = [plan.captions(index) for index in range(len(plan.segments))]
+    return cueing.caption_cues(programme, pieces, plan.profile)
+
+
+def check_outputs(outputs: Outputs, options: RenderOptions) -> None:
+    """Every output path and format checked before synthesis (InputError)."""
+    options.mastering(outputs.audio)
+    for path in outputs.subtitles:
+        formats.format_for(path)
+    if outputs.timeline is not None and outputs.timeline.suffix.lower() != ".json":
+        raise InputError(f"{outputs.timeline}: the timeline must be written to a .json file")
+    paths = [path.resolve() for path in outputs.all()]
+    if len(set(paths)) != len(paths):
+        raise InputError("two outputs would be written to the same file")
+    for path in outputs.all():
+        files.check_writable(path)
+
+
+def write(
+    outputs: Outputs,
+    plan: Plan,
+    assembled: assembly.Assembled,
+    cues: Sequence[Cue],
+    options: RenderOptions,
+) -> Measurement:
+    """Level and master the programme and write every output, all or nothing; the loudness of
+    the delivered file."""
+    programme = assembled.programme
+    rate = programme.sample_rate
+    contents = [formats.format_text(cues, rate, path.suffix) for path in outputs.subtitles]
+    if outputs.timeline is not None:
+        voice, engine = plan.choice.voice, plan.choice.engine.name
+        contents.append(
+            timeline.timeline_json(
+                programme.placements, cues, rate, voice, engine, programme.duration
+            )
+        )
+    spans = [(p.speech_start, p.speech_end) for p in programme.placements]
+    levelled = Gained(
+        programme.signal, *loudness.level_knots(assembled.levels, spans, assembled.meter)
+    )
+    description = f"voicer render, {plan.choice.engine.name} voice {plan.choice.voice}"
+    with files.atomic_outputs(outputs.all()) as temporaries:
+        audio = outputs.audio
+        measured = mastering.master(
+            levelled, options.mastering(audio), temporaries[0], audio.name, description
+        )
+        for temporary, content in zip(temporaries[1:], contents, strict=True):
+            temporary.write_text(content, encoding="utf-8")
+    return measured
+
+
+def script_findings(
+    script: Script, options: RenderOptions, lexicon: Mapping[str, str] | None = None
+) -> list[lint.Finding]:
+    """What ``voicer check`` reports on a draft, with the subtitle profile of ``options``."""
+    return lint.script_findings(script, _cuecounted(options.profile(script.language)), lexicon)
 
 
 def render(
@@ -219,8 +371,7 @@ def render(
 ) -> RenderResult:
     """Render a speech file. ``outputs`` may be just the audio path (SRT beside it); by default
     ``audio/<stem>.mp3`` and ``audio/<stem>.srt``."""
-    script = text.read_script(Path(source))
-    return render_script(script, outputs, options, listener)
+    return render_script(reading.read_script(Path(source)), outputs, options, listener)
 
 
 def render_script(
@@ -236,65 +387,50 @@ def render_script(
     tell = listener.notice or (lambda message: None)
     if not isinstance(outputs, Outputs):
         outputs = Outputs.beside(outputs or default_output(script.source))
-
-    prosody = parse_prosody(options.rate, options.volume, options.pitch)
-    profile = options.profile(script.language)
-    _check_outputs(outputs, options)
-    prepared = authoring.prepare(script, options.fills, options.allow_placeholders)
-    lexicon = spoken.load_lexicon(options.lexicon) if options.lexicon else None
-    segments = authoring.speakable(prepared.segments, script.language, lexicon)
-    choice = engines.choose(
-        options.engine, options.voice, script.language, options.kokoro_model, options.probe_timeout
-    )
-    notices = list(choice.notices)
-    notices += [
-        f"the {choice.engine.name} engine cannot change {setting}; --{setting} is ignored"
-        for setting in choice.engine.ignored_settings(prosody)
-    ]
-    segments, mapped = _voices_of(segments, choice)
-    for notice in [*notices, *mapped]:
+    check_outputs(outputs, options)
+    plan = prepare(script, options)
+    for notice in plan.notices:
         tell(notice)
-
-    jobs = options.jobs or choice.engine.default_jobs
-    engine = choice.engine.name
-    count = f"{len(segments)} sentence{'s' if len(segments) != 1 else ''}"
-    tell(f"speaking {count} with {engine} ({choice.voice}), {jobs} at a time")
-    policy = RetryPolicy(retries=options.retries)
-    speaker = speaking.Speaker(choice, prosody, _cache(options), policy, listener.detail)
-    speed = 1 + prosody.rate / 100
-    captions_of = authoring.Captions(segments, profile, speed, script.language, lexicon)
+    speaker = open_speaker(plan, options, listener.detail)
+    jobs = options.jobs or plan.choice.engine.default_jobs
+    tell(
+        f"speaking {counted(len(plan.segments), 'sentence')} with {plan.choice.engine.name} "
+        f"({plan.choice.voice}), {jobs} at a time"
+    )
     loudness.preload()  # while the engine works
     synthesis_began = time.perf_counter()
+    progress = _Reporter(listener.progress, len(plan.segments), synthesis_began)
     with contextlib.ExitStack() as scratch:
-        clips = scratch.enter_context(speaking.Synthesis(speaker, segments, captions_of, jobs))
-        # while the engine works: the captions, and the check of the script
-        captions = [captions_of(index) for index in range(len(segments))]
-        found = lint.sentence_findings(prepared.segments, script.language, profile, lexicon)
-        warnings = [f for f in found if f.severity == "warning"]
-        if warnings:
-            tell(f"{len(warnings)} warnings about the script (see: voicer check {script.source})")
-        lead_in = options.lead_in_ms + prepared.lead_in_ms
-        programme, levels, meter = _assemble(
-            segments, iter(clips), replace(options, lead_in_ms=lead_in), scratch, listener.progress
+        clips = scratch.enter_context(
+            pool.Synthesis(
+                lambda index: synthesise_sentence(speaker, plan, index),
+                plan.segments,
+                jobs,
+                speaker.backoff,
+            )
         )
+        _warn_about_script(plan, tell)  # while the engine works
+        assembled = assemble(plan, clips, options, scratch, progress.sentence)
         synthesis_seconds = time.perf_counter() - synthesis_began
-        spans = [(p.speech_start, p.speech_end) for p in programme.placements]
-        levelled = Gained(programme.signal, *loudness.level_knots(levels, spans, meter))
-        cues = timing.caption_cues(programme, captions, profile)
-        measured, mastering_seconds = _write(outputs, programme, levelled, cues, choice, options)
+        cues = cue(plan, assembled.programme)
+        mastering_began = time.perf_counter()
+        progress.mastering()
+        measured = write(outputs, plan, assembled, cues, options)
+        mastering_seconds = time.perf_counter() - mastering_began
+    programme = assembled.programme
     return RenderResult(
         outputs=outputs,
-        engine=choice.engine.name,
-        voice=choice.voice,
+        engine=plan.choice.engine.name,
+        voice=plan.choice.voice,
         duration=programme.duration,
-        sentences=len(segments),
+        sentences=len(plan.segments),
         cues=tuple(cues),
         sample_rate=programme.sample_rate,
-        profile=profile,
+        profile=plan.profile,
         synthesis_seconds=synthesis_seconds,
         total_seconds=time.perf_counter() - began,
-        notices=tuple(notices),
-        violations=tuple(rules.check(cues, programme.sample_rate, profile)),
+        notices=plan.notices,
+        violations=tuple(rules.violations(cues, programme.sample_rate, plan.profile)),
         loudness=measured,
         mastering_seconds=mastering_seconds,
         cache_hits=speaker.hits,
@@ -304,136 +440,44 @@ def render_script(
     )
 
 
-def _voices_of(segments: list[Segment], choice: engines.Choice) -> tuple[list[Segment], list[str]]:
-    """Sentences with the engine's name for each voice their markup asks for (checked before
-    anything is synthesised), and a notice for each voice that had to be mapped."""
-    resolved: dict[str, tuple[str, str | None]] = {}
-    for voice in {segment.voice for segment in segments if segment.voice}:
-        resolved[voice] = engines.voice_for(choice, voice)
-    notices = sorted({notice for _, notice in resolved.values() if notice})
-    return [
-        replace(segment, voice=resolved[segment.voice][0]) if segment.voice else segment
-        for segment in segments
-    ], notices
+class _Reporter:
+    """Progress as the render goes: each sentence assembled, then the start of mastering."""
+
+    def __init__(self, report: Callable[[Progress], None] | None, total: int, began: float):
+        self.report, self.total, self.began = report, total, began
+        self.seconds = 0.0
+
+    def sentence(self, index: int, seconds: float) -> None:
+        self.seconds = seconds
+        self._send(index + 1, None)
+
+    def mastering(self, share: float = 0.0) -> None:
+        self._send(self.total, share)
+
+    def _send(self, done: int, share: float | None) -> None:
+        if self.report:
+            elapsed = time.perf_counter() - self.began
+            self.report(Progress(done, self.total, self.seconds, elapsed, share))
 
 
-def _assemble(
-    segments: list[Segment],
-    clips: Iterator[Clip],
-    options: RenderOptions,
-    scratch: contextlib.ExitStack,
-    progress: Callable[[Progress], None] | None,
-) -> tuple[Programme, list[float], loudness.Meter]:
-    """Join the clips as they come into a scratch file (deleted when ``scratch`` closes),
-    measuring as it goes: the programme, each sentence's loudness, and the programme's meter."""
-    began = time.perf_counter()
-    placements: list[Placement] = []
-    levels: list[float] = []
-    assembler: audio.Assembler | None = None
-    for number, (segment, clip) in enumerate(zip(segments, clips, strict=True)):
-        if assembler is None:
-            pcm = scratch.enter_context(stream.PcmFile(clip.sample_rate))
-            meter = loudness.Meter(clip.sample_rate, true_peak=False)
-            assembler = audio.Assembler(
-                _both(pcm.append, meter.feed), clip.sample_rate, options.lead_in_ms
-            )
-        last = number == len(segments) - 1
-        pause = audio.pause_after(segment, options.sentence_pause_ms, options.paragraph_pause_ms)
-        if last:
-            pause = max(options.tail_ms, segment.pause_after_ms or 0)
-        start, end = audio.clip_speech(segment, clip)
-        placement = audio.place(assembler, segment, clip, (start, end), pause, last)
-        placements.append(placement)
-        levels.append(loudness.clip_loudness(clip.samples[start:end], clip.sample_rate))
-        if progress:
-            seconds = placement.speech_end / clip.sample_rate
-            progress(Progress(number + 1, len(segments), seconds, time.perf_counter() - began))
-    if assembler is None:
-        raise SynthesisError("nothing to assemble: no audio was produced")
-    assembler.finish()
-    return Programme(signal=pcm, placements=tuple(placements)), levels, meter
-
-
-def _both(
-    first: Callable[[np.ndarray], None], second: Callable[[np.ndarray], None]
-) -> Callable[[np.ndarray], None]:
-    def both(samples: np.ndarray) -> None:
-        first(samples)
-        second(samples)
-
-    return both
-
-
-def _check_outputs(outputs: Outputs, options: RenderOptions) -> None:
-    options.delivery(outputs.audio)
-    options.loudness_target(outputs.audio)
-    if options.bwf and format_for(outputs.audio).codec != "pcm":
-        raise InputError("--bwf applies to WAV output only")
-    for path in outputs.subtitles:
-        subtitles.format_for(path)
-    if outputs.timeline is not None and outputs.timeline.suffix.lower() != ".json":
-        raise InputError(f"{outputs.timeline}: the timeline must be written to a .json file")
-    paths = [path.resolve() for path in outputs.all()]
-    if len(set(paths)) != len(paths):
-        raise InputError("two outputs would be written to the same file")
-    for path in outputs.all():
-        files.check_writable(path)
-
-
-def _write(
-    outputs: Outputs,
-    programme: Programme,
-    levelled: stream.Signal,
-    cues: list[Cue],
-    choice: engines.Choice,
-    options: RenderOptions,
-) -> tuple[Measurement, float]:
-    """Write every output, all or nothing; return the loudness of the delivered file and the
-    seconds spent mastering it (resampling, normalising, encoding, measuring)."""
-    rate = programme.sample_rate
-    contents = [subtitles.format_text(cues, rate, path.suffix) for path in outputs.subtitles]
-    if outputs.timeline is not None:
-        contents.append(
-            timeline.timeline_json(
-                programme.placements,
-                cues,
-                rate,
-                choice.voice,
-                choice.engine.name,
-                programme.duration,
-            )
-        )
-    delivery = options.delivery(outputs.audio)
-    target = options.loudness_target(outputs.audio)
-    with files.atomic_outputs(outputs.all()) as temporaries:
-        began = time.perf_counter()
-        measured = mastering.deliver(levelled, delivery, target, temporaries[0], outputs.audio.name)
-        seconds = time.perf_counter() - began
-        if options.bwf:
-            bwf.add_bext(temporaries[0], _bext_info(measured, delivery, choice))
-        for temporary, content in zip(temporaries[1:], contents, strict=True):
-            temporary.write_text(content, encoding="utf-8")
-    return measured, seconds
-
-
-def _bext_info(measured: Measurement, delivery: Delivery, choice: engines.Choice) -> bwf.BextInfo:
-    now = datetime.now()
-    return bwf.BextInfo(
-        description=f"voicer render, {choice.engine.name} voice {choice.voice}",
-        originator="voicer",
-        origination_date=now.strftime("%Y-%m-%d"),
-        origination_time=now.strftime("%H:%M:%S"),
-        loudness_value=measured.integrated,
-        loudness_range=measured.loudness_range,
-        max_true_peak_level=measured.true_peak,
-        coding_history=(
-            f"A=PCM,F={delivery.sample_rate},W={delivery.bit_depth},"
-            f"M={'mono' if delivery.channels == 1 else 'stereo'},T=voicer\r\n"
-        ),
+def _warn_about_script(plan: Plan, tell: Callable[[str], None]) -> None:
+    found = lint.sentence_findings(
+        list(plan.drafted), plan.language, _cuecounted(plan.profile), plan.lexicon
     )
+    warnings = sum(finding.severity == "warning" for finding in found)
+    if warnings:
+        source = plan.script.source
+        tell(f"{counted(warnings, 'warning')} about the script (see: voicer check {source})")
 
 
-def _cache(options: RenderOptions) -> cache.ClipCache | None:
-    if not options.use_cache:
-        return None
-    return cache.ClipCache(options.cache_dir or cache.default_directory())
+def _cuecounted(profile: Profile) -> lint.CueCount:
+    return lambda text: len(captions.split_captions(text, profile))
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``number`` and ``noun``, in the plural unless there is one.
+
+    >>> counted(1, "cue"), counted(3, "cue"), counted(0, "retry", "retries")
+    ('1 cue', '3 cues', '0 retries')
+    """
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"

@@ -8,7 +8,7 @@ from datetime import timedelta
 import srt
 
 from voicer.model import Cue
-from voicer.subtitles.times import to_timedelta
+from voicer.subtitles.timestamps import to_timedelta
 
 MS = timedelta(milliseconds=1)
 

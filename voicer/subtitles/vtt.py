@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from voicer.model import Cue
-from voicer.subtitles.times import clock, to_ms
+from voicer.subtitles.timestamps import clock, to_ms
 
 _TIME = r"(?:(\d{2,}):)?([0-5]\d):([0-5]\d)\.(\d{3})"
 _TIMING = re.compile(rf"{_TIME}[ \t]+-->[ \t]+{_TIME}(?:[ \t].*)?")

@@ -65,7 +65,7 @@ class Backoff:
     >>> backoff.wait()
     Traceback (most recent call last):
     ...
-    voicer.retry.Cancelled: the render was cancelled
+    voicer.synthesis.retry.Cancelled: the render was cancelled
     """
 
     def __init__(self) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from voicer import ffmpeg
+from voicer.audio.stream import ArraySignal, Signal, blocks
 from voicer.errors import InputError
-from voicer.stream import ArraySignal, Signal, blocks
 
 DEFAULT_SAMPLE_RATE = 48000
 

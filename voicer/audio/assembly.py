@@ -1,58 +1,23 @@
-"""Turning clips into one programme: find speech, trim to a margin, join with exact pauses, encode.
+"""Turning clips into one programme: find speech, join with exact pauses and faded edges.
 
 Every position is a sample count, so timing never drifts however long the programme is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+import contextlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from voicer.audio import loudness
+from voicer.audio.stream import PcmFile
 from voicer.errors import SynthesisError
 from voicer.model import Clip, Mark, Placement, Programme, Segment
-from voicer.stream import ArraySignal
-
-MARGIN_MS = 30  # audio kept before and after detected speech
-SILENCE_DBFS = -50.0  # below this (or 40 dB under the clip's peak) counts as silence
-WINDOW_MS = 5
+from voicer.synthesis.speech import MARGIN_MS, speech_bounds
 
 FADE_MS = 5  # a short fade at each clip edge, so joins never click
-
-
-def speech_bounds(samples: np.ndarray, sample_rate: int) -> tuple[int, int] | None:
-    """First and one-past-last sample of speech in ``samples``, or None if it is all silence.
-
-    >>> sr = 1000; x = np.zeros(sr, np.float32); x[200:700] = 0.5
-    >>> speech_bounds(x, sr)
-    (200, 700)
-    """
-    if samples.size == 0:
-        return None
-    peak = float(np.max(np.abs(samples)))
-    threshold = max(10 ** (SILENCE_DBFS / 20), peak * 10 ** (-40 / 20))
-    window = max(1, sample_rate * WINDOW_MS // 1000)
-    usable = samples.size - samples.size % window
-    rms = np.sqrt(np.mean(np.square(samples[:usable].reshape(-1, window)), axis=1))
-    loud = np.flatnonzero(rms > threshold / 2)
-    if loud.size == 0:
-        return None
-    first_window = samples[loud[0] * window : (loud[0] + 1) * window]
-    last_window = samples[loud[-1] * window : (loud[-1] + 1) * window]
-    first = int(loud[0]) * window + int(np.argmax(np.abs(first_window) > threshold / 2))
-    last_hits = np.flatnonzero(np.abs(last_window) > threshold / 2)
-    last = int(loud[-1]) * window + (int(last_hits[-1]) if last_hits.size else window - 1)
-    return first, last + 1
-
-
-def trim(samples: np.ndarray, sample_rate: int, margin_ms: int = MARGIN_MS) -> np.ndarray:
-    """Cut leading and trailing silence down to ``margin_ms``; empty when there is no speech."""
-    bounds = speech_bounds(samples, sample_rate)
-    if bounds is None:
-        return samples[:0]
-    margin = sample_rate * margin_ms // 1000
-    return samples[max(0, bounds[0] - margin) : bounds[1] + margin]
 
 
 class Assembler:
@@ -121,37 +86,77 @@ class Assembler:
             self.flushed += count
 
 
+@dataclass(frozen=True)
+class Spacing:
+    """The silences of a programme, in milliseconds: between sentences, after a paragraph's
+    last sentence, before the first speech and after the last."""
+
+    sentence_pause_ms: int
+    paragraph_pause_ms: int
+    lead_in_ms: int = MARGIN_MS
+    tail_ms: int = MARGIN_MS
+
+    def after(self, segment: Segment, last: bool) -> int:
+        """The silence after ``segment``: what its markup asks for, else the sentence or
+        paragraph pause; after the last sentence, the tail (or its markup's pause if longer)."""
+        if last:
+            return max(self.tail_ms, segment.pause_after_ms or 0)
+        if segment.pause_after_ms is not None:
+            return segment.pause_after_ms
+        return self.paragraph_pause_ms if segment.ends_paragraph else self.sentence_pause_ms
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """A programme (in a scratch file), each sentence's loudness, and the programme's meter:
+    what levelling needs, measured as the clips went by."""
+
+    programme: Programme
+    levels: list[float]
+    meter: loudness.Meter
+
+
 def assemble(
     segments: Sequence[Segment],
-    clips: Sequence[Clip],
-    sentence_pause_ms: int,
-    paragraph_pause_ms: int,
-    lead_in_ms: int = MARGIN_MS,
-    tail_ms: int = MARGIN_MS,
-) -> Programme:
-    """Join clips in memory (see :class:`Assembler`): the sentence pause between sentences,
-    the paragraph pause after a paragraph's last sentence, ``lead_in_ms`` before the first
-    speech and ``tail_ms`` after the last."""
-    if not clips:
-        raise SynthesisError("nothing to assemble: no audio was produced")
-    pieces: list[np.ndarray] = []
-    assembler = Assembler(pieces.append, clips[0].sample_rate, lead_in_ms)
-    placements = []
+    clips: Iterable[Clip],
+    spacing: Spacing,
+    scratch: contextlib.ExitStack,
+    on_placed: Callable[[int, float], None] | None = None,
+) -> Assembled:
+    """Join the clips as they come into a scratch file (removed when ``scratch`` closes),
+    measuring as it goes; ``on_placed(i, seconds)`` after sentence i, with the seconds of
+    programme up to the end of its speech."""
+    placements: list[Placement] = []
+    levels: list[float] = []
+    assembler: Assembler | None = None
     for number, (segment, clip) in enumerate(zip(segments, clips, strict=True)):
-        last = number == len(clips) - 1
-        pause = tail_ms if last else pause_after(segment, sentence_pause_ms, paragraph_pause_ms)
-        placements.append(place(assembler, segment, clip, clip_speech(segment, clip), pause, last))
+        if assembler is None:
+            pcm = scratch.enter_context(PcmFile(clip.sample_rate))
+            meter = loudness.Meter(clip.sample_rate, true_peak=False)
+            assembler = Assembler(
+                _both(pcm.append, meter.feed), clip.sample_rate, spacing.lead_in_ms
+            )
+        last = number == len(segments) - 1
+        bounds = clip_speech(segment, clip)
+        placement = place(assembler, segment, clip, bounds, spacing.after(segment, last), last)
+        placements.append(placement)
+        levels.append(loudness.clip_loudness(clip.samples[slice(*bounds)], clip.sample_rate))
+        if on_placed:
+            on_placed(number, placement.speech_end / clip.sample_rate)
+    if assembler is None:
+        raise SynthesisError("nothing to assemble: no audio was produced")
     assembler.finish()
-    signal = ArraySignal(np.concatenate(pieces), clips[0].sample_rate)
-    return Programme(signal=signal, placements=tuple(placements))
+    return Assembled(Programme(pcm, tuple(placements)), levels, meter)
 
 
-def pause_after(segment: Segment, sentence_pause_ms: int, paragraph_pause_ms: int) -> int:
-    """The silence after a sentence: what its markup asks for, else the sentence or paragraph
-    pause."""
-    if segment.pause_after_ms is not None:
-        return segment.pause_after_ms
-    return paragraph_pause_ms if segment.ends_paragraph else sentence_pause_ms
+def _both(
+    first: Callable[[np.ndarray], None], second: Callable[[np.ndarray], None]
+) -> Callable[[np.ndarray], None]:
+    def both(samples: np.ndarray) -> None:
+        first(samples)
+        second(samples)
+
+    return both
 
 
 def clip_speech(segment: Segment, clip: Clip) -> tuple[int, int]:

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from voicer.errors import InputError
-from voicer.prosody import parse_percent
+from voicer.script.prosody import parse_percent
 
 MAX_PAUSE = 60.0  # seconds
 _TOKEN = re.compile(r"\[\[|\[([^\]]*)\]|\[")

@@ -11,18 +11,12 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import replace
 
-from voicer import audio, cache, engines
-from voicer.captions import Caption
 from voicer.errors import SynthesisError
 from voicer.model import Clip, Prosody, Segment
-from voicer.retry import Backoff, RetryPolicy, call_with_retries
-from voicer.text import is_speakable
+from voicer.synthesis import cache, engines
+from voicer.synthesis.retry import Backoff, RetryPolicy, call_with_retries
 
-CLAUSE_PAUSE_MS = 300
-ENUMERATION_PAUSE_MS = 150
-WORD_BREAK_PAUSE_MS = 120
 AHEAD_PER_JOB = 4  # sentences started ahead of the one being assembled, per job
 
 
@@ -80,10 +74,8 @@ class Speaker:
     def _retrying(self, text: str, attempt: int, error: SynthesisError, delay: float) -> None:
         self._count("retries")
         if self.on_retry:
-            flat = " ".join(text.split())
-            preview = flat if len(flat) <= 16 else flat[:15] + "…"
             self.on_retry(
-                f"attempt {attempt} for “{preview}” failed: {error}; retry in {delay:.1f} s"
+                f"attempt {attempt} for “{preview(text)}” failed: {error}; retry in {delay:.1f} s"
             )
 
     def _count(self, what: str) -> None:
@@ -91,41 +83,21 @@ class Speaker:
             setattr(self, what, getattr(self, what) + 1)
 
 
-def sentence_clip(speaker: Speaker, segment: Segment, captions: Sequence[Caption]) -> Clip:
-    """A sentence's clip. An engine without word marks speaks each caption on its own (with
-    the pause the engine itself makes at that punctuation), so every cue boundary is measured."""
-    voice = segment.voice
-    prosody = None if segment.rate is None else replace(speaker.prosody, rate=segment.rate)
-    try:
-        if (
-            speaker.word_marks
-            or len(captions) < 2
-            or not all(is_speakable(caption.spoken) for caption in captions)
-        ):
-            return speaker.speak(segment.spoken, voice, prosody)
-        clips = [speaker.speak(caption.spoken, voice, prosody) for caption in captions]
-        pauses = [phrase_pause_ms(caption) for caption in captions]
-        return audio.join_phrases(clips, [c.spoken for c in captions], pauses)
-    except SynthesisError as exc:
-        flat = " ".join(segment.shown.split())
-        preview = flat if len(flat) <= 16 else flat[:15] + "…"
-        raise type(exc)(f"line {segment.line} (“{preview}”): {exc}") from None
+def preview(text: str, width: int = 16) -> str:
+    """The start of ``text`` on one line, for messages.
 
-
-def phrase_pause_ms(caption: Caption) -> int:
-    """The pause after a caption spoken on its own, as the engine makes it inside a sentence
-    (measured on kokoro: about 0.3 s after ，；： and shorter after 、)."""
-    if caption.break_after != "clause":
-        return WORD_BREAK_PAUSE_MS
-    return ENUMERATION_PAUSE_MS if caption.text.rstrip()[-1:] == "、" else CLAUSE_PAUSE_MS
+    >>> preview("一二三四五六七八九十一二三四五六七八")
+    '一二三四五六七八九十一二三四五…'
+    """
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 class Synthesis:
     """Every sentence's clip, in script order, made by ``jobs`` worker threads that start at
     once (so the caller can do other work while they run); iterate to take the clips.
 
-    ``captions(i)`` gives sentence i's captions; it is called only for engines without word
-    marks (which speak caption by caption), from the worker threads. At most
+    ``speak(i)`` makes sentence i's clip; it is called from the worker threads. At most
     ``jobs * AHEAD_PER_JOB`` sentences are in flight or waiting to be taken, so memory does
     not grow with the length of the script. :meth:`close` (or leaving the ``with`` block) drops
     the sentences not started and cancels backoffs; the workers are daemon threads, so a
@@ -134,12 +106,12 @@ class Synthesis:
 
     def __init__(
         self,
-        speaker: Speaker,
+        speak: Callable[[int], Clip],
         segments: Sequence[Segment],
-        captions: Callable[[int], Sequence[Caption]],
         jobs: int,
+        backoff: Backoff | None = None,
     ) -> None:
-        self.speaker, self.segments, self.captions = speaker, segments, captions
+        self.speak, self.segments, self.backoff = speak, segments, backoff
         self.window = max(1, jobs) * AHEAD_PER_JOB
         self.tasks: queue.PriorityQueue[tuple[float, int, Future[Clip] | None]] = (
             queue.PriorityQueue()
@@ -167,7 +139,8 @@ class Synthesis:
     def close(self) -> None:
         for future in self.waiting:
             future.cancel()
-        self.speaker.backoff.cancel()
+        if self.backoff:
+            self.backoff.cancel()
         for number in range(len(self.workers)):
             self.tasks.put((math.inf, number, None))
 
@@ -189,8 +162,6 @@ class Synthesis:
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                segment = self.segments[index]
-                pieces = () if self.speaker.word_marks else self.captions(index)
-                future.set_result(sentence_clip(self.speaker, segment, pieces))
+                future.set_result(self.speak(index))
             except BaseException as exc:  # handed to the caller, which raises it
                 future.set_exception(exc)

@@ -1,22 +1,19 @@
 """From the author's draft to sentences ready to speak: fill placeholders, refuse the ones left
 (unless allowed), read the inline markup, split into sentences carrying their voice, rate and
 pause, each at the line and column where the author wrote it; then what the engine says for
-each sentence and each of its captions (numbers in words, placeholders left out).
+each sentence (numbers in words, placeholders left out).
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from voicer import markup, placeholders, spoken, text
-from voicer.captions import Caption, split_captions
 from voicer.errors import InputError
 from voicer.model import Script, Segment
-from voicer.placeholders import Placeholder
-from voicer.profiles import Profile
+from voicer.script import markup, placeholders, sentences, spoken_form
+from voicer.script.placeholders import Placeholder
 
 SHOWN_IN_ERROR = 5  # placeholders named in the one-line error; `voicer check` lists them all
 _COMMENT = re.compile(r"\[#[^\]\n]*\]")
@@ -46,7 +43,7 @@ def prepare(
         raise InputError(placeholder_error(script.text, left))
     marked = markup.parse(draft)
     pauses = [d for d in marked.directives if d.kind == "pause"]
-    found = text.segments(replace(script, text=marked.text), breaks={d.offset for d in pauses})
+    found = sentences.segments(replace(script, text=marked.text), breaks={d.offset for d in pauses})
     starts = _offsets(marked.text, found)
     found = [_at_origin(segment, marked) for segment in found]
     found = _apply(found, marked, starts)
@@ -128,7 +125,7 @@ def speakable(
     kept: list[Segment] = []
     for segment in segments:
         segment = replace(segment, spoken=spoken_text(segment.shown, language, lexicon))
-        if text.is_speakable(segment.spoken):
+        if sentences.is_speakable(segment.spoken):
             kept.append(segment)
         elif kept:
             before = kept[-1]
@@ -145,44 +142,7 @@ def speakable(
 
 def spoken_text(written: str, language: str, lexicon: Mapping[str, str] | None) -> str:
     """What the engine says for ``written``: placeholders left out, numbers in words."""
-    return spoken.spoken_form(_unplaceheld(written), language, lexicon)
-
-
-class Captions:
-    """Each sentence's captions, made once (from the main thread or a worker, whichever asks
-    first), each with its spoken text and where that lies in the sentence's spoken text."""
-
-    def __init__(
-        self,
-        segments: list[Segment],
-        profile: Profile,
-        speed: float,
-        language: str,
-        lexicon: Mapping[str, str] | None,
-    ) -> None:
-        self.segments, self.profile, self.speed = segments, profile, speed
-        self.language, self.lexicon = language, lexicon
-        self.made: dict[int, list[Caption]] = {}
-        self.lock = threading.Lock()
-
-    def __call__(self, index: int) -> list[Caption]:
-        with self.lock:
-            if index not in self.made:
-                self.made[index] = self._make(self.segments[index])
-            return self.made[index]
-
-    def _make(self, segment: Segment) -> list[Caption]:
-        keep = tuple(self.lexicon or ())
-        pieces = split_captions(segment.shown, self.profile, self.speed, keep)
-        said = []
-        position = 0
-        for caption in pieces:
-            words = spoken_text(caption.text, self.language, self.lexicon)
-            found = segment.spoken.find(words, position)
-            start = found if found >= 0 else position  # rewritten across a caption break
-            said.append(replace(caption, spoken=words, spoken_start=start))
-            position = start + len(words) if found >= 0 else position
-        return said
+    return spoken_form.spoken_form(_unplaceheld(written), language, lexicon)
 
 
 def _unplaceheld(text: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from voicer.model import Cue, Placement
-from voicer.rules import reading_speed
+from voicer.subtitles.profiles import reading_speed
 
 
 def seconds(sample: int, sample_rate: int) -> float:

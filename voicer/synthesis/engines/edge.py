@@ -4,7 +4,7 @@ One request per piece of text (well under the service's 4096-byte limit), each b
 timeout; the MP3 answer is decoded to PCM and the WordBoundary events become word marks.
 Every failure becomes a one-line SynthesisError (EngineUnavailable when the service cannot be
 reached at all), marked transient when trying again may help (timeouts, dropped connections,
-HTTP 403/429/5xx, no audio) and throttled for HTTP 429; see voicer.retry.
+HTTP 403/429/5xx, no audio) and throttled for HTTP 429; see voicer.synthesis.retry.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from edge_tts.exceptions import EdgeTTSException, NoAudioReceived, WebSocketErro
 from voicer import ffmpeg
 from voicer.errors import EngineUnavailable, InputError, SynthesisError, VoicerError
 from voicer.model import Clip, Mark, Prosody, Voice
-from voicer.text import is_speakable, split_to_fit
+from voicer.script.sentences import is_speakable, split_to_fit
 
 SAMPLE_RATE = 24000  # the service only sends audio-24khz-48kbitrate-mono-mp3
 TICKS_PER_SECOND = 10_000_000  # WordBoundary offsets and durations are in 100-ns ticks
@@ -200,7 +200,7 @@ def probe(timeout: float = 3.0, url: str | None = None) -> str | None:
 
 def bundled_voices() -> list[Voice]:
     """The well-known edge voices shipped with voicer (used when the service is unreachable)."""
-    path = resources.files("voicer.engines").joinpath("voices/edge_voices.json")
+    path = resources.files("voicer.synthesis.engines").joinpath("voices/edge_voices.json")
     entries = json.loads(path.read_text(encoding="utf-8"))
     return [
         Voice(name=e["name"], engine="edge", language=e["locale"], gender=e["gender"])

@@ -8,15 +8,18 @@ and ceiling by what it did. Every step reads the programme a block at a time.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from voicer import ffmpeg, loudness
-from voicer.delivery import Delivery, encode_signal
-from voicer.loudness import Measurement
-from voicer.stream import Resampled, Scaled, Signal, blocks, spool
+from voicer import ffmpeg
+from voicer.audio import bwf, loudness
+from voicer.audio.delivery import Delivery, delivery_for, encode_signal, format_for
+from voicer.audio.loudness import Measurement
+from voicer.audio.stream import Resampled, Scaled, Signal, blocks, spool
+from voicer.errors import InputError
 
 STEREO_OFFSET_LU = 3.01  # the same signal in both channels measures 3 LU louder
 LOUDNESS_TOLERANCE_LU = 0.1  # a first lossy encode closer than this to the target is kept
@@ -25,6 +28,82 @@ PEAK_SAFETY_DB = 0.1
 # encode usually lands on the target. MP3 (libmp3lame, any bitrate and rate we offer) reads
 # 0.43-0.46 LU quieter on speech and tone bursts alike; AAC, Vorbis and Opus within 0.1 LU.
 CODEC_LOUDNESS_SHIFT_LU = {"libmp3lame": -0.45}
+
+
+@dataclass(frozen=True)
+class Mastering:
+    """How the programme becomes a file: the delivered format, the loudness target
+    (integrated LUFS, true-peak ceiling dBTP; None: not normalised) and whether a WAV gets a
+    BWF ``bext`` chunk."""
+
+    delivery: Delivery
+    target: tuple[float, float] | None
+    bwf: bool = False
+
+
+def default_loudness(path: Path) -> str:
+    """ebu-r128 for WAV and FLAC (broadcast delivery), podcast for the lossy formats."""
+    return "podcast" if format_for(path).lossy else "ebu-r128"
+
+
+def mastering_for(
+    path: Path,
+    *,
+    sample_rate: int | None = None,
+    bit_depth: int | None = None,
+    bitrate: str | None = None,
+    channels: int = 1,
+    preset: str | None = None,
+    lufs: float | None = None,
+    true_peak: float | None = None,
+    add_bwf: bool = False,
+) -> Mastering:
+    """The mastering of ``path`` with these settings, every one checked (InputError).
+
+    The loudness preset defaults by format (see :func:`default_loudness`); ``lufs`` and
+    ``true_peak`` override the preset's target and ceiling; preset ``none`` without ``lufs``
+    leaves the level alone.
+    """
+    delivery = delivery_for(path, sample_rate, bit_depth, bitrate, channels)
+    preset_lufs, ceiling = loudness.target_for(preset or default_loudness(path), channels) or (
+        None,
+        -1.0,
+    )
+    target_lufs = lufs if lufs is not None else preset_lufs
+    ceiling = true_peak if true_peak is not None else ceiling
+    if add_bwf and delivery.format.codec != "pcm":
+        raise InputError("--bwf applies to WAV output only")
+    target = None if target_lufs is None else (target_lufs, ceiling)
+    return Mastering(delivery, target, add_bwf)
+
+
+def master(
+    source: Signal, mastering: Mastering, path: Path, label: str, description: str
+) -> Measurement:
+    """Deliver ``source`` to ``path`` (see :func:`deliver`; ``label`` names it in errors), with
+    a BWF chunk described by ``description`` if asked."""
+    measured = deliver(source, mastering.delivery, mastering.target, path, label)
+    if mastering.bwf:
+        bwf.add_bext(path, bext_for(measured, mastering.delivery, description))
+    return measured
+
+
+def bext_for(measured: Measurement, delivery: Delivery, description: str) -> bwf.BextInfo:
+    """The BWF metadata of a delivered file: now, its measured loudness, its coding history."""
+    now = datetime.now()
+    return bwf.BextInfo(
+        description=description,
+        originator="voicer",
+        origination_date=now.strftime("%Y-%m-%d"),
+        origination_time=now.strftime("%H:%M:%S"),
+        loudness_value=measured.integrated,
+        loudness_range=measured.loudness_range,
+        max_true_peak_level=measured.true_peak,
+        coding_history=(
+            f"A=PCM,F={delivery.sample_rate},W={delivery.bit_depth},"
+            f"M={'mono' if delivery.channels == 1 else 'stereo'},T=voicer\r\n"
+        ),
+    )
 
 
 def deliver(

@@ -6,15 +6,14 @@ cues before writing and checking the file written from them give the same answer
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from voicer.model import Cue
-from voicer.profiles import Profile, reading_units
-from voicer.subtitles.times import clock, to_ms
+from voicer.subtitles.profiles import Profile, reading_speed
+from voicer.subtitles.timestamps import clock, to_ms
 
 RULES = {
     "empty": "a cue shows some text",
@@ -48,20 +47,7 @@ class Violation:
         return self.message
 
 
-def reading_speed(cue: Cue, sample_rate: int) -> float:
-    """Characters per second on screen, counted Netflix's way (half-width counts 0.5).
-
-    >>> reading_speed(Cue(0, 2000, ("你好，", "world")), 1000)
-    2.75
-    """
-    units = reading_units("\n".join(cue.lines))
-    duration = (cue.end - cue.start) / sample_rate
-    if duration <= 0:
-        return math.inf if units else 0.0
-    return units / duration
-
-
-def check(cues: Sequence[Cue], sample_rate: int, profile: Profile) -> list[Violation]:
+def violations(cues: Sequence[Cue], sample_rate: int, profile: Profile) -> list[Violation]:
     """Every violation of ``profile`` in ``cues`` (in file order), ordered by cue."""
     timed = [
         Cue(to_ms(c.start, sample_rate), to_ms(c.end, sample_rate), c.lines, c.text, c.segment)

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from voicer.audio.stream import ArraySignal, Gained, Scaled, Signal, blocks, materialize
 from voicer.errors import InputError
-from voicer.stream import ArraySignal, Gained, Scaled, Signal, blocks, materialize
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0  # integrated loudness (BS.1770-4)
@@ -719,7 +719,7 @@ def level_knots(
     ramp_ms: float = 10.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The gain curve that evens out sentences, as knots (positions, linear gains) for
-    :class:`voicer.stream.Gained`.
+    :class:`voicer.audio.stream.Gained`.
 
     ``spans`` are the (start, end) samples of the sentences, in order and not overlapping,
     ``levels`` their loudness (:func:`clip_loudness`), and ``meter`` has measured the whole

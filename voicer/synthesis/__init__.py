@@ -1,0 +1,2 @@
+"""The synthesis stage: engines, and speaking sentences through the cache with retries, several
+at a time."""
