@@ -40,6 +40,7 @@ SUMMARY = re.compile(
 )
 RETRY_LINE = re.compile(r"voicer: attempt (\d+) for “(.+)” failed: (.+); retry in \d+\.\d s")
 BAR = re.compile(r"\r\[[#.]{24}\] \d+/\d+ sentences, ")  # cli.ProgressBar
+MASTERING_BAR = re.compile(r"\r\[[#.]{24}\] mastering \d+:\d\d\.\d of audio, \d+%")
 
 
 def voicer_on_a_terminal(*args: str, cwd: Path) -> tuple[int, str, str]:
@@ -266,6 +267,8 @@ def test_a_terminal_gets_a_progress_bar_and_quiet_prints_nothing(edge_server, tm
     code, stdout, terminal = voicer_on_a_terminal(*args, "-o", "loud.wav", cwd=work)
     assert code == 0, terminal
     assert BAR.search(terminal), terminal
+    # the paced service holds synthesis past the bar's delay, so mastering shows too
+    assert MASTERING_BAR.search(terminal), terminal
     assert SUMMARY.fullmatch(stdout.splitlines()[-1])
 
     code, stdout, terminal = voicer_on_a_terminal(*args, "-o", "quiet.wav", "-q", cwd=work)

@@ -362,8 +362,9 @@ def _listing(names: list[str]) -> str:
 
 
 class ProgressBar:
-    """Sentences done, audio produced and time left, redrawn in place on stderr; shown only
-    once a render has taken a couple of seconds, so quick re-renders stay quiet."""
+    """Sentences done, audio produced and time left, then how far mastering has got, redrawn
+    in place on stderr; shown only once a render has taken a couple of seconds, so quick
+    re-renders stay quiet."""
 
     DELAY_SECONDS = 2.0
     WIDTH = 24
@@ -374,12 +375,18 @@ class ProgressBar:
     def show(self, progress: pipeline.Progress) -> None:
         if progress.elapsed < self.DELAY_SECONDS:
             return
-        filled = self.WIDTH * progress.done // max(1, progress.total)
-        left = progress.elapsed / progress.done * (progress.total - progress.done)
-        line = (
-            f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {progress.done}/{progress.total} "
-            f"sentences, {_clock(progress.audio_seconds)} of audio, about {_clock(left)} left"
-        )
+        audio = f"{_clock(progress.audio_seconds)} of audio"
+        if progress.mastering is None:
+            share = progress.done / max(1, progress.total)
+            left = progress.elapsed / progress.done * (progress.total - progress.done)
+            state = (
+                f"{progress.done}/{progress.total} sentences, {audio}, about {_clock(left)} left"
+            )
+        else:
+            share = progress.mastering
+            state = f"mastering {audio}, {share:.0%}"
+        filled = round(self.WIDTH * share)
+        line = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {state}"
         click.echo(f"\r{line}\x1b[K", err=True, nl=False)
         self.drawn = True
 

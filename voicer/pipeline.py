@@ -328,9 +328,10 @@ def write(
     assembled: assembly.Assembled,
     cues: Sequence[Cue],
     options: RenderOptions,
+    progress: Callable[[float], None] | None = None,
 ) -> Measurement:
     """Level and master the programme and write every output, all or nothing; the loudness of
-    the delivered file."""
+    the delivered file. ``progress(share)`` hears how far mastering has got."""
     programme = assembled.programme
     rate = programme.sample_rate
     contents = [formats.format_text(cues, rate, path.suffix) for path in outputs.subtitles]
@@ -349,7 +350,7 @@ def write(
     with files.atomic_outputs(outputs.all()) as temporaries:
         audio = outputs.audio
         measured = mastering.master(
-            levelled, options.mastering(audio), temporaries[0], audio.name, description
+            levelled, options.mastering(audio), temporaries[0], audio.name, description, progress
         )
         for temporary, content in zip(temporaries[1:], contents, strict=True):
             temporary.write_text(content, encoding="utf-8")
@@ -414,8 +415,8 @@ def render_script(
         synthesis_seconds = time.perf_counter() - synthesis_began
         cues = cue(plan, assembled.programme)
         mastering_began = time.perf_counter()
-        progress.mastering()
-        measured = write(outputs, plan, assembled, cues, options)
+        progress.mastering(0.0)
+        measured = write(outputs, plan, assembled, cues, options, progress.mastering)
         mastering_seconds = time.perf_counter() - mastering_began
     programme = assembled.programme
     return RenderResult(
@@ -451,7 +452,7 @@ class _Reporter:
         self.seconds = seconds
         self._send(index + 1, None)
 
-    def mastering(self, share: float = 0.0) -> None:
+    def mastering(self, share: float) -> None:
         self._send(self.total, share)
 
     def _send(self, done: int, share: float | None) -> None:

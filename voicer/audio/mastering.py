@@ -8,6 +8,7 @@ and ceiling by what it did. Every step reads the programme a block at a time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -78,11 +79,16 @@ def mastering_for(
 
 
 def master(
-    source: Signal, mastering: Mastering, path: Path, label: str, description: str
+    source: Signal,
+    mastering: Mastering,
+    path: Path,
+    label: str,
+    description: str,
+    progress: Callable[[float], None] | None = None,
 ) -> Measurement:
     """Deliver ``source`` to ``path`` (see :func:`deliver`; ``label`` names it in errors), with
     a BWF chunk described by ``description`` if asked."""
-    measured = deliver(source, mastering.delivery, mastering.target, path, label)
+    measured = deliver(source, mastering.delivery, mastering.target, path, label, progress)
     if mastering.bwf:
         bwf.add_bext(path, bext_for(measured, mastering.delivery, description))
     return measured
@@ -112,21 +118,27 @@ def deliver(
     target: tuple[float, float] | None,
     path: Path,
     label: str = "",
+    progress: Callable[[float], None] | None = None,
 ) -> Measurement:
     """Write ``source`` (mono) to ``path`` as ``delivery`` says, normalised to ``target``
     (integrated LUFS, true-peak ceiling dBTP) if given; return the file's loudness.
+    ``progress(share)`` hears how far it has got, from 0 to 1.
 
     Works a block at a time: memory does not grow with the length of the programme.
     """
+    share = _Share(progress)
+    source = share.counted(source)
     if target is None:
-        with spool(Resampled(source, delivery.sample_rate)) as resampled:
+        with spool(Resampled(source, delivery.sample_rate)) as spooled:
+            resampled = share.counted(spooled)
             encode_signal(_below_full_scale(resampled), delivery, path, label)
         return measure_file(path, delivery)
     lufs, ceiling = target
     aim = lufs - (STEREO_OFFSET_LU if delivery.channels == 2 else 0.0)
     aim -= CODEC_LOUDNESS_SHIFT_LU.get(delivery.format.codec, 0.0)
     meter = loudness.Meter(delivery.sample_rate)
-    with spool(Resampled(source, delivery.sample_rate), meter.feed) as resampled:
+    with spool(Resampled(source, delivery.sample_rate), meter.feed) as spooled:
+        resampled = share.counted(spooled)
         normalised, _ = loudness.normalize_signal(resampled, aim, ceiling, meter)
         encode_signal(normalised, delivery, path, label)
         measured = measure_file(path, delivery)
@@ -150,6 +162,42 @@ def measure_file(path: Path, delivery: Delivery) -> Measurement:
     if delivery.channels == 2:
         found = replace(found, integrated=found.integrated + STEREO_OFFSET_LU)
     return found
+
+
+class _Share:
+    """How far mastering has got, judged by the samples its passes read from the programme:
+    each pass over it counts one, and most renders take two (resample and measure, then
+    normalise and encode); a limiter or a correcting pass holds the share just under 1."""
+
+    PASSES = 2
+
+    def __init__(self, report: Callable[[float], None] | None) -> None:
+        self.report = report
+        self.done = 0.0
+
+    def counted(self, signal: Signal) -> Signal:
+        return _Counted(signal, self) if self.report else signal
+
+    def read(self, samples: int, length: int) -> None:
+        self.done += samples / max(1, length)
+        if self.report:
+            self.report(min(0.99, self.done / self.PASSES))
+
+
+class _Counted:
+    """A signal that tells a :class:`_Share` how much of it has been read."""
+
+    def __init__(self, source: Signal, share: _Share) -> None:
+        self.source, self.share = source, share
+        self.sample_rate = source.sample_rate
+
+    @property
+    def length(self) -> int:
+        return self.source.length
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        self.share.read(stop - start, self.length)
+        return self.source.read(start, stop)
 
 
 def _below_full_scale(source: Signal, ceiling_dbfs: float = -1.0) -> Signal:
