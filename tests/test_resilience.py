@@ -275,3 +275,21 @@ def test_a_terminal_gets_a_progress_bar_and_quiet_prints_nothing(edge_server, tm
     assert code == 0, terminal
     assert (stdout, terminal) == ("", "")
     assert_same_render(work / "quiet.wav", work / "loud.wav", len(SHORT_SENTENCES))
+
+
+def test_a_sentence_said_twice_is_synthesised_once_and_counted_the_same_every_time(
+    edge_server, tmp_path
+):
+    """Repeated words run at the same moment on several jobs: one request, the rest cache
+    hits, and the same counts on every render into a fresh cache."""
+    repeated = "谢谢大家！"
+    speech = f"{repeated}各位来宾。{repeated}今天开会。{repeated}\n{repeated}{repeated}再见。\n"
+    edge_server.set_pacing(latency=PACED)
+    counts = []
+    for run in range(2):
+        work = write_speech(tmp_path / f"run{run}", speech)
+        args = ["--engine", "edge", "-o", "out.wav", "--jobs", "4", "--cache-dir", "cache"]
+        before = len(edge_server.requests)
+        summary = summary_of(voicer("render", "talk.txt", *args, cwd=work))
+        counts.append((summary.synthesised, summary.cached, len(edge_server.requests) - before))
+    assert counts == [(4, 4, 4), (4, 4, 4)]

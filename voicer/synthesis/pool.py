@@ -42,6 +42,7 @@ class Speaker:
         self.on_retry = on_retry
         self.hits = self.misses = self.retries = 0
         self._lock = threading.Lock()
+        self._making: dict[str, Future[Clip]] = {}  # requests under way, by cache key
         # computed once: the engine version may read package metadata or stat a model file
         engine = choice.engine
         self.key_fields = (engine.name, engine.cache_version)
@@ -54,11 +55,36 @@ class Speaker:
         """``text`` in ``voice`` with ``prosody`` (by default the render's)."""
         voice = voice or self.choice.voice
         prosody = prosody or self.prosody
+        if self.clips is None:
+            return self._synthesize(text, voice, prosody)
         name = cache.key(*self.key_fields, voice, repr(prosody), text)
-        found = self.clips.get(name) if self.clips else None
-        if found is not None:
+        with self._lock:
+            # the same words twice in a script: made once, whichever thread asks first
+            making = self._making.get(name)
+            owner = making is None
+            if making is None:
+                self._making[name] = making = Future()
+        if not owner:
+            clip = making.result()
             self._count("hits")
+            return clip
+        try:
+            found = self.clips.get(name)
+            if found is not None:
+                self._count("hits")
+            else:
+                found = self._synthesize(text, voice, prosody)
+                self.clips.put(name, found)
+            making.set_result(found)
             return found
+        except BaseException as exc:
+            making.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                del self._making[name]
+
+    def _synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
         engine = self.choice.engine
         clip = call_with_retries(
             lambda: engine.synthesize(text, voice, prosody),
@@ -67,8 +93,6 @@ class Speaker:
             lambda attempt, error, delay: self._retrying(text, attempt, error, delay),
         )
         self._count("misses")
-        if self.clips:
-            self.clips.put(name, clip)
         return clip
 
     def _retrying(self, text: str, attempt: int, error: SynthesisError, delay: float) -> None:
