@@ -159,7 +159,8 @@ def _best_breaks(tokens: tuple[str, ...], profile: Profile, budget: float) -> li
     """Token indices ending each piece, chosen by dynamic programming over break positions."""
     n = len(tokens)
     token_list = list(tokens)
-    best: list[tuple[float, list[int]]] = [(0.0, [])] + [(float("inf"), [])] * n
+    unreached: tuple[float, list[int]] = (float("inf"), [])
+    best = [(0.0, list[int]())] + [unreached] * n
     for end in range(1, n + 1):
         kind = _break_kind(token_list, end)
         if kind == "never":

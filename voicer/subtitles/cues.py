@@ -68,10 +68,12 @@ def _fill_gaps(
     for i, caption in enumerate(captions):
         share_start = first + (last - first) * caption.start // max(total, 1)
         share_end = first + (last - first) * (caption.start + len(caption.text)) // max(total, 1)
-        start = starts[i] if starts[i] is not None else share_start
-        end = ends[i] if ends[i] is not None else share_end
-        if i + 1 < len(captions) and ends[i] is None and starts[i + 1] is not None:
-            end = starts[i + 1]
+        known_start, known_end = starts[i], ends[i]
+        start = known_start if known_start is not None else share_start
+        end = known_end if known_end is not None else share_end
+        following = starts[i + 1] if i + 1 < len(captions) else None
+        if known_end is None and following is not None:
+            end = following
         bounds.append((start, max(start + 1, end)))
     return bounds
 

@@ -10,6 +10,7 @@ import math
 import unicodedata
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 from voicer.model import Cue
 
@@ -103,7 +104,7 @@ def profile_for(
     14
     """
     base = PROFILES["zh" if language == "zh" else "latin"]
-    changes = {key: value for key, value in overrides.items() if value is not None}
+    changes: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
     if style is not None:
         changes["style"] = style
     return replace(base, **changes)
