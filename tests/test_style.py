@@ -23,6 +23,20 @@ def test_ruff(command):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_types():
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "voicer"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_stages_import_only_earlier_stages():
+    """The layers contract in pyproject.toml: no stage imports a later one."""
+    linter = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(linter)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_doctests():
     result = subprocess.run(
         [
