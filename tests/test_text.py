@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from voicer.errors import InputError
 from voicer.script.reading import decode, detect_language, normalise, script_from_bytes
-from voicer.script.sentences import segments, sentence_spans, split_sentences, split_to_fit
+from voicer.script.sentences import segments, sentence_spans, split_to_fit
 
 SPEECH = "一、衷心感谢……\n　　同志们：今天我们开会。增长5.2%！\r\n\r\n他说：“好！”（掌声）\n"
 
@@ -48,6 +48,10 @@ def test_empty_or_blank_text_is_an_input_error(data):
 def test_text_without_speakable_characters_is_an_input_error():
     with pytest.raises(InputError, match="nothing that can be spoken"):
         script_from_bytes("……\n——\n***".encode(), "dots.txt")
+
+
+def split_sentences(text: str) -> list[str]:
+    return [text[start:end] for start, end in sentence_spans(text)]
 
 
 @pytest.mark.parametrize(

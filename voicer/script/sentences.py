@@ -83,21 +83,16 @@ def _cut(text: str, spans: list[tuple[int, int]], cuts: list[int]) -> list[tuple
     return pieces
 
 
-def split_sentences(text: str) -> list[str]:
-    """The sentences of one paragraph, stripped.
-
-    >>> split_sentences("增长5.2%。会议9:30开始！“好吗？！”他问。")
-    ['增长5.2%。', '会议9:30开始！', '“好吗？！”', '他问。']
-    >>> split_sentences("Mr. Smith went to the U.S. on Monday. He stayed.")
-    ['Mr. Smith went to the U.S. on Monday.', 'He stayed.']
-    """
-    return [text[start:end] for start, end in sentence_spans(text)]
-
-
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence in ``text``, without surrounding spaces.
 
     The text between consecutive spans is only whitespace, so nothing is lost.
+
+    >>> def sentences(text): return [text[start:end] for start, end in sentence_spans(text)]
+    >>> sentences("增长5.2%。会议9:30开始！“好吗？！”他问。")
+    ['增长5.2%。', '会议9:30开始！', '“好吗？！”', '他问。']
+    >>> sentences("Mr. Smith went to the U.S. on Monday. He stayed.")
+    ['Mr. Smith went to the U.S. on Monday.', 'He stayed.']
     """
     spans = []
     for start, end in _raw_sentence_spans(text):
