@@ -423,6 +423,8 @@ def check_command(source: str, output_format: str, lexicon: Path | None, **limit
     input cannot be read.
     """
     script = _read_script(source)
+    for notice in script.notices:
+        _notice(notice)
     words = spoken_form.load_lexicon(lexicon) if lexicon else None
     findings = pipeline.script_findings(script, pipeline.RenderOptions(**limits), words)
     if output_format == "json":

@@ -27,11 +27,13 @@ class Signal(Protocol):
 
 @dataclass(frozen=True)
 class Script:
-    """Decoded input text, where it came from and the language it is written in."""
+    """Decoded input text, where it came from, the language it is written in, and what the
+    user should be told about reading it (control characters left out, ...)."""
 
     text: str
     source: str
     language: str  # "zh", "en" or "other"
+    notices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

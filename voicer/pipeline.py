@@ -245,7 +245,12 @@ def prepare(script: Script, options: RenderOptions) -> Plan:
         options.engine, options.voice, script.language, options.kokoro_model, options.probe_timeout
     )
     segments, mapped = engines.with_engine_voices(segments, choice)
-    notices = [*choice.notices, *engines.ignored_settings_notices(choice, prosody), *mapped]
+    notices = [
+        *script.notices,
+        *choice.notices,
+        *engines.ignored_settings_notices(choice, prosody),
+        *mapped,
+    ]
     speed = 1 + prosody.rate / 100
     return Plan(
         script=script,

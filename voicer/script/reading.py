@@ -19,12 +19,31 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 
 
 def decode(data: bytes, source: str) -> str:
-    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK.
+    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK; control characters
+    are left out (see :func:`read_text`, which also says where they were).
 
     >>> decode("你好".encode("gbk"), "a.txt")
     '你好'
     >>> decode(b"\\xef\\xbb\\xbfhi", "a.txt")
     'hi'
+    """
+    return read_text(data, source)[0]
+
+
+def read_text(data: bytes, source: str) -> tuple[str, tuple[str, ...]]:
+    """The decoded text with its control characters left out, and a warning naming the line and
+    column of each (the first few) when there were any.
+
+    Bytes that are not UTF-8, UTF-16 with a BOM or GB18030, or that hold a NUL (UTF-16 without
+    a BOM, or not text at all), are an InputError naming ``source``. Tab, CR, LF and Word's
+    line and page breaks (vertical tab, form feed) are whitespace, not left out:
+    :func:`normalise` makes the last two spaces, so a Word paragraph stays one paragraph and
+    line numbers stay those a text editor shows. Any other control character is left out one
+    for one: it becomes a space, so every later position on its line still matches the
+    author's file; at the end of a line, where nothing follows, it is simply removed.
+
+    >>> read_text(b"a\\x01b\\x01", "a.txt")
+    ('a b', ('warning: a.txt: 2 control characters left out, at 1:2 (U+0001) and 1:4 (U+0001)',))
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         encodings = ["utf-16"]
@@ -35,15 +54,47 @@ def decode(data: bytes, source: str) -> str:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        if not _has_control_characters(text):
-            return text
+        if "\0" not in text:
+            return _without_control_characters(text, source)
     raise InputError(
         f"{source}: cannot decode the text (expected UTF-8, UTF-16 with a BOM, or GB18030/GBK)"
     )
 
 
-def _has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(c) == "Cc" and c not in "\n\r\t\f\v" for c in text)
+SHOWN_CONTROL_CHARACTERS = 5  # positions named in the warning; the rest are counted
+_CONTROL = re.compile(r"[\x01-\x08\x0e-\x1f\x7f-\x9f]")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+
+
+def _without_control_characters(text: str, source: str) -> tuple[str, tuple[str, ...]]:
+    if not _CONTROL.search(text):
+        return text, ()
+    found: list[str] = []
+    lines = []
+    for number, line in enumerate(_LINE.findall(text), start=1):
+        for match in _CONTROL.finditer(line):
+            found.append(f"{number}:{match.start() + 1} (U+{ord(match.group()):04X})")
+        body = line.rstrip("\r\n")
+        lines.append(_spaced(body) + line[len(body) :])
+    shown = found[:SHOWN_CONTROL_CHARACTERS]
+    listed = ", ".join(shown[:-1]) + f" and {shown[-1]}" if len(shown) > 1 else shown[0]
+    if len(found) > len(shown):
+        listed = ", ".join(shown) + f" and {len(found) - len(shown)} more"
+    noun = "control character" if len(found) == 1 else "control characters"
+    return "".join(lines), (f"warning: {source}: {len(found)} {noun} left out, at {listed}",)
+
+
+def _spaced(line: str) -> str:
+    """``line`` (without its line break) with each control character a space, but those after
+    its last other character (spaces aside), which are removed: nothing follows them.
+
+    >>> _spaced("a\\x01b \\x01 ")
+    'a b  '
+    """
+    end = len(line)
+    while end and (line[end - 1] in " \t" or _CONTROL.match(line[end - 1])):
+        end -= 1
+    return _CONTROL.sub(" ", line[:end]) + _CONTROL.sub("", line[end:])
 
 
 def normalise(text: str) -> str:
@@ -98,12 +149,14 @@ def read_script(path: Path) -> Script:
 
 
 def script_from_bytes(data: bytes, source: str, markdown: bool = False) -> Script:
-    """Decode, normalise and check that there is something to say."""
-    text = normalise(decode(data, source))
+    """Decode, normalise and check that there is something to say; the script's notices warn
+    about control characters left out."""
+    decoded, notices = read_text(data, source)
+    text = normalise(decoded)
     if markdown:
         text = to_plain(text)
     if not text.strip():
         raise InputError(f"{source}: the text is empty")
     if not any(is_speakable(line) for line in text.splitlines()):
         raise InputError(f"{source}: the text has nothing that can be spoken")
-    return Script(text=text, source=source, language=detect_language(text))
+    return Script(text, source, detect_language(text), notices)
