@@ -25,17 +25,36 @@ def read_input(path: Path, kind: str) -> bytes:
 
 
 def check_writable(path: Path) -> None:
-    """Make sure ``path`` could be created, before any work starts and without creating
-    anything: the nearest existing folder above it must be a writable folder."""
+    """Make sure ``path`` could be created, before any work starts, leaving nothing behind.
+
+    The nearest existing folder above it must be a folder where something can really be made:
+    permission bits are not enough (root may write anywhere by them, yet /proc, /sys or a
+    read-only mount take nothing). So a probe is made there and removed at once: a temporary
+    file when the file's own folder exists, else a temporary folder, as the missing folders
+    will be made when the outputs are written.
+    """
     if path.is_dir():
         raise InputError(f"{path}: is a directory")
-    existing = path.parent.absolute()
+    folder = path.parent.absolute()
+    existing = folder
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
         raise InputError(f"{path.parent}: cannot write output here ({existing} is not a folder)")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise InputError(f"{path.parent}: cannot write output here (permission denied)")
+    try:
+        if existing == folder:
+            handle, probe = tempfile.mkstemp(dir=existing, prefix=".voicer-probe-")
+            os.close(handle)
+            os.unlink(probe)
+        else:
+            os.rmdir(tempfile.mkdtemp(dir=existing, prefix=".voicer-probe-"))
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        if existing != folder:
+            reason = f"no folder can be made in {existing}: {reason}"
+        raise InputError(f"{path.parent}: cannot write output here ({reason})") from None
 
 
 @contextlib.contextmanager

@@ -1,0 +1,48 @@
+"""Outputs that cannot be created are found before synthesis (exit 2), also where permissions
+say yes and the file system says no (/proc, /sys: tests run as root, where chmod stops
+nothing); checking creates nothing."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from speech_audio import run_voicer
+
+from voicer import files
+from voicer.errors import InputError
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and /sys")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-o", "/proc/x/out.mp3"],  # a missing folder that cannot be made
+        ["-o", "/proc/out.wav"],  # an existing folder that takes no new files
+        ["-o", "/sys/voicer/deeper/out.mp3"],
+        ["-o", "out.mp3", "--srt", "/sys/out.srt"],
+        ["-o", "out.mp3", "--timeline", "/proc/x/t.json"],
+    ],
+)
+def test_outputs_that_cannot_be_created_fail_before_synthesis(tmp_path: Path, args):
+    (tmp_path / "in.txt").write_text("今天开会。", encoding="utf-8")
+    result = run_voicer("render", "in.txt", "--engine", "tone", *args, cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    (line,) = stderr.strip().splitlines()  # one line, and no "speaking 1 sentence ..." before it
+    assert line.startswith("voicer: error: ") and "cannot write output here" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+
+
+def test_checking_creates_nothing(tmp_path: Path):
+    files.check_writable(tmp_path / "a" / "b" / "out.mp3")
+    files.check_writable(tmp_path / "out.mp3")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", ["/proc/x/out.mp3", "/proc/out.mp3", "/sys/x/y/out.srt"])
+def test_check_writable_refuses_what_cannot_be_made(path: str):
+    with pytest.raises(InputError, match="cannot write output here"):
+        files.check_writable(Path(path))
