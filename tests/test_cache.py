@@ -1,14 +1,21 @@
-"""The sentence cache: re-renders synthesise only what changed; damaged entries are replaced."""
+"""The sentence cache: re-renders synthesise only what changed; damaged entries are replaced;
+the folder stays under its size limit, the least recently used entries going first."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from speech_audio import run_voicer
 
 from voicer import RenderOptions, ffmpeg, render
 from voicer.model import Clip, Mark
+from voicer.synthesis import cache
 from voicer.synthesis.cache import ClipCache, key
 
 SPEECH = "今天我们开会。\n会议很重要，大家要认真听。\n谢谢。\n"
@@ -92,3 +99,161 @@ def test_cli_no_cache_info_and_clear(tmp_path: Path):
     cleared = run_voicer("cache", "clear", cwd=tmp_path, env=env).stdout.decode()
     assert cleared.startswith("removed 1 clip ")
     assert ": 0 clips," in run_voicer("cache", "info", cwd=tmp_path, env=env).stdout.decode()
+
+
+TONE_SPEECH = SPEECH.replace("谢谢。", "明天继续讨论预算。\n最后一件事是安全。\n谢谢大家。")
+
+
+def tiny_clip(seed: int) -> Clip:
+    samples = np.random.default_rng(seed).uniform(-1, 1, 1000).astype(np.float32)
+    return Clip(samples, 24000, (Mark(0, 1000, "词"),))
+
+
+def folder_bytes(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.rglob("*.clip"))
+
+
+def entry_size(tmp_path: Path) -> int:
+    probe = ClipCache(tmp_path / "probe")
+    probe.put(key("t", "1", "v", "", "probe"), tiny_clip(0))
+    return folder_bytes(tmp_path / "probe")
+
+
+def test_the_limit_holds_after_many_puts(tmp_path: Path):
+    limit = 10 * entry_size(tmp_path)
+    clips = ClipCache(tmp_path / "cache", limit=limit)
+    for n in range(60):
+        name = key("t", "1", "v", "", f"sentence {n}")
+        clips.put(name, tiny_clip(n))
+        assert folder_bytes(clips.directory) <= limit
+        assert clips.get(name) is not None  # the entry just written is never the one evicted
+    assert 5 <= clips.usage().entries <= 10
+
+
+def test_the_least_recently_used_entry_goes_first(tmp_path: Path):
+    clips = ClipCache(tmp_path / "cache", limit=int(3.5 * entry_size(tmp_path)))
+    names = [key("t", "1", "v", "", word) for word in ("a", "b", "c", "d")]
+    for age, name in zip((300, 200, 100), names[:3], strict=False):
+        clips.put(name, tiny_clip(age))
+        then = time.time() - age
+        os.utime(clips.path(name), (then, then))  # a: used longest ago, then b, then c
+    assert clips.get(names[0]) is not None  # reading a makes it the most recently used
+    clips.put(names[3], tiny_clip(4))
+    survivors = [name for name in names if clips.path(name).exists()]
+    assert survivors == [names[0], names[2], names[3]]  # b, now the oldest use, went
+
+
+def test_entries_vanishing_during_a_scan_are_skipped(tmp_path: Path, monkeypatch):
+    clips = ClipCache(tmp_path / "cache", limit=3 * entry_size(tmp_path))
+    for n in range(3):
+        clips.put(key("t", "1", "v", "", str(n)), tiny_clip(n))
+    listing = cache._listing
+
+    def listing_then_another_process_clears(directory: Path) -> list[os.DirEntry[str]]:
+        found = listing(directory)
+        for entry in found:
+            if entry.name.endswith(".clip"):
+                os.unlink(entry.path)
+        return found
+
+    monkeypatch.setattr(cache, "_listing", listing_then_another_process_clears)
+    clips.put(key("t", "1", "v", "", "new"), tiny_clip(9))  # past the limit: evicts, finds none
+    assert clips.usage().entries == 0
+
+
+WORKER = """
+import sys, threading
+import numpy as np
+from pathlib import Path
+from voicer.model import Clip
+from voicer.synthesis.cache import ClipCache, key
+
+clips = ClipCache(Path(sys.argv[1]), limit=int(sys.argv[2]))
+failures = []
+
+def work(thread):
+    for n in range(40):
+        name = key("t", "1", "v", "", str(n % 25))
+        found = clips.get(name)
+        if found is not None and not np.all(found.samples == n % 25):
+            failures.append(name)
+        clips.put(name, Clip(np.full(1000, n % 25, dtype=np.float32), 24000, ()))
+
+threads = [threading.Thread(target=work, args=(t,)) for t in range(3)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+sys.exit(1 if failures else 0)
+"""
+
+
+def test_threads_and_processes_share_a_folder_safely(tmp_path: Path):
+    limit = 8 * entry_size(tmp_path)
+    folder = tmp_path / "cache"
+    workers = [
+        subprocess.Popen([sys.executable, "-c", WORKER, str(folder), str(limit)]) for _ in range(2)
+    ]
+    assert [worker.wait(timeout=300) for worker in workers] == [0, 0]
+    assert not list(folder.rglob("*.part"))
+    ClipCache(folder, limit).put(key("t", "1", "v", "", "last"), tiny_clip(1))
+    assert folder_bytes(folder) <= limit  # whatever the others left, the next write trims
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("0", 0), ("500M", 500 * 10**6), ("2G", 2 * 10**9), ("2GB", 2 * 10**9), ("1.5 GiB", 3 << 29)],
+)
+def test_sizes_are_read_in_the_documented_forms(text: str, size: int):
+    assert cache.parse_size(text) == size
+
+
+def render_tone(tmp_path: Path, *args: str, env: dict | None = None) -> str:
+    result = run_voicer("render", "talk.txt", "--engine", "tone", *args, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout.decode()
+
+
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_the_limit_holds_on_a_real_render_and_info_reports_it(tmp_path: Path, how: str):
+    (tmp_path / "talk.txt").write_text(TONE_SPEECH, encoding="utf-8")
+    folder = tmp_path / "cache"
+    env = {"VOICER_CACHE_DIR": str(folder)}
+    if how == "env":
+        render_tone(tmp_path, env={**env, "VOICER_CACHE_MAX": "400k"})
+    else:
+        render_tone(tmp_path, "--cache-max", "400k", env=env)
+    entries = list(folder.rglob("*.clip"))
+    size = sum(p.stat().st_size for p in entries)
+    assert 0 < size <= 400_000 and 1 <= len(entries) < 5  # five sentences do not all fit
+
+    info = run_voicer("cache", "info", "--cache-max", "400k", cwd=tmp_path, env=env)
+    first_line = info.stdout.decode().splitlines()[0]
+    assert first_line.startswith(f"{folder}: {len(entries)} clip")
+    assert f"{cache.format_size(size)}; limit 400 kB (" in first_line
+    assert "least recently used" in info.stdout.decode()
+
+
+def test_a_second_render_under_the_limit_takes_every_sentence_from_the_cache(tmp_path: Path):
+    (tmp_path / "talk.txt").write_text(TONE_SPEECH, encoding="utf-8")
+    env = {"VOICER_CACHE_DIR": str(tmp_path / "cache")}
+    first = render_tone(tmp_path, "--cache-max", "2G", env=env)
+    assert "5 clips synthesised, 0 from the cache" in first
+    second = render_tone(tmp_path, "--cache-max", "2G", env=env)
+    assert "0 clips synthesised, 5 from the cache" in second
+    info = run_voicer("cache", "info", cwd=tmp_path, env=env).stdout.decode()
+    assert ": 5 clips," in info and "limit 2 GB (0% used)" in info
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(["--cache-max", "lots"], {}), (["--cache-max", "-5G"], {}), ([], {"VOICER_CACHE_MAX": "2X"})],
+)
+def test_a_bad_cache_size_is_one_line_and_exit_2(tmp_path: Path, args: list[str], env: dict):
+    (tmp_path / "talk.txt").write_text("你好。", encoding="utf-8")
+    env = {**env, "VOICER_CACHE_DIR": str(tmp_path / "cache")}
+    result = run_voicer("render", "talk.txt", "--engine", "tone", *args, cwd=tmp_path, env=env)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2
+    assert stderr.startswith("voicer: error: invalid cache size") and len(stderr.splitlines()) == 1
+    assert not (tmp_path / "audio").exists() and not (tmp_path / "cache").exists()

@@ -251,6 +251,13 @@ def cli() -> None:
     help="Where synthesised sentences are kept for re-renders [default: the platform's cache "
     "folder, e.g. ~/.cache/voicer; env: VOICER_CACHE_DIR].",
 )
+@click.option(
+    "--cache-max",
+    metavar="SIZE",
+    envvar=cache.LIMIT_ENV,
+    help="The most the sentence cache may hold, e.g. 500M or 2G; the least recently used "
+    "sentences go first; 0: no limit [default: 2G; env: VOICER_CACHE_MAX].",
+)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
 @click.option(
     "-j",
@@ -286,6 +293,8 @@ def render_command(
     """Render INPUT (a text file, or - for standard input) to audio and an SRT file."""
     if settings.get("bit_depth") is not None:
         settings["bit_depth"] = int(settings["bit_depth"])
+    if settings.get("cache_max") is not None:
+        settings["cache_max"] = cache.parse_size(settings["cache_max"])
     fills = _fills(fill_pairs, fill_file)
     options = pipeline.RenderOptions(fills=fills, use_cache=not no_cache, **settings)
     script = _read_script(source)
@@ -471,12 +480,13 @@ def cache_group() -> None:
 
 @cache_group.command("info")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--cache-max", metavar="SIZE", envvar=cache.LIMIT_ENV, help="The limit to report.")
 @reports_errors
-def cache_info_command(cache_dir: Path | None) -> None:
-    """Where the cache is and how much it holds."""
-    clips = cache.ClipCache(cache_dir or cache.default_directory())
-    entries, size = clips.info()
-    click.echo(f"{clips.directory}: {pipeline.counted(entries, 'clip')}, {size / 1e6:.1f} MB")
+def cache_info_command(cache_dir: Path | None, cache_max: str | None) -> None:
+    """Where the cache is, how full, and when its clips were last used (when it is full, the
+    least recently used clips make room for new ones)."""
+    limit = None if cache_max is None else cache.parse_size(cache_max)
+    click.echo(cache.ClipCache.open(cache_dir, limit).usage().report())
 
 
 @cache_group.command("clear")
@@ -484,7 +494,7 @@ def cache_info_command(cache_dir: Path | None) -> None:
 @reports_errors
 def cache_clear_command(cache_dir: Path | None) -> None:
     """Remove every cached clip."""
-    clips = cache.ClipCache(cache_dir or cache.default_directory())
+    clips = cache.ClipCache.open(cache_dir, 0)
     click.echo(f"removed {pipeline.counted(clips.clear(), 'clip')} from {clips.directory}")
 
 

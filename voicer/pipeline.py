@@ -74,6 +74,7 @@ class RenderOptions:
     lead_in_ms: int = MARGIN_MS
     tail_ms: int = MARGIN_MS
     cache_dir: Path | None = None  # default: cache.default_directory()
+    cache_max: int | None = None  # bytes, 0: no limit; default: cache.default_limit()
     use_cache: bool = True
     lexicon: Path | None = None  # written form -> spoken form, TSV or TOML
     fills: Mapping[str, Sequence[str]] | None = None  # placeholder values (placeholders.fill)
@@ -272,7 +273,7 @@ def open_speaker(
     """The plan's engine and voice, through the clip cache (unless turned off), with retries."""
     clips = None
     if options.use_cache:
-        clips = cache.ClipCache(options.cache_dir or cache.default_directory())
+        clips = cache.ClipCache.open(options.cache_dir, options.cache_max)
     policy = RetryPolicy(retries=options.retries)
     return pool.Speaker(plan.choice, plan.prosody, clips, policy, on_retry)
 
