@@ -18,6 +18,7 @@ from scipy import signal
 
 from voicer import ffmpeg
 from voicer.audio import loudness
+from voicer.audio.stream import ArraySignal, materialize
 
 
 def synthetic(rate: int, seconds: float) -> np.ndarray:
@@ -29,6 +30,13 @@ def synthetic(rate: int, seconds: float) -> np.ndarray:
     envelope = np.sin(2 * np.pi * 3 * t) ** 4 * ((t % 5.0) < 4.2)
     voice *= envelope * 10 ** (rng.uniform(-8, 0, int(seconds * 6) + 1)[(t * 6).astype(int)] / 20)
     return (0.5 * voice / np.abs(voice).max()).astype(np.float32)
+
+
+def normalize(programme: ArraySignal, lufs: float, ceiling: float) -> loudness.Measurement:
+    """Normalise the whole programme into memory; its measurement."""
+    result, found = loudness.normalize_signal(programme, lufs, ceiling)
+    materialize(result)
+    return found
 
 
 def timed(label: str, seconds: float, call):
@@ -48,24 +56,26 @@ def main() -> None:
 
     seconds = args.minutes * 60
     if args.audio:
-        clip = ffmpeg.decode_file(args.audio, args.rate)
+        clip = np.concatenate(list(ffmpeg.decode_blocks(args.audio, args.rate)))
         samples = np.tile(clip, int(np.ceil(seconds * args.rate / clip.size)))
         samples = samples[: round(seconds * args.rate)]
     else:
         samples = synthetic(args.rate, seconds)
-    print(
-        f"programme {args.minutes:g} min at {args.rate} Hz: {loudness.measure(samples, args.rate)}"
+    programme = ArraySignal(samples, args.rate)
+    measured = loudness.measure_signal(programme).measurement()
+    print(f"programme {args.minutes:g} min at {args.rate} Hz: {measured}")
+    timed(
+        "integrated",
+        seconds,
+        lambda: loudness.measure_signal(programme, with_peak=False).integrated(),
     )
-    timed("integrated_loudness", seconds, lambda: loudness.integrated_loudness(samples, args.rate))
     timed("true_peak", seconds, lambda: loudness.true_peak(samples, args.rate))
-    timed("measure", seconds, lambda: loudness.measure(samples, args.rate))
+    timed("measure_signal", seconds, lambda: loudness.measure_signal(programme).measurement())
     for preset, (lufs, ceiling) in loudness.PRESETS.items():
-        _, found = timed(
-            f"normalize {preset}",
+        found = timed(
+            f"normalize_signal {preset}",
             seconds,
-            lambda lufs=lufs, ceiling=ceiling: loudness.normalize(
-                samples, args.rate, lufs, ceiling
-            ),
+            lambda lufs=lufs, ceiling=ceiling: normalize(programme, lufs, ceiling),
         )
         print(f"{'':28} -> {found}")
 

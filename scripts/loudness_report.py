@@ -27,6 +27,10 @@ from voicer.pipeline import default_loudness
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "speech.txt"
 
 
+def decode(path: Path, rate: int) -> np.ndarray:
+    return np.concatenate(list(ffmpeg.decode_blocks(path, rate)))
+
+
 def true_peak(path: Path) -> float:
     command = [ffmpeg.executable(), "-nostdin", "-hide_banner", "-i", str(path)]
     command += ["-af", "ebur128=peak=true", "-f", "null", "-"]
@@ -45,7 +49,7 @@ def main() -> None:
         raw = folder / "raw.wav"
         options = RenderOptions(engine=args.engine, loudness="none", sample_rate=24000)
         render(args.text, raw, options)
-        programme = ffmpeg.decode_file(raw, 24000)
+        programme = decode(raw, 24000)
         print(f"{args.text.name}: {programme.size / 24000:.1f} s of audio from {args.engine}")
         print(f"{'preset':<10} {'file':<5} {'target':>7} {'LUFS':>7} {'ceiling':>8} {'dBTP':>6}  s")
         for preset in PRESETS:
@@ -56,7 +60,7 @@ def main() -> None:
                 delivery = RenderOptions().delivery(path)
                 deliver(ArraySignal(programme, 24000), delivery, (lufs, ceiling), path)
                 seconds = time.perf_counter() - began
-                decoded = ffmpeg.decode_file(path, 48000).astype(np.float64)
+                decoded = decode(path, 48000).astype(np.float64)
                 measured = pyloudnorm.Meter(48000).integrated_loudness(decoded)
                 print(
                     f"{preset:<10} {suffix[1:]:<5} {lufs:7.1f} {measured:7.2f} {ceiling:8.1f} "

@@ -16,7 +16,8 @@ RATE = 48000
 
 
 def decode(path: Path, rate: int = RATE) -> np.ndarray:
-    return ffmpeg.decode_file(path, rate)
+    """An audio file of any format ffmpeg reads, as mono float32 PCM at ``rate``."""
+    return np.concatenate([np.empty(0, np.float32), *ffmpeg.decode_blocks(path, rate)])
 
 
 def speech_runs(

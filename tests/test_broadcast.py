@@ -13,10 +13,12 @@ import numpy as np
 import pyloudnorm
 import pytest
 import srt
-from speech_audio import run_voicer
+from helpers import read_bext
+from measure import short_term_loudness
+from speech_audio import decode, run_voicer
 
 from voicer import RenderOptions, ffmpeg, render
-from voicer.audio import bwf, loudness
+from voicer.audio import loudness
 from voicer.pipeline import Outputs
 
 SPEECH = "一、开幕致辞\n今天我们召开全市工作会议，总结经验，部署任务。\n谢谢大家。\n"
@@ -29,7 +31,7 @@ PRESETS = {
 
 
 def integrated(path: Path) -> float:
-    samples = ffmpeg.decode_file(path, 48000).astype(np.float64)
+    samples = decode(path, 48000).astype(np.float64)
     return float(pyloudnorm.Meter(48000).integrated_loudness(samples))
 
 
@@ -81,7 +83,7 @@ def test_stereo_podcast_is_measured_on_both_channels(speech_file: Path, tmp_path
     out = tmp_path / "out.m4a"
     render(speech_file, out, RenderOptions(engine="kokoro", loudness="podcast", channels=2))
     assert abs(integrated(out) - -16.0) > 2  # decoded to mono it reads 3 LU lower...
-    stereo = ffmpeg.decode_file(out, 48000)  # ...so measure the two channels as delivered
+    stereo = decode(out, 48000)  # ...so measure the two channels as delivered
     both = np.stack([stereo, stereo], axis=1).astype(np.float64)
     assert abs(pyloudnorm.Meter(48000).integrated_loudness(both) - -16.0) <= 0.5
 
@@ -93,7 +95,7 @@ def test_joins_never_click(speech_file: Path, tmp_path: Path):
         Outputs.beside(out, timeline=tmp_path / "t.json"),
         RenderOptions(engine="kokoro", sentence_pause_ms=150),
     )
-    samples = ffmpeg.decode_file(out, 48000)
+    samples = decode(out, 48000)
     timeline = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
     spans = [(s["start"], s["end"]) for s in timeline["sentences"]]
     assert len(spans) == result.sentences
@@ -118,8 +120,8 @@ def test_cue_times_and_duration_agree_across_formats_and_rates(
     first = list(srt.parse(wav.with_suffix(".srt").read_text(encoding="utf-8")))
     second = list(srt.parse(mp3.with_suffix(".srt").read_text(encoding="utf-8")))
     assert [(c.start, c.end) for c in first] == [(c.start, c.end) for c in second]
-    wav_seconds = ffmpeg.decode_file(wav, 48000).size / 48000
-    mp3_seconds = ffmpeg.decode_file(mp3, 48000).size / 48000
+    wav_seconds = decode(wav, 48000).size / 48000
+    mp3_seconds = decode(mp3, 48000).size / 48000
     assert abs(wav_seconds - mp3_seconds) <= 576 / 24000  # one MP3 frame at 24 kHz
 
 
@@ -133,14 +135,14 @@ def test_cli_bwf_lead_in_tail_and_summary(speech_file: Path, tmp_path: Path):
         r"loudness (-?[\d.]+) LUFS, range ([\d.]+) LU, true peak (-?[\d.]+) dBTP", summary
     )
     assert found, summary
-    info = bwf.read_bext(tmp_path / "out.wav")
+    info = read_bext(tmp_path / "out.wav")
     assert info is not None
     assert info.loudness_value == pytest.approx(float(found.group(1)), abs=0.051)
     assert info.max_true_peak_level == pytest.approx(float(found.group(3)), abs=0.051)
     assert "F=44100,W=16" in info.coding_history
     timeline = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
     assert timeline["sentences"][0]["start"] == pytest.approx(2.0, abs=0.001)
-    duration = ffmpeg.decode_file(tmp_path / "out.wav", 44100).size / 44100
+    duration = decode(tmp_path / "out.wav", 44100).size / 44100
     assert duration - timeline["sentences"][-1]["end"] == pytest.approx(1.5, abs=0.001)
 
 
@@ -170,9 +172,9 @@ def test_no_sentence_stands_out_from_the_programme(tmp_path: Path):
         Outputs.beside(out, timeline=tmp_path / "t.json"),
         RenderOptions(engine="kokoro", volume="+0%"),
     )
-    samples = ffmpeg.decode_file(out, 48000)
+    samples = decode(out, 48000)
     timeline = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
-    short_term = loudness.short_term_loudness(samples, 48000)
+    short_term = short_term_loudness(samples, 48000)
     median = float(np.median(short_term[np.isfinite(short_term) & (short_term > -70)]))
     for sentence in timeline["sentences"]:
         span = samples[int(sentence["start"] * 48000) : int(sentence["end"] * 48000)]

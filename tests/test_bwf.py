@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import read_bext
+from speech_audio import decode
 
 from voicer import ffmpeg
 from voicer.audio import bwf
@@ -42,7 +44,7 @@ def _signal() -> np.ndarray:
 
 def _wav(tmp_path: Path, codec: str) -> Path:
     path = tmp_path / f"{codec}.wav"
-    ffmpeg.encode(_signal(), RATE, path, ["-f", "wav", "-c:a", codec])
+    ffmpeg.encode_blocks([_signal()], RATE, path, ["-f", "wav", "-c:a", codec])
     return path
 
 
@@ -64,7 +66,7 @@ def _chunks(data: bytes) -> list[tuple[bytes, int, bytes]]:
 @pytest.mark.parametrize("codec", ["pcm_s24le", "pcm_s16le"])
 def test_bext_goes_after_fmt_and_keeps_everything_else(tmp_path: Path, codec: str) -> None:
     path = _wav(tmp_path, codec)
-    before_bytes, before_audio = path.read_bytes(), ffmpeg.decode_file(path, RATE)
+    before_bytes, before_audio = path.read_bytes(), decode(path, RATE)
     bwf.add_bext(path, INFO)
     after = _chunks(path.read_bytes())
     ids = [chunk_id for chunk_id, _, _ in after]
@@ -72,8 +74,8 @@ def test_bext_goes_after_fmt_and_keeps_everything_else(tmp_path: Path, codec: st
     assert b"LIST" in ids  # ffmpeg's encoder tag survives
     others = [(i, payload) for i, _, payload in after if i != b"bext"]
     assert others == [(i, payload) for i, _, payload in _chunks(before_bytes)]
-    assert np.array_equal(ffmpeg.decode_file(path, RATE), before_audio)
-    assert bwf.read_bext(path) == INFO
+    assert np.array_equal(decode(path, RATE), before_audio)
+    assert read_bext(path) == INFO
 
 
 def test_fields_are_where_tech_3285_puts_them(tmp_path: Path) -> None:
@@ -96,7 +98,7 @@ def test_missing_loudness_is_stored_as_0x7fff(tmp_path: Path) -> None:
     bwf.add_bext(path, BextInfo(loudness_value=-16.0, loudness_range=float("-inf")))
     payload = next(p for i, _, p in _chunks(path.read_bytes()) if i == b"bext")
     assert struct.unpack_from("<5h", payload, 412) == (-1600, 0x7FFF, 0x7FFF, 0x7FFF, 0x7FFF)
-    read = bwf.read_bext(path)
+    read = read_bext(path)
     assert read is not None and read.loudness_value == -16.0
     assert read.loudness_range is None and read.max_true_peak_level is None
 
@@ -160,7 +162,7 @@ def test_odd_sizes_are_word_aligned(tmp_path: Path, final_pad: bool) -> None:
     bext_offset = chunks[1][1]
     assert data[bext_offset + 8 + 602 + len(info.coding_history)] == 0  # the pad byte
     assert chunks[3][2] == bytes([1, 2, 3, 4, 5]) and data.endswith(b"\5\0")
-    assert bwf.read_bext(path) == info
+    assert read_bext(path) == info
 
 
 def test_copies_in_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -176,7 +178,7 @@ def test_a_second_bext_replaces_the_first(tmp_path: Path) -> None:
     bwf.add_bext(path, INFO)
     bwf.add_bext(path, BextInfo(description="second"))
     assert [i for i, _, _ in _chunks(path.read_bytes())].count(b"bext") == 1
-    read = bwf.read_bext(path)
+    read = read_bext(path)
     assert read is not None and read.description == "second"
 
 
@@ -189,7 +191,7 @@ def test_file_mode_is_kept_and_no_temporary_is_left(tmp_path: Path) -> None:
 
 
 def test_no_bext_reads_as_none(tmp_path: Path) -> None:
-    assert bwf.read_bext(_wav(tmp_path, "pcm_s16le")) is None
+    assert read_bext(_wav(tmp_path, "pcm_s16le")) is None
 
 
 def _one_line_error(path: Path, info: BextInfo = INFO) -> str:
@@ -278,4 +280,4 @@ def test_version_1_has_no_loudness(tmp_path: Path) -> None:
     bwf.add_bext(path, BextInfo(version=1, loudness_value=-23.0))
     payload = next(p for i, _, p in _chunks(path.read_bytes()) if i == b"bext")
     assert payload[412:602] == bytes(190)
-    assert bwf.read_bext(path) == BextInfo(version=1)
+    assert read_bext(path) == BextInfo(version=1)

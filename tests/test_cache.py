@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from speech_audio import run_voicer
+from speech_audio import decode, run_voicer
 
-from voicer import RenderOptions, ffmpeg, render
+from voicer import RenderOptions, render
 from voicer.model import Clip, Mark
 from voicer.synthesis import cache
 from voicer.synthesis.cache import ClipCache, key
@@ -58,8 +58,8 @@ def test_rerender_after_an_edit_synthesises_only_the_edited_sentence(tmp_path: P
 
     again = render(source, tmp_path / "b.wav", options)
     assert (again.cache_hits, again.synthesized) == (first.synthesized, 0)
-    a = ffmpeg.decode_file(tmp_path / "a.wav", 48000)
-    b = ffmpeg.decode_file(tmp_path / "b.wav", 48000)
+    a = decode(tmp_path / "a.wav", 48000)
+    b = decode(tmp_path / "b.wav", 48000)
     assert np.array_equal(a, b)  # the same audio, bit for bit
     assert (tmp_path / "a.srt").read_text() == (tmp_path / "b.srt").read_text()
 
@@ -80,8 +80,8 @@ def test_a_corrupt_entry_is_replaced_and_the_render_is_unchanged(tmp_path: Path)
     victim.write_bytes(bytes(damaged))
     again = render(source, tmp_path / "b.wav", options)
     assert again.synthesized == 1
-    a = ffmpeg.decode_file(tmp_path / "a.wav", 48000)
-    b = ffmpeg.decode_file(tmp_path / "b.wav", 48000)
+    a = decode(tmp_path / "a.wav", 48000)
+    b = decode(tmp_path / "b.wav", 48000)
     assert np.array_equal(a, b)
 
 

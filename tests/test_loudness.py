@@ -11,6 +11,15 @@ import subprocess
 import numpy as np
 import pyloudnorm
 import pytest
+from measure import (
+    integrated_loudness,
+    level_segments,
+    limit_true_peak,
+    loudness_range,
+    measure,
+    normalize,
+    short_term_loudness,
+)
 from scipy import signal
 
 from voicer import ffmpeg
@@ -30,7 +39,7 @@ def sine(rate: int, seconds: float, frequency: float = 997.0, amplitude: float =
 
 def at_lufs(x: np.ndarray, rate: int, lufs: float) -> np.ndarray:
     """``x`` scaled to read ``lufs`` on our meter (checked against pyloudnorm elsewhere)."""
-    return (x * 10 ** ((lufs - loudness.integrated_loudness(x, rate)) / 20)).astype(np.float32)
+    return (x * 10 ** ((lufs - integrated_loudness(x, rate)) / 20)).astype(np.float32)
 
 
 def noise(rate: int, seconds: float, seed: int = 0) -> np.ndarray:
@@ -104,7 +113,7 @@ def test_k_weighting_is_bs1770s_filter_at_48k():
         ],
         [1.0, -2.0, 1.0, 1.0, -1.99004745483398, 0.99007225036621],
     ]
-    np.testing.assert_allclose(loudness._k_weighting(48000), standard, atol=1e-10)
+    np.testing.assert_allclose(loudness.meter._k_weighting(48000), standard, atol=1e-10)
 
 
 SIGNALS = {
@@ -120,7 +129,7 @@ SIGNALS = {
 @pytest.mark.parametrize("kind", SIGNALS)
 def test_integrated_loudness_agrees_with_pyloudnorm(kind, rate):
     x = SIGNALS[kind](rate)
-    assert loudness.integrated_loudness(x, rate) == pytest.approx(pyloudnorm_lufs(x, rate), abs=0.1)
+    assert integrated_loudness(x, rate) == pytest.approx(pyloudnorm_lufs(x, rate), abs=0.1)
 
 
 @pytest.mark.parametrize("rate", RATES)
@@ -128,7 +137,7 @@ def test_sine_at_997_hz_reads_its_mean_square(rate):
     """BS.1770's -0.691 offset makes a 997 Hz sine read its mean square in dB."""
     for amplitude in (1.0, 0.1, 0.01):
         expected = 20 * math.log10(amplitude) - 10 * math.log10(2)
-        measured = loudness.integrated_loudness(sine(rate, 5, 997, amplitude), rate)
+        measured = integrated_loudness(sine(rate, 5, 997, amplitude), rate)
         assert measured == pytest.approx(expected, abs=0.05)
 
 
@@ -144,11 +153,11 @@ def test_gating_follows_ebu_tech_3341(rate):
     case3 = np.concatenate([stretch(-36, 10), stretch(-23, 60), stretch(-36, 10)])
     case4 = np.concatenate([stretch(-72, 10), case3, stretch(-72, 10)])
     for case in (case3, case4):
-        assert loudness.integrated_loudness(case, rate) == pytest.approx(-23.0, abs=0.1)
+        assert integrated_loudness(case, rate) == pytest.approx(-23.0, abs=0.1)
     silence = np.zeros(rate * 5, np.float32)
-    assert loudness.integrated_loudness(silence, rate) == -math.inf
-    assert loudness.integrated_loudness(stretch(-75, 5), rate) == -math.inf
-    assert loudness.integrated_loudness(tone[: rate // 4], rate) == -math.inf  # under 400 ms
+    assert integrated_loudness(silence, rate) == -math.inf
+    assert integrated_loudness(stretch(-75, 5), rate) == -math.inf
+    assert integrated_loudness(tone[: rate // 4], rate) == -math.inf  # under 400 ms
 
 
 @pytest.mark.parametrize(
@@ -165,20 +174,20 @@ def test_loudness_range_follows_ebu_tech_3342(levels, expected):
     rate = 48000
     tone = sine(rate, 1)
     x = np.concatenate([np.tile(at_lufs(tone, rate, level), 20) for level in levels])
-    measured = loudness.loudness_range(x, rate)
+    measured = loudness_range(x, rate)
     assert measured == pytest.approx(expected, abs=0.2)
     assert measured == pytest.approx(ffmpeg_ebur128(x, rate)["LRA"], abs=0.3)
 
 
 def test_loudness_range_of_nothing_is_zero():
-    assert loudness.loudness_range(np.zeros(48000 * 5, np.float32), 48000) == 0.0
-    assert loudness.loudness_range(sine(48000, 1), 48000) == 0.0  # shorter than one window
+    assert loudness_range(np.zeros(48000 * 5, np.float32), 48000) == 0.0
+    assert loudness_range(sine(48000, 1), 48000) == 0.0  # shorter than one window
 
 
 def test_short_term_loudness_is_one_value_per_100_ms():
     rate = 24000
     x = at_lufs(sine(rate, 10), rate, -20)
-    values = loudness.short_term_loudness(x, rate)
+    values = short_term_loudness(x, rate)
     assert values.size == 100 - 30 + 1
     np.testing.assert_allclose(values, -20.0, atol=0.05)
 
@@ -218,9 +227,9 @@ def test_true_peak_of_nothing():
 def test_measure_gives_all_three():
     rate = 48000
     x = speechlike(rate, 20)
-    found = loudness.measure(x, rate)
-    assert found.integrated == loudness.integrated_loudness(x, rate)
-    assert found.loudness_range == loudness.loudness_range(x, rate)
+    found = measure(x, rate)
+    assert found.integrated == integrated_loudness(x, rate)
+    assert found.loudness_range == loudness_range(x, rate)
     assert found.true_peak == loudness.true_peak(x, rate)
     assert re.fullmatch(r"-?\d+\.\d LUFS, LRA \d+\.\d LU, true peak -?\d+\.\d dBTP", str(found))
 
@@ -232,7 +241,7 @@ def test_measure_gives_all_three():
 def test_limiter_keeps_the_true_peak_under_the_ceiling(rate):
     x = speechlike(rate, 10, peak=1.0)  # the loudest syllables peak over 0 dBTP
     assert loudness.true_peak(x, rate) > 0.0
-    limited = loudness.limit_true_peak(x, rate, -1.0)
+    limited = limit_true_peak(x, rate, -1.0)
     assert loudness.true_peak(limited, rate) <= -1.0
     assert ffmpeg_ebur128(limited, rate)["Peak"] <= -1.0
     # only the peaks are touched: the gain never rises above 1, and is 1 most of the time
@@ -248,7 +257,7 @@ def test_limiter_gain_moves_smoothly():
     rate = 48000
     x = sine(rate, 2, 1000, 0.2)
     x[rate : rate + rate // 50] *= 10 ** (12 / 20)  # 20 ms, 12 dB up
-    limited = loudness.limit_true_peak(x, rate, -6.0)
+    limited = limit_true_peak(x, rate, -6.0)
     gain = np.ones(x.size)
     sound = np.abs(x) > 0.05
     gain[sound] = limited[sound] / x[sound]
@@ -261,13 +270,13 @@ def test_limiter_gain_moves_smoothly():
 def test_limiter_leaves_a_quiet_signal_alone():
     rate = 48000
     x = speechlike(rate, 5, peak=0.3)
-    assert np.array_equal(loudness.limit_true_peak(x, rate, -1.0), x)
+    assert np.array_equal(limit_true_peak(x, rate, -1.0), x)
 
 
 def test_limiter_catches_a_peak_at_the_very_start():
     rate = 48000
     x = sine(rate, 0.5, 1000, 1.0)
-    assert loudness.true_peak(loudness.limit_true_peak(x, rate, -3.0), rate) <= -3.0
+    assert loudness.true_peak(limit_true_peak(x, rate, -3.0), rate) <= -3.0
 
 
 # --- normalisation ------------------------------------------------------------------------------
@@ -278,9 +287,9 @@ def test_limiter_catches_a_peak_at_the_very_start():
 def test_normalize_hits_every_preset(preset, rate):
     lufs, ceiling = loudness.PRESETS[preset]
     x = speechlike(rate, 20, peak=0.2)
-    normalised, found = loudness.normalize(x, rate, lufs, ceiling)
+    normalised, found = normalize(x, rate, lufs, ceiling)
     assert normalised.dtype == np.float32
-    measured = loudness.measure(normalised, rate)
+    measured = measure(normalised, rate)
     for field in ("integrated", "loudness_range", "true_peak"):
         assert getattr(found, field) == pytest.approx(getattr(measured, field), abs=1e-3)
     assert found.integrated == pytest.approx(lufs, abs=0.1)
@@ -291,7 +300,7 @@ def test_normalize_hits_every_preset(preset, rate):
 def test_normalize_applies_one_gain_when_the_peaks_allow():
     rate = 48000
     x = speechlike(rate, 20, peak=0.5)
-    normalised, found = loudness.normalize(x, rate, -30.0, -1.0)
+    normalised, found = normalize(x, rate, -30.0, -1.0)
     ratio = normalised[np.abs(x) > 1e-3] / x[np.abs(x) > 1e-3]
     np.testing.assert_allclose(ratio, ratio[0], rtol=1e-5)
     assert found.integrated == pytest.approx(-30.0, abs=0.01)
@@ -300,7 +309,7 @@ def test_normalize_applies_one_gain_when_the_peaks_allow():
 def test_normalize_checked_by_ffmpeg():
     rate = 48000
     x = speechlike(rate, 20, peak=0.9)
-    normalised, found = loudness.normalize(x, rate, -14.0, -1.0)
+    normalised, found = normalize(x, rate, -14.0, -1.0)
     independent = ffmpeg_ebur128(normalised, rate)
     assert independent["I"] == pytest.approx(-14.0, abs=0.15)
     assert independent["Peak"] <= -1.0
@@ -309,7 +318,7 @@ def test_normalize_checked_by_ffmpeg():
 def test_normalize_leaves_silence_alone():
     x = np.zeros(48000 * 3, np.float32)
     x[100] = 1e-6
-    normalised, found = loudness.normalize(x, 48000, -23.0, -1.0)
+    normalised, found = normalize(x, 48000, -23.0, -1.0)
     assert np.array_equal(normalised, x)
     assert found.integrated == -math.inf
 
@@ -335,7 +344,7 @@ def programme_of(clips: list[np.ndarray], pause: int) -> tuple[np.ndarray, list[
 
 
 def median_short_term(x: np.ndarray, rate: int) -> float:
-    values = loudness.short_term_loudness(x, rate)
+    values = short_term_loudness(x, rate)
     return float(np.median(values[values > -70]))
 
 
@@ -344,7 +353,7 @@ def test_level_segments_holds_sentences_near_the_median_short_term_loudness():
     loudness; levelling aims at 1.5."""
     rate = 24000
     programme, spans = programme_of(sentences(rate, [0, -10, 0, 4, 0, -10, 0, 0]), rate // 2)
-    levelled = loudness.level_segments(programme, rate, spans, max_deviation_lu=1.5)
+    levelled = level_segments(programme, rate, spans, max_deviation_lu=1.5)
     median = median_short_term(levelled, rate)
     levels = [loudness.clip_loudness(levelled[start:end], rate) for start, end in spans]
     assert max(abs(level - median) for level in levels) <= 1.5 + 0.05
@@ -362,7 +371,7 @@ def test_level_segments_ramps_across_touching_spans():
     rate = 48000
     x = np.concatenate([sine(rate, 4, 500, 0.3), sine(rate, 2, 500, 0.03)])
     spans = [(0, 4 * rate), (4 * rate, 6 * rate)]
-    levelled = loudness.level_segments(x, rate, spans, max_deviation_lu=1.5)
+    levelled = level_segments(x, rate, spans, max_deviation_lu=1.5)
     sound = np.abs(x) > 0.01
     gain = np.ones(x.size)
     gain[sound] = levelled[sound] / x[sound]
@@ -378,7 +387,7 @@ def test_level_segments_of_a_short_programme():
     """Under 3 s there is no short-term loudness: the spans' own median is the reference."""
     rate = 24000
     programme, spans = programme_of([sine(rate, 0.8, 500, 0.3), sine(rate, 0.8, 500, 0.03)], 2400)
-    levelled = loudness.level_segments(programme, rate, spans, max_deviation_lu=1.5)
+    levelled = level_segments(programme, rate, spans, max_deviation_lu=1.5)
     levels = [loudness.clip_loudness(levelled[start:end], rate) for start, end in spans]
     assert abs(levels[0] - levels[1]) <= 3.0 + 0.05
 
@@ -387,8 +396,8 @@ def test_level_segments_rejects_bad_spans():
     x = np.zeros(1000, np.float32)
     for spans in ([(0, 2000)], [(500, 600), (100, 200)], [(10, 10)]):
         with pytest.raises(ValueError):
-            loudness.level_segments(x, 48000, spans)
-    assert np.array_equal(loudness.level_segments(x, 48000, []), x)
+            level_segments(x, 48000, spans)
+    assert np.array_equal(level_segments(x, 48000, []), x)
 
 
 # --- presets ------------------------------------------------------------------------------------

@@ -28,21 +28,13 @@ def executable() -> str:
 
 def decode(data: bytes, sample_rate: int, input_format: str = "mp3") -> np.ndarray:
     """Decode compressed audio bytes to mono float32 PCM at ``sample_rate``."""
-    return _decode(["-f", input_format, "-i", "pipe:0"], data, sample_rate, input_format)
-
-
-def decode_file(path: Path, sample_rate: int) -> np.ndarray:
-    """Decode an audio file of any format ffmpeg knows to mono float32 PCM at ``sample_rate``."""
-    return _decode(["-i", str(path)], None, sample_rate, path.name)
-
-
-def _decode(input_args: list[str], data: bytes | None, sample_rate: int, what: str) -> np.ndarray:
-    command = [executable(), "-nostdin", "-hide_banner", "-loglevel", "error", *input_args]
+    command = [executable(), "-nostdin", "-hide_banner", "-loglevel", "error"]
+    command += ["-f", input_format, "-i", "pipe:0"]
     command += ["-f", "f32le", "-ac", "1", "-ar", str(sample_rate), "pipe:1"]
     result = subprocess.run(command, input=data, capture_output=True, check=False)
     if result.returncode != 0:
         reason = _reason(result.stderr, result.returncode)
-        raise SynthesisError(f"cannot decode {what} audio: {reason}")
+        raise SynthesisError(f"cannot decode {input_format} audio: {reason}")
     return np.frombuffer(result.stdout, dtype="<f4").copy()
 
 
@@ -66,16 +58,6 @@ def decode_blocks(path: Path, sample_rate: int, block: int = 1 << 18) -> Iterato
             raise SynthesisError(f"cannot decode {path.name} audio: {reason}")
 
 
-def encode(
-    samples: np.ndarray, sample_rate: int, path: Path, output_args: list[str], label: str = ""
-) -> None:
-    """Encode mono float32 PCM into ``path`` with ffmpeg ``output_args`` (codec, format, ...).
-
-    ``label`` names the output in error messages (``path`` may be a temporary file).
-    """
-    encode_blocks([samples], sample_rate, path, output_args, label)
-
-
 def encode_blocks(
     pieces: Iterable[np.ndarray],
     sample_rate: int,
@@ -83,7 +65,11 @@ def encode_blocks(
     output_args: list[str],
     label: str = "",
 ) -> None:
-    """Encode mono float32 PCM given a block at a time into ``path`` (see :func:`encode`)."""
+    """Encode mono float32 PCM given a block at a time into ``path`` with ffmpeg
+    ``output_args`` (codec, format, ...).
+
+    ``label`` names the output in error messages (``path`` may be a temporary file).
+    """
     command = [executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
     command += ["-f", "f32le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
     command += [*output_args, str(path)]

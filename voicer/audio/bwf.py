@@ -8,8 +8,7 @@ files and files that would pass the 4 GiB RIFF limit are refused.
 Text fields must be ASCII, as Tech 3285 requires: a non-ASCII character is refused with an
 :class:`~voicer.errors.OutputError` rather than silently replaced, so metadata never reads
 differently from what was asked for (a caller with free text can pass it through
-``text.encode("ascii", "replace").decode()`` first). :func:`read_bext` is lenient the other
-way: a non-ASCII byte in someone else's file reads as ``?``.
+``text.encode("ascii", "replace").decode()`` first).
 """
 
 from __future__ import annotations
@@ -126,29 +125,6 @@ def _centi(name: str, value: float | None) -> int:
     return stored
 
 
-def unpack(payload: bytes) -> BextInfo:
-    """Parse a ``bext`` chunk's payload; loudness fields count from version 2 on."""
-    if len(payload) < _BEXT.size:
-        raise OutputError(f"bext chunk is {len(payload)} bytes, shorter than {_BEXT.size}")
-    values = _BEXT.unpack_from(payload)
-    texts = {name: _text(raw) for name, raw in zip(_TEXT_SIZES, values[:5], strict=True)}
-    low, high, version, umid = values[5:9]
-    levels = [None if v == NOT_AVAILABLE or version < 2 else v / 100 for v in values[9:14]]
-    return BextInfo(
-        **texts,
-        time_reference=low | high << 32,
-        version=version,
-        umid=umid,
-        **dict(zip(_LOUDNESS, levels, strict=True)),
-        coding_history=_text(payload[_BEXT.size :]),
-    )
-
-
-def _text(raw: bytes) -> str:
-    """An ASCII field up to its first NUL; other bytes read as ``?``."""
-    return "".join(chr(b) if b < 128 else "?" for b in raw.split(b"\0", 1)[0])
-
-
 @dataclass(frozen=True)
 class _Chunk:
     """A chunk of the source file: ``offset`` is where its payload starts."""
@@ -195,19 +171,6 @@ def _walk(source: BinaryIO, name: str, end: int) -> Iterator[_Chunk]:
         padded = bool(chunk_size & 1) and stop < end
         yield _Chunk(chunk_id, position + 8, chunk_size, padded)
         position = stop + padded
-
-
-def read_bext(path: Path) -> BextInfo | None:
-    """The ``bext`` chunk of a WAV file, or ``None`` when it has none."""
-    try:
-        with path.open("rb") as source:
-            for chunk in _chunks(source, path.name):
-                if chunk.id == b"bext":
-                    source.seek(chunk.offset)
-                    return unpack(source.read(chunk.size))
-    except OSError as error:
-        raise OutputError(f"cannot read {path.name}: {error.strerror or error}") from None
-    return None
 
 
 def add_bext(path: Path, info: BextInfo) -> None:

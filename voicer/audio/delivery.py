@@ -7,10 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from voicer import ffmpeg
-from voicer.audio.stream import ArraySignal, Signal, blocks
+from voicer.audio.stream import Signal, blocks
 from voicer.errors import InputError
 
 DEFAULT_SAMPLE_RATE = 48000
@@ -126,11 +124,6 @@ def _bitrate(value: str | None, audio_format: AudioFormat) -> str:
     if not 8 <= kbps <= 512:
         raise InputError(f"invalid bitrate {chosen!r}: expected e.g. 128k (8k to 512k)")
     return f"{round(kbps)}k"
-
-
-def encode(samples: np.ndarray, delivery: Delivery, path: Path, label: str = "") -> None:
-    """Encode mono float PCM already at ``delivery.sample_rate`` into ``path``, once."""
-    encode_signal(ArraySignal(samples, delivery.sample_rate), delivery, path, label)
 
 
 def encode_signal(source: Signal, delivery: Delivery, path: Path, label: str = "") -> None:
