@@ -56,7 +56,7 @@ def speech_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 @pytest.mark.parametrize("suffix", [".wav", ".mp3"])
-@pytest.mark.parametrize("engine", ["kokoro", "edge"])
+@pytest.mark.parametrize("engine", ["tone", "edge"])
 def test_every_preset_lands_on_target_under_its_peak_limit(
     speech_file: Path, tmp_path: Path, preset: str, suffix: str, engine: str, request
 ):
@@ -74,14 +74,14 @@ def test_every_preset_lands_on_target_under_its_peak_limit(
 
 def test_lufs_and_true_peak_override_the_preset(speech_file: Path, tmp_path: Path):
     out = tmp_path / "out.flac"
-    render(speech_file, out, RenderOptions(engine="kokoro", lufs=-20.0, true_peak=-3.0))
+    render(speech_file, out, RenderOptions(engine="tone", lufs=-20.0, true_peak=-3.0))
     assert abs(integrated(out) - -20.0) <= 0.5
     assert ffmpeg_true_peak(out) <= -3.0
 
 
 def test_stereo_podcast_is_measured_on_both_channels(speech_file: Path, tmp_path: Path):
     out = tmp_path / "out.m4a"
-    render(speech_file, out, RenderOptions(engine="kokoro", loudness="podcast", channels=2))
+    render(speech_file, out, RenderOptions(engine="tone", loudness="podcast", channels=2))
     assert abs(integrated(out) - -16.0) > 2  # decoded to mono it reads 3 LU lower...
     stereo = decode(out, 48000)  # ...so measure the two channels as delivered
     both = np.stack([stereo, stereo], axis=1).astype(np.float64)
@@ -126,7 +126,7 @@ def test_cue_times_and_duration_agree_across_formats_and_rates(
 
 
 def test_cli_bwf_lead_in_tail_and_summary(speech_file: Path, tmp_path: Path):
-    args = ["render", str(speech_file), "--engine", "kokoro", "-o", "out.wav", "--bwf"]
+    args = ["render", str(speech_file), "--engine", "tone", "-o", "out.wav", "--bwf"]
     args += ["--lead-in", "2000", "--tail", "1500", "--bit-depth", "16", "--sample-rate", "44100"]
     result = run_voicer(*args, "--timeline", "t.json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr.decode()
@@ -157,7 +157,7 @@ def test_cli_bwf_lead_in_tail_and_summary(speech_file: Path, tmp_path: Path):
 )
 def test_impossible_delivery_is_refused_before_synthesis(tmp_path: Path, args, message):
     (tmp_path / "in.txt").write_text("你好。", encoding="utf-8")
-    result = run_voicer("render", "in.txt", "--engine", "kokoro", *args, cwd=tmp_path)
+    result = run_voicer("render", "in.txt", "--engine", "tone", *args, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr.decode()
 
