@@ -77,6 +77,7 @@ SERVED_VOICES = (
     ("zh-CN-XiaoxiaoNeural", "zh-CN", "Female"),
     ("zh-CN-YunxiNeural", "zh-CN", "Male"),
     ("en-US-AriaNeural", "en-US", "Female"),
+    ("en-NZ-MollyNeural", "en-NZ", "Female"),  # a real voice that voicer does not bundle
 )
 
 

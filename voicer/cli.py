@@ -508,8 +508,11 @@ def cache_clear_command(cache_dir: Path | None) -> None:
 @click.option("--locale", help="Only voices whose locale starts with this, e.g. zh-CN or en.")
 @reports_errors
 def voices_command(engine: str, locale: str | None) -> None:
-    """List the voices of an engine."""
-    found = engines.create(engine).voices()
+    """List the voices of an engine (edge: the service's own list; offline, the list bundled
+    with voicer, which stderr then says)."""
+    found, notice = engines.listed_voices(engine)
+    if notice:
+        _notice(notice)
     if locale:
         found = [v for v in found if v.language.lower().startswith(locale.lower())]
     for voice in sorted(found, key=lambda v: (v.language, v.name)):

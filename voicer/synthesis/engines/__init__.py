@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -75,6 +76,24 @@ def create(name: str, kokoro_model: Path | None = None) -> Engine:
     raise InputError(f"unknown engine {name!r} (choose from {', '.join(ENGINE_NAMES)})")
 
 
+def listed_voices(name: str) -> tuple[list[Voice], str | None]:
+    """The voices of engine ``name`` as ``voicer voices`` lists them, and a notice when the
+    list is not the engine's own (edge, offline: the list bundled with voicer)."""
+    from voicer.synthesis.engines import edge
+
+    engine = create(name)
+    if not isinstance(engine, edge.EdgeEngine):
+        return engine.voices(), None
+    live = engine.live_voices()
+    if live is not None:
+        return live, None
+    bundled = edge.bundled_voices()
+    return bundled, (
+        "the edge service cannot be reached; this is the list bundled with voicer "
+        f"({len(bundled)} well-known voices, not all the service has)"
+    )
+
+
 def choose(
     engine_name: str,
     voice: str | None,
@@ -98,7 +117,7 @@ def choose(
         and voice not in kokoro.voice_names()
         and not edge.is_edge_voice_name(voice)
     ):
-        raise InputError(f"unknown voice {voice!r} (see: voicer voices)")
+        raise unknown_voice(voice, [v.name for v in edge.bundled_voices()])
     if engine_name == "edge":
         return _choose_edge(voice, language)
     if engine_name == "kokoro":
@@ -117,7 +136,7 @@ def choose(
         )
     reason = reason.removeprefix("edge: ")
     notice = f"edge service unreachable ({reason}); using the offline kokoro engine"
-    return _choose_kokoro(voice, language, kokoro_model, (notice,))
+    return _choose_kokoro(voice, language, kokoro_model, (notice,), _UNREACHABLE)
 
 
 _LANGUAGE_NAMES = {"en": "English", "zh": "Mandarin"}
@@ -132,11 +151,17 @@ def _choose_edge(voice: str | None, language: str) -> Choice:
         voice = DEFAULT_VOICES["edge"].get(language)
         if voice is None:
             raise InputError("no default edge voice for the language of this text: pass --voice")
-    return Choice(create("edge"), voice)
+    engine = create("edge")
+    _check_edge_voice(engine, voice)
+    return Choice(engine, voice)
 
 
 def _choose_kokoro(
-    voice: str | None, language: str, kokoro_model: Path | None, notices: tuple[str, ...]
+    voice: str | None,
+    language: str,
+    kokoro_model: Path | None,
+    notices: tuple[str, ...],
+    offline_because: str | None = None,
 ) -> Choice:
     engine = create("kokoro", kokoro_model)
     if not engine.speaks(language):
@@ -149,6 +174,7 @@ def _choose_kokoro(
         return Choice(engine, DEFAULT_VOICES["kokoro"]["zh"], notices)
     if voice.startswith(("zf_", "zm_")):
         return Choice(engine, voice, notices)
+    _check_bundled_voice(voice, offline_because)
     mapped = offline_voice_for(voice)
     return Choice(engine, mapped, (*notices, f"voice {voice} is online only; using {mapped}"))
 
@@ -186,14 +212,62 @@ def voice_for(choice: Choice, requested: str) -> tuple[str, str | None]:
     if name == "edge":
         if known_offline:
             raise InputError(f"{requested} is a voice of the offline kokoro engine, not of edge")
-        if edge.is_edge_voice_name(requested):
-            return requested, None
-    elif known_offline:
+        _check_edge_voice(choice.engine, requested)
         return requested, None
-    elif edge.is_edge_voice_name(requested):
-        mapped = offline_voice_for(requested)
-        return mapped, f"voice {requested} is online only; using {mapped}"
-    raise InputError(f"unknown voice {requested!r} (see: voicer voices)")
+    if known_offline:
+        return requested, None
+    if not edge.is_edge_voice_name(requested):
+        raise unknown_voice(requested, [v.name for v in edge.bundled_voices()])
+    _check_bundled_voice(requested)
+    mapped = offline_voice_for(requested)
+    return mapped, f"voice {requested} is online only; using {mapped}"
+
+
+_UNREACHABLE = "the edge service cannot be reached to check its own list"
+_KOKORO_OFFLINE = "the offline kokoro engine does not ask the edge service for its own list"
+
+
+def _check_edge_voice(engine: Engine, voice: str) -> None:
+    """An InputError unless ``voice`` is an edge voice: one voicer bundles, or one of the
+    service's own list; when the service does not answer, the bundled list decides."""
+    from voicer.synthesis.engines import edge
+
+    if edge.is_bundled(voice):
+        return
+    live = engine.live_voices() if isinstance(engine, edge.EdgeEngine) else None
+    if live is None:
+        _check_bundled_voice(voice, _UNREACHABLE)
+    elif voice not in {v.name for v in live}:
+        raise unknown_voice(voice, [v.name for v in live], "not in the edge service's list")
+
+
+def _check_bundled_voice(voice: str, offline_because: str | None = None) -> None:
+    """An InputError unless ``voice`` is in the list of edge voices bundled with voicer, which
+    decides offline (``offline_because`` says why the service's own list is not asked)."""
+    from voicer.synthesis.engines import edge
+
+    if not edge.is_bundled(voice):
+        why = offline_because or _KOKORO_OFFLINE
+        where = f"not among the edge voices bundled with voicer ({why})"
+        raise unknown_voice(voice, [v.name for v in edge.bundled_voices()], where)
+
+
+def unknown_voice(voice: str, edge_names: Sequence[str], where: str = "") -> InputError:
+    """The error for a voice no engine has: where it was looked for, and the closest names
+    among ``edge_names`` and kokoro's voices.
+
+    >>> str(unknown_voice("zm_yunxy", ["zh-CN-YunxiNeural"]))
+    "unknown voice 'zm_yunxy'; did you mean zm_yunxi, zm_yunxia or zm_yunyang? (see: voicer voices)"
+    """
+    from voicer.synthesis.engines import kokoro
+
+    names = {name.lower(): name for name in [*edge_names, *kokoro.voice_names()]}
+    close = [names[m] for m in difflib.get_close_matches(voice.lower(), names, n=3, cutoff=0.6)]
+    message = f"unknown voice {voice!r}" + (f": {where}" if where else "")
+    if close:
+        listed = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
+        message += f"; did you mean {listed}?"
+    return InputError(f"{message} (see: voicer voices)")
 
 
 def offline_voice_for(edge_voice: str) -> str:

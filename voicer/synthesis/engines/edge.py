@@ -18,6 +18,7 @@ import socket
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -109,11 +110,17 @@ class EdgeEngine:
 
     def voices(self) -> list[Voice]:
         """The service's voice list when it answers within a few seconds, else the bundled one."""
+        live = self.live_voices()
+        return bundled_voices() if live is None else live
+
+    def live_voices(self) -> list[Voice] | None:
+        """The service's own voice list, or None when it does not answer within a few seconds
+        (asked once per engine, until it answers)."""
         if self._live_voices is None:
             try:
                 self._live_voices = _run(self._fetch_voices())
-            except Exception:  # any failure at all means: use the bundled list
-                return bundled_voices()
+            except Exception:  # any failure at all means: no live list
+                return None
         return list(self._live_voices)
 
     def speaks(self, language: str) -> bool:
@@ -155,13 +162,16 @@ class EdgeEngine:
     async def _stream(self, text: str, voice: str, prosody: Prosody, timeout: float) -> _Answer:
         _point_library_at(self.url)
         seconds = max(1, round(timeout))
+        settings = prosody.edge_args()
         communicate = edge_tts.Communicate(
             text,
             voice,
+            rate=settings["rate"],
+            volume=settings["volume"],
+            pitch=settings["pitch"],
             boundary="WordBoundary",
             connect_timeout=min(seconds, 10),
             receive_timeout=seconds,
-            **prosody.edge_args(),
         )
         audio = bytearray()
         boundaries = []
@@ -200,12 +210,26 @@ def probe(timeout: float = 3.0, url: str | None = None) -> str | None:
 
 def bundled_voices() -> list[Voice]:
     """The well-known edge voices shipped with voicer (used when the service is unreachable)."""
+    return list(_bundled_voices())
+
+
+@cache
+def _bundled_voices() -> tuple[Voice, ...]:
     path = resources.files("voicer.synthesis.engines").joinpath("voices/edge_voices.json")
     entries = json.loads(path.read_text(encoding="utf-8"))
-    return [
+    return tuple(
         Voice(name=e["name"], engine="edge", language=e["locale"], gender=e["gender"])
         for e in entries
-    ]
+    )
+
+
+def is_bundled(name: str) -> bool:
+    """Whether ``name`` is in the list of edge voices bundled with voicer.
+
+    >>> is_bundled("zh-CN-YunyangNeural"), is_bundled("zh-CN-YunyanNeural")
+    (True, False)
+    """
+    return any(voice.name == name for voice in _bundled_voices())
 
 
 def gender_of(voice: str) -> str | None:
@@ -214,7 +238,7 @@ def gender_of(voice: str) -> str | None:
     >>> gender_of("zh-CN-YunyangNeural"), gender_of("xx-XX-NobodyNeural")
     ('Male', None)
     """
-    return next((v.gender for v in bundled_voices() if v.name == voice), None)
+    return next((v.gender for v in _bundled_voices() if v.name == voice), None)
 
 
 def join_clips(clips: list[Clip]) -> Clip:
@@ -299,7 +323,7 @@ def _voice_list_url(url: str) -> str | None:
 def _bypass_proxies_for(url: str) -> None:
     """Keep a proxy from the environment (edge-tts trusts it) away from a loopback server."""
     host = urlsplit(url).hostname
-    if host not in _LOOPBACK_HOSTS and not (host or "").startswith("127."):
+    if host is None or host not in _LOOPBACK_HOSTS and not host.startswith("127."):
         return
     for name in ("NO_PROXY", "no_proxy"):
         entries = [e.strip() for e in os.environ.get(name, "").split(",") if e.strip()]
