@@ -1,10 +1,10 @@
 """voicer: a written speech to broadcast-ready audio and subtitles that match it.
 
->>> from voicer import render, RenderOptions
+>>> from voicer import render, RenderOptions, synthesize
 """
 
 from voicer.errors import InputError, SynthesisError, VoicerError
-from voicer.pipeline import RenderOptions, RenderResult, render, render_script
+from voicer.pipeline import RenderOptions, RenderResult, render, render_script, synthesize
 
 __all__ = [
     "InputError",
@@ -14,5 +14,6 @@ __all__ = [
     "VoicerError",
     "render",
     "render_script",
+    "synthesize",
 ]
 __version__ = "0.1.0"

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from voicer import files
-from voicer.audio import assembly, loudness, mastering
+from voicer.audio import assembly, audiosegment, loudness, mastering
+from voicer.audio.audiosegment import AudioSegment
 from voicer.audio.loudness import Measurement
 from voicer.audio.stream import Gained
 from voicer.errors import InputError, SynthesisError
@@ -408,14 +409,7 @@ def render_script(
     synthesis_began = time.perf_counter()
     progress = _Reporter(listener.progress, len(plan.segments), synthesis_began)
     with contextlib.ExitStack() as scratch:
-        clips = scratch.enter_context(
-            pool.Synthesis(
-                lambda index: synthesise_sentence(speaker, plan, index),
-                plan.segments,
-                jobs,
-                speaker.backoff,
-            )
-        )
+        clips = scratch.enter_context(speaking(plan, speaker, jobs))
         _warn_about_script(plan, tell)  # while the engine works
         assembled = assemble(plan, clips, options, scratch, progress.sentence)
         synthesis_seconds = time.perf_counter() - synthesis_began
@@ -444,6 +438,57 @@ def render_script(
         synthesized=speaker.misses,
         retries=speaker.retries,
         jobs=jobs,
+    )
+
+
+def synthesize(
+    text: str,
+    *,
+    engine: str = "auto",
+    voice: str | None = None,
+    rate: str = "+0%",
+    volume: str = "+0%",
+    pitch: str = "+0Hz",
+    sentence_pause_ms: int = DEFAULT_SENTENCE_PAUSE_MS,
+    paragraph_pause_ms: int = DEFAULT_PARAGRAPH_PAUSE_MS,
+    use_cache: bool = True,
+) -> AudioSegment:
+    """``text`` spoken, as a pydub AudioSegment, for scripting: the programme as assembled
+    (sentences joined with exact pauses at the engine's sample rate), before levelling and
+    mastering, which depend on where the audio goes (``render`` does both).
+
+    The segment is mono with 32-bit samples that keep 24 dB of headroom (see
+    :mod:`voicer.audio.audiosegment`), so peaks above full scale survive: it plays that much
+    quieter than the engine's level until, say, ``segment.apply_gain(-segment.max_dBFS)``.
+    ``audiosegment.to_samples(segment)`` gives back the float samples.
+    """
+    options = RenderOptions(
+        engine=engine,
+        voice=voice,
+        rate=rate,
+        volume=volume,
+        pitch=pitch,
+        sentence_pause_ms=sentence_pause_ms,
+        paragraph_pause_ms=paragraph_pause_ms,
+        use_cache=use_cache,
+    )
+    plan = prepare(reading.script_from_bytes(text.encode("utf-8"), "text"), options)
+    speaker = open_speaker(plan, options)
+    with contextlib.ExitStack() as scratch:
+        jobs = options.jobs or plan.choice.engine.default_jobs
+        clips = scratch.enter_context(speaking(plan, speaker, jobs))
+        assembled = assemble(plan, clips, options, scratch)
+        return audiosegment.from_signal(assembled.programme.signal)
+
+
+def speaking(plan: Plan, speaker: pool.Speaker, jobs: int) -> pool.Synthesis:
+    """Every sentence's clip, in script order, ``jobs`` sentences at a time (use it in a
+    ``with`` block, which stops the workers)."""
+    return pool.Synthesis(
+        lambda index: synthesise_sentence(speaker, plan, index),
+        plan.segments,
+        jobs,
+        speaker.backoff,
     )
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from voicer.audio import loudness
+from voicer.audio import audiosegment, loudness
+from voicer.audio.audiosegment import AudioSegment
 from voicer.audio.stream import PcmFile
 from voicer.errors import SynthesisError
 from voicer.model import Clip, Mark, Placement, Programme, Segment
@@ -24,7 +25,9 @@ class Assembler:
     """Joins clips, in order, so that from the end of one clip's speech to the start of the
     next is exactly the pause asked for, and hands the joined PCM to ``sink`` as it goes.
 
-    Only the stretch that a later clip's margin may still overlap is kept in memory, so
+    The joining is pydub's: each clip's window becomes a 32-bit AudioSegment (with headroom,
+    see :mod:`voicer.audio.audiosegment`) overlaid at its sample position on the audio not yet
+    handed over. Only the stretch that a later clip's margin may still overlap is kept, so
     assembling takes the same memory for ten sentences or ten thousand.
     """
 
@@ -40,7 +43,7 @@ class Assembler:
         self.margin = _ms(sample_rate, margin_ms)
         self.fade = _ms(sample_rate, FADE_MS)
         self.next_speech = _ms(sample_rate, lead_in_ms)  # where the next clip's speech starts
-        self.pending = np.zeros(0, np.float32)  # programme samples from ``flushed`` on
+        self.pending = audiosegment.silence(0, sample_rate)  # programme from ``flushed`` on
         self.flushed = 0
 
     def add(
@@ -58,7 +61,8 @@ class Assembler:
         window = clip.samples[start - lead : end + tail]
         edge = min(self.fade, window.size // 2)
         # margins of neighbours overlap when a pause is shorter than two margins: mix them
-        self._mix(at_speech - lead, _faded(window, edge, edge))
+        faded = audiosegment.from_samples(_faded(window, edge, edge), self.sample_rate)
+        self._overlay(at_speech - lead, faded)
         self.next_speech = at_end + pause
         self._flush(self.next_speech - self.margin if not last else self.flushed)
         return at_speech, at_end
@@ -66,23 +70,18 @@ class Assembler:
     def finish(self) -> int:
         """Hand over what is left, up to the end of the last pause; the programme's length."""
         length = self.next_speech
-        self._mix(length, np.zeros(0, np.float32))
+        self._overlay(length, audiosegment.silence(0, self.sample_rate))
         self._flush(length)
         return length
 
-    def _mix(self, at: int, samples: np.ndarray) -> None:
-        end = at + samples.size - self.flushed
-        if end > self.pending.size:
-            self.pending = np.concatenate(
-                [self.pending, np.zeros(end - self.pending.size, np.float32)]
-            )
-        self.pending[at - self.flushed : end] += samples
+    def _overlay(self, at: int, window: AudioSegment) -> None:
+        self.pending = audiosegment.overlaid(self.pending, window, at - self.flushed)
 
     def _flush(self, upto: int) -> None:
-        count = min(max(0, upto - self.flushed), self.pending.size)
+        count = min(max(0, upto - self.flushed), audiosegment.frames(self.pending))
         if count:
-            self.sink(self.pending[:count].copy())
-            self.pending = self.pending[count:]
+            self.sink(audiosegment.to_samples(self.pending.get_sample_slice(0, count)))
+            self.pending = self.pending.get_sample_slice(count)
             self.flushed += count
 
 
