@@ -1,10 +1,10 @@
-"""The BWF bext chunk: written after fmt, every other byte kept, read back field for field."""
+"""The BWF bext chunk: written after fmt (made WAVE_FORMAT_PCM), every other byte kept, read back
+field for field."""
 
 from __future__ import annotations
 
 import stat
 import struct
-import sys
 import wave
 from pathlib import Path
 
@@ -72,8 +72,13 @@ def test_bext_goes_after_fmt_and_keeps_everything_else(tmp_path: Path, codec: st
     ids = [chunk_id for chunk_id, _, _ in after]
     assert ids[:2] == [b"fmt ", b"bext"] and ids.index(b"bext") < ids.index(b"data")
     assert b"LIST" in ids  # ffmpeg's encoder tag survives
-    others = [(i, payload) for i, _, payload in after if i != b"bext"]
-    assert others == [(i, payload) for i, _, payload in _chunks(before_bytes)]
+    before = _chunks(before_bytes)
+    others = [(i, payload) for i, _, payload in after if i not in (b"bext", b"fmt ")]
+    assert others == [(i, payload) for i, _, payload in before if i != b"fmt "]
+    # fmt: WAVE_FORMAT_PCM as Tech 3285 has it (ffmpeg writes EXTENSIBLE for 24 bits)
+    fmt_before, fmt_after = before[0][2], after[0][2]
+    assert fmt_after == struct.pack("<H", 1) + fmt_before[2:16]
+    assert struct.unpack_from("<H", fmt_before)[0] == (0xFFFE if codec == "pcm_s24le" else 1)
     assert np.array_equal(decode(path, RATE), before_audio)
     assert read_bext(path) == INFO
 
@@ -113,10 +118,9 @@ def test_standard_readers_still_open_the_file(tmp_path: Path) -> None:
         assert after.readframes(after.getnframes()) == frames
 
 
-@pytest.mark.skipif(sys.version_info < (3, 12), reason="wave reads WAVE_FORMAT_EXTENSIBLE 3.12+")
 def test_wave_opens_24_bit_file(tmp_path: Path) -> None:
-    path = _wav(tmp_path, "pcm_s24le")
-    bwf.add_bext(path, INFO)
+    path = _wav(tmp_path, "pcm_s24le")  # WAVE_FORMAT_EXTENSIBLE, which wave reads from 3.12 on
+    bwf.add_bext(path, INFO)  # WAVE_FORMAT_PCM, which every version reads
     with wave.open(str(path)) as after:
         assert after.getsampwidth() == 3 and after.getnframes() == RATE // 2
 

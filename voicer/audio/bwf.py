@@ -5,6 +5,11 @@ right after ``fmt ``; every other chunk is kept byte for byte and the audio is c
 so files hours long never sit in memory. An existing ``bext`` chunk is replaced. RF64/BW64
 files and files that would pass the 4 GiB RIFF limit are refused.
 
+The ``fmt `` chunk is the one exception: WAVE_FORMAT_EXTENSIBLE, which ffmpeg writes for more
+than 16 bits, becomes WAVE_FORMAT_PCM (format tag 1) when it says nothing more (integer PCM,
+one or two channels), as Tech 3285 and most broadcast tools expect. :func:`use_pcm_format_tag`
+does only that, for a WAV file without a ``bext`` chunk.
+
 Text fields must be ASCII, as Tech 3285 requires: a non-ASCII character is refused with an
 :class:`~voicer.errors.OutputError` rather than silently replaced, so metadata never reads
 differently from what was asked for (a caller with free text can pass it through
@@ -174,42 +179,111 @@ def _walk(source: BinaryIO, name: str, end: int) -> Iterator[_Chunk]:
 
 
 def add_bext(path: Path, info: BextInfo) -> None:
-    """Rewrite the WAV file ``path`` with ``info`` as its ``bext`` chunk, right after ``fmt ``.
+    """Rewrite the WAV file ``path`` with ``info`` as its ``bext`` chunk, right after ``fmt ``,
+    and with a plain PCM ``fmt `` where it was an extensible one that says no more (see
+    :func:`use_pcm_format_tag`), as Tech 3285 has it.
 
     The file is replaced atomically; on any failure it is left as it was.
     """
     payload = info.pack()
     try:
         with path.open("rb") as source:
-            layout = _layout(_chunks(source, path.name), payload, path.name)
+            chunks = _chunks(source, path.name)
+            fmt = _fmt_payload(source, chunks, path.name)
+            layout = _layout(chunks, path.name, payload, plain_pcm_fmt(fmt))
             _rewrite(path, source, layout)
     except OSError as error:
         raise OutputError(f"cannot add bext to {path.name}: {error.strerror or error}") from None
 
 
-def _layout(chunks: list[_Chunk], payload: bytes, name: str) -> list[_Chunk | bytes]:
-    """The chunks to write: the source's, any old ``bext`` dropped, ``payload`` after ``fmt ``."""
+def use_pcm_format_tag(path: Path) -> bool:
+    """Rewrite the WAV file ``path`` with format tag 1 (WAVE_FORMAT_PCM) where it has 0xFFFE
+    (WAVE_FORMAT_EXTENSIBLE) that says nothing more: integer PCM, one or two channels in the
+    usual layout, every bit valid. ffmpeg writes the extensible form for more than 16 bits; EBU
+    Tech 3285, many broadcast tools and Python's ``wave`` before 3.12 expect tag 1.
+
+    The audio and every other chunk are kept byte for byte; the file is replaced atomically.
+    Whether it was rewritten (False: it already was plain, or needs the extensible form).
+    """
+    try:
+        with path.open("rb") as source:
+            chunks = _chunks(source, path.name)
+            plain = plain_pcm_fmt(_fmt_payload(source, chunks, path.name))
+            if plain is None:
+                return False
+            _rewrite(path, source, _layout(chunks, path.name, None, plain))
+    except OSError as error:
+        raise OutputError(f"cannot rewrite {path.name}: {error.strerror or error}") from None
+    return True
+
+
+WAVE_FORMAT_PCM = 0x0001
+WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+# KSDATAFORMAT_SUBTYPE_PCM, 00000001-0000-0010-8000-00aa00389b71, as stored (little-endian)
+_SUBTYPE_PCM = bytes.fromhex("0100000000001000800000aa00389b71")
+_USUAL_LAYOUT = {1: (0, 0x4), 2: (0, 0x3)}  # channel masks: none, front centre; front L+R
+_PCM_FMT = struct.Struct("<HHIIHH")
+
+
+def plain_pcm_fmt(payload: bytes) -> bytes | None:
+    """The 16-byte WAVE_FORMAT_PCM ``fmt `` payload that says the same as ``payload``, when
+    that is a WAVE_FORMAT_EXTENSIBLE one for integer PCM with one or two channels in the usual
+    layout and every bit of each sample valid; else None.
+
+    >>> extensible = struct.pack("<HHIIHHHHI", 0xFFFE, 1, 48000, 144000, 3, 24, 22, 24, 4)
+    >>> plain_pcm_fmt(extensible + _SUBTYPE_PCM) == _PCM_FMT.pack(1, 1, 48000, 144000, 3, 24)
+    True
+    >>> plain_pcm_fmt(_PCM_FMT.pack(1, 1, 48000, 96000, 2, 16)) is None
+    True
+    """
+    if len(payload) < 40:
+        return None
+    tag, channels, rate, byte_rate, align, bits = _PCM_FMT.unpack_from(payload)
+    extension, valid_bits, mask = struct.unpack_from("<HHI", payload, 16)
+    if tag != WAVE_FORMAT_EXTENSIBLE or extension < 22 or payload[24:40] != _SUBTYPE_PCM:
+        return None
+    if mask not in _USUAL_LAYOUT.get(channels, ()) or valid_bits not in (0, bits):
+        return None
+    return _PCM_FMT.pack(WAVE_FORMAT_PCM, channels, rate, byte_rate, align, bits)
+
+
+def _fmt_payload(source: BinaryIO, chunks: list[_Chunk], name: str) -> bytes:
+    fmt = next((chunk for chunk in chunks if chunk.id == b"fmt "), None)
+    if fmt is None:
+        raise OutputError(f"{name} is not a WAV file: it has no 'fmt ' chunk")
+    source.seek(fmt.offset)
+    return source.read(min(fmt.size, 1024))
+
+
+_Item = _Chunk | tuple[bytes, bytes]  # a chunk of the source, or a new one: (id, payload)
+
+
+def _layout(chunks: list[_Chunk], name: str, bext: bytes | None, fmt: bytes | None) -> list[_Item]:
+    """The chunks to write: the source's, with ``fmt `` replaced by ``fmt`` if given, and if
+    ``bext`` is given any old ``bext`` dropped and ``bext`` put right after ``fmt ``."""
     ids = [chunk.id for chunk in chunks]
     missing = [wanted.decode() for wanted in (b"fmt ", b"data") if wanted not in ids]
     if missing:
         raise OutputError(f"{name} is not a WAV file: it has no {missing[0]!r} chunk")
-    kept: list[_Chunk | bytes] = []
+    kept: list[_Item] = []
     for chunk in chunks:
-        if chunk.id != b"bext":
-            kept.append(chunk)
         if chunk.id == b"fmt ":
-            kept.append(payload)
+            kept.append(chunk if fmt is None else (b"fmt ", fmt))
+            if bext is not None:
+                kept.append((b"bext", bext))
+        elif chunk.id != b"bext" or bext is None:
+            kept.append(chunk)
     return kept
 
 
-def _stored(item: _Chunk | bytes) -> int:
-    return item.stored if isinstance(item, _Chunk) else 8 + len(item) + (len(item) & 1)
+def _stored(item: _Item) -> int:
+    return item.stored if isinstance(item, _Chunk) else 8 + len(item[1]) + (len(item[1]) & 1)
 
 
-def _rewrite(path: Path, source: BinaryIO, layout: list[_Chunk | bytes]) -> None:
+def _rewrite(path: Path, source: BinaryIO, layout: list[_Item]) -> None:
     riff_size = 4 + sum(_stored(item) for item in layout)
     if riff_size > _RIFF_LIMIT:
-        raise OutputError(f"{path.name} with a bext chunk would pass the 4 GiB RIFF limit")
+        raise OutputError(f"{path.name} rewritten would pass the 4 GiB RIFF limit")
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as target:
@@ -223,9 +297,11 @@ def _rewrite(path: Path, source: BinaryIO, layout: list[_Chunk | bytes]) -> None
         raise
 
 
-def _write_chunk(source: BinaryIO, target: BinaryIO, item: _Chunk | bytes) -> None:
-    if isinstance(item, bytes):
-        target.write(b"bext" + struct.pack("<I", len(item)) + item + bytes(len(item) & 1))
+def _write_chunk(source: BinaryIO, target: BinaryIO, item: _Item) -> None:
+    if not isinstance(item, _Chunk):
+        chunk_id, payload = item
+        target.write(chunk_id + struct.pack("<I", len(payload)) + payload)
+        target.write(bytes(len(payload) & 1))
         return
     target.write(item.id + struct.pack("<I", item.size))
     source.seek(item.offset)

@@ -87,10 +87,13 @@ def master(
     progress: Callable[[float], None] | None = None,
 ) -> Measurement:
     """Deliver ``source`` to ``path`` (see :func:`deliver`; ``label`` names it in errors), with
-    a BWF chunk described by ``description`` if asked."""
+    a BWF chunk described by ``description`` if asked. A WAV file's format tag is 1
+    (WAVE_FORMAT_PCM) at any bit depth (see bwf.use_pcm_format_tag)."""
     measured = deliver(source, mastering.delivery, mastering.target, path, label, progress)
     if mastering.bwf:
         bwf.add_bext(path, bext_for(measured, mastering.delivery, description))
+    elif mastering.delivery.format.codec == "pcm":
+        bwf.use_pcm_format_tag(path)
     return measured
 
 
