@@ -5,6 +5,7 @@ text -> [Segment] -> engine -> [Clip] -> assemble -> Programme -> cues -> [Cue]
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -26,14 +27,52 @@ class Signal(Protocol):
 
 
 @dataclass(frozen=True)
+class SourceMap:
+    """Where the characters of a text made from a source file (the plain text of a Markdown
+    draft) were written in that file.
+
+    ``lines`` holds, for every line of the text, runs ``(column, source line, source column)``
+    (all 1-based, in order): from ``column`` on, the line's characters follow one another in
+    the source from ``source line``:``source column``, up to the next run.
+    """
+
+    lines: tuple[tuple[tuple[int, int, int], ...], ...]
+
+    def locate(self, line: int, column: int) -> tuple[int, int]:
+        """The source line and column of the text's ``line``:``column``.
+
+        >>> SourceMap((((1, 3, 5), (4, 4, 1)),)).locate(1, 5)
+        (4, 2)
+        """
+        runs = self.lines[min(max(line, 1), len(self.lines)) - 1] if self.lines else ()
+        index = bisect_right(runs, column, key=lambda run: run[0]) - 1
+        if index < 0:
+            return runs[0][1:] if runs else (line, column)
+        start, source_line, source_column = runs[index]
+        return source_line, source_column + column - start
+
+
+@dataclass(frozen=True)
 class Script:
     """Decoded input text, where it came from, the language it is written in, and what the
-    user should be told about reading it (control characters left out, ...)."""
+    user should be told about reading it (control characters left out, ...).
+
+    A text that is not the file as written (a Markdown draft's plain text) carries
+    ``positions``, where its characters are in the file, and ``literal``, the offsets of its
+    characters the author wrote as text to be taken as it is (escaped or code in Markdown):
+    those are never part of a placeholder.
+    """
 
     text: str
     source: str
     language: str  # "zh", "en" or "other"
     notices: tuple[str, ...] = ()
+    positions: SourceMap | None = field(default=None, repr=False)
+    literal: frozenset[int] = field(default=frozenset(), repr=False)
+
+    def locate(self, line: int, column: int) -> tuple[int, int]:
+        """Where the text's ``line``:``column`` (1-based) was written in the source."""
+        return self.positions.locate(line, column) if self.positions else (line, column)
 
 
 @dataclass(frozen=True)

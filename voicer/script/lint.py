@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from functools import partial
 
 from voicer.errors import InputError
 from voicer.model import Script, Segment
@@ -21,6 +22,9 @@ from voicer.script import placeholders, prepare, spoken_form
 # How many subtitle cues a sentence's text needs: the subtitles stage, later in the pipeline,
 # knows; the caller hands it in.
 CueCount = Callable[[str], int]
+# Where the character at an offset of a sentence was written (line, column).
+Locate = Callable[[Segment, int], tuple[int, int]]
+_At = Callable[[int], tuple[int, int]]  # the same for one sentence
 
 MAX_CUES = 3  # a sentence needing more cues than this reads better split
 SEVERITIES = ("error", "warning", "note")
@@ -51,12 +55,14 @@ def script_findings(
     script: Script, cue_count: CueCount, lexicon: Mapping[str, str] | None = None
 ) -> list[Finding]:
     """Every finding in ``script``, by position."""
-    found = [_placeholder(script.text, p) for p in prepare.find_placeholders(script.text)]
+    found = [_placeholder(script, p) for p in prepare.find_placeholders(script)]
     try:
         prepared = prepare.prepare(script, allow_placeholders=True)
     except InputError as exc:
         return sorted([*found, _markup_error(str(exc))], key=_position)
-    found += sentence_findings(prepared.segments, script.language, cue_count, lexicon)
+    found += sentence_findings(
+        prepared.segments, script.language, cue_count, lexicon, prepared.locate
+    )
     return sorted(found, key=_position)
 
 
@@ -65,13 +71,15 @@ def sentence_findings(
     language: str,
     cue_count: CueCount,
     lexicon: Mapping[str, str] | None = None,
+    locate: Locate | None = None,
 ) -> list[Finding]:
     """The findings inside sentences already prepared (everything but placeholders and
-    markup errors), in order."""
+    markup errors), in order; ``locate`` says where a sentence's characters were written
+    (by default along the sentence's line)."""
     return [
         finding
         for segment in segments
-        for finding in _sentence_findings(segment, language, cue_count, lexicon)
+        for finding in _sentence_findings(segment, language, cue_count, lexicon, locate)
     ]
 
 
@@ -103,11 +111,10 @@ def _position(finding: Finding) -> tuple[int, int, int]:
     return finding.line, finding.column, SEVERITIES.index(finding.severity)
 
 
-def _placeholder(draft: str, found: placeholders.Placeholder) -> Finding:
-    around = placeholders.context(draft, found)
+def _placeholder(script: Script, found: placeholders.Placeholder) -> Finding:
+    around = placeholders.context(script.text, found)
     return Finding(
-        found.line,
-        found.column,
+        *script.locate(found.line, found.column),
         "error",
         "placeholder",
         found.text,
@@ -123,25 +130,32 @@ def _markup_error(message: str) -> Finding:
 
 
 def _sentence_findings(
-    segment: Segment, language: str, cue_count: CueCount, lexicon: Mapping[str, str] | None
+    segment: Segment,
+    language: str,
+    cue_count: CueCount,
+    lexicon: Mapping[str, str] | None,
+    locate: Locate | None,
 ) -> list[Finding]:
     sentence = segment.shown
+    at = partial(locate or _along_the_line, segment)
     readings = spoken_form.explain(sentence, language, lexicon)
     held = [range(p.offset, p.end) for p in placeholders.find_placeholders(sentence)]
     skip = set().union(*(range(r.start, r.end) for r in readings), *held)
     found = [_long_sentence(segment, cue_count)]
-    found += [_unspeakable(segment, i) for i in range(len(sentence)) if i not in skip]
+    found += [_unspeakable(segment, i, at) for i in range(len(sentence)) if i not in skip]
     if language == "zh":
         found += [
-            _half_width(segment, m) for m in _HALF_WIDTH.finditer(sentence) if m.start() not in skip
+            _half_width(segment, m, at)
+            for m in _HALF_WIDTH.finditer(sentence)
+            if m.start() not in skip
         ]
-    found += [_reading(segment, r) for r in readings]
+    found += [_reading(segment, r, at) for r in readings]
     return [finding for finding in found if finding is not None]
 
 
-def _at(segment: Segment, offset: int) -> tuple[int, int]:
-    """Line and column of ``offset`` within a sentence (a sentence lies on one line; markup
-    inside it shifts the column a little, never the line)."""
+def _along_the_line(segment: Segment, offset: int) -> tuple[int, int]:
+    """Line and column of ``offset`` within a sentence of a plain text (a sentence lies on
+    one line; markup inside it shifts the column a little, never the line)."""
     return segment.line, segment.column + offset
 
 
@@ -164,28 +178,28 @@ def _long_sentence(segment: Segment, cue_count: CueCount) -> Finding | None:
     return Finding(segment.line, segment.column, "warning", "long-sentence", segment.shown, message)
 
 
-def _unspeakable(segment: Segment, offset: int) -> Finding | None:
+def _unspeakable(segment: Segment, offset: int, at: _At) -> Finding | None:
     character = segment.shown[offset]
     odd = character in _ODD_PUNCTUATION
     if not odd and unicodedata.category(character) not in _UNSPEAKABLE_CATEGORIES:
         return None
     name = unicodedata.name(character, f"U+{ord(character):04X}").lower()
-    line, column = _at(segment, offset)
+    line, column = at(offset)
     around = _around(segment.shown, offset, offset + 1)
     message = f"{character} ({name}) may be skipped or misread by the engines, in “{around}”"
     return Finding(line, column, "warning", "unspeakable", character, message, around)
 
 
-def _half_width(segment: Segment, match: re.Match[str]) -> Finding:
+def _half_width(segment: Segment, match: re.Match[str], at: _At) -> Finding:
     mark = match.group()
-    line, column = _at(segment, match.start())
+    line, column = at(match.start())
     around = _around(segment.shown, match.start(), match.end())
     message = f"half-width {mark} in Chinese text (use {_HALF_TO_FULL[mark]}), in “{around}”"
     return Finding(line, column, "warning", "punctuation", mark, message, around)
 
 
-def _reading(segment: Segment, reading: spoken_form.Reading) -> Finding:
-    line, column = _at(segment, reading.start)
+def _reading(segment: Segment, reading: spoken_form.Reading, at: _At) -> Finding:
+    line, column = at(reading.start)
     around = _around(segment.shown, reading.start, reading.end)
     message = f"{reading.written} will be read “{reading.spoken}” ({reading.rule})"
     return Finding(

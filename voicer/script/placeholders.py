@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -123,19 +123,25 @@ def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(pattern) for pattern in patterns)
 
 
-def find_placeholders(text: str, patterns: Sequence[str] = DEFAULT_PATTERNS) -> list[Placeholder]:
-    """Every placeholder in ``text``, in order, none overlapping another.
+def find_placeholders(
+    text: str, patterns: Sequence[str] = DEFAULT_PATTERNS, *, literal: Collection[int] = ()
+) -> list[Placeholder]:
+    """Every placeholder in ``text``, in order, none overlapping another, and none holding a
+    character at an offset in ``literal`` (text to be taken as it is, such as ``\\*`` in
+    Markdown).
 
     >>> [(p.position, p.text, p.key) for p in find_placeholders("全市增长*%，居第X位。{city}")]
     [('1:5', '*', '*'), ('1:10', 'X', 'X'), ('1:13', '{city}', 'city')]
     >>> find_placeholders("X光检查，iPhone X，5*3，某些地方")
     []
+    >>> [p.position for p in find_placeholders("*注，*市", literal={0})]
+    ['1:4']
     """
     matches = sorted(
         (m.start(), -len(m.group()), index, m)
         for index, pattern in enumerate(_compiled(tuple(patterns)))
         for m in pattern.finditer(text)
-        if m.group()
+        if m.group() and not any(offset in literal for offset in range(m.start(), m.end()))
     )
     found: list[Placeholder] = []
     for start, _, _, match in matches:
@@ -191,6 +197,7 @@ def fill(
     patterns: Sequence[str] = DEFAULT_PATTERNS,
     *,
     strict: bool = True,
+    literal: Collection[int] = (),
 ) -> str:
     """``text`` with placeholders replaced from ``values`` (rules in the module docstring).
 
@@ -199,15 +206,30 @@ def fill(
     >>> fill("增长*%，第*位", {"*": "?", "1:7": "3"})
     '增长?%，第3位'
     """
-    found = find_placeholders(text, patterns)
-    chosen = _choose(found, _as_lists(values), strict)
     pieces: list[str] = []
     done = 0
-    for placeholder in found:
-        if placeholder.offset in chosen:
-            pieces += [text[done : placeholder.offset], chosen[placeholder.offset]]
-            done = placeholder.end
+    for placeholder, value in filling(text, values, patterns, strict=strict, literal=literal):
+        pieces += [text[done : placeholder.offset], value]
+        done = placeholder.end
     return "".join(pieces) + text[done:]
+
+
+def filling(
+    text: str,
+    values: Mapping[str, str | Sequence[str]],
+    patterns: Sequence[str] = DEFAULT_PATTERNS,
+    *,
+    strict: bool = True,
+    literal: Collection[int] = (),
+) -> list[tuple[Placeholder, str]]:
+    """The placeholders ``fill`` with the same arguments replaces, each with its value.
+
+    >>> [(p.position, value) for p, value in filling("增长*%，第*位，*市", {"*": ["5.2", "3"]})]
+    [('1:3', '5.2'), ('1:7', '3')]
+    """
+    found = find_placeholders(text, patterns, literal=literal)
+    chosen = _choose(found, _as_lists(values), strict)
+    return [(p, chosen[p.offset]) for p in found if p.offset in chosen]
 
 
 def unfilled(
@@ -216,6 +238,7 @@ def unfilled(
     patterns: Sequence[str] = DEFAULT_PATTERNS,
     *,
     strict: bool = True,
+    literal: Collection[int] = (),
 ) -> list[Placeholder]:
     """The placeholders of ``text`` that ``fill`` with the same arguments leaves as they are.
 
@@ -224,7 +247,7 @@ def unfilled(
     >>> [p.position for p in unfilled("增长*%，第*位，*市", {"*": ["5.2", "3"]})]
     ['1:10']
     """
-    found = find_placeholders(text, patterns)
+    found = find_placeholders(text, patterns, literal=literal)
     chosen = _choose(found, _as_lists(values), strict)
     return [p for p in found if p.offset not in chosen]
 

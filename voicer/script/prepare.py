@@ -7,8 +7,8 @@ each sentence (numbers in words, placeholders left out).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from voicer.errors import InputError
 from voicer.model import Script, Segment
@@ -17,14 +17,29 @@ from voicer.script.placeholders import Placeholder
 
 SHOWN_IN_ERROR = 5  # placeholders named in the one-line error; `voicer check` lists them all
 _COMMENT = re.compile(r"\[#[^\]\n]*\]")
+_POSITION = re.compile(r"(\d+):(\d+)")
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """The sentences of a draft, and the silence markup asks for before the first one."""
+    """The sentences of a draft, and the silence markup asks for before the first one.
+
+    ``starts`` holds where each sentence starts in the text without markup, and ``origin``,
+    for a text that is not its source file as written (Markdown), where a character of that
+    text was written in the source.
+    """
 
     segments: list[Segment]
     lead_in_ms: int = 0
+    starts: tuple[int, ...] = field(default=(), repr=False)
+    origin: Callable[[int], tuple[int, int]] | None = field(default=None, repr=False)
+
+    def locate(self, segment: Segment, offset: int) -> tuple[int, int]:
+        """Where the character at ``offset`` of ``segment.shown`` was written. In a plain text
+        that is along the sentence's line (markup inside it shifts the column a little)."""
+        if self.origin is None:
+            return segment.line, segment.column + offset
+        return self.origin(self.starts[segment.index] + offset)
 
 
 def prepare(
@@ -33,27 +48,89 @@ def prepare(
     allow_placeholders: bool = False,
 ) -> Prepared:
     """Fill, check, parse and split ``script``; an InputError for anything that stops it."""
-    draft = without_comment_text(script.text)
-    if fills:
-        left = placeholders.unfilled(draft, fills)
-        draft = placeholders.fill(draft, fills)
-    else:
-        left = placeholders.find_placeholders(draft)
-    if left and not allow_placeholders:
-        raise InputError(placeholder_error(script.text, left))
-    marked = markup.parse(draft)
+    draft = _filled(script, fills)
+    if draft.left and not allow_placeholders:
+        raise InputError(placeholder_error(script, draft.left))
+    marked = _parse_markup(draft)
     pauses = [d for d in marked.directives if d.kind == "pause"]
     found = sentences.segments(replace(script, text=marked.text), breaks={d.offset for d in pauses})
     starts = _offsets(marked.text, found)
-    found = [_at_origin(segment, marked) for segment in found]
+    found = [_at_origin(segment, marked, draft) for segment in found]
     found = _apply(found, marked, starts)
     lead_in = sum(_ms(d) for d in pauses if d.offset == 0)
-    return Prepared(found, lead_in)
+    if script.positions is None:
+        return Prepared(found, lead_in)
+
+    def origin(at: int) -> tuple[int, int]:
+        return draft.source_position(*marked.origin(at))
+
+    return Prepared(found, lead_in, tuple(starts), origin)
 
 
-def find_placeholders(draft: str) -> list[Placeholder]:
-    """The placeholders of a draft, leaving out what its markup comments say."""
-    return placeholders.find_placeholders(without_comment_text(draft))
+@dataclass(frozen=True)
+class _Draft:
+    """A script's text ready for markup (comments blanked, placeholders filled), the
+    placeholders left in it, and the way back to where its characters were written.
+
+    ``edits`` holds each value filled in: where it is in ``text`` (start, end) and where its
+    placeholder was in the script's text (start, end).
+    """
+
+    text: str
+    left: list[Placeholder]
+    script: Script
+    edits: tuple[tuple[int, int, int, int], ...] = ()
+
+    def source_position(self, line: int, column: int) -> tuple[int, int]:
+        """Where ``line``:``column`` of ``text`` was written in the source (a column inside a
+        filled value: where its placeholder was)."""
+        if self.edits:
+            offset = self._written(_offset(self.text, line, column))
+            line, column = _line_column(self.script.text, offset)
+        return self.script.locate(line, column)
+
+    def _written(self, offset: int) -> int:
+        """The offset in the script's text of ``offset`` in ``text``."""
+        written = offset
+        for start, end, written_start, written_end in self.edits:
+            if offset < start:
+                break
+            written = written_start if offset < end else written_end + offset - end
+        return written
+
+
+def _filled(script: Script, fills: Mapping[str, Sequence[str]] | None) -> _Draft:
+    draft = without_comment_text(script.text)
+    literal = script.literal
+    if not fills:
+        return _Draft(draft, placeholders.find_placeholders(draft, literal=literal), script)
+    fills = _at_text_positions(fills, draft, script)
+    left = placeholders.unfilled(draft, fills, literal=literal)
+    edits: list[tuple[int, int, int, int]] = []
+    shift = 0
+    for found, value in placeholders.filling(draft, fills, literal=literal):
+        start = found.offset + shift
+        edits.append((start, start + len(value), found.offset, found.end))
+        shift += len(value) - len(found.text)
+    filled = placeholders.fill(draft, fills, literal=literal)
+    return _Draft(filled, left, script, tuple(edits))
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    start = 0
+    for _ in range(line - 1):
+        start = text.index("\n", start) + 1
+    return start + column - 1
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def find_placeholders(script: Script) -> list[Placeholder]:
+    """The placeholders of a script, leaving out what its markup comments say and what is
+    text as written; at their lines and columns in ``script.text``."""
+    return placeholders.find_placeholders(without_comment_text(script.text), literal=script.literal)
 
 
 def without_comment_text(draft: str) -> str:
@@ -62,10 +139,12 @@ def without_comment_text(draft: str) -> str:
     return _COMMENT.sub(lambda match: "[#" + " " * (len(match.group()) - 3) + "]", draft)
 
 
-def placeholder_error(draft: str, left: Sequence[Placeholder]) -> str:
-    """One line naming the first few placeholders and what to do about them."""
+def placeholder_error(script: Script, left: Sequence[Placeholder]) -> str:
+    """One line naming the first few placeholders (where they are in the source) and what to
+    do about them."""
     named = "; ".join(
-        f"{found.line}:{found.column} {found.text} in “{placeholders.context(draft, found)}”"
+        f"{source_position(script, found)} {found.text}"
+        f" in “{placeholders.context(script.text, found)}”"
         for found in left[:SHOWN_IN_ERROR]
     )
     more = f" and {len(left) - SHOWN_IN_ERROR} more" if len(left) > SHOWN_IN_ERROR else ""
@@ -75,8 +154,46 @@ def placeholder_error(draft: str, left: Sequence[Placeholder]) -> str:
     )
 
 
-def _at_origin(segment: Segment, marked: markup.Marked) -> Segment:
-    line, column = marked.origin_at(segment.line, segment.column)
+def source_position(script: Script, found: Placeholder) -> str:
+    """``LINE:COLUMN`` of a placeholder in the source, as reports give it and ``--fill``
+    takes it."""
+    line, column = script.locate(found.line, found.column)
+    return f"{line}:{column}"
+
+
+def _at_text_positions(
+    fills: Mapping[str, Sequence[str]], draft: str, script: Script
+) -> Mapping[str, Sequence[str]]:
+    """``fills`` with each ``LINE:COLUMN`` key, a placeholder's place in the source as reports
+    give it, turned into its place in ``draft`` (they differ for Markdown)."""
+    if script.positions is None:
+        return fills
+    in_draft = {
+        source_position(script, found): found.position
+        for found in placeholders.find_placeholders(draft, literal=script.literal)
+    }
+    moved: dict[str, Sequence[str]] = {}
+    for key, values in fills.items():
+        if _POSITION.fullmatch(key) and key not in in_draft:
+            raise InputError(f"--fill: no placeholder starts at {key}")
+        moved[in_draft.get(key, key)] = values
+    return moved
+
+
+def _parse_markup(draft: _Draft) -> markup.Marked:
+    """The draft's markup, read; an error names the line and column in the source."""
+    try:
+        return markup.parse(draft.text)
+    except InputError as error:
+        where = _POSITION.match(str(error))
+        if where is None:
+            raise
+        line, column = draft.source_position(int(where[1]), int(where[2]))
+        raise InputError(f"{line}:{column}{str(error)[where.end() :]}") from None
+
+
+def _at_origin(segment: Segment, marked: markup.Marked, draft: _Draft) -> Segment:
+    line, column = draft.source_position(*marked.origin_at(segment.line, segment.column))
     return replace(segment, line=line, column=column)
 
 

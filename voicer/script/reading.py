@@ -12,7 +12,7 @@ from pathlib import Path
 from voicer.errors import InputError
 from voicer.files import read_input
 from voicer.model import Script
-from voicer.script.markdown import to_plain
+from voicer.script.markdown import read_markdown
 from voicer.script.sentences import is_speakable
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
@@ -153,10 +153,18 @@ def script_from_bytes(data: bytes, source: str, markdown: bool = False) -> Scrip
     about control characters left out."""
     decoded, notices = read_text(data, source)
     text = normalise(decoded)
-    if markdown:
-        text = to_plain(text)
+    plain = read_markdown(text) if markdown else None
+    if plain:
+        text = plain.text
     if not text.strip():
         raise InputError(f"{source}: the text is empty")
     if not any(is_speakable(line) for line in text.splitlines()):
         raise InputError(f"{source}: the text has nothing that can be spoken")
-    return Script(text, source, detect_language(text), notices)
+    return Script(
+        text,
+        source,
+        detect_language(text),
+        notices,
+        positions=plain.positions if plain else None,
+        literal=plain.literal if plain else frozenset(),
+    )
