@@ -368,7 +368,7 @@ def script_findings(
     script: Script, options: RenderOptions, lexicon: Mapping[str, str] | None = None
 ) -> list[lint.Finding]:
     """What ``voicer check`` reports on a draft, with the subtitle profile of ``options``."""
-    return lint.script_findings(script, _cuecounted(options.profile(script.language)), lexicon)
+    return lint.script_findings(script, _cue_count(options.profile(script.language)), lexicon)
 
 
 def render(
@@ -514,7 +514,7 @@ class _Reporter:
 
 def _warn_about_script(plan: Plan, tell: Callable[[str], None]) -> None:
     found = lint.sentence_findings(
-        list(plan.drafted), plan.language, _cuecounted(plan.profile), plan.lexicon
+        list(plan.drafted), plan.language, _cue_count(plan.profile), plan.lexicon
     )
     warnings = sum(finding.severity == "warning" for finding in found)
     if warnings:
@@ -522,7 +522,7 @@ def _warn_about_script(plan: Plan, tell: Callable[[str], None]) -> None:
         tell(f"{counted(warnings, 'warning')} about the script (see: voicer check {source})")
 
 
-def _cuecounted(profile: Profile) -> lint.CueCount:
+def _cue_count(profile: Profile) -> lint.CueCount:
     return lambda text: len(captions.split_captions(text, profile))
 
 
