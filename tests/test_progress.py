@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from speech_audio import run_voicer
+
 from voicer.pipeline import Listener, Progress, RenderOptions, render
 
 SPEECH = "".join(f"第{n}句话在这里。" for n in range(1, 13)) + "\n"
@@ -29,3 +31,18 @@ def test_progress_covers_every_sentence_then_mastering(tmp_path: Path):
     # elapsed counts from the start of synthesis, so it is never behind the engine's time
     assert sentences[-1].elapsed >= result.synthesis_seconds * 0.5
     assert sentences[-1].audio_seconds <= result.duration
+
+
+def test_the_closing_lines_count_in_words(tmp_path: Path):
+    (tmp_path / "one.txt").write_text("你好。\n", encoding="utf-8")
+    args = ["render", "one.txt", "--engine", "tone", "--vtt", "--timeline", "one.json"]
+    result = run_voicer(*args, "--no-cache", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    lines = result.stdout.decode().splitlines()
+    assert lines[-2] == (
+        "wrote audio/one.mp3, audio/one.srt, audio/one.vtt and one.json (1 cue) with tone tone"
+    )
+    assert lines[-1].endswith(
+        "; 1 sentence, 1 at a time: 1 clip synthesised, 0 from the cache, 0 retries"
+    )
+    assert "0 subtitle rule violations" in lines[0]

@@ -400,7 +400,7 @@ def render_script(
     for notice in plan.notices:
         tell(notice)
     speaker = open_speaker(plan, options, listener.detail)
-    jobs = options.jobs or plan.choice.engine.default_jobs
+    jobs = jobs_for(plan, options)
     tell(
         f"speaking {counted(len(plan.segments), 'sentence')} with {plan.choice.engine.name} "
         f"({plan.choice.voice}), {jobs} at a time"
@@ -475,10 +475,16 @@ def synthesize(
     plan = prepare(reading.script_from_bytes(text.encode("utf-8"), "text"), options)
     speaker = open_speaker(plan, options)
     with contextlib.ExitStack() as scratch:
-        jobs = options.jobs or plan.choice.engine.default_jobs
+        jobs = jobs_for(plan, options)
         clips = scratch.enter_context(speaking(plan, speaker, jobs))
         assembled = assemble(plan, clips, options, scratch)
         return audiosegment.from_signal(assembled.programme.signal)
+
+
+def jobs_for(plan: Plan, options: RenderOptions) -> int:
+    """Sentences to synthesise at once: as asked, else the engine's default; never more than
+    there are sentences."""
+    return min(options.jobs or plan.choice.engine.default_jobs, len(plan.segments))
 
 
 def speaking(plan: Plan, speaker: pool.Speaker, jobs: int) -> pool.Synthesis:
