@@ -9,8 +9,11 @@ edge      The example through the loopback stand-in for Edge's service (tests/ed
           ratio (target: voicer at least 4x faster), and voicer with --jobs 1, 4 and 8.
 rerender  The example rendered into a fresh cache (edge, then kokoro), one sentence edited, and
           rendered again: the re-render's wall time (target < 3 s) and where its clips came from.
-kokoro    The example with the offline engine in this process: real-time factor, the share of
-          the wall time outside the engine and spent on loudness, and --jobs 1 against 2.
+kokoro    The example (or --text FILE) with the offline engine in this process: the engine's
+          own anchor first (a plain loop of misaki's G2P and one model call per sentence on the
+          same spoken text, nothing else), then the full render; both wall times, their ratio,
+          the share of the render outside the engine and spent on loudness, and --jobs 1
+          against 2.
 long      Generated scripts of 1,000 and 10,000 sentences (--quick: 100 and 1,000) with the
           tone engine to WAV: audio hours, wall time and the child's peak RSS; the time ratio
           (target <= ~12x) and the RSS target for 3 hours of audio (< 400 MB).
@@ -42,6 +45,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "speech.txt"
@@ -231,17 +236,26 @@ def rerender(engine: str, folder: Path, env: dict[str, str]) -> None:
 # --- kokoro --------------------------------------------------------------------------------
 
 
-def kokoro_section() -> None:
-    from voicer.synthesis.engines.kokoro import KokoroEngine
+def kokoro_section(text: Path) -> None:
+    from voicer.synthesis.engines import kokoro
 
     began = time.perf_counter()
-    KokoroEngine().load()  # model load, once per process: reported apart from the render
+    kokoro.KokoroEngine().load()  # model load, once per process: reported apart from the render
     load_seconds = time.perf_counter() - began
-    result = kokoro_render(None)
-    print(f"text                 {EXAMPLE.name}: {result.sentences} sentences")
+    spoken = spoken_sentences(text)
+    kokoro._phoneme_ids.cache_clear()
+    loop_seconds, loop_audio = plain_kokoro_loop(spoken)
+    kokoro._phoneme_ids.cache_clear()  # the render does its own G2P, as it would alone
+    result = kokoro_render(None, text)
+    print(f"text                 {text.name}: {result.sentences} sentences")
     print(f"model load           {load_seconds:8.2f} s (once per process, not in what follows)")
+    print(f"plain loop           {loop_seconds:8.2f} s wall for {loop_audio:.2f} s of audio")
     print_kokoro(result)
-    by_jobs = {jobs: kokoro_render(jobs) for jobs in (1, 2)}
+    print(
+        f"render / plain loop  {result.total_seconds / loop_seconds:8.2f}x "
+        "(the render's wall time against the engine's own; target <= 1)"
+    )
+    by_jobs = {jobs: kokoro_render(jobs, text) for jobs in (1, 2)}
     for jobs, found in by_jobs.items():
         print(
             f"--jobs {jobs}             {rtf(found):8.3f} real-time factor "
@@ -250,12 +264,52 @@ def kokoro_section() -> None:
     print(f"jobs 1 / jobs 2      {rtf(by_jobs[1]) / rtf(by_jobs[2]):8.2f}x (above 1: 2 is faster)")
 
 
-def kokoro_render(jobs: int | None) -> Any:
+def kokoro_render(jobs: int | None, text: Path) -> Any:
     from voicer import RenderOptions, render
 
     options = RenderOptions(engine="kokoro", jobs=jobs, use_cache=False)
     with tempfile.TemporaryDirectory() as tmp:
-        return render(EXAMPLE, Path(tmp) / "bench.mp3", options=options)
+        return render(text, Path(tmp) / "bench.mp3", options=options)
+
+
+def spoken_sentences(text: Path) -> list[str]:
+    """What the engine is to say for each sentence of ``text``, as a render prepares it."""
+    from voicer import pipeline
+    from voicer.script.reading import read_script
+
+    plan = pipeline.prepare(read_script(text), pipeline.RenderOptions(engine="kokoro"))
+    return [segment.spoken for segment in plan.segments]
+
+
+def plain_kokoro_loop(sentences: list[str]) -> tuple[float, float]:
+    """The engine alone, as its own users would call it: misaki's G2P, then one model call
+    per sentence (the same model file, voice and thread settings as voicer's), nothing else.
+    Returns the wall time of the loop and the seconds of audio it made."""
+    import onnxruntime
+    from misaki import zh
+
+    from voicer.synthesis.engines import kokoro
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count() or 1
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(
+        kokoro._read_model(None), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    g2p, vocabulary = zh.ZHG2P(), kokoro._vocabulary()
+    style = kokoro._voice_styles("zm_yunxi")
+    samples = 0
+    began = time.perf_counter()
+    for sentence in sentences:
+        phonemes, _ = g2p(sentence)
+        ids = [vocabulary[p] for p in phonemes if p in vocabulary][: kokoro.MAX_TOKENS]
+        inputs = {
+            "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
+            "style": style[len(ids) - 1].reshape(1, 256),
+            "speed": np.ones(1, dtype=np.float32),
+        }
+        samples += session.run(None, inputs)[0].size
+    return time.perf_counter() - began, samples / kokoro.SAMPLE_RATE
 
 
 def rtf(result: Any) -> float:
@@ -332,6 +386,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", metavar="SECTION", help=", ".join(SECTIONS))
     parser.add_argument("--quick", action="store_true", help="long: 100 and 1,000 sentences")
+    parser.add_argument(
+        "--text", type=Path, default=EXAMPLE, help="kokoro: the speech to render [the example]"
+    )
     args = parser.parse_args()
     unknown = [name for name in args.sections if name not in SECTIONS]
     if unknown:
@@ -339,7 +396,7 @@ def main() -> None:
     sections = {
         "edge": edge_section,
         "rerender": rerender_section,
-        "kokoro": kokoro_section,
+        "kokoro": lambda: kokoro_section(args.text),
         "long": lambda: long_section(args.quick),
     }
     for name in args.sections or SECTIONS:
