@@ -40,6 +40,17 @@ _IMBALANCE_COST = 0.5  # per character of difference between the lines of a cue
 _PIECE_COST = 10  # each extra cue
 _SHORT_PIECE_COST = 15  # a cue of fewer than _SHORT characters (unless it is the whole sentence)
 _SHORT = 5
+# A break inside a phrase a captioner keeps whole: after a preposition (向|奋战, 在|科研), between
+# a number and its measure word (三|个), before a particle (了, 的) or a verb's direction
+# (成长|起来), after a reduplication (条条|绽出) or a word that introduces what follows (什么|“…”).
+_PHRASE_COST = 20
+_DIRECTIONS = frozenset(
+    "起来 下去 下来 出来 出去 上来 上去 过来 过去 回来 回去 进来 进去 起 开来".split()  # noqa: SIM905 - a list of words
+)
+_INTRODUCERS = frozenset(
+    "什么 这种 那种 这些 那些 哪些 这个 那个 这样 那样 各种 各项 每个 一些 所谓 所有".split()  # noqa: SIM905 - a list of words
+)
+_NUMERAL = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿几多余]+$")
 
 
 @dataclass(frozen=True)
@@ -268,11 +279,51 @@ def layout(tokens: list[str] | tuple[str, ...], profile: Profile) -> tuple[str, 
 
 
 def _break_cost(tokens: tuple[str, ...] | list[str], split: int, kind: str) -> float:
-    """Cost of breaking before ``tokens[split]``; single Han characters bind to their neighbours."""
+    """Cost of breaking before ``tokens[split]``; single Han characters bind to their neighbours,
+    and so do the words of a phrase (see :func:`binds`)."""
     cost = _BREAK_COST[kind]
-    if kind == "word" and (_is_single_han(tokens[split - 1]) or _is_single_han(tokens[split])):
+    if kind in ("end", "clause"):
+        return cost
+    before, after = tokens[split - 1], tokens[split]
+    if kind == "word" and (_is_single_han(before) or _is_single_han(after)):
         cost += _SINGLE_HAN_COST
+    if binds(before, after):
+        cost += _PHRASE_COST
     return cost
+
+
+@lru_cache(maxsize=8192)
+def binds(before: str, after: str) -> bool:
+    """Whether ``before`` and ``after`` belong to one phrase that a line or cue break would cut.
+
+    >>> binds("向", "奋战"), binds("三", "个"), binds("成长", "起来"), binds("什么", "“")
+    (True, True, True, True)
+    >>> binds("条条", "绽出"), binds("科研", "一线"), binds("增长", "，")
+    (True, False, False)
+    """
+    before_tag, after_tag = _tag(before), _tag(after)
+    return (
+        before_tag == "p"
+        or before in _INTRODUCERS
+        or (len(before) == 2 and before[0] == before[1] and _is_single_han(before[0]))
+        or (after_tag == "q" and (before_tag == "m" or bool(_NUMERAL.search(before))))
+        or after_tag.startswith("u")
+        or after in _DIRECTIONS
+        or after == "们"
+    )
+
+
+def _tag(word: str) -> str:
+    """jieba's part-of-speech tag of a word in its dictionary ("" when it has none)."""
+    return _tags().get(word, "")
+
+
+@cache
+def _tags() -> dict[str, str]:
+    _segmenter()  # the dictionary, loaded once
+    import jieba.posseg
+
+    return jieba.posseg.dt.word_tag_tab  # type: ignore[no-any-return]
 
 
 def _is_single_han(token: str) -> bool:
