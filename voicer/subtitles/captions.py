@@ -323,7 +323,8 @@ def _tags() -> dict[str, str]:
     _segmenter()  # the dictionary, loaded once
     import jieba.posseg
 
-    return jieba.posseg.dt.word_tag_tab  # type: ignore[no-any-return]
+    tags: dict[str, str] = jieba.posseg.dt.word_tag_tab
+    return tags
 
 
 def _is_single_han(token: str) -> bool:
