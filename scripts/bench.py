@@ -262,6 +262,27 @@ def kokoro_section(text: Path) -> None:
             f"({found.total_seconds:.2f} s wall for {found.duration:.2f} s of audio)"
         )
     print(f"jobs 1 / jobs 2      {rtf(by_jobs[1]) / rtf(by_jobs[2]):8.2f}x (above 1: 2 is faster)")
+    one, two = threads_against_processes(spoken)
+    print(
+        f"1 process, {os.cpu_count()} threads {one:8.2f} s (engine alone, session build included)"
+    )
+    print(f"{os.cpu_count()} processes, 1 thread {two:8.2f} s (the same sentences shared out)")
+    print(f"threads / processes  {one / two:8.2f}x (above 1: processes are faster)")
+
+
+def threads_against_processes(sentences: list[str]) -> tuple[float, float]:
+    """The plain loop in this process with every core's thread, against one single-threaded
+    loop per core in worker processes taking every n-th sentence; wall times, each counting
+    the building of its sessions (a worker must build its own)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    cores = os.cpu_count() or 1
+    one, _ = plain_kokoro_loop(sentences, threads=cores, with_load=True)
+    shares = [sentences[start::cores] for start in range(cores)]
+    began = time.perf_counter()
+    with ProcessPoolExecutor(cores) as workers:
+        list(workers.map(plain_kokoro_loop, shares, [1] * cores, [True] * cores))
+    return one, time.perf_counter() - began
 
 
 def kokoro_render(jobs: int | None, text: Path) -> Any:
@@ -281,17 +302,21 @@ def spoken_sentences(text: Path) -> list[str]:
     return [segment.spoken for segment in plan.segments]
 
 
-def plain_kokoro_loop(sentences: list[str]) -> tuple[float, float]:
+def plain_kokoro_loop(
+    sentences: list[str], threads: int = os.cpu_count() or 1, with_load: bool = False
+) -> tuple[float, float]:
     """The engine alone, as its own users would call it: misaki's G2P, then one model call
     per sentence (the same model file, voice and thread settings as voicer's), nothing else.
-    Returns the wall time of the loop and the seconds of audio it made."""
+    Returns the wall time of the loop (``with_load``: and of building the session) and the
+    seconds of audio it made."""
     import onnxruntime
     from misaki import zh
 
     from voicer.synthesis.engines import kokoro
 
+    loading = time.perf_counter()
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = os.cpu_count() or 1
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     session = onnxruntime.InferenceSession(
         kokoro._read_model(None), sess_options=options, providers=["CPUExecutionProvider"]
@@ -299,7 +324,7 @@ def plain_kokoro_loop(sentences: list[str]) -> tuple[float, float]:
     g2p, vocabulary = zh.ZHG2P(), kokoro._vocabulary()
     style = kokoro._voice_styles("zm_yunxi")
     samples = 0
-    began = time.perf_counter()
+    began = loading if with_load else time.perf_counter()
     for sentence in sentences:
         phonemes, _ = g2p(sentence)
         ids = [vocabulary[p] for p in phonemes if p in vocabulary][: kokoro.MAX_TOKENS]
