@@ -244,8 +244,10 @@ def kokoro_section(text: Path) -> None:
     load_seconds = time.perf_counter() - began
     spoken = spoken_sentences(text)
     kokoro._phoneme_ids.cache_clear()
+    kokoro._word_tokens.cache_clear()
     loop_seconds, loop_audio = plain_kokoro_loop(spoken)
     kokoro._phoneme_ids.cache_clear()  # the render does its own G2P, as it would alone
+    kokoro._word_tokens.cache_clear()
     result = kokoro_render(None, text)
     print(f"text                 {text.name}: {result.sentences} sentences")
     print(f"model load           {load_seconds:8.2f} s (once per process, not in what follows)")
