@@ -145,4 +145,4 @@ def test_trim_span_is_what_trim_keeps():
 
 def test_cache_version_changed_with_marks():
     assert kokoro.KokoroEngine().cache_version.endswith(f"/marks {kokoro.MARKS_VERSION}")
-    assert kokoro.KokoroEngine.word_marks is False  # the renderer still speaks caption by caption
+    assert kokoro.KokoroEngine.word_marks

@@ -90,7 +90,7 @@ class KokoroEngine:
     """Kokoro-82M on the CPU through onnxruntime. Speaks Mandarin."""
 
     name = "kokoro"
-    word_marks = False
+    word_marks = True
     default_jobs = 1  # one inference already keeps every core busy (intra-op threads)
 
     def __init__(self, model_path: Path | str | None = None) -> None:
