@@ -31,8 +31,8 @@ GOOD = "今天开会。".encode()
         (GOOD, ["in.txt", "--srt", "a.srt", "--subtitles", "sub/../a.srt"], "two outputs would be"),
         (GOOD, ["in.txt", "--sentence-pause", "-5"], "Invalid value for '--sentence-pause'"),
         (GOOD, ["in.txt", "--engine", "edge", "--voice", "zm_yunxi"], "use --engine kokoro"),
-        (b"Good morning.", ["in.txt", "--engine", "kokoro"], "speaks Mandarin only"),
-        (b"Good morning.", ["in.txt"], "only the edge engine (online) speaks"),
+        (b"Good morning.", ["in.txt", "--voice", "zm_yunxi"], "zm_yunxi speaks Mandarin,"),
+        (GOOD, ["in.txt", "--engine", "kokoro", "--voice", "af_heart"], "af_heart speaks English,"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, setup, args, message):

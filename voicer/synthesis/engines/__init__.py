@@ -45,9 +45,16 @@ ENGINE_NAMES = ("auto", "edge", "kokoro", "tone")  # tone: synthetic, for tests 
 # The voice used when none is asked for, by engine and language of the text.
 DEFAULT_VOICES = {
     "edge": {"zh": "zh-CN-YunyangNeural", "en": "en-US-GuyNeural"},
-    "kokoro": {"zh": "zm_yunxi"},
+    "kokoro": {"zh": "zm_yunxi", "en": "af_heart"},  # English: with voicer[english]
 }
 KOKORO_BY_GENDER = {"Male": "zm_yunxi", "Female": "zf_xiaobei"}
+# kokoro's English voices for an edge voice, by its locale and gender
+KOKORO_ENGLISH = {
+    ("en-GB", "Male"): "bm_george",
+    ("en-GB", "Female"): "bf_emma",
+    ("en-US", "Male"): "am_michael",
+    ("en-US", "Female"): "af_heart",
+}
 
 
 @dataclass(frozen=True)
@@ -66,9 +73,17 @@ def create(name: str, kokoro_model: Path | None = None) -> Engine:
 
         return EdgeEngine()
     if name == "kokoro":
-        from voicer.synthesis.engines.kokoro import KokoroEngine
+        from voicer.synthesis.engines import workers
+        from voicer.synthesis.engines.kokoro import THREADS_VARIABLE, KokoroEngine
 
-        return KokoroEngine(kokoro_model)
+        kokoro = KokoroEngine(kokoro_model)
+        # One single-threaded engine process per core speaks sooner than one process with a
+        # thread per core (2 cores: 4-10 %, scripts/bench.py kokoro); beyond 4 is unmeasured
+        # and each process holds its own model. VOICER_KOKORO_WORKERS=1: all in this process.
+        processes = workers.wanted("VOICER_KOKORO_WORKERS", most=4)
+        if processes < 2:
+            return kokoro
+        return workers.Workers(kokoro, processes, {THREADS_VARIABLE: "1"})
     if name == "tone":
         from voicer.synthesis.engines.tone import ToneEngine
 
@@ -129,17 +144,29 @@ def choose(
     reason = edge.probe(timeout=probe_timeout)
     if reason is None:
         return _choose_edge(voice, language)
-    if language != "zh":
-        raise InputError(
-            f"the text looks like {_LANGUAGE_NAMES.get(language, 'a language')} that only the edge "
-            f"engine (online) speaks, and it cannot be reached: {reason}"
-        )
+    if not create("kokoro", kokoro_model).speaks(language):
+        raise InputError(_edge_only(language, reason))
     reason = reason.removeprefix("edge: ")
     notice = f"edge service unreachable ({reason}); using the offline kokoro engine"
     return _choose_kokoro(voice, language, kokoro_model, (notice,), _UNREACHABLE)
 
 
 _LANGUAGE_NAMES = {"en": "English", "zh": "Mandarin"}
+
+
+def _edge_only(language: str, reason: str) -> str:
+    """Why a text in ``language`` cannot be spoken when the edge service is unreachable."""
+    name = _LANGUAGE_NAMES.get(language, "a language")
+    message = (
+        f"the text looks like {name} that only the edge engine (online) speaks, "
+        f"and it cannot be reached: {reason}"
+    )
+    if language == "en":
+        message += f"; {_ENGLISH_MISSING}"
+    return message
+
+
+_ENGLISH_MISSING = "for offline English voices: pip install 'voicer[english]'"
 
 
 def _choose_edge(voice: str | None, language: str) -> Choice:
@@ -163,20 +190,47 @@ def _choose_kokoro(
     notices: tuple[str, ...],
     offline_because: str | None = None,
 ) -> Choice:
+    from voicer.synthesis.engines import kokoro
+
     engine = create("kokoro", kokoro_model)
+    if voice in kokoro.voice_names():
+        _check_kokoro_voice_language(voice, language)
     if not engine.speaks(language):
-        name = _LANGUAGE_NAMES.get(language, "this language")
-        raise InputError(
-            f"the offline kokoro engine speaks Mandarin only, and the text looks like {name}: "
-            "use --engine edge (online)"
-        )
+        raise InputError(_kokoro_refusal(language))
     if voice is None:
-        return Choice(engine, DEFAULT_VOICES["kokoro"]["zh"], notices)
-    if voice.startswith(("zf_", "zm_")):
+        return Choice(engine, DEFAULT_VOICES["kokoro"][language], notices)
+    if voice in kokoro.voice_names():
         return Choice(engine, voice, notices)
     _check_bundled_voice(voice, offline_because)
-    mapped = offline_voice_for(voice)
+    mapped = offline_voice_for(voice, language)
     return Choice(engine, mapped, (*notices, f"voice {voice} is online only; using {mapped}"))
+
+
+def _kokoro_refusal(language: str) -> str:
+    """Why the offline kokoro engine cannot speak a text in ``language``."""
+    if language == "en":
+        return (
+            "the offline kokoro engine speaks English only with the optional espeak-ng part "
+            "(GPL-3.0): pip install 'voicer[english]', or use --engine edge (online)"
+        )
+    name = _LANGUAGE_NAMES.get(language, "another language")
+    return (
+        f"the offline kokoro engine speaks Mandarin and English, and the text looks like {name}: "
+        "use --engine edge (online)"
+    )
+
+
+def _check_kokoro_voice_language(voice: str, language: str) -> None:
+    """An InputError when a kokoro voice asked for by name speaks another language than the
+    text's (its phonemes would be read by the wrong rules)."""
+    from voicer.synthesis.engines import kokoro
+
+    spoken = kokoro.voice_language(voice)
+    if language in _LANGUAGE_NAMES and spoken != language:
+        raise InputError(
+            f"the kokoro voice {voice} speaks {_LANGUAGE_NAMES[spoken]}, and the text looks "
+            f"like {_LANGUAGE_NAMES[language]}: choose another (see: voicer voices --engine kokoro)"
+        )
 
 
 def ignored_settings_notices(choice: Choice, prosody: Prosody) -> list[str]:
@@ -219,7 +273,7 @@ def voice_for(choice: Choice, requested: str) -> tuple[str, str | None]:
     if not edge.is_edge_voice_name(requested):
         raise unknown_voice(requested, [v.name for v in edge.bundled_voices()])
     _check_bundled_voice(requested)
-    mapped = offline_voice_for(requested)
+    mapped = offline_voice_for(requested, kokoro.voice_language(choice.voice))
     return mapped, f"voice {requested} is online only; using {mapped}"
 
 
@@ -270,17 +324,24 @@ def unknown_voice(voice: str, edge_names: Sequence[str], where: str = "") -> Inp
     return InputError(f"{message} (see: voicer voices)")
 
 
-def offline_voice_for(edge_voice: str) -> str:
-    """The kokoro voice closest to an edge voice: the same speaker if kokoro has one
-    (zh-CN-YunyangNeural -> zm_yunyang), else a clear Mandarin voice of the same gender.
+def offline_voice_for(edge_voice: str, language: str = "zh") -> str:
+    """The kokoro voice speaking ``language`` ("zh", "en") closest to an edge voice: the same
+    speaker if kokoro has one (zh-CN-YunyangNeural -> zm_yunyang), else a clear voice of the
+    same gender (and, for English, accent).
 
     >>> offline_voice_for("zh-CN-YunyangNeural"), offline_voice_for("en-US-JennyNeural")
     ('zm_yunyang', 'zf_xiaobei')
+    >>> offline_voice_for("en-GB-RyanNeural", "en"), offline_voice_for("zh-CN-XiaoxiaoNeural", "en")
+    ('bm_george', 'af_heart')
     """
     from voicer.synthesis.engines import edge, kokoro
 
     speaker = edge_voice.rsplit("-", 1)[-1].removesuffix("Neural").lower()
     for name in kokoro.voice_names():
-        if name[3:] == speaker:
+        if name[3:] == speaker and kokoro.voice_language(name) == language:
             return name
-    return KOKORO_BY_GENDER.get(edge.gender_of(edge_voice) or "Male", "zm_yunxi")
+    gender = edge.gender_of(edge_voice) or "Male"
+    if language == "en":
+        accent = "en-GB" if edge_voice.startswith("en-GB-") else "en-US"
+        return KOKORO_ENGLISH.get((accent, gender), "af_heart")
+    return KOKORO_BY_GENDER.get(gender, "zm_yunxi")

