@@ -17,7 +17,6 @@ from voicer.errors import InputError, SynthesisError
 from voicer.model import Clip, Cue, Mark, Programme, Segment
 from voicer.subtitles import cues as timing
 from voicer.subtitles import formats as subtitles
-from voicer.subtitles.captions import split_captions
 from voicer.subtitles.profiles import profile_for
 
 SR = 24000
@@ -38,8 +37,7 @@ EXACT = profile_for("zh", style="plain", min_duration_ms=0, close_gap_frames=0)
 
 
 def sentence_cues(programme: Programme) -> list[Cue]:
-    captions = [split_captions(p.segment.shown, EXACT) for p in programme.placements]
-    return timing.caption_cues(programme, captions, EXACT)
+    return timing.programme_cues(programme, EXACT)
 
 
 def segment(index: int, ends_paragraph: bool = False) -> Segment:

@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from voicer.audio.stream import ArraySignal
 from voicer.model import Cue, Mark, Placement, Programme, Segment
+from voicer.script.prepare import spoken_text
+from voicer.subtitles import rules
 from voicer.subtitles.captions import display, layout, split_captions, tokenize
-from voicer.subtitles.cues import caption_cues, fit_to_profile
+from voicer.subtitles.cues import fit_to_profile, programme_cues
 from voicer.subtitles.profiles import profile_for
 
 ZH = profile_for("zh")
@@ -171,24 +173,53 @@ def test_fitted_cues_are_ordered_with_minimum_gaps_when_speech_allows(spans):
         assert original.end <= result.end <= original.end + 500
 
 
-def test_caption_cues_follow_the_marks_inside_a_sentence():
-    sentence = "第二，推动成果转化，让更多的科研成果走出实验室、走向生产线。"
-    captions = split_captions(sentence, ZH)
-    assert len(captions) == 2
-    segment = Segment(0, sentence, sentence, 0, 1, 1, True)
-    second_start = sentence.index("走向")
-    marks = (
-        Mark(100, 300, "第二"),
-        Mark(400, 900, "推动"),
-        Mark(3000, 3400, "走向"),
-        Mark(3400, 3800, "生产线"),
-    )
-    assert second_start == len(captions[0].text)
-    silence = ArraySignal(np.zeros(4000, np.float32), SR)
-    programme = Programme(signal=silence, placements=(Placement(segment, 100, 3800, marks),))
-    first, second = caption_cues(programme, [captions], ZH)
-    assert first.start == 100 and second.start == 3000
-    assert first.end == 3000 - 80 or first.end <= 900 + 500
+def spoken_at(shown: str, spoken: str, per_character: int, pause: int = 300) -> Placement:
+    """A sentence whose words (jieba's) are spoken back to back, ``per_character`` ms each
+    character, with ``pause`` ms at each punctuation mark: its placement, marks included."""
+    marks, at = [], 100
+    for word in tokenize(spoken):
+        if word[0].isalnum():
+            marks.append(Mark(at, at + per_character * len(word), word))
+            at += per_character * len(word)
+        else:
+            at += pause
+    segment = Segment(0, shown, spoken, 0, 1, 1, True)
+    return Placement(segment, marks[0].start, marks[-1].end, tuple(marks))
+
+
+def cues_of(placement: Placement, profile=ZH) -> list[Cue]:
+    silence = ArraySignal(np.zeros(placement.speech_end + 1000, np.float32), SR)
+    return programme_cues(Programme(silence, (placement,)), profile)
+
+
+SENTENCE = "第二，推动成果转化，让更多的科研成果走出实验室、走向生产线，服务经济社会发展大局。"
+
+
+def test_cues_start_on_word_marks_and_hold_no_more_than_7_seconds_of_speech():
+    placement = spoken_at(SENTENCE, SENTENCE, per_character=220)
+    found = cues_of(placement)
+    starts = {mark.start for mark in placement.marks}
+    assert "".join(c.text for c in found) == SENTENCE
+    assert all(c.start in starts for c in found)
+    assert all(c.end - c.start <= 7000 for c in found)
+    assert rules.violations(found, SR, ZH) == []
+
+
+def test_slow_speech_is_cut_into_more_cues_than_quick_speech():
+    quick = cues_of(spoken_at(SENTENCE, SENTENCE, per_character=150))
+    slow = cues_of(spoken_at(SENTENCE, SENTENCE, per_character=450))
+    assert len(slow) > len(quick)
+    assert all(c.end - c.start <= 7000 for c in slow)
+    assert rules.violations(slow, SR, ZH) == []
+
+
+def test_a_cue_never_breaks_inside_a_word_as_spoken():
+    shown = "今年全省地区生产总值增长12.5%，比上年提高3个百分点，创近十年新高，人均收入稳步提高。"
+    placement = spoken_at(shown, spoken_text(shown, "zh", None), per_character=400)
+    texts = [c.text for c in cues_of(placement, profile_for("zh", max_chars=8))]
+    assert "".join(texts) == shown
+    assert not any(t.endswith(("12", "12.")) or t.startswith(("5%", ".5")) for t in texts)
+    assert len(texts) > 2
 
 
 @pytest.mark.parametrize("profile", [ZH, LATIN])

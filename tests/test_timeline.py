@@ -6,13 +6,18 @@ import json
 
 import pytest
 
-from voicer.model import Cue, Placement, Segment
+from voicer.model import Cue, Mark, Placement, Segment
 from voicer.subtitles.timeline import timeline_json
 
 SR = 24000
 
 SENTENCES = [
-    Placement(Segment(0, "一、开场白", "一、开场白", 0, 1, 1, True), 1200, 30000),
+    Placement(
+        Segment(0, "一、开场白", "一、开场白", 0, 1, 1, True),
+        1200,
+        30000,
+        (Mark(1200, 4800, "一"), Mark(9600, 30000, "开场白")),
+    ),
     Placement(
         Segment(1, "今年GDP增长5.2%。", "今年G D P增长百分之五点二。", 1, 3, 1, False), 40000, 90001
     ),
@@ -58,6 +63,16 @@ def test_timeline_has_every_sentence_and_cue_with_times_in_seconds_and_samples()
                 "end_sample": 32000,
                 "reading_speed": 3.9,  # 5 characters in 1.283 s
             }
+        ],
+        "words": [
+            {"text": "一", "start": 0.05, "end": 0.2, "start_sample": 1200, "end_sample": 4800},
+            {
+                "text": "开场白",
+                "start": 0.4,
+                "end": 1.25,
+                "start_sample": 9600,
+                "end_sample": 30000,
+            },
         ],
     }
     assert second["spoken"] == "今年G D P增长百分之五点二。"

@@ -229,7 +229,6 @@ class Plan:
     lexicon: Mapping[str, str] | None
     choice: engines.Choice
     notices: tuple[str, ...]
-    captions: captions.Captions
 
     @property
     def language(self) -> str:
@@ -253,7 +252,6 @@ def prepare(script: Script, options: RenderOptions) -> Plan:
         *engines.ignored_settings_notices(choice, prosody),
         *mapped,
     ]
-    speed = 1 + prosody.rate / 100
     return Plan(
         script=script,
         drafted=tuple(prepared.segments),
@@ -264,7 +262,6 @@ def prepare(script: Script, options: RenderOptions) -> Plan:
         lexicon=lexicon,
         choice=choice,
         notices=tuple(notices),
-        captions=captions.Captions(segments, profile, speed, script.language, lexicon),
     )
 
 
@@ -280,18 +277,12 @@ def open_speaker(
 
 
 def synthesise_sentence(speaker: pool.Speaker, plan: Plan, index: int) -> Clip:
-    """Sentence ``index``'s clip. An engine without word marks speaks each caption on its own
-    (with the pause the engine itself makes at that punctuation), so every cue boundary is
-    measured."""
+    """Sentence ``index``'s clip: the whole sentence in one request, whatever its subtitles
+    will be (they are cut from the clip's word marks afterwards)."""
     segment = plan.segments[index]
     prosody = None if segment.rate is None else replace(plan.prosody, rate=segment.rate)
-    pieces = () if speaker.word_marks else plan.captions(index)
     try:
-        if len(pieces) < 2 or not all(reading.is_speakable(c.spoken) for c in pieces):
-            return speaker.speak(segment.spoken, segment.voice, prosody)
-        clips = [speaker.speak(c.spoken, segment.voice, prosody) for c in pieces]
-        pauses = [captions.phrase_pause_ms(c) for c in pieces]
-        return assembly.join_phrases(clips, [c.spoken for c in pieces], pauses)
+        return speaker.speak(segment.spoken, segment.voice, prosody)
     except SynthesisError as exc:
         raise type(exc)(f"line {segment.line} (“{pool.preview(segment.shown)}”): {exc}") from None
 
@@ -310,9 +301,8 @@ def assemble(
 
 
 def cue(plan: Plan, programme: Programme) -> list[Cue]:
-    """The subtitle cues of the programme: each caption timed on its speech."""
-    pieces = [plan.captions(index) for index in range(len(plan.segments))]
-    return cueing.caption_cues(programme, pieces, plan.profile)
+    """The subtitle cues of the programme, cut and timed on its speech."""
+    return cueing.programme_cues(programme, plan.profile, tuple(plan.lexicon or ()))
 
 
 def check_outputs(outputs: Outputs, options: RenderOptions) -> None:

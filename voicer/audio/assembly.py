@@ -15,7 +15,7 @@ from voicer.audio import audiosegment, loudness
 from voicer.audio.audiosegment import AudioSegment
 from voicer.audio.stream import PcmFile
 from voicer.errors import SynthesisError
-from voicer.model import Clip, Mark, Placement, Programme, Segment
+from voicer.model import Clip, Placement, Programme, Segment
 from voicer.synthesis.speech import MARGIN_MS, speech_bounds
 
 FADE_MS = 5  # a short fade at each clip edge, so joins never click
@@ -184,29 +184,6 @@ def place(
     shift = start - bounds[0]
     marks = tuple(replace(m, start=m.start + shift, end=m.end + shift) for m in clip.marks)
     return Placement(segment, start, end, marks)
-
-
-def join_phrases(
-    clips: Sequence[Clip],
-    texts: Sequence[str],
-    pauses_ms: Sequence[int],
-    margin_ms: int = MARGIN_MS,
-) -> Clip:
-    """One clip of phrases spoken in turn, ``pauses_ms[i]`` of silence after phrase i, with a
-    mark for each phrase's speech (so cues can be timed by phrase)."""
-    sample_rate = clips[0].sample_rate
-    pieces: list[np.ndarray] = []
-    assembler = Assembler(pieces.append, sample_rate, margin_ms, margin_ms)
-    marks = []
-    for number, (clip, text, pause) in enumerate(zip(clips, texts, pauses_ms, strict=True)):
-        found = speech_bounds(clip.samples, sample_rate)
-        if found is None:
-            raise SynthesisError(f"the engine produced only silence for {text[:20]!r}")
-        last = number == len(clips) - 1
-        start, end = assembler.add(clip, found, margin_ms if last else pause, last)
-        marks.append(Mark(start, end, text))
-    assembler.finish()
-    return Clip(samples=np.concatenate(pieces), sample_rate=sample_rate, marks=tuple(marks))
 
 
 def _faded(samples: np.ndarray, fade_in: int, fade_out: int) -> np.ndarray:

@@ -41,6 +41,7 @@ zero), abbreviation, fraction, ratio, multiplication, version.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
@@ -50,7 +51,7 @@ from pathlib import Path
 from voicer.errors import InputError
 from voicer.files import read_input
 
-__all__ = ["Reading", "explain", "load_lexicon", "spoken_form"]
+__all__ = ["Reading", "explain", "load_lexicon", "origins", "spoken_form"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,26 @@ def spoken_form(text: str, language: str = "zh", lexicon: Mapping[str, str] | No
         pieces += [text[position : reading.start], reading.spoken]
         position = reading.end
     return "".join(pieces) + text[position:]
+
+
+def origins(written: str, spoken: str) -> list[tuple[int, int]]:
+    """For each character of ``spoken``, the span of ``written`` it says: itself where the two
+    agree, the whole rewritten stretch where they differ.
+
+    >>> said = "增长百分之五，好"
+    >>> [(c, "增长5%，好"[slice(*span)]) for c, span in zip(said, origins("增长5%，好", said))]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('增', '增'), ('长', '长'), ('百', '5%'), ('分', '5%'), ('之', '5%'), ('五', '5%'),
+     ('，', '，'), ('好', '好')]
+    """
+    found: list[tuple[int, int]] = []
+    matcher = difflib.SequenceMatcher(None, written, spoken, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            found += [(i1 + k, i1 + k + 1) for k in range(j2 - j1)]
+        else:
+            found += [(i1, i2)] * (j2 - j1)
+    return found
 
 
 def explain(

@@ -1,28 +1,28 @@
 """Splitting a sentence into caption-sized pieces and laying each out in balanced lines.
 
-Pure text work, done before synthesis: an engine without timing marks speaks each piece on its
-own, so that every cue boundary is a measured position in the audio.
+The pieces are chosen with the times of the speech (:class:`Timing`): measured from the
+engine's word marks once the audio exists, or estimated from the text (for ``voicer check``,
+before anything is synthesised). Every rule of the profile is weighed: width and lines, the
+maximum duration (a hard limit), and the minimum duration and reading speed that the room
+before the next speech allows.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
-from voicer.model import Segment
-from voicer.script.prepare import spoken_text
-from voicer.subtitles.profiles import Profile
+from voicer.subtitles.profiles import Limits, Profile, reading_units
 
 CLAUSE_END = "，、；：,;:"
 SENTENCE_END = "。！？!?…."
 OPENERS = "“‘「『（(《〈【〔["
 CLOSERS = "”’」』）)》〉】〕]"
 NO_LINE_START = CLAUSE_END + SENTENCE_END + CLOSERS + "%％‰"
-# Speaking time at rate +0%, used to keep cues under the maximum duration before synthesis.
+# Speaking time at rate +0%, to estimate cue durations before synthesis.
 SECONDS_PER_HAN = 0.2
 SECONDS_PER_LATIN = 0.065
 SECONDS_PER_DIGIT = 0.3  # 1,280 is 一千二百八十: about one and a half syllables per digit
@@ -40,6 +40,8 @@ _IMBALANCE_COST = 0.5  # per character of difference between the lines of a cue
 _PIECE_COST = 10  # each extra cue
 _SHORT_PIECE_COST = 15  # a cue of fewer than _SHORT characters (unless it is the whole sentence)
 _SHORT = 5
+_TOO_QUICK_COST = 60  # a cue shorter than the minimum duration, or read too fast
+_ESTIMATE_SHARE = 0.9  # of the maximum duration a cue may fill when its times are estimated
 # A break inside a phrase a captioner keeps whole: after a preposition (向|奋战, 在|科研), between
 # a number and its measure word (三|个), before a particle (了, 的) or a verb's direction
 # (成长|起来), after a reduplication (条条|绽出) or a word that introduces what follows (什么|“…”).
@@ -59,22 +61,55 @@ class Caption:
 
     ``text`` is the author's text (the pieces of a sentence join back to it); ``start`` its
     offset in the sentence; ``lines`` what the cue shows; ``break_after`` how the sentence goes
-    on after it: "end", "clause" (after clause punctuation) or a weaker break. ``spoken`` and
-    ``spoken_start`` are the same as ``text`` and ``start`` for the spoken text.
+    on after it: "end", "clause" (after clause punctuation) or a weaker break. ``begin`` and
+    ``speech_end`` are the times of its speech, in the samples of the :class:`Timing` used.
     """
 
     text: str
     start: int
     lines: tuple[str, ...]
     break_after: str
-    spoken: str = ""  # what the engine says for it (voicer.script.spoken_form)
-    spoken_start: int = 0  # its offset in the sentence's spoken text
+    begin: int = 0
+    speech_end: int = 0
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When the speech of a sentence's tokens runs, at each place it could be broken.
+
+    ``begins[k]`` is where the speech of tokens ``k:`` starts and ``ends[k]`` where the speech
+    of tokens ``:k`` ends, for k from 0 to the number of tokens, in samples at ``rate``;
+    ``following`` is where the next speech after the sentence starts (None: nothing follows).
+    ``exact`` times are measured, not estimated. ``unbreakable`` holds the k inside one
+    spoken word, where no cue may break.
+    """
+
+    begins: tuple[int, ...]
+    ends: tuple[int, ...]
+    rate: int
+    following: int | None
+    exact: bool
+    unbreakable: frozenset[int] = frozenset()
+
+    @classmethod
+    def estimated(
+        cls, tokens: Sequence[str], start: int, end: int, rate: int, following: int | None
+    ) -> Timing:
+        """Times shared out over ``start:end`` by each token's speaking time."""
+        weights = [speaking_seconds(token) for token in tokens]
+        total = sum(weights) or 1.0
+        times, so_far = [start], 0.0
+        for weight in weights:
+            so_far += weight
+            times.append(start + round((end - start) * so_far / total))
+        return cls(tuple(times), tuple(times), rate, following, exact=False)
 
 
 def split_captions(
     sentence: str, profile: Profile, speed: float = 1.0, keep_together: tuple[str, ...] = ()
 ) -> list[Caption]:
-    """Split a sentence into the fewest well-broken pieces that each fit the profile.
+    """Split a sentence into the fewest well-broken pieces that each fit the profile, with
+    times estimated from the text (spoken at ``speed`` times the normal rate).
 
     >>> from voicer.subtitles.profiles import profile_for
     >>> sentence = "第二，推动成果转化，让更多的科研成果走出实验室、走向生产线。"
@@ -87,15 +122,22 @@ def split_captions(
     return list(_split(sentence, profile, speed, kept))
 
 
-@lru_cache(maxsize=1024)  # a render checks the script, then splits the same sentences again
+@lru_cache(maxsize=1024)  # ``voicer check`` and a render's warnings split the same sentences
 def _split(
     sentence: str, profile: Profile, speed: float, keep_together: tuple[str, ...]
 ) -> tuple[Caption, ...]:
     tokens = tokenize(sentence, keep_together)
+    seconds = sum(map(speaking_seconds, tokens)) / max(speed, 0.1)
+    timing = Timing.estimated(tokens, 0, round(seconds * 1000), 1000, None)
+    return tuple(timed_captions(tokens, profile, timing))
+
+
+def timed_captions(tokens: Sequence[str], profile: Profile, timing: Timing) -> list[Caption]:
+    """The sentence made of ``tokens`` cut into captions by its speech's ``timing``."""
     if not tokens:
-        return ()
-    budget = 0.9 * profile.max_duration_ms / 1000 * max(speed, 0.1)  # seconds at speed 1
-    ends = _best_breaks(tuple(tokens), profile, budget)
+        return []
+    ends = _best_breaks(tuple(tokens), profile, timing)
+    tokens = list(tokens)
     captions = []
     start = 0
     offset = 0
@@ -104,10 +146,11 @@ def _split(
         text = "".join(piece)
         lines = layout(piece, profile) or (display(piece, profile),)
         kind = _break_kind(tokens, end)
-        captions.append(Caption(text, offset, lines, kind, spoken=text, spoken_start=offset))
+        begin, speech_end = timing.begins[start], timing.ends[end]
+        captions.append(Caption(text, offset, lines, kind, begin, max(speech_end, begin + 1)))
         offset += len(text)
         start = end
-    return tuple(captions)
+    return captions
 
 
 def tokenize(text: str, keep_together: tuple[str, ...] = ()) -> list[str]:
@@ -166,22 +209,24 @@ def _break_kind(tokens: list[str], end: int) -> str:
     return "word"
 
 
-def _best_breaks(tokens: tuple[str, ...], profile: Profile, budget: float) -> list[int]:
+def _best_breaks(tokens: tuple[str, ...], profile: Profile, timing: Timing) -> list[int]:
     """Token indices ending each piece, chosen by dynamic programming over break positions."""
     n = len(tokens)
     token_list = list(tokens)
+    limits = Limits.of(profile, timing.rate)
+    longest = limits.max_duration * (1.0 if timing.exact else _ESTIMATE_SHARE)
     unreached: tuple[float, list[int]] = (float("inf"), [])
     best = [(0.0, list[int]())] + [unreached] * n
     for end in range(1, n + 1):
         kind = _break_kind(token_list, end)
-        if kind == "never":
+        if kind == "never" or end in timing.unbreakable:
             continue
         for start in range(end - 1, -1, -1):
             if best[start][0] == float("inf"):
                 continue
             piece = tokens[start:end]
             width = profile.width("".join(piece).strip())
-            if end - start > 1 and speaking_seconds("".join(piece)) > budget:
+            if end - start > 1 and timing.ends[end] - timing.begins[start] > longest:
                 break
             arranged = _layout_cached(piece, profile)
             if arranged is None and end - start > 1:
@@ -192,11 +237,25 @@ def _best_breaks(tokens: tuple[str, ...], profile: Profile, budget: float) -> li
             cost = best[start][0] + _PIECE_COST + _break_cost(tokens, end, kind) + line_cost
             if width < _SHORT and not (start == 0 and end == n):
                 cost += _SHORT_PIECE_COST
+            if _too_quick(piece, profile, timing, limits, start, end):
+                cost += _TOO_QUICK_COST
             if cost < best[end][0]:
                 best[end] = (cost, [*best[start][1], end])
     if best[n][0] == float("inf"):  # cannot happen with single-token pieces allowed, but be safe
         return [n]
     return best[n][1]
+
+
+def _too_quick(
+    piece: tuple[str, ...], profile: Profile, timing: Timing, limits: Limits, start: int, end: int
+) -> bool:
+    """Whether the cue for ``piece`` would be on screen for less than the minimum duration, or
+    too short a time to read, given where the next speech starts."""
+    following = timing.begins[end] if end < len(timing.begins) - 1 else timing.following
+    begin = timing.begins[start]
+    shown = limits.shown_until(begin, timing.ends[end], following) - begin
+    units = reading_units(display(piece, profile))
+    return shown < limits.min_duration or units > profile.max_cps * shown / timing.rate
 
 
 def speaking_seconds(text: str) -> float:
@@ -329,53 +388,3 @@ def _tags() -> dict[str, str]:
 
 def _is_single_han(token: str) -> bool:
     return len(token) == 1 and "\u4e00" <= token <= "\u9fff"
-
-
-class Captions:
-    """Each sentence's captions, made once (from the main thread or a worker, whichever asks
-    first), each with its spoken text and where that lies in the sentence's spoken text."""
-
-    def __init__(
-        self,
-        segments: list[Segment],
-        profile: Profile,
-        speed: float,
-        language: str,
-        lexicon: Mapping[str, str] | None,
-    ) -> None:
-        self.segments, self.profile, self.speed = segments, profile, speed
-        self.language, self.lexicon = language, lexicon
-        self.made: dict[int, list[Caption]] = {}
-        self.lock = threading.Lock()
-
-    def __call__(self, index: int) -> list[Caption]:
-        with self.lock:
-            if index not in self.made:
-                self.made[index] = self._make(self.segments[index])
-            return self.made[index]
-
-    def _make(self, segment: Segment) -> list[Caption]:
-        keep = tuple(self.lexicon or ())
-        pieces = split_captions(segment.shown, self.profile, self.speed, keep)
-        said = []
-        position = 0
-        for caption in pieces:
-            words = spoken_text(caption.text, self.language, self.lexicon)
-            found = segment.spoken.find(words, position)
-            start = found if found >= 0 else position  # rewritten across a caption break
-            said.append(replace(caption, spoken=words, spoken_start=start))
-            position = start + len(words) if found >= 0 else position
-        return said
-
-
-CLAUSE_PAUSE_MS = 300
-ENUMERATION_PAUSE_MS = 150
-WORD_BREAK_PAUSE_MS = 120
-
-
-def phrase_pause_ms(caption: Caption) -> int:
-    """The pause after a caption spoken on its own, as the engine makes it inside a sentence
-    (measured on kokoro: about 0.3 s after ，；： and shorter after 、)."""
-    if caption.break_after != "clause":
-        return WORD_BREAK_PAUSE_MS
-    return ENUMERATION_PAUSE_MS if caption.text.rstrip()[-1:] == "、" else CLAUSE_PAUSE_MS

@@ -1,81 +1,103 @@
 """Subtitle cues from the programme's sample positions.
 
-A cue starts on the first sample of its speech. Inside a sentence, cue boundaries come from the
-engine's timing marks (edge: words; kokoro: the phrases it spoke one by one). Cue ends then
-follow the profile: long enough to read, never into the next cue's minimum gap, short gaps
-closed, and no longer than the allowed linger after speech.
+Cues are cut once the audio exists: the engine's word marks say when each word of a sentence
+is spoken, so every possible break has a measured time, and :mod:`voicer.subtitles.captions`
+chooses breaks that keep every cue within the profile. A cue starts on the first sample of its
+speech; its end then follows the profile: long enough to read, never into the next cue's
+minimum gap, short gaps closed, and no longer than the allowed linger after speech.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 
 from voicer.model import Cue, Mark, Placement, Programme
-from voicer.subtitles.captions import Caption
-from voicer.subtitles.profiles import Profile
+from voicer.script.spoken_form import origins
+from voicer.subtitles.captions import Timing, timed_captions, tokenize
+from voicer.subtitles.profiles import Limits, Profile
 
 
-def caption_cues(
-    programme: Programme, captions: Sequence[Sequence[Caption]], profile: Profile
+def programme_cues(
+    programme: Programme, profile: Profile, keep_together: tuple[str, ...] = ()
 ) -> list[Cue]:
-    """Cues for every caption of every sentence, timed on the speech, ends set by the profile."""
-    speech = [
-        cue
-        for placement, pieces in zip(programme.placements, captions, strict=True)
-        for cue in _speech_spans(placement, pieces)
-    ]
+    """The cues of every sentence, cut and timed on its speech, ends set by the profile.
+
+    ``keep_together``: strings never broken across cues (lexicon entries, say).
+    """
+    placements = programme.placements
+    speech = []
+    for number, placement in enumerate(placements):
+        following = placements[number + 1].speech_start if number + 1 < len(placements) else None
+        speech += sentence_cues(placement, profile, programme.sample_rate, following, keep_together)
     return fit_to_profile(speech, programme.sample_rate, profile)
 
 
-def _speech_spans(placement: Placement, captions: Sequence[Caption]) -> list[Cue]:
-    """Cues spanning exactly the speech of each caption."""
-    bounds = _caption_bounds(placement, captions)
+def sentence_cues(
+    placement: Placement,
+    profile: Profile,
+    sample_rate: int,
+    following: int | None = None,
+    keep_together: tuple[str, ...] = (),
+) -> list[Cue]:
+    """Cues spanning exactly the speech of each caption of one sentence; ``following`` is
+    where the next sentence's speech starts."""
+    shown = placement.segment.shown
+    tokens = tokenize(shown, tuple(word for word in keep_together if word in shown))
+    timing = sentence_timing(placement, tokens, sample_rate, following)
     return [
-        Cue(start, end, caption.lines, caption.text, placement.segment.index)
-        for caption, (start, end) in zip(captions, bounds, strict=True)
+        Cue(caption.begin, caption.speech_end, caption.lines, caption.text, placement.segment.index)
+        for caption in timed_captions(tokens, profile, timing)
     ]
 
 
-def _caption_bounds(placement: Placement, captions: Sequence[Caption]) -> list[tuple[int, int]]:
+def sentence_timing(
+    placement: Placement, tokens: Sequence[str], sample_rate: int, following: int | None
+) -> Timing:
+    """When each token of the sentence's shown text is spoken, from its word marks (found in
+    the spoken text, then mapped back to the shown text); shared out by the text's speaking
+    time when there are none."""
     first, last = placement.speech_start, placement.speech_end
-    if len(captions) == 1:
-        return [(first, last)]
-    located = align_marks(placement.segment.spoken, placement.marks)
-    starts: list[int | None] = []
-    ends: list[int | None] = []
-    for caption in captions:
-        inside = [
-            mark
-            for begin, mark in located
-            if caption.spoken_start <= begin < caption.spoken_start + len(caption.spoken)
-        ]
-        starts.append(min((m.start for m in inside), default=None))
-        ends.append(max((m.end for m in inside), default=None))
-    starts[0], ends[-1] = first, last
-    return _fill_gaps(starts, ends, captions, first, last)
+    segment = placement.segment
+    located = align_marks(segment.spoken, placement.marks)
+    if not located:
+        return Timing.estimated(tokens, first, last, sample_rate, following)
+    offsets = [0, *accumulate(len(token) for token in tokens)]
+    origin = origins(segment.shown, segment.spoken)
+    spans: list[tuple[int, int] | None] = [None] * len(tokens)
+    unbreakable: set[int] = set()
+    for at, mark in located:
+        word = mark.text.strip()
+        written_start, written_end = origin[at][0], origin[at + len(word) - 1][1]
+        token = min(bisect_right(offsets, written_start) - 1, len(tokens) - 1)
+        known = spans[token]
+        spans[token] = (
+            (mark.start, mark.end)
+            if known is None
+            else (min(known[0], mark.start), max(known[1], mark.end))
+        )
+        unbreakable.update(k for k, o in enumerate(offsets) if written_start < o < written_end)
+    begins, ends = _boundary_times(spans, first, last)
+    return Timing(begins, ends, sample_rate, following, True, frozenset(unbreakable))
 
 
-def _fill_gaps(
-    starts: list[int | None],
-    ends: list[int | None],
-    captions: Sequence[Caption],
-    first: int,
-    last: int,
-) -> list[tuple[int, int]]:
-    """Captions the marks did not reach get times by their share of the characters."""
-    total = sum(len(c.text) for c in captions)
-    bounds = []
-    for i, caption in enumerate(captions):
-        share_start = first + (last - first) * caption.start // max(total, 1)
-        share_end = first + (last - first) * (caption.start + len(caption.text)) // max(total, 1)
-        known_start, known_end = starts[i], ends[i]
-        start = known_start if known_start is not None else share_start
-        end = known_end if known_end is not None else share_end
-        following = starts[i + 1] if i + 1 < len(captions) else None
-        if known_end is None and following is not None:
-            end = following
-        bounds.append((start, max(start + 1, end)))
-    return bounds
+def _boundary_times(
+    spans: Sequence[tuple[int, int] | None], first: int, last: int
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """For each break k: where the next word with speech from token k starts, and where the
+    last word with speech before token k ends (the sentence's own speech at either end)."""
+    n = len(spans)
+    begins = [last] * (n + 1)
+    ends = [first] * (n + 1)
+    for k in range(n - 1, -1, -1):
+        span = spans[k]
+        begins[k] = max(first, span[0]) if span else begins[k + 1]
+    for k in range(1, n + 1):
+        span = spans[k - 1]
+        ends[k] = min(last, span[1]) if span else ends[k - 1]
+    begins[0], ends[n] = first, last
+    return tuple(begins), tuple(ends)
 
 
 def align_marks(text: str, marks: Sequence[Mark]) -> list[tuple[int, Mark]]:
@@ -96,21 +118,13 @@ def align_marks(text: str, marks: Sequence[Mark]) -> list[tuple[int, Mark]]:
 
 
 def fit_to_profile(cues: Sequence[Cue], sample_rate: int, profile: Profile) -> list[Cue]:
-    """Set cue ends: at least the minimum duration where the next cue and the linger limit
-    allow, gaps of up to ``close_gap_frames`` closed down to the minimum gap, never closer to
-    the next cue than the minimum gap. Starts never move: they are on the speech."""
+    """Set cue ends (see :meth:`Limits.shown_until`). Starts never move: they are on the
+    speech."""
     ordered = sorted(cues, key=lambda cue: cue.start)
-    min_gap = round(profile.min_gap_ms * sample_rate / 1000)
-    close_gap = round(profile.close_gap_ms * sample_rate / 1000)
-    min_duration = round(profile.min_duration_ms * sample_rate / 1000)
-    linger = round(profile.max_linger_ms * sample_rate / 1000)
+    limits = Limits.of(profile, sample_rate)
     fitted = []
     for i, cue in enumerate(ordered):
         following = ordered[i + 1].start if i + 1 < len(ordered) else None
-        end = max(cue.end, min(cue.start + min_duration, cue.end + linger))
-        if following is not None:
-            if following - end <= close_gap:
-                end = max(end, min(following - min_gap, cue.end + linger))
-            end = min(end, following - min_gap)
-        fitted.append(Cue(cue.start, max(end, cue.start + 1), cue.lines, cue.text, cue.segment))
+        end = limits.shown_until(cue.start, cue.end, following)
+        fitted.append(Cue(cue.start, end, cue.lines, cue.text, cue.segment))
     return fitted

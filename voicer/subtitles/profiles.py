@@ -53,6 +53,51 @@ class Profile:
         return len(text) - 0.5 * sum(map(is_half_width, text))
 
 
+@dataclass(frozen=True)
+class Limits:
+    """A profile's times in samples of one rate, for placing cue ends."""
+
+    min_duration: int
+    max_duration: int
+    min_gap: int
+    close_gap: int
+    linger: int
+
+    @classmethod
+    def of(cls, profile: Profile, sample_rate: int) -> Limits:
+        def samples(milliseconds: float) -> int:
+            return round(milliseconds * sample_rate / 1000)
+
+        return cls(
+            samples(profile.min_duration_ms),
+            samples(profile.max_duration_ms),
+            samples(profile.min_gap_ms),
+            samples(profile.close_gap_ms),
+            samples(profile.max_linger_ms),
+        )
+
+    def shown_until(self, start: int, speech_end: int, following: int | None) -> int:
+        """Where a cue whose speech runs from ``start`` to ``speech_end`` leaves the screen,
+        the next cue starting at ``following``: long enough to read where the next cue and
+        the linger allow, a short gap to the next cue closed, never closer to it than the
+        minimum gap, and never longer than the maximum unless its speech is.
+
+        >>> limits = Limits(min_duration=800, max_duration=7000, min_gap=80, close_gap=480,
+        ...                 linger=500)
+        >>> limits.shown_until(0, 300, None), limits.shown_until(0, 600, 1000)
+        (800, 920)
+        >>> limits.shown_until(0, 300, 320), limits.shown_until(0, 6900, 7300)
+        (240, 7000)
+        """
+        end = max(speech_end, min(start + self.min_duration, speech_end + self.linger))
+        if following is not None:
+            if following - end <= self.close_gap:
+                end = max(end, min(following - self.min_gap, speech_end + self.linger))
+            end = min(end, following - self.min_gap)
+        end = min(end, max(speech_end, start + self.max_duration))
+        return max(end, start + 1)
+
+
 PROFILES = {
     "zh": Profile(name="zh"),
     "latin": Profile(

@@ -1,5 +1,5 @@
-"""The JSON timeline: every sentence and every cue with its text and times, for tools that
-place speech or captions themselves (video editors, players, QC)."""
+"""The JSON timeline: every sentence, cue and spoken word with its text and times, for tools
+that place speech or captions themselves (video editors, players, QC)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def timeline_json(
 
     Each cue goes under the sentence whose segment index is ``cue.segment``; cue ``index`` is
     its 1-based number in the subtitle file. A cue that names no given sentence is a
-    ``ValueError`` (it would be silently lost otherwise).
+    ``ValueError`` (it would be silently lost otherwise). Each sentence lists its ``words``
+    as the engine spoke them (the spoken form's words, each from its first sample to its last).
     """
     by_sentence: dict[int, list[dict[str, Any]]] = {p.segment.index: [] for p in sentences}
     for number, cue in enumerate(cues, start=1):
@@ -61,6 +62,9 @@ def timeline_json(
             "voice": p.segment.voice or voice,
             **_times(p.speech_start, p.speech_end, sample_rate),
             "cues": by_sentence[p.segment.index],
+            "words": [
+                {"text": mark.text, **_times(mark.start, mark.end, sample_rate)} for mark in p.marks
+            ],
         }
         for p in sentences
     ]

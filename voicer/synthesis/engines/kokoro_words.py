@@ -10,7 +10,6 @@ misaki's phoneme string.
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from voicer.model import Mark
+from voicer.script.spoken_form import origins
 
 SAMPLES_PER_FRAME = 600  # one duration frame of Kokoro v1.0 at 24 kHz (25 ms)
 _HAN_RUNS = re.compile("[\u4e00-\u9fff]+|[^\u4e00-\u9fff]+")
@@ -61,7 +61,7 @@ def words(text: str, spoken: str) -> list[Word]:
                 at += len(word)
         else:
             pieces.append((run.start(), run.end(), run.group()))
-    origin = _origins(text, prepared)
+    origin = origins(text, prepared)
     found: list[Word] = []
     spans: list[tuple[int, int] | None] = []
     for start, end, literal in pieces:
@@ -102,18 +102,6 @@ def marks(
 
 def _is_han(char: str) -> bool:
     return "\u4e00" <= char <= "\u9fff"
-
-
-def _origins(text: str, prepared: str) -> list[tuple[int, int]]:
-    """For each character of ``prepared``, the span of ``text`` it came from."""
-    origin: list[tuple[int, int]] = []
-    matcher = difflib.SequenceMatcher(None, text, prepared, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            origin += [(i1 + k, i1 + k + 1) for k in range(j2 - j1)]
-        else:
-            origin += [(i1, i2)] * (j2 - j1)
-    return origin
 
 
 def _merge(text: str, found: list[Word], spans: list[tuple[int, int] | None]) -> list[Word]:
