@@ -178,7 +178,7 @@ def spoken_at(shown: str, spoken: str, per_character: int, pause: int = 300) -> 
     character, with ``pause`` ms at each punctuation mark: its placement, marks included."""
     marks, at = [], 100
     for word in tokenize(spoken):
-        if word[0].isalnum():
+        if any(c.isalnum() for c in word):
             marks.append(Mark(at, at + per_character * len(word), word))
             at += per_character * len(word)
         else:
@@ -220,6 +220,25 @@ def test_a_cue_never_breaks_inside_a_word_as_spoken():
     assert "".join(texts) == shown
     assert not any(t.endswith(("12", "12.")) or t.startswith(("5%", ".5")) for t in texts)
     assert len(texts) > 2
+
+
+@settings(max_examples=150, deadline=None)
+@given(chinese_sentences(), st.integers(80, 600), st.integers(0, 400))
+def test_timed_cues_keep_the_text_start_on_words_and_never_hold_over_7_seconds_of_speech(
+    sentence, per_character, pause
+):
+    if not any(c.isalnum() for c in sentence):
+        return
+    placement = spoken_at(sentence, sentence, per_character, pause)
+    found = cues_of(placement)
+    assert "".join(c.text for c in found) == sentence
+    starts = {mark.start for mark in placement.marks} | {placement.speech_start}
+    assert all(c.start in starts for c in found)
+    assert all(a.end <= b.start for a, b in zip(found, found[1:], strict=False))
+    ends = {mark.end for mark in placement.marks}
+    for cue in found:  # a cue over 7 s only when one word (or title) alone lasts that long
+        speech = max((e for e in ends if e <= cue.end), default=cue.end) - cue.start
+        assert cue.end - cue.start <= 7000 or speech > 7000 or len(tokenize(cue.text)) == 1
 
 
 @pytest.mark.parametrize("profile", [ZH, LATIN])
