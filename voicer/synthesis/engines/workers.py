@@ -286,8 +286,8 @@ def _pool_for(engine: Engine, size: int, environment: dict[str, str]) -> _Pool:
 
 
 def shut_down() -> None:
-    """End every worker of this process (at exit, or by hand). Wrappers made before this
-    start new workers if they are used again."""
+    """End every worker of this process (at exit, or by hand); a request under way fails, and
+    so does any later one through a wrapper made before (wrappers made after start anew)."""
     with _POOLS_LOCK:
         pools = list(_POOLS.values())
         _POOLS.clear()

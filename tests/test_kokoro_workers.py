@@ -1,0 +1,211 @@
+"""kokoro's worker processes: the clips this process would make, errors as themselves and a
+crash as one line, and no process left behind by the CLI, whether it ends or is interrupted."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from speech_audio import interruptible
+
+from voicer.errors import SynthesisError, VoicerError
+from voicer.model import Prosody
+from voicer.synthesis import engines
+from voicer.synthesis.engines import kokoro, workers
+
+VOICE = "zm_yunxi"
+SENTENCES = ["今天我们召开全市工作会议。", "同志们：会议将持续两天，请大家准时参加。", "谢谢大家！"]
+SHORT_SPEECH = "一、开幕致辞\n同志们：\n今天我们召开全市工作会议。会议将持续两天！\n谢谢大家。\n"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "speech.txt"
+WORKER = "engines.workers import serve"  # in a worker's command line
+
+
+def wrapped(pool: str, engine: kokoro.KokoroEngine | None = None) -> workers.Workers:
+    """kokoro in two single-threaded workers, of a pool no other test uses."""
+    environment = {kokoro.THREADS_VARIABLE: "1", "VOICER_TEST_POOL": pool}
+    return workers.Workers(engine or kokoro.KokoroEngine(), 2, environment)
+
+
+def test_kokoro_runs_in_workers_and_stays_a_kokoro_engine(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("VOICER_KOKORO_WORKERS", raising=False)
+    engine = engines.create("kokoro")
+    assert isinstance(engine, workers.Workers) == ((os.cpu_count() or 1) >= 2)
+    assert engine.name == "kokoro" and engine.word_marks
+    assert engine.default_jobs == min(os.cpu_count() or 1, 4)
+    assert engine.cache_version == kokoro.KokoroEngine().cache_version  # one cache for both
+    assert engine.model_path is None  # what the protocol does not name is kokoro's own
+    monkeypatch.setenv("VOICER_KOKORO_WORKERS", "1")
+    assert isinstance(engines.create("kokoro"), kokoro.KokoroEngine)
+
+
+def test_workers_speak_exactly_as_this_process_does():
+    """Two single-threaded sessions in other processes, against this process's session with a
+    thread per core: onnxruntime gives the same samples, to the bit, and so the same marks."""
+    engine = wrapped("same")
+    with ThreadPoolExecutor(2) as threads:
+        clips = list(threads.map(lambda text: engine.synthesize(text, VOICE, Prosody()), SENTENCES))
+    pids = engine.worker_pids()
+    assert len(pids) == 2 and os.getpid() not in pids
+    here = kokoro.KokoroEngine()
+    for text, clip in zip(SENTENCES, clips, strict=True):
+        expected = here.synthesize(text, VOICE, Prosody())
+        assert clip.sample_rate == expected.sample_rate
+        assert np.array_equal(clip.samples, expected.samples), text
+        assert clip.marks == expected.marks and clip.marks, text
+
+
+def test_errors_in_a_worker_come_back_as_themselves(tmp_path: Path):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    for engine, voice in [
+        (kokoro.KokoroEngine(), "zm_nobody"),
+        (kokoro.KokoroEngine(broken), VOICE),
+    ]:
+        with pytest.raises(VoicerError) as here:
+            engine.synthesize("你好。", voice, Prosody())
+        with pytest.raises(VoicerError) as there:
+            wrapped("errors", engine).synthesize("你好。", voice, Prosody())
+        assert type(there.value) is type(here.value)
+        assert str(there.value) == str(here.value)
+        assert vars(there.value) == vars(here.value)  # transient, throttled
+    assert type(here.value) is SynthesisError and "broken.onnx" in str(here.value)
+
+
+def test_one_request_at_a_time_runs_in_this_process():
+    engine = wrapped("one at a time")
+    engine.set_jobs(1)
+    clip = engine.synthesize(SENTENCES[0], VOICE, Prosody())
+    assert clip.marks and engine.worker_pids() == []
+
+
+def test_a_worker_killed_mid_request_is_one_line_then_replaced():
+    engine = wrapped("killed")
+    with ThreadPoolExecutor(1) as thread:
+        request = thread.submit(engine.synthesize, "。".join(SENTENCES * 3), VOICE, Prosody())
+        while not (pids := engine.worker_pids()):
+            time.sleep(0.01)
+        os.kill(pids[0], signal.SIGKILL)
+        with pytest.raises(SynthesisError) as failure:
+            request.result()
+    message = str(failure.value)
+    assert re.fullmatch(
+        r"kokoro: engine worker process \d+ ended unexpectedly \(killed by SIGKILL\)", message
+    )
+    assert not failure.value.transient
+    assert engine.synthesize(SENTENCES[2], VOICE, Prosody()).marks  # a new worker
+    assert engine.worker_pids() and pids[0] not in engine.worker_pids()
+
+
+# --- the CLI -------------------------------------------------------------------------------
+
+
+def marked(mark: str) -> dict[int, str]:
+    """The live processes (not zombies) started with VOICER_TEST_MARK=``mark``: their command
+    lines, by process id."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            environment = (entry / "environ").read_bytes().split(b"\0")
+            if f"VOICER_TEST_MARK={mark}".encode() not in environment:
+                continue
+            found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+    return found
+
+
+def none_left(mark: str) -> dict[int, str]:
+    """The processes still marked after a while to end (empty if they all ended)."""
+    deadline = time.monotonic() + 30
+    while (left := marked(mark)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+def start_cli(folder: Path, *args: str, mark: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "VOICER_TEST_MARK": mark, "VOICER_CACHE_DIR": str(folder / "cache")}
+    env.pop("VOICER_KOKORO_WORKERS", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "voicer", "render", *args, "--engine", "kokoro"],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=interruptible,
+        start_new_session=True,  # a process group of its own, for a Ctrl-C at a terminal
+    )
+
+
+def workers_seen(process: subprocess.Popen[bytes], mark: str, until: int) -> set[int]:
+    """The worker processes seen while ``process`` runs, watched until there are ``until``."""
+    seen: set[int] = set()
+    while process.poll() is None and len(seen) < until:
+        seen |= {pid for pid, command in marked(mark).items() if WORKER in command}
+        time.sleep(0.02)
+    return seen
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: kokoro has no workers")
+def test_cli_render_uses_workers_and_leaves_no_process(tmp_path: Path):
+    (tmp_path / "talk.txt").write_text(SHORT_SPEECH, encoding="utf-8")
+    mark = str(uuid.uuid4())
+    process = start_cli(tmp_path, "talk.txt", "--no-cache", mark=mark)
+    seen = workers_seen(process, mark, 2)
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr.decode()
+    assert "2 at a time" in stdout.decode()
+    assert len(seen) == 2 and process.pid not in seen
+    assert (tmp_path / "audio" / "talk.mp3").exists()
+    assert none_left(mark) == {}
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: kokoro has no workers")
+@pytest.mark.parametrize("to", ["the process", "its process group"])
+def test_ctrl_c_ends_the_cli_and_its_workers(tmp_path: Path, to: str):
+    opening = "\n".join(EXAMPLE.read_text(encoding="utf-8").splitlines()[:9])
+    (tmp_path / "talk.txt").write_text(opening, encoding="utf-8")
+    mark = str(uuid.uuid4())
+    process = start_cli(tmp_path, "talk.txt", mark=mark)
+    assert len(workers_seen(process, mark, 2)) == 2
+    while not list((tmp_path / "cache").rglob("*.clip")) and process.poll() is None:
+        time.sleep(0.05)  # the workers are speaking
+    assert process.poll() is None, "the render ended before it could be interrupted"
+    if to == "the process":
+        process.send_signal(signal.SIGINT)
+    else:  # as a terminal sends it
+        os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    said = stderr.decode()
+    assert process.returncode == 130, said
+    assert said.strip().splitlines()[-1] == "voicer: interrupted; no output was written"
+    assert "Traceback" not in said and "KeyboardInterrupt" not in said
+    assert none_left(mark) == {}
+
+
+def test_jobs_1_speaks_in_the_cli_process(tmp_path: Path):
+    from voicer import pipeline
+
+    if "set_jobs" not in inspect.getsource(pipeline):
+        pytest.skip("pipeline.jobs_for does not tell the engine the jobs yet")
+    (tmp_path / "talk.txt").write_text(SHORT_SPEECH, encoding="utf-8")
+    mark = str(uuid.uuid4())
+    process = start_cli(tmp_path, "talk.txt", "--no-cache", "--jobs", "1", mark=mark)
+    seen = workers_seen(process, mark, 1)
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr.decode()
+    assert "1 at a time" in stdout.decode()
+    assert seen == set()
