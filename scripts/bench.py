@@ -11,9 +11,12 @@ rerender  The example rendered into a fresh cache (edge, then kokoro), one sente
           rendered again: the re-render's wall time (target < 3 s) and where its clips came from.
 kokoro    The example (or --text FILE) with the offline engine in this process: the engine's
           own anchor first (a plain loop of misaki's G2P and one model call per sentence on the
-          same spoken text, nothing else), then the full render; both wall times, their ratio,
-          the share of the render outside the engine and spent on loudness, and --jobs 1
-          against 2.
+          same spoken text, nothing else), then the full render with every core's thread in
+          this process; both wall times, their ratio, the share of the render outside the
+          engine and spent on loudness. Then the engine alone, one process with a thread per
+          core against one single-threaded process per core; and the CLI as users run it, each
+          render a fresh process: the default (single-threaded worker processes) against one
+          process with every core's thread (VOICER_KOKORO_WORKERS=1), alternately, twice each.
 long      Generated scripts of 1,000 and 10,000 sentences (--quick: 100 and 1,000) with the
           tone engine to WAV: audio hours, wall time and the child's peak RSS; the time ratio
           (target <= ~12x) and the RSS target for 3 hours of audio (< 400 MB).
@@ -236,7 +239,38 @@ def rerender(engine: str, folder: Path, env: dict[str, str]) -> None:
 # --- kokoro --------------------------------------------------------------------------------
 
 
+KOKORO_ROUNDS = 2  # CLI renders of each kind in default_against_threads, taken in turn
+
+
+@contextlib.contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """``values`` set in this process's environment meanwhile."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def kokoro_section(text: Path) -> None:
+    with environment(VOICER_KOKORO_WORKERS="1"):  # what voicer adds to the engine's own work
+        spoken = in_process_kokoro(text)
+    one, two = threads_against_processes(spoken)
+    print(
+        f"1 process, {os.cpu_count()} threads {one:8.2f} s (engine alone, session build included)"
+    )
+    print(f"{os.cpu_count()} processes, 1 thread {two:8.2f} s (the same sentences shared out)")
+    print(f"threads / processes  {one / two:8.2f}x (above 1: processes are faster)")
+    default_against_threads(text)
+
+
+def in_process_kokoro(text: Path) -> list[str]:
+    """The plain loop and the render in this process; the sentences as spoken."""
     from voicer.synthesis.engines import kokoro
 
     began = time.perf_counter()
@@ -257,19 +291,39 @@ def kokoro_section(text: Path) -> None:
         f"render / plain loop  {result.total_seconds / loop_seconds:8.2f}x "
         "(the render's wall time against the engine's own; target <= 1)"
     )
-    by_jobs = {jobs: kokoro_render(jobs, text) for jobs in (1, 2)}
-    for jobs, found in by_jobs.items():
-        print(
-            f"--jobs {jobs}             {rtf(found):8.3f} real-time factor "
-            f"({found.total_seconds:.2f} s wall for {found.duration:.2f} s of audio)"
-        )
-    print(f"jobs 1 / jobs 2      {rtf(by_jobs[1]) / rtf(by_jobs[2]):8.2f}x (above 1: 2 is faster)")
-    one, two = threads_against_processes(spoken)
+    return spoken
+
+
+def default_against_threads(text: Path) -> None:
+    """``voicer render --engine kokoro --no-cache`` as users run it, each render a fresh
+    process (model loads and worker starts counted): kokoro's default against one process with
+    every core's thread, in turn, KOKORO_ROUNDS times each; mean wall times and their ratio."""
+    kinds = {
+        "default": child_env(),
+        "threads": child_env(VOICER_KOKORO_WORKERS="1"),
+    }
+    walls: dict[str, list[float]] = {kind: [] for kind in kinds}
+    jobs: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(shutil.copy(text, Path(tmp) / text.name))
+        command = voicer_render(source.name, "--engine", "kokoro", "--no-cache", "-o", "out.mp3")
+        for round_ in range(KOKORO_ROUNDS):
+            for kind in kinds if round_ % 2 == 0 else reversed(kinds):
+                run = run_child(command, Path(tmp), kinds[kind])
+                walls[kind].append(run.seconds)
+                found = re.search(r"(\d+) at a time", run.stdout)
+                jobs[kind] = found[1] if found else "?"
+    mean = {kind: sum(found) / len(found) for kind, found in walls.items()}
+    for kind, label in [
+        ("threads", f"1 process, {os.cpu_count()} threads"),
+        ("default", f"default, {jobs['default']} at a time"),
+    ]:
+        each = ", ".join(f"{seconds:.2f}" for seconds in walls[kind])
+        print(f"CLI {label:<20} {mean[kind]:8.2f} s wall (mean of {each})")
     print(
-        f"1 process, {os.cpu_count()} threads {one:8.2f} s (engine alone, session build included)"
+        f"threads / default    {mean['threads'] / mean['default']:8.2f}x "
+        "(the CLI's wall times; above 1: the default is faster)"
     )
-    print(f"{os.cpu_count()} processes, 1 thread {two:8.2f} s (the same sentences shared out)")
-    print(f"threads / processes  {one / two:8.2f}x (above 1: processes are faster)")
 
 
 def threads_against_processes(sentences: list[str]) -> tuple[float, float]:
