@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from voicer import ffmpeg
 
@@ -62,3 +68,168 @@ def interruptible() -> None:
     even when the tests run where SIGINT is ignored (a shell's background job), which the
     child would otherwise inherit and Python would then leave ignored."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+# --- the JSON timeline (voicer render --timeline), read back -----------------------------------
+
+
+@dataclass(frozen=True)
+class TimedWord:
+    """A word as the engine spoke it: its text (as in the sentence's spoken text) and times."""
+
+    text: str
+    start: float  # seconds in the programme
+    end: float
+    start_sample: int
+    end_sample: int
+
+
+@dataclass(frozen=True)
+class TimedCue:
+    """A cue of the timeline: its number in the subtitle file, the author's text it covers."""
+
+    index: int
+    text: str
+    lines: tuple[str, ...]
+    start: float
+    end: float
+    start_sample: int
+    end_sample: int
+
+
+@dataclass(frozen=True)
+class TimedSentence:
+    """A sentence of the timeline: its speech span, cues and words (``None``: no ``words`` key)."""
+
+    index: int
+    text: str
+    spoken: str
+    start: float
+    end: float
+    start_sample: int
+    end_sample: int
+    cues: tuple[TimedCue, ...]
+    words: tuple[TimedWord, ...] | None
+
+    def word_positions(self) -> list[int]:
+        """Where each word's text begins in the spoken text, searching forward (-1: not found)."""
+        found, position = [], 0
+        for word in self.words or ():
+            at = self.spoken.find(word.text.strip(), position) if word.text.strip() else -1
+            found.append(at)
+            if at >= 0:
+                position = at + len(word.text.strip())
+        return found
+
+
+@dataclass(frozen=True)
+class Timeline:
+    sample_rate: int
+    engine: str
+    voice: str
+    sentences: tuple[TimedSentence, ...]
+
+    @property
+    def cues(self) -> list[TimedCue]:
+        return [cue for sentence in self.sentences for cue in sentence.cues]
+
+
+def read_timeline(path: Path) -> Timeline:
+    """A timeline written by ``voicer render --timeline``."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+
+    def times(entry: dict) -> dict:
+        return {k: entry[k] for k in ("start", "end", "start_sample", "end_sample")}
+
+    sentences = tuple(
+        TimedSentence(
+            index=entry["index"],
+            text=entry["text"],
+            spoken=entry["spoken"],
+            **times(entry),
+            cues=tuple(
+                TimedCue(cue["index"], cue["text"], tuple(cue["lines"]), **times(cue))
+                for cue in entry["cues"]
+            ),
+            words=(
+                tuple(TimedWord(word["text"], **times(word)) for word in entry["words"])
+                if "words" in entry
+                else None
+            ),
+        )
+        for entry in document["sentences"]
+    )
+    return Timeline(document["sample_rate"], document["engine"], document["voice"], sentences)
+
+
+# --- pauses inside speech, by energy ------------------------------------------------------------
+
+FRAME_SECONDS = 0.005
+
+
+def silences(
+    samples: np.ndarray,
+    start: float,
+    end: float,
+    rate: int = RATE,
+    min_silence: float = 0.07,
+    floor_db: float = -40.0,
+) -> list[tuple[float, float]]:
+    """(start, end) seconds of the silences of at least ``min_silence`` between sounds in the
+    stretch ``start``-``end`` of ``samples``.
+
+    Sound is a 5 ms frame whose RMS is within ``-floor_db`` dB of the stretch's 95th-percentile
+    frame, so the level the stretch was mastered at does not matter.
+    """
+    frame = round(rate * FRAME_SECONDS)
+    first = max(0, round(start * rate))
+    stretch = samples[first : round(end * rate)]
+    usable = stretch.size - stretch.size % frame
+    if usable == 0:
+        return []
+    rms = np.sqrt(np.mean(np.square(stretch[:usable].reshape(-1, frame)), axis=1))
+    loud = np.flatnonzero(rms > np.percentile(rms, 95) * 10 ** (floor_db / 20))
+    at = first / rate
+    return [
+        (at + (a + 1) * FRAME_SECONDS, at + b * FRAME_SECONDS)
+        for a, b in zip(loud[:-1], loud[1:], strict=True)
+        if (b - a - 1) * FRAME_SECONDS >= min_silence - 1e-9
+    ]
+
+
+def first_sound(
+    samples: np.ndarray, start: float, end: float, rate: int = RATE, floor_db: float = -40.0
+) -> float | None:
+    """Seconds at the first 5 ms frame of sound in ``start``-``end`` (sound as in ``silences``)."""
+    frame = round(rate * FRAME_SECONDS)
+    first = max(0, round(start * rate))
+    stretch = samples[first : round(end * rate)]
+    usable = stretch.size - stretch.size % frame
+    if usable == 0:
+        return None
+    rms = np.sqrt(np.mean(np.square(stretch[:usable].reshape(-1, frame)), axis=1))
+    loud = np.flatnonzero(rms > np.percentile(rms, 95) * 10 ** (floor_db / 20))
+    return first / rate + loud[0] * FRAME_SECONDS if loud.size else None
+
+
+# --- one render shared by the xdist workers ------------------------------------------------------
+
+
+def shared_temp(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A folder of this test session that every xdist worker sees."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+def made_once(folder: Path, make: Callable[[Path], None]) -> Path:
+    """``folder`` as ``make(folder)`` fills it, run by the first worker process to get there;
+    the others wait for it and take the result."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".made").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (folder / ".made").touch()
+    return folder
