@@ -1,8 +1,15 @@
 """Subtitles in sync with real audio over a render of more than five minutes, with each engine.
 
-Speech onsets are found in the decoded output with an energy detector of the test's own; every
-cue must start within 40 ms of the onset of its first speech, end no earlier than its last
-speech and at most 0.5 s after it, and the whole file must follow the default profile.
+Speech onsets are found in the decoded output with an energy detector of the test's own. Edge
+(the loopback service's words are tone bursts with silences between them): every cue starts
+within 40 ms of the onset of its first speech and ends no earlier than its last speech and at
+most 0.5 s after it. Kokoro speaks each sentence whole, so a cue inside a sentence has no
+silence before it: a cue that starts a sentence starts within 40 ms of its onset; the others
+start on a word of the timeline, and where the audio pauses at clause punctuation the pause
+lies between the words around it and the cue after it starts within 40 ms of the sound after
+the pause (tests/test_timing_from_speech.py). Every cue that ends a sentence ends on its last
+speech as above. The whole file must follow the default profile, as ``voicer subtitles-check``
+says.
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import srt
-from speech_audio import decode, run_voicer
+from speech_audio import decode, read_timeline, run_voicer
+from test_timing_from_speech import cue_start_problems, pause_check, word_problems
 
 from voicer.subtitles import formats as subtitles
 from voicer.subtitles import rules
@@ -40,7 +48,15 @@ def sound_runs(samples: np.ndarray, rate: int, min_silence: float) -> list[tuple
     return runs
 
 
-def check_sync(audio: Path, srt_path: Path, min_silence: float) -> None:
+def check_sync(
+    audio: Path,
+    srt_path: Path,
+    min_silence: float,
+    starts: set[int] | None = None,
+    ends: set[int] | None = None,
+) -> None:
+    """Cue starts on speech onsets, ends on the end of speech; ``starts`` and ``ends``: only
+    the starts and the ends of these cues."""
     cues = list(srt.parse(srt_path.read_text(encoding="utf-8")))
     runs = sound_runs(decode(audio), 48000, min_silence)
     assert len(decode(audio)) / 48000 >= 300, "the render must last at least five minutes"
@@ -49,9 +65,11 @@ def check_sync(audio: Path, srt_path: Path, min_silence: float) -> None:
     for cue in cues:
         start, end = cue.start.total_seconds(), cue.end.total_seconds()
         nearest = onsets[np.argmin(np.abs(onsets - start))]
-        if abs(nearest - start) > 0.040:
+        if (starts is None or cue.index in starts) and abs(nearest - start) > 0.040:
             misses.append((cue.index, cue.content, start, nearest))
-        inside = [run for run in runs if start - 0.040 <= run[0] < end]
+        if ends is not None and cue.index not in ends:
+            continue
+        inside = [run for run in runs if run[1] > start and run[0] < end]
         last_speech = max(run[1] for run in inside)
         # a decay's end depends on the detector's threshold: allow 25 ms between ours and voicer's
         assert last_speech - 0.025 <= end <= last_speech + 0.5, (cue.index, end, last_speech)
@@ -65,20 +83,48 @@ def long_text(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def check_subtitles(folder: Path, name: str) -> None:
+    """The file follows the default profile, by the library and by ``voicer subtitles-check``."""
+    cues = subtitles.read(folder / name)
+    assert rules.violations(cues, 1000, profile_for("zh")) == []
+    checked = run_voicer("subtitles-check", name, cwd=folder)
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+    assert checked.stdout.decode().strip() == f"{name}: no violations"
+
+
 def test_kokoro_long_render_is_in_sync_and_follows_the_profile(long_text: Path):
-    result = run_voicer("render", "long.txt", "--engine", "kokoro", "-o", "k.wav", cwd=long_text)
+    result = run_voicer(
+        "render", "long.txt", "--engine", "kokoro", "-o", "k.wav", "--timeline", "k.json",
+        cwd=long_text,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()
     assert "warning" not in result.stderr.decode()
-    # kokoro speaks caption by caption with a pause of at least 120 ms between them
-    check_sync(long_text / "k.wav", long_text / "k.srt", min_silence=0.1)
-    cues = subtitles.read(long_text / "k.srt")
-    assert rules.violations(cues, 1000, profile_for("zh")) == []
+    timeline = read_timeline(long_text / "k.json")
+    # sentences are spoken whole: silences only before the cues that start a sentence
+    firsts = {sentence.cues[0].index for sentence in timeline.sentences}
+    lasts = {sentence.cues[-1].index for sentence in timeline.sentences}
+    check_sync(long_text / "k.wav", long_text / "k.srt", 0.1, starts=firsts, ends=lasts)
+    starts = cue_start_problems(timeline, long_text / "k.srt")
+    assert starts.inner >= 20, starts.inner
+    assert not starts.problems, starts.problems
+    pauses = pause_check(decode(long_text / "k.wav"), timeline, long_text / "k.srt")
+    print(pauses.summary())
+    assert pauses.paused >= 40, pauses.summary()
+    assert not pauses.problems, (pauses.summary(), pauses.problems[:10])
+    check_subtitles(long_text, "k.srt")
+    assert word_problems(timeline) == []
 
 
 def test_edge_long_render_is_in_sync_and_follows_the_profile(long_text: Path, edge_server):
-    result = run_voicer("render", "long.txt", "--engine", "edge", "-o", "e.mp3", cwd=long_text)
+    result = run_voicer(
+        "render", "long.txt", "--engine", "edge", "-o", "e.mp3", "--timeline", "e.json",
+        cwd=long_text,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()
     # the loopback service's words are tone bursts with short silences between them
     check_sync(long_text / "e.mp3", long_text / "e.srt", min_silence=0.02)
-    cues = subtitles.read(long_text / "e.srt")
-    assert rules.violations(cues, 1000, profile_for("zh")) == []
+    timeline = read_timeline(long_text / "e.json")
+    starts = cue_start_problems(timeline, long_text / "e.srt")
+    assert not starts.problems, starts.problems
+    check_subtitles(long_text, "e.srt")
+    assert word_problems(timeline) == []
