@@ -303,14 +303,18 @@ def default_against_threads(text: Path) -> None:
         "threads": child_env(VOICER_KOKORO_WORKERS="1"),
     }
     walls: dict[str, list[float]] = {kind: [] for kind in kinds}
+    others: dict[str, list[float]] = {kind: [] for kind in kinds}
     jobs: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(shutil.copy(text, Path(tmp) / text.name))
         command = voicer_render(source.name, "--engine", "kokoro", "--no-cache", "-o", "out.mp3")
         for round_ in range(KOKORO_ROUNDS):
             for kind in kinds if round_ % 2 == 0 else reversed(kinds):
+                busy, ours = busy_seconds(), children_seconds()
                 run = run_child(command, Path(tmp), kinds[kind])
                 walls[kind].append(run.seconds)
+                other = busy_seconds() - busy - (children_seconds() - ours)
+                others[kind].append(max(0.0, other) / run.seconds)
                 found = re.search(r"(\d+) at a time", run.stdout)
                 jobs[kind] = found[1] if found else "?"
     mean = {kind: sum(found) / len(found) for kind, found in walls.items()}
@@ -319,11 +323,31 @@ def default_against_threads(text: Path) -> None:
         ("default", f"default, {jobs['default']} at a time"),
     ]:
         each = ", ".join(f"{seconds:.2f}" for seconds in walls[kind])
-        print(f"CLI {label:<20} {mean[kind]:8.2f} s wall (mean of {each})")
+        busy = ", ".join(f"{cores:.2f}" for cores in others[kind])
+        print(
+            f"CLI {label:<20} {mean[kind]:8.2f} s wall (mean of {each}; "
+            f"cores busy with other work meanwhile: {busy})"
+        )
     print(
         f"threads / default    {mean['threads'] / mean['default']:8.2f}x "
         "(the CLI's wall times; above 1: the default is faster)"
     )
+
+
+def busy_seconds() -> float:
+    """CPU seconds every core of this machine has spent busy since boot (Linux; else 0)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0.0
+    idle = int(fields[3]) + int(fields[4])  # idle and iowait
+    return (sum(int(field) for field in fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_seconds() -> float:
+    """CPU seconds of this process's children that have ended (and theirs, waited for)."""
+    times = os.times()
+    return times.children_user + times.children_system
 
 
 def threads_against_processes(sentences: list[str]) -> tuple[float, float]:
