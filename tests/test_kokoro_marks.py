@@ -9,9 +9,9 @@ import jieba
 import numpy as np
 import pytest
 
-from voicer.model import Clip, Prosody
+from voicer.model import Clip, Mark, Prosody
 from voicer.synthesis.engines import kokoro, kokoro_words
-from voicer.synthesis.speech import speech_bounds, trim, trim_span
+from voicer.synthesis.speech import marks_on_pauses, speech_bounds, trim, trim_span
 
 VOICE = "zm_yunxi"
 # a long pause (the comma) between 开会 and 讨论, none between the other words
@@ -73,6 +73,8 @@ def test_the_pause_at_the_comma_lies_between_the_words_around_it(comma_clip):
 def test_a_text_split_into_pieces_gets_marks_across_the_whole_clip(monkeypatch):
     text = "今天我们开会，讨论明年的计划，大家准时参加。"
     monkeypatch.setattr(kokoro, "MAX_TOKENS", 45)  # too long for one call: three pieces
+    # the marks as the durations give them, before they are moved onto the pauses
+    monkeypatch.setattr(kokoro, "marks_on_pauses", lambda samples, rate, marks, early: marks)
     calls = []
 
     def infer(*args):
@@ -144,5 +146,14 @@ def test_trim_span_is_what_trim_keeps():
 
 
 def test_cache_version_changed_with_marks():
-    assert kokoro.KokoroEngine().cache_version.endswith(f"/marks {kokoro.MARKS_VERSION}")
+    assert f"/marks {kokoro.MARKS_VERSION}" in kokoro.KokoroEngine().cache_version
     assert kokoro.KokoroEngine.word_marks
+
+
+def test_marks_move_onto_the_pauses_of_the_audio():
+    rate = 1000
+    samples = np.zeros(2000, np.float32)
+    samples[100:600] = samples[900:1500] = 0.5  # two words with a pause of 300 ms between
+    late = [Mark(150, 700, "今天"), Mark(950, 1200, "开"), Mark(1200, 1560, "会")]
+    moved = marks_on_pauses(samples, rate, late, early=20)
+    assert [(m.start, m.end) for m in moved] == [(100, 600), (900, 1180), (1180, 1500)]

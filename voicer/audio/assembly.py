@@ -177,13 +177,17 @@ def place(
     last: bool,
 ) -> Placement:
     """Add a sentence's clip (its speech at ``bounds``) to the programme; where it lies, with
-    its marks moved there."""
+    its marks moved there and kept inside its speech."""
     if clip.sample_rate != assembler.sample_rate:
         raise SynthesisError("the clips of one render must share one sample rate")
     start, end = assembler.add(clip, bounds, pause_ms, last)
     shift = start - bounds[0]
-    marks = tuple(replace(m, start=m.start + shift, end=m.end + shift) for m in clip.marks)
-    return Placement(segment, start, end, marks)
+    marks = []
+    for mark in clip.marks:
+        begin, stop = max(start, mark.start + shift), min(end, mark.end + shift)
+        if begin < stop:
+            marks.append(replace(mark, start=begin, end=stop))
+    return Placement(segment, start, end, tuple(marks))
 
 
 def _faded(samples: np.ndarray, fade_in: int, fade_out: int) -> np.ndarray:
