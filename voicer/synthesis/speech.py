@@ -94,8 +94,9 @@ def pauses(
 def marks_on_pauses(
     samples: np.ndarray, sample_rate: int, marks: tuple[Mark, ...] | list[Mark], early: int = 0
 ) -> list[Mark]:
-    """``marks`` moved ``early`` samples earlier, then onto the audio's pauses: the first word
-    after a pause starts where the sound does, and a word that runs into a pause ends there.
+    """``marks`` moved ``early`` samples earlier, then onto the audio's pauses: the last word
+    before a pause ends where the sound stops, and the first word after it starts where the
+    sound does, when the marks put them near (or the word before runs into the pause).
 
     A model's durations place words only roughly where its audio has them; at a pause, the
     audio itself says where speech stops and starts again.
@@ -103,10 +104,9 @@ def marks_on_pauses(
     moved = [replace(m, start=max(0, m.start - early), end=max(0, m.end - early)) for m in marks]
     near = sample_rate * SNAP_MS // 1000
     for start, stop in pauses(samples, sample_rate):
-        after = next((i for i, m in enumerate(moved) if m.end > stop), None)
-        if after is not None and abs(moved[after].start - stop) <= near:
-            moved[after] = replace(moved[after], start=stop)
-        for i, mark in enumerate(moved):
-            if mark.start < start < mark.end or (start <= mark.end <= stop and mark.start < start):
-                moved[i] = replace(mark, end=start)
+        before = sum(m.start < start for m in moved)  # the words begun before the pause
+        if before and (moved[before - 1].end > start or start - moved[before - 1].end <= near):
+            moved[before - 1] = replace(moved[before - 1], end=start)
+        if before < len(moved) and abs(moved[before].start - stop) <= near:
+            moved[before] = replace(moved[before], start=stop)
     return [m for m in moved if m.end > m.start]
