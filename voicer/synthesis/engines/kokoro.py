@@ -40,7 +40,7 @@ EARLY_SAMPLES = 45 * SAMPLE_RATE // 1000
 # The model's rounded per-token durations (frames of 600 samples), an inner tensor of the graph
 # made a second output when the model is loaded.
 DURATIONS = "/encoder/Round_output_0"
-MARKS_VERSION = 2  # clips carry word marks, moved onto the pauses (cached clips from before differ)
+MARKS_VERSION = 3  # clips carry word marks, moved onto the pauses (cached clips from before differ)
 
 _DATA = importlib.resources.files("voicer.synthesis.engines") / "voices" / "kokoro"
 _DESCRIPTIONS = {
