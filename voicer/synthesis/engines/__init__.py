@@ -78,8 +78,9 @@ def create(name: str, kokoro_model: Path | None = None) -> Engine:
 
         kokoro = KokoroEngine(kokoro_model)
         # One single-threaded engine process per core speaks sooner than one process with a
-        # thread per core (2 cores: 4-10 %, scripts/bench.py kokoro); beyond 4 is unmeasured
-        # and each process holds its own model. VOICER_KOKORO_WORKERS=1: all in this process.
+        # thread per core (2 cores: a render with threads takes 1.10-1.21x as long, measured
+        # by scripts/bench.py kokoro); beyond 4 is unmeasured, and each process holds its own
+        # model (about 0.5 GB). VOICER_KOKORO_WORKERS=1: everything in this process.
         processes = workers.wanted("VOICER_KOKORO_WORKERS", most=4)
         if processes < 2:
             return kokoro

@@ -2,9 +2,10 @@
 
 On a machine with few cores, two sentences spoken at once by two processes of one onnxruntime
 thread each finish sooner than the same sentences one after the other by one process with two
-threads (kokoro on 2 cores: 4-10 % sooner, the processes' start counted; ``scripts/bench.py
-kokoro`` measures both). :class:`Workers` wraps an engine so: everything is the wrapped
-engine's own except :meth:`Workers.synthesize`, which a worker process runs.
+threads (kokoro on 2 cores: the engine alone 4-10 % sooner, a render by the CLI 9-18 % sooner,
+the processes' start counted; ``scripts/bench.py kokoro`` measures both). :class:`Workers`
+wraps an engine so: everything is the wrapped engine's own except :meth:`Workers.synthesize`,
+which a worker process runs.
 
 Processes start when a request finds none free, at most ``processes`` of them, and serve every
 wrapper of an equal engine until this process ends. Each is a fresh interpreter (a spawn, not a
@@ -43,9 +44,11 @@ class Workers:
     """``engine`` with its requests spread over up to ``processes`` worker processes, in each
     of which ``environment`` is set before the engine is unpickled.
 
-    ``default_jobs`` is ``processes``: the caller's threads keep every worker busy.
-    :meth:`set_jobs` says how many requests the caller runs at once: with one, requests run
-    in this process on the engine as it is (every core's thread), and no worker starts.
+    ``default_jobs`` is ``processes``: the caller's threads keep every worker busy; more
+    requests at once than ``processes`` wait for a free worker. :meth:`set_jobs` says how many
+    requests the caller runs at once: with one, requests run in this process on the engine as
+    it is (every core's thread), and no worker starts. Idle workers stay until the process
+    ends (:func:`shut_down` ends them sooner).
     Attributes the Engine protocol does not name (``model_path``, ``load``, ...) are the
     wrapped engine's.
     """
