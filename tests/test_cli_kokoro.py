@@ -122,9 +122,11 @@ def test_auto_falls_back_to_kokoro_when_edge_is_unreachable(tmp_path: Path):
 def test_voices_lists_the_offline_voices(tmp_path: Path):
     result = run_voicer("voices", "--engine", "kokoro", cwd=tmp_path)
     assert result.returncode == 0
-    names = [line.split()[0] for line in result.stdout.decode().splitlines()]
-    assert names == sorted(names) and len(names) == 8
-    assert {"zm_yunxi", "zf_xiaobei", "zm_yunyang"} <= set(names)
+    listed = [line.split()[:2] for line in result.stdout.decode().splitlines()]
+    assert listed == sorted(listed, key=lambda entry: (entry[1], entry[0]))  # by language
+    names = [name for name, _ in listed]
+    assert len(names) == 12  # 8 Mandarin, 4 English (voicer[english])
+    assert {"zm_yunxi", "zf_xiaobei", "zm_yunyang", "af_heart", "bm_george"} <= set(names)
 
 
 def test_a_failing_encoder_keeps_the_earlier_output(tmp_path: Path):

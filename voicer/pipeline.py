@@ -34,6 +34,7 @@ from voicer.subtitles import cues as cueing
 from voicer.subtitles.profiles import Profile, profile_for
 from voicer.subtitles.rules import Violation
 from voicer.synthesis import cache, engines, pool
+from voicer.synthesis.engines import workers
 from voicer.synthesis.retry import RetryPolicy
 from voicer.synthesis.speech import MARGIN_MS
 
@@ -473,8 +474,12 @@ def synthesize(
 
 def jobs_for(plan: Plan, options: RenderOptions) -> int:
     """Sentences to synthesise at once: as asked, else the engine's default; never more than
-    there are sentences."""
-    return min(options.jobs or plan.choice.engine.default_jobs, len(plan.segments))
+    there are sentences. An engine in worker processes is told, so that one at a time runs
+    in this process with every core's thread."""
+    jobs = min(options.jobs or plan.choice.engine.default_jobs, len(plan.segments))
+    if isinstance(plan.choice.engine, workers.Workers):
+        plan.choice.engine.set_jobs(jobs)
+    return jobs
 
 
 def speaking(plan: Plan, speaker: pool.Speaker, jobs: int) -> pool.Synthesis:

@@ -69,8 +69,8 @@ class Caption:
     start: int
     lines: tuple[str, ...]
     break_after: str
-    begin: int = 0
-    speech_end: int = 0
+    begin: int
+    speech_end: int
 
 
 @dataclass(frozen=True)
