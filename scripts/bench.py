@@ -243,10 +243,14 @@ KOKORO_ROUNDS = 2  # CLI renders of each kind in default_against_threads, taken 
 
 
 @contextlib.contextmanager
-def environment(**values: str) -> Iterator[None]:
-    """``values`` set in this process's environment meanwhile."""
+def environment(**values: str | None) -> Iterator[None]:
+    """``values`` set in this process's environment meanwhile (None: unset)."""
     before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
@@ -258,40 +262,41 @@ def environment(**values: str) -> Iterator[None]:
 
 
 def kokoro_section(text: Path) -> None:
-    with environment(VOICER_KOKORO_WORKERS="1"):  # what voicer adds to the engine's own work
-        spoken = in_process_kokoro(text)
-    one, two = threads_against_processes(spoken)
-    print(
-        f"1 process, {os.cpu_count()} threads {one:8.2f} s (engine alone, session build included)"
-    )
-    print(f"{os.cpu_count()} processes, 1 thread {two:8.2f} s (the same sentences shared out)")
-    print(f"threads / processes  {one / two:8.2f}x (above 1: processes are faster)")
+    in_process_kokoro(text)
     default_against_threads(text)
 
 
-def in_process_kokoro(text: Path) -> list[str]:
-    """The plain loop and the render in this process; the sentences as spoken."""
+def in_process_kokoro(text: Path) -> None:
+    """The plain loop, then the render as users get it (worker processes) and in this process
+    alone with every core's thread (what voicer adds to the engine's own work), in one run."""
     from voicer.synthesis.engines import kokoro
 
     began = time.perf_counter()
     kokoro.KokoroEngine().load()  # model load, once per process: reported apart from the render
     load_seconds = time.perf_counter() - began
     spoken = spoken_sentences(text)
+    print(f"text                 {text.name}: {len(spoken)} sentences")
+    print(f"model load           {load_seconds:8.2f} s (once per process, not in what follows)")
+    clear_g2p_caches()
+    loop_seconds, loop_audio = plain_kokoro_loop(spoken)
+    print(f"plain loop           {loop_seconds:8.2f} s wall for {loop_audio:.2f} s of audio")
+    for label, workers in [("default", None), ("one process", "1")]:
+        clear_g2p_caches()  # the render does its own G2P, as it would alone
+        with environment(VOICER_KOKORO_WORKERS=workers):
+            result = kokoro_render(None, text)
+        print(f"-- render, {label} ({result.jobs} at a time)")
+        print_kokoro(result)
+        print(
+            f"render / plain loop  {result.total_seconds / loop_seconds:8.2f}x "
+            "(the render's wall time against the engine's own; target <= 1 for the default)"
+        )
+
+
+def clear_g2p_caches() -> None:
+    from voicer.synthesis.engines import kokoro
+
     kokoro._phoneme_ids.cache_clear()
     kokoro._word_tokens.cache_clear()
-    loop_seconds, loop_audio = plain_kokoro_loop(spoken)
-    kokoro._phoneme_ids.cache_clear()  # the render does its own G2P, as it would alone
-    kokoro._word_tokens.cache_clear()
-    result = kokoro_render(None, text)
-    print(f"text                 {text.name}: {result.sentences} sentences")
-    print(f"model load           {load_seconds:8.2f} s (once per process, not in what follows)")
-    print(f"plain loop           {loop_seconds:8.2f} s wall for {loop_audio:.2f} s of audio")
-    print_kokoro(result)
-    print(
-        f"render / plain loop  {result.total_seconds / loop_seconds:8.2f}x "
-        "(the render's wall time against the engine's own; target <= 1)"
-    )
-    return spoken
 
 
 def default_against_threads(text: Path) -> None:
@@ -350,21 +355,6 @@ def children_seconds() -> float:
     return times.children_user + times.children_system
 
 
-def threads_against_processes(sentences: list[str]) -> tuple[float, float]:
-    """The plain loop in this process with every core's thread, against one single-threaded
-    loop per core in worker processes taking every n-th sentence; wall times, each counting
-    the building of its sessions (a worker must build its own)."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    cores = os.cpu_count() or 1
-    one, _ = plain_kokoro_loop(sentences, threads=cores, with_load=True)
-    shares = [sentences[start::cores] for start in range(cores)]
-    began = time.perf_counter()
-    with ProcessPoolExecutor(cores) as workers:
-        list(workers.map(plain_kokoro_loop, shares, [1] * cores, [True] * cores))
-    return one, time.perf_counter() - began
-
-
 def kokoro_render(jobs: int | None, text: Path) -> Any:
     from voicer import RenderOptions, render
 
@@ -382,21 +372,17 @@ def spoken_sentences(text: Path) -> list[str]:
     return [segment.spoken for segment in plan.segments]
 
 
-def plain_kokoro_loop(
-    sentences: list[str], threads: int = os.cpu_count() or 1, with_load: bool = False
-) -> tuple[float, float]:
+def plain_kokoro_loop(sentences: list[str]) -> tuple[float, float]:
     """The engine alone, as its own users would call it: misaki's G2P, then one model call
     per sentence (the same model file, voice and thread settings as voicer's), nothing else.
-    Returns the wall time of the loop (``with_load``: and of building the session) and the
-    seconds of audio it made."""
+    Returns the wall time of the loop and the seconds of audio it made."""
     import onnxruntime
     from misaki import zh
 
     from voicer.synthesis.engines import kokoro
 
-    loading = time.perf_counter()
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
+    options.intra_op_num_threads = os.cpu_count() or 1
     options.inter_op_num_threads = 1
     session = onnxruntime.InferenceSession(
         kokoro._read_model(None), sess_options=options, providers=["CPUExecutionProvider"]
@@ -404,7 +390,7 @@ def plain_kokoro_loop(
     g2p, vocabulary = zh.ZHG2P(), kokoro._vocabulary()
     style = kokoro._voice_styles("zm_yunxi")
     samples = 0
-    began = loading if with_load else time.perf_counter()
+    began = time.perf_counter()
     for sentence in sentences:
         phonemes, _ = g2p(sentence)
         ids = [vocabulary[p] for p in phonemes if p in vocabulary][: kokoro.MAX_TOKENS]
@@ -424,7 +410,6 @@ def rtf(result: Any) -> float:
 
 def print_kokoro(result: Any) -> None:
     outside = result.total_seconds - result.synthesis_seconds
-    print(f"jobs                 {result.jobs:8d} (the engine's default)")
     print(f"audio                {result.duration:8.2f} s")
     print(f"render wall time     {result.total_seconds:8.2f} s")
     print(f"  inside the engine  {result.synthesis_seconds:8.2f} s")
