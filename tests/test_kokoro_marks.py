@@ -11,6 +11,7 @@ import pytest
 
 from voicer.model import Clip, Mark, Prosody
 from voicer.synthesis.engines import kokoro, kokoro_words
+from voicer.synthesis.engines.onnx_outputs import with_output
 from voicer.synthesis.speech import marks_on_pauses, speech_bounds, trim, trim_span
 
 VOICE = "zm_yunxi"
@@ -157,3 +158,16 @@ def test_marks_move_onto_the_pauses_of_the_audio():
     late = [Mark(150, 700, "今天"), Mark(950, 1200, "开"), Mark(1200, 1560, "会")]
     moved = marks_on_pauses(samples, rate, late, early=20)
     assert [(m.start, m.end) for m in moved] == [(100, 600), (900, 1180), (1180, 1500)]
+
+
+def test_the_edited_model_has_the_durations_as_a_second_output_for_onnx_too():
+    import onnx
+
+    model = kokoro._read_model(None)
+    edited = onnx.load_from_string(kokoro._with_durations(model))
+    outputs = [(o.name, o.type.tensor_type.elem_type) for o in edited.graph.output]
+    floats = onnx.TensorProto.FLOAT
+    assert outputs == [("audio", floats), (kokoro.DURATIONS, floats)]
+    original = onnx.load_from_string(model)
+    assert edited.graph.node == original.graph.node  # nothing else changed
+    assert with_output(model[:1000], kokoro.DURATIONS) is None  # cut short: left to onnxruntime

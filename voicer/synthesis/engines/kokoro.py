@@ -27,6 +27,7 @@ from voicer.errors import EngineUnavailable, InputError, SynthesisError
 from voicer.model import Clip, Mark, Prosody, Voice
 from voicer.script.sentences import split_to_fit
 from voicer.synthesis.engines import kokoro_english, kokoro_words
+from voicer.synthesis.engines.onnx_outputs import with_output
 from voicer.synthesis.speech import marks_on_pauses, trim_span
 
 SAMPLE_RATE = 24000
@@ -310,19 +311,10 @@ def _read_model(model_path: Path | None) -> bytes:
 
 def _with_durations(model: bytes) -> bytes:
     """The model with its per-token durations (``DURATIONS``) as a second output, when the
-    graph has that tensor (a Kokoro v1.0 export); else the model as it is."""
-    import onnx
-    from onnx import TensorProto, helper
-
-    try:
-        graph = onnx.load_from_string(model)
-    except Exception:  # not readable here: let onnxruntime say what is wrong
+    graph names that tensor (a Kokoro v1.0 export); else the model as it is."""
+    if DURATIONS.encode("utf-8") not in model:
         return model
-    if not any(DURATIONS in node.output for node in graph.graph.node):
-        return model
-    graph.graph.output.append(helper.make_tensor_value_info(DURATIONS, TensorProto.FLOAT, None))
-    edited: bytes = graph.SerializeToString()
-    return edited
+    return with_output(model, DURATIONS) or model
 
 
 def _infer(
