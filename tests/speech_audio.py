@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,61 @@ def interruptible() -> None:
     even when the tests run where SIGINT is ignored (a shell's background job), which the
     child would otherwise inherit and Python would then leave ignored."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+# --- kokoro's worker processes, found by a mark in their environment ---------------------------
+
+WORKER = "engines.workers import serve"  # in a worker's command line
+
+
+def marked(mark: str) -> dict[int, str]:
+    """The live processes (not zombies) started with VOICER_TEST_MARK=``mark``: their command
+    lines, by process id."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            environment = (entry / "environ").read_bytes().split(b"\0")
+            if f"VOICER_TEST_MARK={mark}".encode() not in environment:
+                continue
+            found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+    return found
+
+
+def none_left(mark: str) -> dict[int, str]:
+    """The processes still marked after a while to end (empty if they all ended)."""
+    deadline = time.monotonic() + 30
+    while (left := marked(mark)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+def start_cli(folder: Path, *args: str, mark: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "VOICER_TEST_MARK": mark, "VOICER_CACHE_DIR": str(folder / "cache")}
+    env.pop("VOICER_KOKORO_WORKERS", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "voicer", "render", *args, "--engine", "kokoro"],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=interruptible,
+        start_new_session=True,  # a process group of its own, for a Ctrl-C at a terminal
+    )
+
+
+def workers_seen(process: subprocess.Popen[bytes], mark: str, until: int) -> set[int]:
+    """The worker processes seen while ``process`` runs, watched until there are ``until``."""
+    seen: set[int] = set()
+    while process.poll() is None and len(seen) < until:
+        seen |= {pid for pid, command in marked(mark).items() if WORKER in command}
+        time.sleep(0.02)
+    return seen
 
 
 # --- the JSON timeline (voicer render --timeline), read back -----------------------------------

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from speech_audio import interruptible
+from speech_audio import none_left, start_cli, workers_seen
 
 from voicer.errors import SynthesisError, VoicerError
 from voicer.model import Prosody
@@ -27,7 +25,6 @@ SENTENCES = ["今天我们召开全市工作会议。", "同志们：会议将�
 SHORT = ["谢谢大家！", "今天开会。"]  # one for each worker
 SHORT_SPEECH = "同志们：\n谢谢大家。\n"  # two sentences: one for each worker
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "speech.txt"
-WORKER = "engines.workers import serve"  # in a worker's command line
 
 
 def wrapped(pool: str, engine: kokoro.KokoroEngine | None = None) -> workers.Workers:
@@ -109,56 +106,6 @@ def test_a_worker_killed_mid_request_is_one_line_then_replaced():
 # --- the CLI -------------------------------------------------------------------------------
 
 
-def marked(mark: str) -> dict[int, str]:
-    """The live processes (not zombies) started with VOICER_TEST_MARK=``mark``: their command
-    lines, by process id."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                continue
-            environment = (entry / "environ").read_bytes().split(b"\0")
-            if f"VOICER_TEST_MARK={mark}".encode() not in environment:
-                continue
-            found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except (OSError, IndexError):
-            continue  # ended meanwhile
-    return found
-
-
-def none_left(mark: str) -> dict[int, str]:
-    """The processes still marked after a while to end (empty if they all ended)."""
-    deadline = time.monotonic() + 30
-    while (left := marked(mark)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return left
-
-
-def start_cli(folder: Path, *args: str, mark: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "VOICER_TEST_MARK": mark, "VOICER_CACHE_DIR": str(folder / "cache")}
-    env.pop("VOICER_KOKORO_WORKERS", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "voicer", "render", *args, "--engine", "kokoro"],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=interruptible,
-        start_new_session=True,  # a process group of its own, for a Ctrl-C at a terminal
-    )
-
-
-def workers_seen(process: subprocess.Popen[bytes], mark: str, until: int) -> set[int]:
-    """The worker processes seen while ``process`` runs, watched until there are ``until``."""
-    seen: set[int] = set()
-    while process.poll() is None and len(seen) < until:
-        seen |= {pid for pid, command in marked(mark).items() if WORKER in command}
-        time.sleep(0.02)
-    return seen
-
-
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: kokoro has no workers")
 def test_cli_render_uses_workers_and_leaves_no_process(tmp_path: Path):
     (tmp_path / "talk.txt").write_text(SHORT_SPEECH, encoding="utf-8")
@@ -170,25 +117,6 @@ def test_cli_render_uses_workers_and_leaves_no_process(tmp_path: Path):
     assert "2 at a time" in stdout.decode()
     assert len(seen) == 2 and process.pid not in seen
     assert (tmp_path / "audio" / "talk.mp3").exists()
-    assert none_left(mark) == {}
-
-
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: kokoro has no workers")
-def test_ctrl_c_ends_the_cli_and_its_workers(tmp_path: Path):
-    opening = "\n".join(EXAMPLE.read_text(encoding="utf-8").splitlines()[:9])
-    (tmp_path / "talk.txt").write_text(opening, encoding="utf-8")
-    mark = str(uuid.uuid4())
-    process = start_cli(tmp_path, "talk.txt", mark=mark)
-    assert len(workers_seen(process, mark, 2)) == 2
-    while not list((tmp_path / "cache").rglob("*.clip")) and process.poll() is None:
-        time.sleep(0.05)  # the workers are speaking
-    assert process.poll() is None, "the render ended before it could be interrupted"
-    os.killpg(process.pid, signal.SIGINT)  # as a terminal sends it
-    _, stderr = process.communicate(timeout=120)
-    said = stderr.decode()
-    assert process.returncode == 130, said
-    assert said.strip().splitlines()[-1] == "voicer: interrupted; no output was written"
-    assert "Traceback" not in said and "KeyboardInterrupt" not in said
     assert none_left(mark) == {}
 
 
