@@ -35,13 +35,6 @@ def _cache_in_a_temporary_folder(monkeypatch: pytest.MonkeyPatch, _session_cache
 
 
 @pytest.fixture(autouse=True)
-def _kokoro_in_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Most tests speak a sentence or two, for which kokoro's worker processes would only add
-    their model loads; the tests of the workers, of Ctrl-C and of the long render unset this."""
-    monkeypatch.setenv("VOICER_KOKORO_WORKERS", "1")
-
-
-@pytest.fixture(autouse=True)
 def _edge_stays_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may reach the real service: edge requests go to a closed local port by default."""
     monkeypatch.setenv("VOICER_EDGE_URL", closed_port_url())

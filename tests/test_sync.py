@@ -95,7 +95,7 @@ def check_subtitles(folder: Path, name: str) -> None:
 def test_kokoro_long_render_is_in_sync_and_follows_the_profile(long_text: Path):
     result = run_voicer(
         "render", "long.txt", "--engine", "kokoro", "-o", "k.wav", "--timeline", "k.json",
-        cwd=long_text, env={"VOICER_KOKORO_WORKERS": ""},  # the default: worker processes
+        cwd=long_text,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()
     assert "warning" not in result.stderr.decode()
