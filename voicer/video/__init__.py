@@ -1,0 +1,1 @@
+"""Captioned video: backgrounds, burned-in captions, muxing, chapters."""
