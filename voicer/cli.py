@@ -19,6 +19,7 @@ from voicer.script import lint, placeholders, reading, spoken_form
 from voicer.subtitles import formats, rules
 from voicer.subtitles.profiles import STYLES, reading_speed
 from voicer.synthesis import cache, engines
+from voicer.video import picture as pictures
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -149,6 +150,86 @@ def subtitle_options(command: F) -> F:
     return command
 
 
+VIDEO_SETTINGS = (
+    "background",
+    "size",
+    "title",
+    "burn_in",
+    "font",
+    "caption_box",
+    "video_in",
+    "fit",
+)
+
+
+def video_options(command: F) -> F:
+    """The options of a video output (-o x.mp4, .mkv or .webm)."""
+    options = [
+        click.option(
+            "--background",
+            metavar="COLOUR|IMAGE|VIDEO",
+            help="Video: what is behind the captions, a colour (#rrggbb or a name), a picture "
+            "or a video (looped) [default: a dark card].",
+        ),
+        click.option(
+            "--size",
+            default=pictures.DEFAULT_SIZE,
+            show_default=True,
+            metavar="WxH",
+            help="Video: the frame size with a card or picture background.",
+        ),
+        click.option("--title", is_flag=True, help="Video: show the speech's title at the top."),
+        click.option("--burn-in", is_flag=True, help="Video: draw the captions into the picture."),
+        click.option(
+            "--font",
+            metavar="NAME|PATH",
+            help="Video: the font of drawn captions, a family or a font file [default: Noto "
+            "Sans CJK SC for Chinese, Noto Sans otherwise].",
+        ),
+        click.option(
+            "--caption-box",
+            is_flag=True,
+            help="Video: a box behind drawn captions, not an outline.",
+        ),
+        click.option(
+            "--video-in",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Video: narrate this video; its picture is kept and its sound replaced.",
+        ),
+        click.option(
+            "--fit",
+            type=click.Choice(pictures.FITS),
+            default="pad",
+            show_default=True,
+            help="Video: when --video-in and the speech differ in length. pad: the longer sets "
+            "the length (the picture holds its last frame, or the sound runs on); trim: the "
+            "speech does (a longer video is cut); error: refuse.",
+        ),
+        click.option(
+            "--mix", is_flag=True, help="Video: keep --video-in's sound, ducked under the speech."
+        ),
+        click.option(
+            "--mix-level",
+            type=click.FloatRange(-60, 0),
+            default=pipeline.RenderOptions.mix_level,
+            show_default=True,
+            metavar="LU",
+            help="Video: the original sound under speech, against the speech's loudness.",
+        ),
+        click.option(
+            "--duck",
+            type=click.FloatRange(0, 40),
+            default=pipeline.RenderOptions.duck,
+            show_default=True,
+            metavar="DB",
+            help="Video: how much louder the original sound is between sentences.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="voicer")
 def cli() -> None:
@@ -161,8 +242,8 @@ def cli() -> None:
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Audio file; the format follows the extension: .mp3 .wav .flac .m4a .ogg .opus "
-    "[default: audio/<input stem>.mp3]",
+    help="Audio or video file; the format follows the extension: .mp3 .wav .flac .m4a .ogg "
+    ".opus, or video .mp4 .mkv .webm [default: audio/<input stem>.mp3]",
 )
 @click.option(
     "--srt",
@@ -175,7 +256,7 @@ def cli() -> None:
     "extra_subtitles",
     multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Another subtitle file; the format follows the extension (.srt, .vtt). Repeatable.",
+    help="Another subtitle file; the format follows the extension (.srt, .vtt, .ass). Repeatable.",
 )
 @click.option("--vtt", is_flag=True, help="Also write WebVTT beside the audio.")
 @click.option(
@@ -244,6 +325,7 @@ def cli() -> None:
 )
 @subtitle_options
 @audio_options
+@video_options
 @click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -296,7 +378,8 @@ def render_command(
     if settings.get("cache_max") is not None:
         settings["cache_max"] = cache.parse_size(settings["cache_max"])
     fills = _fills(fill_pairs, fill_file)
-    options = pipeline.RenderOptions(fills=fills, use_cache=not no_cache, **settings)
+    video = pictures.VideoSettings(**{name: settings.pop(name) for name in VIDEO_SETTINGS})
+    options = pipeline.RenderOptions(fills=fills, use_cache=not no_cache, video=video, **settings)
     script = _read_script(source)
     audio_path = output or pipeline.default_output(script.source)
     outputs = pipeline.Outputs.beside(audio_path, srt_path, extra_subtitles, vtt, timeline)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -98,3 +100,73 @@ def _reason(stderr: bytes, returncode: int) -> str:
     """Why ffmpeg failed: the last line it printed, else its exit code."""
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
     return lines[-1] if lines else f"ffmpeg exited with {returncode}"
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A media file's first video stream."""
+
+    codec: str
+    width: int
+    height: int
+    fps: float | None
+
+
+@dataclass(frozen=True)
+class Media:
+    """What ffmpeg finds in a media file (the wheel ships no ffprobe, so ``ffmpeg -i`` is read)."""
+
+    container: str
+    duration: float | None  # seconds; None for a still image
+    picture: Picture | None
+    has_audio: bool
+
+    @property
+    def is_still(self) -> bool:
+        """A single picture (PNG, JPEG, ...), not a video."""
+        return self.picture is not None and (
+            self.container.endswith("_pipe") or self.container == "image2"
+        )
+
+
+_INPUT = re.compile(r"^Input #0, ([^ ]+), from ", re.M)
+_DURATION = re.compile(r"^\s*Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", re.M)
+_VIDEO = re.compile(r"^\s*Stream #0:\d+\S*: Video: (\w+)[^\n]*?, (\d+)x(\d+)[^\n]*$", re.M)
+_FPS = re.compile(r", ([\d.]+) (?:fps|tbr)\b")
+_AUDIO = re.compile(r"^\s*Stream #0:\d+\S*: Audio: ", re.M)
+
+
+def probe(path: Path) -> Media | None:
+    """What ``path`` holds, or None when ffmpeg cannot open it as media.
+
+    The caller checks that the file exists first (files.read_input's messages)."""
+    command = [executable(), "-nostdin", "-hide_banner", "-i", str(path)]
+    stderr = subprocess.run(command, capture_output=True, check=False).stderr
+    return parse_probe(stderr.decode("utf-8", "replace"))
+
+
+def parse_probe(text: str) -> Media | None:
+    """The media described by ``ffmpeg -i``'s report.
+
+    >>> media = parse_probe('''Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'a.mp4':
+    ...   Duration: 00:01:02.50, start: 0.000000, bitrate: 15 kb/s
+    ...   Stream #0:0[0x1](und): Video: h264 (High), yuv420p, 1280x720 [SAR 1:1], 25 fps
+    ...   Stream #0:1[0x2](und): Audio: aac (LC), 48000 Hz, mono, fltp''')
+    >>> media.duration, media.picture, media.has_audio, media.is_still
+    (62.5, Picture(codec='h264', width=1280, height=720, fps=25.0), True, False)
+    """
+    found = _INPUT.search(text)
+    if not found:
+        return None
+    duration = _DURATION.search(text)
+    seconds = None
+    if duration:
+        hours, minutes, rest = duration.groups()
+        seconds = int(hours) * 3600 + int(minutes) * 60 + float(rest)
+    picture = None
+    videos = (found for found in _VIDEO.finditer(text) if "attached pic" not in found.group(0))
+    if video := next(videos, None):
+        fps = _FPS.search(video.group(0))
+        codec, width, height = video.group(1), int(video.group(2)), int(video.group(3))
+        picture = Picture(codec, width, height, float(fps.group(1)) if fps else None)
+    return Media(found.group(1), seconds, picture, bool(_AUDIO.search(text)))

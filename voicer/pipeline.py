@@ -14,29 +14,34 @@ caller that works sentence by sentence (the studio, batch rendering) reuses them
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from voicer import files
-from voicer.audio import assembly, audiosegment, loudness, mastering
+from voicer.audio import assembly, audiosegment, loudness, mastering, mixing
 from voicer.audio.audiosegment import AudioSegment
 from voicer.audio.loudness import Measurement
-from voicer.audio.stream import Gained
+from voicer.audio.stream import Gained, Signal
 from voicer.errors import InputError, SynthesisError
 from voicer.model import Clip, Cue, Programme, Prosody, Script, Segment
-from voicer.script import lint, reading, spoken_form
+from voicer.script import headings, lint, reading, spoken_form
 from voicer.script import prepare as drafts
 from voicer.script.prosody import parse_prosody
 from voicer.subtitles import captions, formats, rules, timeline
 from voicer.subtitles import cues as cueing
 from voicer.subtitles.profiles import Profile, profile_for
 from voicer.subtitles.rules import Violation
+from voicer.subtitles.timestamps import to_ms
 from voicer.synthesis import cache, engines, pool
 from voicer.synthesis.engines import workers
 from voicer.synthesis.retry import RetryPolicy
 from voicer.synthesis.speech import MARGIN_MS
+from voicer.video import compose
+from voicer.video import picture as pictures
+from voicer.video.picture import Picture, VideoSettings
 
 DEFAULT_SENTENCE_PAUSE_MS = 400
 DEFAULT_PARAGRAPH_PAUSE_MS = 900
@@ -83,16 +88,21 @@ class RenderOptions:
     allow_placeholders: bool = False  # render a draft with placeholders left (not spoken)
     jobs: int | None = None  # sentences synthesised at once; None: the engine's default
     retries: int = RetryPolicy.retries  # further attempts after a transient engine failure
+    video: VideoSettings = VideoSettings()  # when the output is a video file
+    mix: bool = False  # a narrated video's own sound stays, ducked under the speech
+    mix_level: float = mixing.DEFAULT_MIX_LEVEL_LU
+    duck: float = mixing.DEFAULT_DUCK_DB
 
-    def mastering(self, path: Path) -> mastering.Mastering:
-        """How the audio at ``path`` is delivered, every setting checked."""
+    def mastering(self, path: Path, broadcast: bool = False) -> mastering.Mastering:
+        """How the audio at ``path`` is delivered, every setting checked; ``broadcast``: the
+        loudness preset defaults to EBU R128 whatever the format (video sound)."""
         return mastering.mastering_for(
             path,
             sample_rate=self.sample_rate,
             bit_depth=self.bit_depth,
             bitrate=self.bitrate,
             channels=self.channels,
-            preset=self.loudness,
+            preset=self.loudness or ("ebu-r128" if broadcast else None),
             lufs=self.lufs,
             true_peak=self.true_peak,
             add_bwf=self.bwf,
@@ -306,9 +316,19 @@ def cue(plan: Plan, programme: Programme) -> list[Cue]:
     return cueing.programme_cues(programme, plan.profile, tuple(plan.lexicon or ()))
 
 
-def check_outputs(outputs: Outputs, options: RenderOptions) -> None:
-    """Every output path and format checked before synthesis (InputError)."""
-    options.mastering(outputs.audio)
+def check_outputs(outputs: Outputs, options: RenderOptions) -> Picture | None:
+    """Every output path and format checked before synthesis (InputError); what a video
+    output shows, when the output is a video."""
+    fps = options.profile("zh").fps  # the frame rate is the subtitle profile's, any language
+    picture = pictures.picture_for(outputs.audio, options.video, fps)
+    if picture is None:
+        options.mastering(outputs.audio)
+        if options.video.video_in or options.mix:
+            raise InputError("--video-in and --mix need a video output (.mp4, .mkv or .webm)")
+    else:
+        options.mastering(Path("sound" + picture.container.audio), broadcast=True)
+        if options.mix and options.video.video_in is None:
+            raise InputError("--mix needs --video-in (the video whose sound is mixed)")
     for path in outputs.subtitles:
         formats.format_for(path)
     if outputs.timeline is not None and outputs.timeline.suffix.lower() != ".json":
@@ -318,6 +338,7 @@ def check_outputs(outputs: Outputs, options: RenderOptions) -> None:
         raise InputError("two outputs would be written to the same file")
     for path in outputs.all():
         files.check_writable(path)
+    return picture
 
 
 def write(
@@ -327,9 +348,11 @@ def write(
     cues: Sequence[Cue],
     options: RenderOptions,
     progress: Callable[[float], None] | None = None,
+    picture: Picture | None = None,
 ) -> Measurement:
     """Level and master the programme and write every output, all or nothing; the loudness of
-    the delivered file. ``progress(share)`` hears how far mastering has got."""
+    the delivered file. ``progress(share)`` hears how far mastering has got. ``picture``:
+    the first output is a video showing it (see :func:`check_outputs`)."""
     programme = assembled.programme
     rate = programme.sample_rate
     contents = [formats.format_text(cues, rate, path.suffix) for path in outputs.subtitles]
@@ -346,13 +369,89 @@ def write(
     )
     description = f"voicer render, {plan.choice.engine.name} voice {plan.choice.voice}"
     with files.atomic_outputs(outputs.all()) as temporaries:
-        audio = outputs.audio
-        measured = mastering.master(
-            levelled, options.mastering(audio), temporaries[0], audio.name, description, progress
-        )
+        main = outputs.audio
+        if picture is None:
+            settings = options.mastering(main)
+            measured = mastering.master(
+                levelled, settings, temporaries[0], main.name, description, progress
+            )
+        else:
+            video = Video(picture, plan, assembled, cues, options)
+            measured = video.write(levelled, temporaries[0], main.name, progress)
         for temporary, content in zip(temporaries[1:], contents, strict=True):
             temporary.write_text(content, encoding="utf-8")
     return measured
+
+
+@dataclass(frozen=True)
+class Video:
+    """A render's video output: the levelled programme mastered as its sound (over the
+    narrated video's own sound, with ``--mix``), then the picture, tracks and chapters."""
+
+    picture: Picture
+    plan: Plan
+    assembled: assembly.Assembled
+    cues: Sequence[Cue]
+    options: RenderOptions
+
+    def write(
+        self,
+        levelled: Signal,
+        target: Path,
+        label: str,
+        progress: Callable[[float], None] | None = None,
+    ) -> Measurement:
+        """Write the video to ``target``; the loudness of its sound."""
+        programme = self.assembled.programme
+        rate = programme.sample_rate
+        seconds = pictures.output_seconds(self.picture, programme.duration)
+        with (
+            tempfile.TemporaryDirectory(prefix="voicer-video-") as name,
+            contextlib.ExitStack() as sound_files,
+        ):
+            folder = Path(name)
+            sound = mixing.Fitted(self._sound(levelled, sound_files), round(seconds * rate))
+            audio = folder / f"sound{self.picture.container.audio}"
+            measured = mastering.master(
+                sound,
+                self.options.mastering(audio, broadcast=True),
+                audio,
+                label,
+                "",
+                _part(progress, 0.0, 0.5),
+            )
+            heads = self._headings()
+            job = pictures.job(
+                self.picture, self.cues, rate, folder, audio, seconds, self.plan.language, heads
+            )
+            compose.encode(job, target, label, _part(progress, 0.5, 1.0))
+        return measured
+
+    def _sound(self, levelled: Signal, sound_files: contextlib.ExitStack) -> Signal:
+        source = self.picture.source
+        if not self.options.mix or not isinstance(source, pictures.Narrated):
+            return levelled
+        original = sound_files.enter_context(mixing.decode_sound(source.file, levelled.sample_rate))
+        spans = [(p.speech_start, p.speech_end) for p in self.assembled.programme.placements]
+        return mixing.ducked_under(
+            levelled, original, spans, self.options.mix_level, self.options.duck
+        )
+
+    def _headings(self) -> list[tuple[int, str]]:
+        """Each heading's start (ms) and text, for chapters and the title."""
+        placements = self.assembled.programme.placements
+        rate = self.assembled.programme.sample_rate
+        return [
+            (to_ms(placements[i].speech_start, rate), placements[i].segment.shown)
+            for i in headings.headings([p.segment for p in placements])
+        ]
+
+
+def _part(
+    report: Callable[[float], None] | None, low: float, high: float
+) -> Callable[[float], None] | None:
+    """A progress report for a part of the work, from ``low`` to ``high`` of the whole."""
+    return None if report is None else lambda share: report(low + (high - low) * share)
 
 
 def script_findings(
@@ -386,10 +485,13 @@ def render_script(
     tell = listener.notice or (lambda message: None)
     if not isinstance(outputs, Outputs):
         outputs = Outputs.beside(outputs or default_output(script.source))
-    check_outputs(outputs, options)
+    picture = check_outputs(outputs, options)
     plan = prepare(script, options)
     for notice in plan.notices:
         tell(notice)
+    scratch = contextlib.ExitStack()
+    if picture is not None:
+        picture = pictures.with_font(picture, _drawn_text(plan), scratch)
     speaker = open_speaker(plan, options, listener.detail)
     jobs = jobs_for(plan, options)
     tell(
@@ -399,7 +501,7 @@ def render_script(
     loudness.preload()  # while the engine works
     synthesis_began = time.perf_counter()
     progress = _Reporter(listener.progress, len(plan.segments), synthesis_began)
-    with contextlib.ExitStack() as scratch:
+    with scratch:
         clips = scratch.enter_context(speaking(plan, speaker, jobs))
         _warn_about_script(plan, tell)  # while the engine works
         assembled = assemble(plan, clips, options, scratch, progress.sentence)
@@ -407,7 +509,7 @@ def render_script(
         cues = cue(plan, assembled.programme)
         mastering_began = time.perf_counter()
         progress.mastering(0.0)
-        measured = write(outputs, plan, assembled, cues, options, progress.mastering)
+        measured = write(outputs, plan, assembled, cues, options, progress.mastering, picture)
         mastering_seconds = time.perf_counter() - mastering_began
     programme = assembled.programme
     return RenderResult(
@@ -521,6 +623,11 @@ def _warn_about_script(plan: Plan, tell: Callable[[str], None]) -> None:
     if warnings:
         source = plan.script.source
         tell(f"{counted(warnings, 'warning')} about the script (see: voicer check {source})")
+
+
+def _drawn_text(plan: Plan) -> str:
+    """Every character a video may draw: the sentences as subtitles show them."""
+    return "".join(segment.shown for segment in plan.segments)
 
 
 def _cue_count(profile: Profile) -> lint.CueCount:

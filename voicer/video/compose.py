@@ -1,0 +1,162 @@
+"""One ffmpeg run that makes the video: the picture (a background, or the video being
+narrated), captions drawn into it, the mastered programme as its sound, soft subtitle tracks
+and chapters."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from voicer import ffmpeg
+from voicer.errors import OutputError
+from voicer.video.background import Background
+from voicer.video.containers import Container
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The picture's size and rate."""
+
+    width: int
+    height: int
+    fps: float
+
+
+@dataclass(frozen=True)
+class Footage:
+    """A video being narrated: its file, its picture codec, and how long its last frame is held
+    so that the picture lasts as long as the programme."""
+
+    file: Path
+    codec: str
+    hold: float = 0.0  # seconds
+
+
+@dataclass(frozen=True)
+class SoftTrack:
+    """A subtitle file muxed as a track the viewer can turn on."""
+
+    file: Path
+    codec: str
+    language: str  # ISO 639-2
+    title: str
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    """Everything one video is made of. Files are absolute paths, except ``overlay`` and
+    ``fonts``, which are relative to ``folder`` (so that no path needs escaping inside the
+    filter graph)."""
+
+    container: Container
+    frame: Frame
+    duration: float  # seconds: the output's length
+    audio: Path  # the mastered programme, already ``duration`` long
+    picture: Background | Footage
+    folder: Path  # where ffmpeg runs
+    overlay: str | None = None  # an ASS file drawn into the picture
+    fonts: str | None = None  # a folder of fonts for the overlay
+    tracks: tuple[SoftTrack, ...] = ()
+    chapters: Path | None = None  # an ffmpeg metadata file
+
+    def copies_picture(self) -> bool:
+        """Whether the narrated video's picture goes in as it is, without re-encoding."""
+        return (
+            isinstance(self.picture, Footage)
+            and self.picture.hold == 0
+            and self.overlay is None
+            and self.picture.codec in self.container.copies
+        )
+
+
+def command(job: VideoJob, target: Path) -> list[str]:
+    """The ffmpeg command that writes ``job`` to ``target``."""
+    inputs = _picture_inputs(job) + ["-i", str(job.audio)]
+    maps = ["-map", "0:v:0", "-map", "1:a:0"]
+    for number, track in enumerate(job.tracks, start=2):
+        inputs += ["-i", str(track.file)]
+        maps += ["-map", f"{number}:0"]
+    # the chapters' titles are metadata: without a source, none is copied from the inputs
+    metadata = ["-map_metadata", "-1"]
+    if job.chapters is not None:
+        inputs += ["-f", "ffmetadata", "-i", str(job.chapters)]
+        source = str(2 + len(job.tracks))
+        metadata = ["-map_chapters", source, "-map_metadata", source]
+    picture = ["-c:v", "copy"] if job.copies_picture() else _encoded_picture(job)
+    head = [ffmpeg.executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    progress = ["-progress", "pipe:1", "-nostats"]
+    tail = ["-t", f"{job.duration:.6f}", *job.container.extra, "-f", job.container.muxer]
+    return [
+        *head,
+        *progress,
+        *inputs,
+        *maps,
+        *metadata,
+        *picture,
+        "-c:a",
+        "copy",
+        *_track_options(job.tracks, job.container.title_tag),
+        *tail,
+        str(target),
+    ]
+
+
+def encode(
+    job: VideoJob, target: Path, label: str, progress: Callable[[float], None] | None = None
+) -> None:
+    """Write the video; ``progress(share)`` hears how far ffmpeg has got. An OutputError with
+    ffmpeg's reason if it fails."""
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            command(job, target), cwd=job.folder, stdout=subprocess.PIPE, stderr=errors
+        )
+        assert process.stdout is not None
+        try:
+            for line in process.stdout:
+                if progress and line.startswith(b"out_time_us=") and line[12:].strip().isdigit():
+                    progress(min(1.0, int(line[12:]) / 1e6 / max(job.duration, 1e-6)))
+        except BaseException:
+            process.kill()
+            raise
+        finally:
+            process.stdout.close()
+            returncode = process.wait()
+        if returncode != 0:
+            errors.seek(0)
+            reason = errors.read().decode("utf-8", "replace").strip().splitlines()
+            raise OutputError(f"cannot encode {label}: {reason[-1] if reason else returncode}")
+
+
+def _picture_inputs(job: VideoJob) -> list[str]:
+    if isinstance(job.picture, Background):
+        return job.picture.inputs(job.frame.width, job.frame.height, job.frame.fps)
+    return ["-i", str(job.picture.file)]
+
+
+def _encoded_picture(job: VideoJob) -> list[str]:
+    frame = job.frame
+    if isinstance(job.picture, Background):
+        filters = job.picture.filters(frame.width, frame.height, frame.fps)
+        options = job.container.moving if job.picture.moving else job.container.still
+    else:
+        # 4:2:0 pictures need even sides
+        filters = ["crop=trunc(iw/2)*2:trunc(ih/2)*2", "format=yuv420p", f"fps={frame.fps:g}"]
+        if job.picture.hold > 0:
+            filters.append(f"tpad=stop_mode=clone:stop_duration={job.picture.hold:.6f}")
+        options = job.container.moving
+    if job.overlay is not None:
+        drawn = f"subtitles=filename={job.overlay}"
+        filters.append(drawn + (f":fontsdir={job.fonts}" if job.fonts else ""))
+    return ["-filter:v", ",".join(filters), *options, "-r", f"{frame.fps:g}"]
+
+
+def _track_options(tracks: tuple[SoftTrack, ...], title_tag: str) -> list[str]:
+    options: list[str] = []
+    for number, track in enumerate(tracks):
+        options += [f"-c:s:{number}", track.codec]
+        options += [f"-metadata:s:s:{number}", f"language={track.language}"]
+        options += [f"-metadata:s:s:{number}", f"{title_tag}={track.title}"]
+    return options
