@@ -13,6 +13,7 @@ from pathlib import Path
 from voicer import files
 from voicer.errors import InputError
 from voicer.model import Cue
+from voicer.subtitles.ass import ass_text, parse_ass
 from voicer.subtitles.srt import parse_srt, srt_text
 from voicer.subtitles.vtt import parse_vtt, vtt_text
 
@@ -20,16 +21,20 @@ from voicer.subtitles.vtt import parse_vtt, vtt_text
 @dataclass(frozen=True)
 class Format:
     """One subtitle format: ``compose(cues, sample_rate)`` -> text, ``parse(text)`` -> cues in
-    milliseconds (``parse`` raises ``ValueError`` with a one-line reason)."""
+    milliseconds (``parse`` raises ``ValueError`` with a one-line reason), and the step in
+    milliseconds its times are kept to (a cue read back may be off by half of it)."""
 
     name: str
     compose: Callable[[Sequence[Cue], int], str]
     parse: Callable[[str], list[Cue]]
+    resolution_ms: int = 1
 
 
 FORMATS: dict[str, Format] = {
     ".srt": Format("SubRip", srt_text, parse_srt),
     ".vtt": Format("WebVTT", vtt_text, parse_vtt),
+    # ASS in the default style (1920x1080); it keeps times to the centisecond
+    ".ass": Format("Advanced SubStation Alpha", ass_text, parse_ass, resolution_ms=10),
 }
 
 
@@ -50,7 +55,7 @@ def format_for(path: Path | str) -> Format:
 
 
 def format_text(cues: Sequence[Cue], sample_rate: int, extension: str) -> str:
-    """The cues as the text of a file with ``extension`` (``".srt"``, ``".vtt"``)."""
+    """The cues as the text of a file with ``extension`` (``".srt"``, ``".vtt"``, ``".ass"``)."""
     return format_for(extension).compose(cues, sample_rate)
 
 
