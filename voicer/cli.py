@@ -551,7 +551,7 @@ def subtitles_check_command(path: Path, language: str | None, **limits: Any) -> 
     if language is None:
         language = reading.detect_language("".join(line for cue in cues for line in cue.lines))
     profile = pipeline.RenderOptions(**limits).profile(language)
-    violations = rules.violations(cues, 1000, profile)
+    violations = rules.violations(cues, 1000, profile, formats.format_for(path).resolution_ms)
     click.echo(rules.format_report(violations, path))
     sys.exit(1 if violations else 0)
 

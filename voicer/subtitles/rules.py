@@ -47,8 +47,14 @@ class Violation:
         return self.message
 
 
-def violations(cues: Sequence[Cue], sample_rate: int, profile: Profile) -> list[Violation]:
-    """Every violation of ``profile`` in ``cues`` (in file order), ordered by cue."""
+def violations(
+    cues: Sequence[Cue], sample_rate: int, profile: Profile, resolution_ms: int = 1
+) -> list[Violation]:
+    """Every violation of ``profile`` in ``cues`` (in file order), ordered by cue.
+
+    ``resolution_ms``: the time step of the file the cues were read from (ASS keeps
+    centiseconds): durations and gaps within one step of a limit may have been on it before
+    rounding, and pass."""
     timed = [
         Cue(to_ms(c.start, sample_rate), to_ms(c.end, sample_rate), c.lines, c.text, c.segment)
         for c in cues
@@ -57,7 +63,7 @@ def violations(cues: Sequence[Cue], sample_rate: int, profile: Profile) -> list[
     for number, cue in enumerate(timed, start=1):
         following = timed[number] if number < len(timed) else None
         found += _text_rules(number, cue, following, profile)
-        found += _timing_rules(number, cue, following, profile)
+        found += _timing_rules(number, cue, following, profile, resolution_ms)
     return sorted(found, key=lambda violation: violation.cue)
 
 
@@ -131,10 +137,11 @@ def _punctuation(cue: Cue, following: Cue | None) -> list[str]:
 
 
 def _timing_rules(
-    number: int, cue: Cue, following: Cue | None, profile: Profile
+    number: int, cue: Cue, following: Cue | None, profile: Profile, resolution_ms: int
 ) -> list[Violation]:
     """Rules on the times of ``cue`` (in ms) and on how it meets the cue that follows."""
     found = []
+    slack = resolution_ms if resolution_ms > 1 else 0
     duration = cue.end - cue.start
     if duration < 0:
         found.append(
@@ -144,7 +151,7 @@ def _timing_rules(
                 f"cue {number}: ends at {clock(cue.end)}, before it starts ({clock(cue.start)})",
             )
         )
-    elif duration < profile.min_duration_ms:
+    elif duration + slack < profile.min_duration_ms:
         found.append(
             Violation(
                 number,
@@ -184,7 +191,7 @@ def _timing_rules(
                 f"cue {number}: overlaps cue {after} by {-gap / 1000:.3f} s",
             )
         )
-    elif gap < min_gap:
+    elif gap + slack < min_gap:
         found.append(
             Violation(
                 number,
