@@ -139,7 +139,7 @@ def test_readers_accept_a_bom_crlf_and_webvtt_extras(tmp_path: Path):
         ("a.vtt", b"WEBVTT\n\n00:61.000 --> 00:62.000\n", r"a\.vtt: line 3: not a WebVTT cue"),
         ("a.vtt", b"WEBVTT\n00:01.000 --> 00:02.000\nx\n", r"a\.vtt: line 2: a cue must follow"),
         ("a.vtt", b"WEBVTT\n", r"a\.vtt: no subtitles in this file"),
-        ("a.sub", b"", r"a\.sub: unknown subtitle format '\.sub' \(use one of \.srt, \.vtt, \.ass\)"),
+        ("a.sub", b"", r"a\.sub: unknown subtitle format .\.sub. \(use one of"),
     ],
 )
 def test_unreadable_files_are_one_line_input_errors(
