@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pysubs2
 import pytest
+from fontTools.ttLib import TTFont
 
 from voicer import ffmpeg
 from voicer.errors import InputError
@@ -47,7 +48,10 @@ def test_packaged_font_when_the_system_has_none(no_system_fonts, scratch):
     assert font.family == "Noto Sans CJK SC"
     assert font.file == packaged
     assert font.directory is not None
-    assert [p.name for p in font.directory.iterdir()] == [packaged.name]
+    [made] = font.directory.iterdir()
+    static = TTFont(made)  # the variable font's default is Thin: a regular instance is drawn
+    assert "fvar" not in static and static["OS/2"].usWeightClass == 400
+    assert set(CHINESE.replace(" ", "")) <= {chr(c) for c in static.getBestCmap()}
     scratch.close()
     assert not font.directory.exists()
 
