@@ -476,7 +476,7 @@ class ProgressBar:
             )
         else:
             share = progress.mastering
-            state = f"mastering {audio}, {share:.0%}"
+            state = f"{progress.step} {audio}, {share:.0%}"
         filled = round(self.WIDTH * share)
         line = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {state}"
         click.echo(f"\r{line}\x1b[K", err=True, nl=False)

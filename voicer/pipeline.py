@@ -168,6 +168,7 @@ class Progress:
     audio_seconds: float  # of programme assembled so far
     elapsed: float  # seconds since synthesis started
     mastering: float | None = None  # once mastering has started: the share done, 0 to 1
+    step: str = "mastering"  # what the last part of the work is called
 
 
 @dataclass(frozen=True)
@@ -501,6 +502,8 @@ def render_script(
     loudness.preload()  # while the engine works
     synthesis_began = time.perf_counter()
     progress = _Reporter(listener.progress, len(plan.segments), synthesis_began)
+    if picture is not None:
+        progress.step = "mastering and encoding"
     with scratch:
         clips = scratch.enter_context(speaking(plan, speaker, jobs))
         _warn_about_script(plan, tell)  # while the engine works
@@ -600,6 +603,7 @@ class _Reporter:
 
     def __init__(self, report: Callable[[Progress], None] | None, total: int, began: float):
         self.report, self.total, self.began = report, total, began
+        self.step = "mastering"
         self.seconds = 0.0
 
     def sentence(self, index: int, seconds: float) -> None:
@@ -612,7 +616,7 @@ class _Reporter:
     def _send(self, done: int, share: float | None) -> None:
         if self.report:
             elapsed = time.perf_counter() - self.began
-            self.report(Progress(done, self.total, self.seconds, elapsed, share))
+            self.report(Progress(done, self.total, self.seconds, elapsed, share, self.step))
 
 
 def _warn_about_script(plan: Plan, tell: Callable[[str], None]) -> None:

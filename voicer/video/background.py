@@ -72,7 +72,7 @@ def _from_file(path: Path) -> Background:
     media = ffmpeg.probe(path)
     if media is None or media.picture is None:
         raise InputError(f"{path}: not a picture or a video (--background)")
-    return Background(file=path, moving=not media.is_still)
+    return Background(file=path.absolute(), moving=not media.is_still)
 
 
 def _colour(value: str) -> str:
