@@ -1,6 +1,6 @@
 """Benchmarks for issue 5 (speed, re-renders, long scripts); prints figures, asserts nothing.
 
-    python scripts/bench.py [edge] [rerender] [kokoro] [long] [--quick]
+    python scripts/bench.py [edge] [rerender] [kokoro] [long] [video] [--quick] [--text FILE]
 
 Every section runs when none is named.
 
@@ -20,6 +20,11 @@ kokoro    The example (or --text FILE) with the offline engine in this process: 
 long      Generated scripts of 1,000 and 10,000 sentences (--quick: 100 and 1,000) with the
           tone engine to WAV: audio hours, wall time and the child's peak RSS; the time ratio
           (target <= ~12x) and the RSS target for 3 hours of audio (< 400 MB).
+video     examples/long-speech.txt (or --text FILE) with the tone engine, each render a CLI
+          subprocess sharing one cache (filled first by an untimed render, so no timed render
+          synthesises anything): to .mp3 (audio only), then to .mp4 and to .webm with
+          --burn-in at 1280x720; wall times, the audio's length and what the picture adds,
+          (video wall - audio wall) / audio length (target <= 0.1 for .mp4).
 
 Pacing of the stand-in service: ``set_pacing(latency=0.3, realtime=3.0)``. The server waits
 ``latency`` seconds after a request's SSML arrives before it answers (turn.start), then sends
@@ -53,7 +58,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "speech.txt"
-SECTIONS = ("edge", "rerender", "kokoro", "long")
+LONG_EXAMPLE = ROOT / "examples" / "long-speech.txt"
+SECTIONS = ("edge", "rerender", "kokoro", "long", "video")
 EDGE_VOICE = "zh-CN-YunyangNeural"  # voicer's default edge voice for Mandarin
 LATENCY_SECONDS = 0.3
 REALTIME = 3.0
@@ -469,6 +475,43 @@ def long_run(folder: Path, count: int) -> Run:
     return run
 
 
+# --- video ---------------------------------------------------------------------------------
+
+
+VIDEO_SIZE = "1280x720"
+VIDEO_TARGET = 0.1  # seconds of wall time the picture may add per second of audio (.mp4)
+
+
+def video_section(text: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        source = Path(shutil.copy(text, folder / text.name))
+        env = child_env()
+
+        def render(output: str, *extra: str) -> Run:
+            args = (source.name, "-o", output, "--engine", "tone", "--cache-dir", "cache")
+            return run_child(voicer_render(*args, *extra), folder, env)
+
+        render("warm.mp3")  # untimed: fills the cache, so every timed render reads from it
+        audio = render("audio.mp3")
+        drawn = ("--burn-in", "--size", VIDEO_SIZE)
+        videos = {extension: render(f"video{extension}", *drawn) for extension in (".mp4", ".webm")}
+    length = summary_of(audio).audio_seconds
+    print(f"text                 {text.name}: {length:.1f} s of audio (tone engine)")
+    print(f"audio .mp3           {audio.seconds:8.2f} s wall ({cache_note(audio)})")
+    for extension, run in videos.items():
+        added = (run.seconds - audio.seconds) / length
+        target = f" (target <= {VIDEO_TARGET:g})" if extension == ".mp4" else ""
+        label = f"video {extension} burn-in"
+        print(f"{label:<21}{run.seconds:8.2f} s wall ({cache_note(run)}, {VIDEO_SIZE})")
+        print(f"  added per s audio  {added:8.3f}{target}")
+
+
+def cache_note(run: Run) -> str:
+    found = summary_of(run)
+    return f"{found.synthesised} synthesised, {found.cached} from the cache"
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -477,7 +520,10 @@ def main() -> None:
     parser.add_argument("sections", nargs="*", metavar="SECTION", help=", ".join(SECTIONS))
     parser.add_argument("--quick", action="store_true", help="long: 100 and 1,000 sentences")
     parser.add_argument(
-        "--text", type=Path, default=EXAMPLE, help="kokoro: the speech to render [the example]"
+        "--text",
+        type=Path,
+        help="kokoro and video: the speech to render [kokoro: the example; video: "
+        "examples/long-speech.txt]",
     )
     args = parser.parse_args()
     unknown = [name for name in args.sections if name not in SECTIONS]
@@ -486,8 +532,9 @@ def main() -> None:
     sections = {
         "edge": edge_section,
         "rerender": rerender_section,
-        "kokoro": lambda: kokoro_section(args.text),
+        "kokoro": lambda: kokoro_section(args.text or EXAMPLE),
         "long": lambda: long_section(args.quick),
+        "video": lambda: video_section(args.text or LONG_EXAMPLE),
     }
     for name in args.sections or SECTIONS:
         load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
