@@ -14,6 +14,7 @@ face libass took and which characters no font could draw.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import re
 import subprocess
 import tempfile
@@ -98,11 +99,10 @@ def choose_font(text: str, requested: str | None, scratch: contextlib.ExitStack)
 
 def packaged_font() -> Path | None:
     """Noto Sans CJK from the ``voicer[cjk]`` extra (manimgx-fonts-cjk), None if not installed."""
-    try:
-        import manimgx_fonts_cjk
-    except ImportError:
+    spec = importlib.util.find_spec("manimgx_fonts_cjk")  # an optional extra: not imported
+    if spec is None or spec.origin is None:
         return None
-    path = Path(manimgx_fonts_cjk.__file__).with_name(PACKAGED_FILE)
+    path = Path(spec.origin).with_name(PACKAGED_FILE)
     return path if path.is_file() else None
 
 
