@@ -413,19 +413,22 @@ class Video:
             folder = Path(name)
             sound = mixing.Fitted(self._sound(levelled, sound_files), round(seconds * rate))
             audio = folder / f"sound{self.picture.container.audio}"
-            measured = mastering.master(
-                sound,
-                self.options.mastering(audio, broadcast=True),
-                audio,
-                label,
-                "",
-                _part(progress, 0.0, 0.5),
-            )
             heads = self._headings()
             job = pictures.job(
                 self.picture, self.cues, rate, folder, audio, seconds, self.plan.language, heads
             )
-            compose.encode(job, target, label, _part(progress, 0.5, 1.0))
+            # the picture is encoded while the sound is mastered: each uses about one core
+            encoding = None if job.copies_picture() else compose.PictureEncoding(job, label)
+            shares = _Shares(progress, encoding)
+            try:
+                settings = self.options.mastering(audio, broadcast=True)
+                measured = mastering.master(sound, settings, audio, label, "", shares.mastering)
+                picture = encoding.finish(shares.picture) if encoding else None
+            except BaseException:
+                if encoding:
+                    encoding.stop()
+                raise
+            compose.mux(job, picture, target, label)
         return measured
 
     def _sound(self, levelled: Signal, sound_files: contextlib.ExitStack) -> Signal:
@@ -448,11 +451,21 @@ class Video:
         ]
 
 
-def _part(
-    report: Callable[[float], None] | None, low: float, high: float
-) -> Callable[[float], None] | None:
-    """A progress report for a part of the work, from ``low`` to ``high`` of the whole."""
-    return None if report is None else lambda share: report(low + (high - low) * share)
+class _Shares:
+    """How far a video's mastering and picture have got together: the mean of the two."""
+
+    def __init__(
+        self, report: Callable[[float], None] | None, encoding: compose.PictureEncoding | None
+    ) -> None:
+        self.report, self.encoding, self.sound = report, encoding, 0.0
+
+    def mastering(self, share: float) -> None:
+        self.sound = share
+        self.picture(self.encoding.share if self.encoding else 1.0)
+
+    def picture(self, share: float) -> None:
+        if self.report:
+            self.report(min(0.99, (self.sound + share) / 2))
 
 
 def script_findings(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from voicer import ffmpeg
 from voicer.errors import OutputError
 from voicer.video.background import Background
 from voicer.video.containers import Container
+
+_HEAD = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,34 @@ class VideoJob:
         )
 
 
-def command(job: VideoJob, target: Path) -> list[str]:
-    """The ffmpeg command that writes ``job`` to ``target``."""
-    inputs = _picture_inputs(job) + ["-i", str(job.audio)]
+def picture_command(job: VideoJob, target: Path) -> list[str]:
+    """The ffmpeg command that encodes the picture alone into ``target``, in the job's
+    container (so that its timestamps need no conversion when it is muxed)."""
+    return [
+        ffmpeg.executable(),
+        *_HEAD,
+        "-progress",
+        "pipe:1",
+        "-nostats",
+        *_picture_inputs(job),
+        "-map",
+        "0:v:0",
+        "-map_metadata",
+        "-1",
+        *_encoded_picture(job),
+        "-t",
+        f"{job.duration:.6f}",
+        "-f",
+        job.container.muxer,
+        str(target),
+    ]
+
+
+def mux_command(job: VideoJob, picture: Path | None, target: Path) -> list[str]:
+    """The ffmpeg command that puts the encoded ``picture`` (None: the narrated video's, as it
+    is), the sound, the caption tracks and the chapters into ``target``."""
+    inputs = ["-i", str(picture)] if picture else _picture_inputs(job)
+    inputs += ["-i", str(job.audio)]
     maps = ["-map", "0:v:0", "-map", "1:a:0"]
     for number, track in enumerate(job.tracks, start=2):
         inputs += ["-i", str(track.file)]
@@ -85,49 +113,80 @@ def command(job: VideoJob, target: Path) -> list[str]:
         inputs += ["-f", "ffmetadata", "-i", str(job.chapters)]
         source = str(2 + len(job.tracks))
         metadata = ["-map_chapters", source, "-map_metadata", source]
-    picture = ["-c:v", "copy"] if job.copies_picture() else _encoded_picture(job)
-    head = [ffmpeg.executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
-    progress = ["-progress", "pipe:1", "-nostats"]
-    tail = ["-t", f"{job.duration:.6f}", *job.container.extra, "-f", job.container.muxer]
     return [
-        *head,
-        *progress,
+        ffmpeg.executable(),
+        *_HEAD,
         *inputs,
         *maps,
         *metadata,
-        *picture,
+        "-c:v",
+        "copy",
         "-c:a",
         "copy",
         *_track_options(job.tracks, job.container.title_tag),
-        *tail,
+        "-t",
+        f"{job.duration:.6f}",
+        *job.container.extra,
+        "-f",
+        job.container.muxer,
         str(target),
     ]
 
 
-def encode(
-    job: VideoJob, target: Path, label: str, progress: Callable[[float], None] | None = None
-) -> None:
-    """Write the video; ``progress(share)`` hears how far ffmpeg has got. An OutputError with
-    ffmpeg's reason if it fails."""
-    with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(
-            command(job, target), cwd=job.folder, stdout=subprocess.PIPE, stderr=errors
+class PictureEncoding:
+    """The picture encoded by ffmpeg in the background (while the sound is mastered), into
+    the job's folder; ``share`` says how far it has got."""
+
+    def __init__(self, job: VideoJob, label: str) -> None:
+        self.job, self.label, self.share = job, label, 0.0
+        self.file = job.folder / f"picture.{job.container.muxer}"
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (kept until finish or stop)
+        command = picture_command(job, self.file)
+        self.process = subprocess.Popen(
+            command, cwd=job.folder, stdout=subprocess.PIPE, stderr=self.errors
         )
-        assert process.stdout is not None
-        try:
-            for line in process.stdout:
-                if progress and line.startswith(b"out_time_us=") and line[12:].strip().isdigit():
-                    progress(min(1.0, int(line[12:]) / 1e6 / max(job.duration, 1e-6)))
-        except BaseException:
-            process.kill()
-            raise
-        finally:
-            process.stdout.close()
-            returncode = process.wait()
+        self.reader = threading.Thread(target=self._follow, daemon=True)
+        self.reader.start()
+
+    def finish(self, progress: Callable[[float], None] | None = None) -> Path:
+        """Wait for the picture (``progress`` hears its share meanwhile); an OutputError with
+        ffmpeg's reason if it failed."""
+        while self.reader.is_alive():
+            self.reader.join(0.25)
+            if progress:
+                progress(self.share)
+        returncode = self.process.wait()
+        self.errors.seek(0)
+        reason = self.errors.read().decode("utf-8", "replace").strip().splitlines()
+        self.errors.close()
         if returncode != 0:
-            errors.seek(0)
-            reason = errors.read().decode("utf-8", "replace").strip().splitlines()
-            raise OutputError(f"cannot encode {label}: {reason[-1] if reason else returncode}")
+            raise OutputError(f"cannot encode {self.label}: {reason[-1] if reason else returncode}")
+        return self.file
+
+    def stop(self) -> None:
+        """Stop ffmpeg (the work is abandoned)."""
+        self.process.kill()
+        self.process.wait()
+        self.reader.join()
+        self.errors.close()
+
+    def _follow(self) -> None:
+        assert self.process.stdout is not None
+        with self.process.stdout:
+            for line in self.process.stdout:
+                if line.startswith(b"out_time_us=") and line[12:].strip().isdigit():
+                    done = int(line[12:]) / 1e6 / max(self.job.duration, 1e-6)
+                    self.share = min(1.0, max(0.0, done))
+
+
+def mux(job: VideoJob, picture: Path | None, target: Path, label: str) -> None:
+    """Write the video file (see :func:`mux_command`); an OutputError if ffmpeg fails."""
+    result = subprocess.run(
+        mux_command(job, picture, target), cwd=job.folder, capture_output=True, check=False
+    )
+    if result.returncode != 0:
+        reason = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise OutputError(f"cannot encode {label}: {reason[-1] if reason else result.returncode}")
 
 
 def _picture_inputs(job: VideoJob) -> list[str]:
