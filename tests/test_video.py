@@ -27,6 +27,7 @@ from video_media import (
     of_kind,
     peak_frequency,
     read_cues,
+    run_ffmpeg,
     sound,
     streams,
     timeline,
@@ -68,6 +69,8 @@ def inputs(shared: Path) -> Path:
         make_clip(folder / "long.mp4", LONG_CLIP)
         make_picture(folder / "red.png", (800, 600), "red")
         make_mp3(folder / "sine.mp3")
+        silent = ("-f", "lavfi", "-i", "testsrc2=s=160x90:r=25:d=1", "-c:v", "libx264")
+        run_ffmpeg("-y", *silent, str(folder / "silent.mp4"))
         (folder / "notes.txt").write_text("这不是视频。\n", encoding="utf-8")
 
     return made_once(shared / "video-inputs", make)
@@ -355,6 +358,7 @@ BAD = {
     "mp3 as video": ("-o", "out.mp4", "--video-in", "sine.mp3"),
     "picture as video": ("-o", "out.mp4", "--video-in", "red.png"),
     "mix without video": ("-o", "out.mp4", "--mix"),
+    "mix a video without sound": ("-o", "out.mp4", "--video-in", "silent.mp4", "--mix"),
     "background not a colour": ("-o", "out.mp4", "--background", "notacolour"),
     "background no such file": ("-o", "out.mp4", "--background", "missing.png"),
     "background odd text": ("-o", "out.mkv", "--background", "no such thing"),
@@ -365,7 +369,7 @@ BAD = {
 
 @pytest.mark.parametrize("options", BAD.values(), ids=BAD.keys())
 def test_bad_input_is_one_line_before_synthesis(inputs, tmp_path, options):
-    for name in ("notes.txt", "sine.mp3", "red.png"):
+    for name in ("notes.txt", "sine.mp3", "red.png", "silent.mp4"):
         linked(tmp_path, inputs / name)
     (tmp_path / "talk.txt").write_text(SCRIPT, encoding="utf-8")
     before = sorted(path.name for path in tmp_path.iterdir())

@@ -328,8 +328,11 @@ def check_outputs(outputs: Outputs, options: RenderOptions) -> Picture | None:
             raise InputError("--video-in and --mix need a video output (.mp4, .mkv or .webm)")
     else:
         options.mastering(Path("sound" + picture.container.audio), broadcast=True)
-        if options.mix and options.video.video_in is None:
+        source = picture.source
+        if options.mix and not isinstance(source, pictures.Narrated):
             raise InputError("--mix needs --video-in (the video whose sound is mixed)")
+        if options.mix and isinstance(source, pictures.Narrated) and not source.media.has_audio:
+            raise InputError(f"{source.file}: has no sound to mix under the speech (--mix)")
     for path in outputs.subtitles:
         formats.format_for(path)
     if outputs.timeline is not None and outputs.timeline.suffix.lower() != ".json":
