@@ -509,6 +509,8 @@ def render_script(
     scratch = contextlib.ExitStack()
     if picture is not None:
         picture = pictures.with_font(picture, _drawn_text(plan), scratch)
+        if picture.settings.title and not headings.headings(plan.segments):
+            tell("--title: the script has no heading (a line of its own) to show as its title")
     speaker = open_speaker(plan, options, listener.detail)
     jobs = jobs_for(plan, options)
     tell(
