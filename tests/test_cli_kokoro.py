@@ -130,8 +130,10 @@ def test_voices_lists_the_offline_voices(tmp_path: Path):
 
 
 def test_a_failing_encoder_keeps_the_earlier_output(tmp_path: Path):
+    # the subject is the encoder, not the engine: the fast tone engine speaks (kokoro's own
+    # renders to MP3 are test_render_writes_mp3_and_srt_in_audio_folder's)
     (tmp_path / "s.txt").write_text("你好。", encoding="utf-8")
-    good = run_voicer("render", "s.txt", "--engine", "kokoro", cwd=tmp_path)
+    good = run_voicer("render", "s.txt", "--engine", "tone", cwd=tmp_path)
     assert good.returncode == 0, good.stderr.decode()
     before = {p.name: p.read_bytes() for p in (tmp_path / "audio").iterdir()}
 
@@ -141,7 +143,7 @@ def test_a_failing_encoder_keeps_the_earlier_output(tmp_path: Path):
     (broken / "ffmpeg").chmod(0o755)
     path = f"{broken}{os.pathsep}{os.environ['PATH']}"
     (tmp_path / "s.txt").write_text("再见。", encoding="utf-8")
-    failed = run_voicer("render", "s.txt", "--engine", "kokoro", cwd=tmp_path, env={"PATH": path})
+    failed = run_voicer("render", "s.txt", "--engine", "tone", cwd=tmp_path, env={"PATH": path})
     assert failed.returncode == 1
     stderr = failed.stderr.decode().strip()
     assert stderr.endswith("voicer: error: cannot encode s.mp3: disk full"), stderr
