@@ -48,6 +48,10 @@ def test_doctests():
             "voicer",
             "-p",
             "no:cacheprovider",
+            # in this process: the suite's own -n 2 (pyproject addopts) would start two more
+            # workers, each importing voicer, to run the same doctests
+            "-n",
+            "0",
         ],
         cwd=ROOT,
         capture_output=True,
