@@ -26,8 +26,26 @@ from voicer.subtitles import formats as subtitles
 from voicer.subtitles import rules
 from voicer.subtitles.profiles import profile_for
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "speech.txt"
-LONG_SPEECH = "\n".join([EXAMPLE.read_text(encoding="utf-8")] * 4)
+# Ten sentences of examples/speech.txt: the five that kokoro's subtitles split into several
+# cues (every inner cue the whole example has), a title, a heading with an enumeration comma, a
+# colon, numbers and a closing line. Repeated seven times they make over five minutes of
+# audio; repeats come from the sentence cache, so the engine speaks each sentence once and the
+# render costs what one copy costs, while the subtitles must stay in sync to the end of the
+# programme. (All of examples/speech.txt four times, as before, had the same five splitting
+# sentences among 19 to synthesise, for the same length.)
+SPEECH = (
+    "在全市科技创新大会上的讲话\n\n"
+    "同志们、朋友们：\n\n"
+    "今天，我们在这里召开全市科技创新大会，回顾过去一年的工作，部署下一阶段的任务。"
+    "首先，我代表市委、市政府，向奋战在科研一线的同志们致以诚挚的问候！\n\n"
+    "一、过去一年的主要成绩\n\n"
+    "过去一年，全市研发投入增长12.5%，高新技术企业达到1280家。\n\n"
+    "正如一位老科学家所说：“创新之路没有捷径，只有一步一个脚印。”\n\n"
+    "第一，加强基础研究，支持高校和科研院所（包括新型研发机构）开展原创性探索。"
+    "第二，推动成果转化，让更多的科研成果走出实验室、走向生产线。\n\n"
+    "谢谢大家。\n"
+)
+LONG_SPEECH = "\n".join([SPEECH] * 7)
 
 
 def sound_runs(samples: np.ndarray, rate: int, min_silence: float) -> list[tuple[float, float]]:
