@@ -11,12 +11,22 @@ from pathlib import Path
 
 from speech_audio import none_left, run_voicer, start_cli, workers_seen
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "speech.txt"
+# Five sentences of examples/speech.txt, short ones first: with two workers the three short
+# ones are done (three clips, the point of the interruption) while each worker is well into a
+# long one, each of which takes longer than the three short ones together. The resumed render
+# speaks only those two. (The example's first nine lines, as before, were eight sentences,
+# the last five spoken again after the interruption.)
+SPEECH = (
+    "在全市科技创新大会上的讲话\n\n"
+    "同志们、朋友们：\n\n"
+    "谢谢大家。\n\n"
+    "今天，我们在这里召开全市科技创新大会，回顾过去一年的工作，部署下一阶段的任务。\n\n"
+    "第一，加强基础研究，支持高校和科研院所（包括新型研发机构）开展原创性探索。\n"
+)
 
 
 def test_ctrl_c_mid_render_then_resume(tmp_path: Path):
-    opening = "\n".join(EXAMPLE.read_text(encoding="utf-8").splitlines()[:9])
-    (tmp_path / "talk.txt").write_text(opening, encoding="utf-8")
+    (tmp_path / "talk.txt").write_text(SPEECH, encoding="utf-8")
     cache_dir = tmp_path / "cache"
     mark = str(uuid.uuid4())
     process = start_cli(tmp_path, "talk.txt", mark=mark)
