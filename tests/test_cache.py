@@ -51,7 +51,7 @@ def test_keys_cover_everything_that_changes_the_audio():
 def test_rerender_after_an_edit_synthesises_only_the_edited_sentence(tmp_path: Path):
     cache_dir = tmp_path / "cache"
     # what is synthesised and what is taken from the cache is the subject, whatever the engine:
-    # the fast tone engine (that kokoro makes the same clip again is the next test's)
+    # the fast tone engine
     options = RenderOptions(engine="tone", cache_dir=cache_dir)
     source = tmp_path / "talk.txt"
     source.write_text(SPEECH, encoding="utf-8")
@@ -72,7 +72,9 @@ def test_rerender_after_an_edit_synthesises_only_the_edited_sentence(tmp_path: P
 
 def test_a_corrupt_entry_is_replaced_and_the_render_is_unchanged(tmp_path: Path):
     cache_dir = tmp_path / "cache"
-    options = RenderOptions(engine="kokoro", cache_dir=cache_dir)
+    # the cache's handling of damage is the subject: the fast tone engine speaks (that kokoro
+    # makes the same clip again, to the bit, is tests/test_kokoro_workers.py's)
+    options = RenderOptions(engine="tone", cache_dir=cache_dir)
     source = tmp_path / "talk.txt"
     source.write_text(SPEECH, encoding="utf-8")
     render(source, tmp_path / "a.wav", options)
