@@ -78,6 +78,19 @@ def atomic_outputs(targets: Sequence[Path]) -> Iterator[list[Path]]:
             temporary.unlink(missing_ok=True)
 
 
+def write_atomically(target: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``target`` by way of a temporary file beside it, so that a
+    reader never sees it half-written; OSError if it cannot be written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(name, target)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
 def _temporary_beside(target: Path) -> Path:
     """An empty temporary file in the target's folder (made now, after the work succeeded)."""
     try:
