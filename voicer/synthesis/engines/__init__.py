@@ -122,12 +122,14 @@ def choose(
     ``auto`` probes the edge service (at most ``probe_timeout`` seconds) unless the voice asked
     for is an offline one, and falls back to kokoro when the service cannot be reached.
     """
-    from voicer.synthesis.engines import edge, kokoro, tone
+    from voicer.synthesis.engines import tone
 
     if engine_name == "tone":
         if voice not in (None, tone.VOICE):
             raise InputError(f"the tone engine has one voice, {tone.VOICE!r}")
         return Choice(create("tone"), tone.VOICE)
+    from voicer.synthesis.engines import edge, kokoro  # edge brings aiohttp: 0.4 s
+
     if (
         voice is not None
         and voice not in kokoro.voice_names()
