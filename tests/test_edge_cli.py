@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -80,10 +79,8 @@ def test_a_failing_service_exits_1_with_one_line_and_writes_nothing(
     edge_server, talk, mode, env, reason
 ):
     edge_server.set_mode(mode)
-    started = time.monotonic()
     args = ["--engine", "edge", "--retries", "1", "-q"]
-    result = voicer("render", "talk.txt", *args, cwd=talk, env=env)
-    assert time.monotonic() - started < 20
+    result = voicer("render", "talk.txt", *args, cwd=talk, env=env)  # a hang: subprocess timeout
     assert result.returncode == 1
     line = error_line(result)
     assert line.startswith("voicer: error: line ")
