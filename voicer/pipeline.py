@@ -247,14 +247,15 @@ class Plan:
         return self.script.language
 
 
-def prepare(script: Script, options: RenderOptions) -> Plan:
-    """Everything that can be decided before synthesis; an InputError for anything wrong."""
+def prepare(script: Script, options: RenderOptions, choice: engines.Choice | None = None) -> Plan:
+    """Everything that can be decided before synthesis; an InputError for anything wrong.
+    ``choice``: the engine and voice an earlier plan chose (kept loaded, not chosen again)."""
     prosody = parse_prosody(options.rate, options.volume, options.pitch)
     profile = options.profile(script.language)
     prepared = drafts.prepare(script, options.fills, options.allow_placeholders)
     lexicon = spoken_form.load_lexicon(options.lexicon) if options.lexicon else None
     segments = drafts.speakable(prepared.segments, script.language, lexicon)
-    choice = engines.choose(
+    choice = choice or engines.choose(
         options.engine, options.voice, script.language, options.kokoro_model, options.probe_timeout
     )
     segments, mapped = engines.with_engine_voices(segments, choice)
