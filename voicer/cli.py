@@ -13,7 +13,7 @@ import click
 
 from voicer import __version__, pipeline
 from voicer.audio.loudness import PRESETS as LOUDNESS_PRESETS
-from voicer.errors import VoicerError
+from voicer.errors import InputError, VoicerError
 from voicer.model import Script
 from voicer.script import lint, placeholders, reading, spoken_form
 from voicer.subtitles import formats, rules
@@ -601,6 +601,142 @@ def voices_command(engine: str, locale: str | None) -> None:
     for voice in sorted(found, key=lambda v: (v.language, v.name)):
         line = f"{voice.name:<36} {voice.language:<8} {voice.gender:<7} {voice.description}"
         click.echo(line.rstrip())
+
+
+@cli.command("studio")
+@click.argument("source", metavar="INPUT")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where Export writes the audio, as render -o [default: audio/<input stem>.mp3]",
+)
+@click.option(
+    "--srt",
+    "srt_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SRT file [default: beside the audio, same stem, .srt]",
+)
+@click.option("--vtt", is_flag=True, help="Also write WebVTT beside the audio.")
+@click.option(
+    "--timeline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a JSON timeline.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(engines.ENGINE_NAMES),
+    default="auto",
+    show_default=True,
+    help="edge: online neural voices; kokoro: offline; auto: edge if reachable, else kokoro.",
+)
+@click.option("--voice", help="An edge voice (zh-CN-YunyangNeural) or a kokoro voice (zm_yunxi).")
+@click.option("--rate", default="+0%", show_default=True, help="Speaking rate, e.g. +10% or -5%.")
+@click.option("--volume", default="+0%", show_default=True, help="Volume, e.g. +10% or -5%.")
+@click.option("--pitch", default="+0Hz", show_default=True, help="Pitch, e.g. +2Hz (edge only).")
+@click.option(
+    "--sentence-pause",
+    "sentence_pause_ms",
+    type=click.IntRange(0, 10000),
+    default=pipeline.DEFAULT_SENTENCE_PAUSE_MS,
+    show_default=True,
+    metavar="MS",
+    help="Silence between sentences.",
+)
+@click.option(
+    "--paragraph-pause",
+    "paragraph_pause_ms",
+    type=click.IntRange(0, 10000),
+    default=pipeline.DEFAULT_PARAGRAPH_PAUSE_MS,
+    show_default=True,
+    metavar="MS",
+    help="Silence after the last sentence of a paragraph.",
+)
+@click.option(
+    "--kokoro-model",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="VOICER_KOKORO_MODEL",
+    help="Another Kokoro v1.0 ONNX file to use offline (env: VOICER_KOKORO_MODEL).",
+)
+@click.option("--fill", "fill_pairs", multiple=True, metavar="KEY=VALUE", help="As render.")
+@click.option("--fill-file", type=click.Path(dir_okay=False, path_type=Path), help="As render.")
+@click.option("--allow-placeholders", is_flag=True, help="As render.")
+@click.option(
+    "--lexicon",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Pronunciations for names and terms: a TSV or TOML file.",
+)
+@subtitle_options
+@audio_options
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="VOICER_CACHE_DIR",
+    help="Where synthesised sentences are kept [env: VOICER_CACHE_DIR].",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on; only this machine should reach the studio.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="The port to listen on; 0: a free one.",
+)
+@click.option("--no-browser", is_flag=True, help="Print the address; do not open a browser.")
+@reports_errors
+def studio_command(
+    source: str,
+    output: Path | None,
+    srt_path: Path | None,
+    vtt: bool,
+    timeline: Path | None,
+    fill_pairs: tuple[str, ...],
+    fill_file: Path | None,
+    no_cache: bool,
+    host: str,
+    port: int,
+    no_browser: bool,
+    **settings: Any,
+) -> None:
+    """Hear INPUT in a local web page, fix its sentences and re-take them one at a time.
+
+    Every re-take is saved to INPUT at once (the previous text in a backup beside it);
+    Export writes what render would. The page's address, with its access token, is the
+    first line printed. Ctrl-C stops the studio.
+    """
+    import webbrowser
+
+    from voicer.studio import server
+    from voicer.studio.session import Studio
+
+    if source == "-":
+        raise InputError("the studio edits a file: give its path, not -")
+    if settings.get("bit_depth") is not None:
+        settings["bit_depth"] = int(settings["bit_depth"])
+    options = pipeline.RenderOptions(
+        fills=_fills(fill_pairs, fill_file), use_cache=not no_cache, **settings
+    )
+    path = Path(source)
+    audio_path = output or pipeline.default_output(path.name)
+    outputs = pipeline.Outputs.beside(audio_path, srt_path, (), vtt, timeline)
+    studio = Studio(path, options, outputs)
+
+    def ready(url: str) -> None:
+        click.echo(f"voicer studio on {url}")
+        sys.stdout.flush()
+        if not no_browser:
+            webbrowser.open(url)
+
+    try:
+        server.serve(studio, host, port, ready)
+    finally:
+        studio.close()
 
 
 def _notice(message: str) -> None:

@@ -1,0 +1,341 @@
+"""voicer studio's server, run as a user runs it (``voicer studio … --no-browser``) and spoken to
+over HTTP on 127.0.0.1: the token, Host and Origin checks, body limits, no file outside the
+page's own, and the state, preview, captions, re-take, undo and export routes."""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from speech_audio import interruptible
+
+from voicer.subtitles.vtt import parse_vtt
+
+SPEECH = (
+    "在全市科技创新大会上的讲话\n\n"
+    "今天，我们在这里召开全市科技创新大会。首先，我代表市委、市政府，向大家致以诚挚的问候！\n\n"
+    "过去一年，全市研发投入增长12.5%。这些成绩来之不易。\n"
+)
+MARKER = "[build-system]"  # in pyproject.toml, which must never be served
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    folder: Path
+    url: str
+    port: int
+    token: str
+    stderr: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"X-Voicer-Token": self.token if token is None else token}
+        return httpx.Client(base_url=self.base, headers=headers, timeout=60)
+
+    def stop(self) -> int:
+        """Ctrl-C, then the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+
+def start(folder: Path) -> Server:
+    """``voicer studio talk.txt`` in ``folder``, once it has printed its address."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "talk.txt").write_text(SPEECH, encoding="utf-8")
+    stderr = folder / "stderr.txt"
+    env = {**os.environ, "VOICER_CACHE_DIR": str(folder / "cache")}
+    with stderr.open("wb") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "voicer", "studio", "talk.txt", "--engine", "tone"]
+            + ["--no-browser", "--port", "0"],
+            cwd=folder,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            preexec_fn=interruptible,
+        )
+    lines: queue.Queue[bytes] = queue.Queue()
+    assert process.stdout is not None
+    stdout = process.stdout
+    threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+    try:
+        first = lines.get(timeout=60).decode()
+    except queue.Empty:
+        process.kill()
+        process.wait()
+        pytest.fail(f"voicer studio printed no address in 60 s: {stderr.read_text()}")
+    prefix = "voicer studio on http://127.0.0.1:"
+    if not first.startswith(prefix):
+        process.kill()
+        process.wait()
+        pytest.fail(f"not an address: {first!r}; stderr: {stderr.read_text()}")
+    url = first.strip().removeprefix("voicer studio on ")
+    port_text, _, token = first.strip().removeprefix(prefix).partition("/?token=")
+    return Server(process, folder, url, int(port_text), token, stderr)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start(tmp_path_factory.mktemp("studio"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def raw_get(server: Server, target: str, token: bool = True) -> tuple[int, bytes]:
+    """GET ``target`` exactly as written (httpx would remove ``..`` segments): status, body."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        request = (
+            f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            + (f"X-Voicer-Token: {server.token}\r\n" if token else "")
+            + "Connection: close\r\n\r\n"
+        )
+        sock.sendall(request.encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+# --- who may ask -------------------------------------------------------------------------------
+
+
+def test_the_page_needs_the_token(server: Server):
+    page = httpx.get(server.url, timeout=30)
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    assert f"/static/studio.js?token={server.token}" in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["content-security-policy"] == (
+        "default-src 'self'; media-src 'self' blob:; style-src 'self'"
+    )
+    assert "<script>" not in page.text  # no inline script (the policy would block it)
+    assert httpx.get(f"{server.base}/", timeout=30).status_code == 403
+    assert httpx.get(f"{server.base}/?token=wrong", timeout=30).status_code == 403
+    assert httpx.get(f"{server.base}/?token={server.token[:-1]}", timeout=30).status_code == 403
+    script = httpx.get(f"{server.base}/static/studio.js?token={server.token}", timeout=30)
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert httpx.get(f"{server.base}/static/studio.js", timeout=30).status_code == 403
+
+
+def test_the_api_needs_the_token_header(server: Server):
+    with httpx.Client(base_url=server.base, timeout=30) as anyone:
+        assert anyone.get("/api/state").status_code == 403
+        assert anyone.get(f"/api/state?token={server.token}").status_code == 403
+        assert anyone.get("/api/preview.wav").status_code == 403
+        refused = anyone.post("/api/export")
+        assert refused.status_code == 403 and "error" in refused.json()
+    with server.client("wrong") as wrong:
+        assert wrong.get("/api/state").status_code == 403
+    with server.client() as client:
+        assert client.get("/api/state").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["evil.example:{port}", "evil.example", "127.0.0.1", "127.0.0.1:1", "localhost.evil:{port}"],
+)
+def test_a_foreign_host_is_refused(server: Server, host: str):
+    """DNS rebinding: a page on another name that resolves to 127.0.0.1 sends its own Host."""
+    with server.client() as client:
+        answer = client.get("/api/state", headers={"Host": host.format(port=server.port)})
+        assert answer.status_code == 403
+        page = client.get(f"/?token={server.token}", headers={"Host": "evil.example"})
+        assert page.status_code == 403
+        assert client.get("/api/state", headers={"Host": f"localhost:{server.port}"}).is_success
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1:1"])
+def test_a_foreign_origin_is_refused(server: Server, origin: str):
+    before = (server.folder / "talk.txt").read_bytes()
+    with server.client() as client:
+        assert client.get("/api/state", headers={"Origin": origin}).status_code == 403
+        answer = client.post(
+            "/api/sentences/1/retake", json={"text": "改了。"}, headers={"Origin": origin}
+        )
+        assert answer.status_code == 403
+        assert (server.folder / "talk.txt").read_bytes() == before
+        for own in (f"http://127.0.0.1:{server.port}", f"http://localhost:{server.port}"):
+            assert client.get("/api/state", headers={"Origin": own}).is_success
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/static/../../pyproject.toml",
+        "/static/../../../pyproject.toml",
+        "/static/%2e%2e/%2e%2e/pyproject.toml",
+        "/static/%2e%2e%2f%2e%2e%2fpyproject.toml",
+        "/static/..%2f..%2f..%2fpyproject.toml",
+        "/static/%2E%2E%2F%2E%2E%2F%2E%2E%2Fpyproject.toml",
+        "/static/..%5c..%5c..%5cpyproject.toml",
+        "/static/%252e%252e%252fpyproject.toml",
+        "/static/server.py",
+        "/static/..",
+        "/static/%2e%2e",
+        "/static/",
+        "/static/index.html/../../../pyproject.toml",
+        "/static//work/main/pyproject.toml",
+        "/static/%2fetc%2fpasswd",
+        "/static/talk.txt",
+        "/../pyproject.toml",
+        "/docs",
+        "/openapi.json",
+    ],
+)
+def test_no_file_outside_the_page_is_served(server: Server, target: str):
+    joiner = "&" if "?" in target else "?"
+    status, body = raw_get(server, f"{target}{joiner}token={server.token}")
+    assert status in (400, 403, 404), (status, body[:200])
+    assert MARKER.encode() not in body and b"root:" not in body and b"import" not in body
+
+
+def test_a_large_body_is_refused(server: Server):
+    big = {"text": "长" * (100 * 1024 // 3)}  # over 64 KiB of UTF-8 once encoded
+    before = (server.folder / "talk.txt").read_bytes()
+    with server.client() as client:
+        assert client.post("/api/sentences/1/retake", json=big).status_code == 413
+
+        def streamed() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+            yield b'{"text": "'
+            for _ in range(100):
+                yield b"x" * 1024
+            yield b'"}'
+
+        answer = client.post(
+            "/api/sentences/1/retake",
+            content=streamed(),
+            headers={"Content-Type": "application/json"},
+        )
+        assert answer.status_code == 413
+        assert client.get("/api/state").is_success
+    assert (server.folder / "talk.txt").read_bytes() == before
+
+
+# --- what it serves ----------------------------------------------------------------------------
+
+
+def test_state_preview_and_captions_agree(server: Server):
+    with server.client() as client:
+        state = client.get("/api/state").json()
+        wav = client.get("/api/preview.wav")
+        vtt = client.get("/api/captions.vtt")
+    assert state["source"] == "talk.txt"
+    shown = [sentence["shown"] for sentence in state["sentences"]]
+    assert shown[0] == "在全市科技创新大会上的讲话" and len(shown) == 5
+    assert [s["index"] for s in state["sentences"]] == list(range(5))
+    times = [(s["start"], s["end"]) for s in state["sentences"]]
+    assert all(start < end for start, end in times)
+    assert all(a[1] <= b[0] for a, b in zip(times, times[1:], strict=False))
+
+    assert wav.headers["content-type"] == "audio/wav" and wav.content[:4] == b"RIFF"
+    assert wav.content[8:12] == b"WAVE"
+    with wave.open(io.BytesIO(wav.content)) as file:
+        seconds = file.getnframes() / file.getframerate()
+    assert seconds == pytest.approx(state["duration"], abs=0.01)
+
+    assert vtt.headers["content-type"].startswith("text/vtt")
+    cues = parse_vtt(vtt.text)
+    assert len(cues) == sum(len(s["cues"]) for s in state["sentences"]) > 0
+    assert cues[0].start / 1000 == pytest.approx(
+        state["sentences"][0]["cues"][0]["start"], abs=0.002
+    )
+
+
+def test_retake_undo_and_a_refused_edit(server: Server):
+    talk = server.folder / "talk.txt"
+    with server.client() as client:
+        before = client.get("/api/state").json()
+        new_text = "今天，我们在这里隆重召开大会。"
+        answer = client.post("/api/sentences/1/retake", json={"text": new_text})
+        assert answer.status_code == 200, answer.text
+        after = answer.json()
+        assert after["version"] > before["version"]
+        hashes = [s["hash"] for s in before["sentences"]]
+        changed = [s["hash"] for s in after["sentences"]]
+        assert changed[1] != hashes[1]
+        assert changed[:1] + changed[2:] == hashes[:1] + hashes[2:]
+        assert after["sentences"][1]["shown"] == new_text
+        assert new_text in talk.read_text(encoding="utf-8")
+        assert "我们在这里召开全市科技创新大会" not in talk.read_text(encoding="utf-8")
+        assert (server.folder / "talk.txt.bak").read_text(encoding="utf-8") == SPEECH
+        assert client.get("/api/state").json() == after
+        with wave.open(io.BytesIO(client.get("/api/preview.wav").content)) as file:
+            seconds = file.getnframes() / file.getframerate()
+        assert seconds == pytest.approx(after["duration"], abs=0.01)
+
+        undone = client.post("/api/sentences/1/undo")
+        assert undone.status_code == 200, undone.text
+        assert [s["hash"] for s in undone.json()["sentences"]] == hashes
+        assert talk.read_text(encoding="utf-8") == SPEECH
+
+        for text in ("", "   ", "两行\n文字"):
+            refused = client.post("/api/sentences/1/retake", json={"text": text})
+            assert refused.status_code == 422, refused.text
+            assert refused.json()["index"] == 1 and refused.json()["error"]
+        nothing_to_undo = client.post("/api/sentences/2/undo")
+        assert nothing_to_undo.status_code == 422 and nothing_to_undo.json()["index"] == 2
+        assert talk.read_text(encoding="utf-8") == SPEECH
+        assert [s["hash"] for s in client.get("/api/state").json()["sentences"]] == hashes
+
+        for index in ("5", "99", "-1", "x", "1.0"):
+            missing = client.post(f"/api/sentences/{index}/retake", json={"text": "好。"})
+            assert missing.status_code == 404, (index, missing.text)
+        assert client.post("/api/sentences/99/undo").status_code == 404
+        for body in (b"not json", b'{"text": 3}', b"[]", b"\xff"):
+            bad = client.post("/api/sentences/1/retake", content=body)
+            assert bad.status_code == 400 and "error" in bad.json()
+        assert client.get("/api/state").is_success
+    assert "Traceback" not in server.stderr.read_text()
+
+
+def test_export_writes_the_outputs(server: Server):
+    with server.client() as client:
+        answer = client.post("/api/export")
+        assert answer.status_code == 200, answer.text
+        done = answer.json()
+        state = client.get("/api/state").json()
+    written = [server.folder / path for path in done["written"]]
+    assert [path.name for path in written] == ["talk.mp3", "talk.srt"]
+    assert all(path.stat().st_size > 0 for path in written)
+    assert done["duration"] == pytest.approx(state["duration"])
+    assert done["cues"] == sum(len(s["cues"]) for s in state["sentences"])
+
+
+def test_ctrl_c_stops_the_studio(tmp_path: Path):
+    running = start(tmp_path / "studio")
+    with running.client() as client:
+        assert client.get("/api/state").is_success
+    began = time.monotonic()
+    assert running.stop() == 0
+    assert time.monotonic() - began < 30
+    said = running.stderr.read_text()
+    assert "Traceback" not in said and "interrupted" not in said
+    assert running.process.stdout is not None
+    assert running.process.stdout.read() == b""  # the address was the only line
