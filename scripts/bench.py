@@ -1,6 +1,7 @@
 """Benchmarks for issue 5 (speed, re-renders, long scripts); prints figures, asserts nothing.
 
-    python scripts/bench.py [edge] [rerender] [kokoro] [long] [video] [--quick] [--text FILE]
+    python scripts/bench.py [edge] [rerender] [kokoro] [long] [video] [studio] [--quick]
+                            [--text FILE]
 
 Every section runs when none is named.
 
@@ -25,6 +26,11 @@ video     examples/long-speech.txt (or --text FILE) with the tone engine, each r
           synthesises anything): to .mp3 (audio only), then to .mp4 and to .webm with
           --burn-in at 1280x720; wall times, the audio's length and what the picture adds,
           (video wall - audio wall) / audio length (target <= 0.1 for .mp4).
+studio    The example in a studio session (voicer.studio.session, in this process, a fresh
+          cache), kokoro then edge (the loopback stand-in): three re-takes of a typical sentence,
+          each a new text, timed from the edit to a playable preview (the re-take and the
+          preview WAV; target < 1.5 s with kokoro), against a CLI re-render of the edited file
+          (a fresh process, every other sentence from the cache).
 
 Pacing of the stand-in service: ``set_pacing(latency=0.3, realtime=3.0)``. The server waits
 ``latency`` seconds after a request's SSML arrives before it answers (turn.start), then sends
@@ -59,7 +65,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "speech.txt"
 LONG_EXAMPLE = ROOT / "examples" / "long-speech.txt"
-SECTIONS = ("edge", "rerender", "kokoro", "long", "video")
+SECTIONS = ("edge", "rerender", "kokoro", "long", "video", "studio")
 EDGE_VOICE = "zh-CN-YunyangNeural"  # voicer's default edge voice for Mandarin
 LATENCY_SECONDS = 0.3
 REALTIME = 3.0
@@ -91,7 +97,8 @@ MEASURE = (
 )
 _SUMMARY = re.compile(
     r"(?P<minutes>\d+):(?P<seconds>[\d.]+) of audio in (?P<total>[\d.]+) s .*?"
-    r"(?P<made>\d+) clips synthesised, (?P<hits>\d+) from the cache, (?P<retries>\d+) retries"
+    r"(?P<made>\d+) clips? synthesised, (?P<hits>\d+) from the cache, "
+    r"(?P<retries>\d+) retr(?:y|ies)"
 )
 
 
@@ -507,6 +514,55 @@ def video_section(text: Path) -> None:
         print(f"  added per s audio  {added:8.3f}{target}")
 
 
+RETAKES = (  # a typical sentence of the example (the 5th), said three new ways
+    "首先，我代表市委、市政府，向奋战在科研一线的同志们致以问候！",
+    "首先，我代表市委，向奋战在科研一线的同志们致以诚挚的问候和衷心的感谢！",
+    "首先，我代表市政府，向各位科研工作者致以崇高的敬意！",
+)
+RETAKE_INDEX = 4
+RETAKE_TARGET = 1.5  # seconds from an edit to a playable preview, offline engine
+
+
+def studio_section() -> None:
+    from voicer import pipeline
+    from voicer.studio.session import Studio
+
+    for engine in ("kokoro", "edge"):
+        with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+            folder = Path(tmp)
+            source = Path(shutil.copy(EXAMPLE, folder / "speech.txt"))
+            env = child_env(VOICER_CACHE_DIR=str(folder / "cache"))
+            if engine == "edge":
+                server = stack.enter_context(edge_server())
+                env["VOICER_EDGE_URL"] = server.url
+            stack.enter_context(environment(**env))
+            options = pipeline.RenderOptions(engine=engine)
+            began = time.perf_counter()
+            studio = Studio(source, options, pipeline.Outputs.beside(folder / "speech.mp3"))
+            opened = time.perf_counter() - began
+            seconds = []
+            for text in RETAKES:
+                began = time.perf_counter()
+                studio.retake(RETAKE_INDEX, text)
+                studio.preview_wav()
+                seconds.append(time.perf_counter() - began)
+            studio.close()
+            source.write_text(
+                source.read_text(encoding="utf-8").replace(
+                    RETAKES[-1], "首先，我代表市委向同志们问好！"
+                ),
+                encoding="utf-8",
+            )
+            cli = run_child(voicer_render("speech.txt", "--engine", engine), folder, env)
+        figures = ", ".join(f"{value:.2f}" for value in seconds)
+        target = f" (target < {RETAKE_TARGET:g} s)" if engine == "kokoro" else ""
+        print(f"{engine:<8} open {opened:6.2f} s; re-take to preview {figures} s{target}")
+        print(
+            f"         CLI re-render of one edited sentence {cli.seconds:6.2f} s "
+            f"({cache_note(cli)}); best re-take / CLI {min(seconds) / cli.seconds:.2f}"
+        )
+
+
 def cache_note(run: Run) -> str:
     found = summary_of(run)
     return f"{found.synthesised} synthesised, {found.cached} from the cache"
@@ -535,6 +591,7 @@ def main() -> None:
         "kokoro": lambda: kokoro_section(args.text or EXAMPLE),
         "long": lambda: long_section(args.quick),
         "video": lambda: video_section(args.text or LONG_EXAMPLE),
+        "studio": studio_section,
     }
     for name in args.sections or SECTIONS:
         load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())

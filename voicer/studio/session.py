@@ -27,6 +27,7 @@ from voicer.errors import InputError
 from voicer.model import Clip, Cue, Segment
 from voicer.script import reading
 from voicer.subtitles import formats
+from voicer.synthesis.engines import workers
 
 
 class Studio:
@@ -46,6 +47,7 @@ class Studio:
         pipeline.check_outputs(outputs, options)
         self.plan = pipeline.prepare(reading.read_script(source), options)
         self.speaker = pipeline.open_speaker(self.plan, options)
+        self._speak_all()
         self._build()
 
     @property
@@ -180,6 +182,20 @@ class Studio:
         except BaseException:
             files.write_atomically(self.source, content)  # the edit did not take: file as it was
             raise
+
+    def _speak_all(self) -> None:
+        """Every sentence spoken as a render speaks them (several at once); from then on the
+        engine speaks one sentence at a time, the fastest way for a re-take (an engine in
+        worker processes then runs in this process, with every core's thread)."""
+        jobs = pipeline.jobs_for(self.plan, self.options)
+        with pipeline.speaking(self.plan, self.speaker, jobs) as clips:
+            for segment, clip in zip(self.plan.segments, clips, strict=True):
+                self._clips[_key(segment)] = clip
+        engine = self.plan.choice.engine
+        if isinstance(engine, workers.Workers):
+            engine.set_jobs(1)
+        # the pool cancels its speaker's backoff as it closes: re-takes get a new speaker
+        self.speaker = pipeline.open_speaker(self.plan, self.options)
 
     def _build(self) -> None:
         """Clips for every sentence (the engine speaks only those not yet spoken), then the
