@@ -37,8 +37,8 @@ from urllib.parse import parse_qs
 
 import uvicorn
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from voicer.errors import InputError, SynthesisError, VoicerError
 from voicer.studio.session import Studio
