@@ -8,6 +8,7 @@ pipeline's own (prepare, synthesise a sentence, assemble, cue, write), so an exp
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import io
@@ -153,6 +154,7 @@ class Studio:
                 if cue.segment == index
             ],
             "undo": bool(self._history.get(index)),
+            "findings": self._findings.get(index, []),
         }
 
     def _drafted(self, index: int) -> Segment:
@@ -197,9 +199,27 @@ class Studio:
         # the pool cancels its speaker's backoff as it closes: re-takes get a new speaker
         self.speaker = pipeline.open_speaker(self.plan, self.options)
 
+    def _check(self) -> None:
+        """What ``voicer check`` says, by sentence: each finding goes to the sentence it lies
+        in (the last one starting at or before it)."""
+        starts = [(segment.line, segment.column) for segment in self.plan.drafted]
+        found: dict[int, list[dict[str, Any]]] = {}
+        for finding in pipeline.script_findings(self.plan.script, self.options, self.plan.lexicon):
+            index = max(0, bisect.bisect_right(starts, (finding.line, finding.column)) - 1)
+            found.setdefault(index, []).append(
+                {
+                    "severity": finding.severity,
+                    "kind": finding.kind,
+                    "text": finding.text,
+                    "message": finding.message,
+                    "spoken": finding.spoken,
+                }
+            )
+        self._findings = found
+
     def _build(self) -> None:
         """Clips for every sentence (the engine speaks only those not yet spoken), then the
-        programme and its cues."""
+        programme, its cues and the findings on the script."""
         clips = []
         for index, segment in enumerate(self.plan.segments):
             key = _key(segment)
@@ -211,6 +231,7 @@ class Studio:
         self.cues: list[Cue] = pipeline.cue(self.plan, assembled.programme)
         self._scratch.close()
         self._scratch, self.assembled = scratch, assembled
+        self._check()
         self.version += 1
 
 

@@ -78,7 +78,11 @@ function sentenceNode(sentence) {
   }
   if (sentence.findings && sentence.findings.length) {
     const findings = element("ul", "findings");
-    for (const finding of sentence.findings) findings.append(element("li", "finding", finding));
+    for (const finding of sentence.findings) {
+      // what `voicer check` says about this sentence: severity, and the message at its text
+      const node = element("li", `finding ${finding.severity}`, `${finding.severity}: ${finding.message}`);
+      findings.append(node);
+    }
     item.append(findings);
   }
   const error = sentence.error || failures.get(sentence.index);
