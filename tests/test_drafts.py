@@ -315,8 +315,6 @@ MARKUP_ERRORS = [
     ("同志们：\n今年以来，全市经济[foo]稳中有进。\n", "[foo]", "unknown markup [foo]"),
     ("大家好。[pause 1s\n谢谢。\n", "[pause 1s", "unclosed ["),
     ("甲乙丙。\n丁戊己。[pause 0s]庚辛。\n", "[pause 0s]", "must be longer than 0"),
-    ("第一句话。[voice X]第二句话。\n", "[voice X]", "can only start a paragraph"),
-    ("开会。\n　　各位代表：[rate +10%]大家好。\n", "[rate +10%]", "can only start a paragraph"),
     ("　　各位代表：[pause 1.5]大家好。\n", "[pause 1.5]", "bad pause length"),
     ("甲。\n\n[# 注释]乙[bar]丙。\n", "[bar]", "unknown markup [bar]"),
 ]

@@ -103,6 +103,19 @@ def test_directives_on_trailing_markup_lines_apply_at_the_end():
     assert parse("一。\n[pause 2s]\n").directives[0].offset == len("一。\n")
 
 
+def test_voice_and_rate_may_stand_before_any_sentence_or_inside_one():
+    from voicer.script.prepare import prepare
+
+    text = "一。[voice A]二，[rate +5%]三。"
+    assert directives(parse(text)) == [("voice", "A", 1, 3, 2), ("rate", "+5%", 1, 14, 4)]
+    found = prepare(Script(text=text, source="s.txt", language="zh")).segments
+    assert [(s.shown, s.voice, s.rate, s.column) for s in found] == [
+        ("一。", None, None, 1),
+        ("二，", "A", None, 12),
+        ("三。", "A", 5, 24),
+    ]
+
+
 @pytest.mark.parametrize(
     ("source", "where", "says"),
     [
@@ -119,9 +132,6 @@ def test_directives_on_trailing_markup_lines_apply_at_the_end():
         ("[pause 0ms]", "1:1", "must be longer than 0 and at most 60 s"),
         ("[pause 100s]", "1:1", "must be longer than 0 and at most 60 s"),
         ("[pause 60001ms]", "1:1", "at most 60 s"),
-        ("一。[voice A]二。", "1:3", "[voice A] can only start a paragraph"),
-        ("x [rate +5%]", "1:3", "[rate +5%] can only start a paragraph"),
-        ("[[ [voice A]", "1:4", "can only start a paragraph"),
         ("[voice]", "1:1", "[voice] names no voice"),
         ("[voice zh CN]", "1:1", "a voice name has no spaces"),
         ("[rate fast]", "1:1", "bad rate in [rate fast]: expected a percentage"),

@@ -5,7 +5,7 @@ edge-tts takes text, not SSML, so pauses, voice and rate changes are written int
 =====================  ============================================================
 ``[pause 1.5s]``       a pause of that length here; ``s`` or ``ms``, more than 0 and at
                        most 60 s (``[pause 800ms]``)
-``[voice NAME]``       the paragraphs from here on are spoken with voice NAME, until the next
+``[voice NAME]``       the sentences from here on are spoken with voice NAME, until the next
                        ``[voice ...]``; ``[voice default]`` returns to the render's voice
 ``[rate +10%]``        the same for the speaking rate (edge-tts syntax, -50% to +100%);
                        ``[rate default]`` returns to the render's rate
@@ -19,9 +19,10 @@ Rules, decided here once:
   them); text without ``[`` parses to itself with no directives.
 - Markup ends at the first ``]`` on the same line: it never spans lines, and a comment cannot
   contain ``]``. Keywords are case-insensitive and spaces inside the brackets are ignored.
-- ``[voice ...]`` and ``[rate ...]`` may only start a paragraph: nothing but spaces and other
-  markup before them on their line (a line of their own is fine). Elsewhere they are an error.
-  Voice names are checked only for form (non-empty, no spaces); the engine checks they exist.
+- ``[voice ...]`` and ``[rate ...]`` may stand anywhere: at the start of a paragraph or
+  sentence they apply to it; inside a sentence they start a new sentence there, as a pause
+  does. Voice names are checked only for form (non-empty, no spaces); the engine checks they
+  exist.
 - A line that holds markup and nothing else but spaces is removed entirely, so it makes no
   paragraph; its directives apply where the next remaining line starts. Every other line, and
   every newline between remaining lines, is kept, so paragraphs stay paragraphs.
@@ -215,16 +216,15 @@ def _parse_line(number: int, raw: str) -> _Line:
             raise InputError(
                 f"{number}:{column}: unclosed [ (markup ends with ] on its line; {_LITERAL})"
             )
-        at_start = not line.clean.strip()
         line.markup = True
-        directive = _directive(match.group(1), f"{number}:{column}", at_start)
+        directive = _directive(match.group(1), f"{number}:{column}")
         if directive is not None:
             line.found.append((*directive, column, len(line.clean)))
     line.add_text(done + 1, raw[done:])
     return line
 
 
-def _directive(content: str, where: str, at_start: bool) -> tuple[str, Value] | None:
+def _directive(content: str, where: str) -> tuple[str, Value] | None:
     """(kind, value) for the markup ``[content]``; None for a comment."""
     if content.lstrip().startswith("#"):
         return None
@@ -235,11 +235,6 @@ def _directive(content: str, where: str, at_start: bool) -> tuple[str, Value] | 
         return "pause", _pause(argument, where, shown)
     if keyword not in ("voice", "rate"):
         raise InputError(f"{where}: unknown markup {shown}; {_KNOWN}")
-    if not at_start:
-        raise InputError(
-            f"{where}: {shown} can only start a paragraph: put it at the start of a line"
-            " or on a line of its own"
-        )
     if argument.lower() == "default":
         return keyword, None
     if keyword == "voice":

@@ -53,7 +53,9 @@ def prepare(
         raise InputError(placeholder_error(script, draft.left))
     marked = _parse_markup(draft)
     pauses = [d for d in marked.directives if d.kind == "pause"]
-    found = sentences.segments(replace(script, text=marked.text), breaks={d.offset for d in pauses})
+    # every directive ends the sentence before it: a pause after it, a voice or rate from it on
+    breaks = {d.offset for d in marked.directives}
+    found = sentences.segments(replace(script, text=marked.text), breaks=breaks)
     starts = _offsets(marked.text, found)
     found = [_at_origin(segment, marked, draft) for segment in found]
     found = _apply(found, marked, starts)
