@@ -10,12 +10,24 @@ const timeline = document.getElementById("timeline");
 const playhead = document.getElementById("playhead");
 const statusLine = document.getElementById("status");
 const exportButton = document.getElementById("export");
+const exportProgress = document.getElementById("export-progress");
+const report = document.getElementById("report");
+const reportLines = document.getElementById("report-lines");
+
+const DRAFT_DELAY = 600; // ms of no typing before the text is spoken ahead of a re-take
+const PROGRESS_EVERY = 300; // ms between export progress polls
+const NO_LEXICON = "start the studio with --lexicon FILE to save readings";
+const NOT_EDITABLE = "This sentence is not written in the file as shown (markup or " +
+  "placeholders in it): edit it in the file.";
 
 let state = null;
 let playing = null; // the index of the sentence under the playhead
 let audioUrl = null;
 let captionsUrl = null;
-const failures = new Map(); // sentence index -> the last re-take's error
+let exporting = false;
+const failures = new Map(); // sentence index -> the last change's error
+const draftTimers = new Map(); // sentence index -> the pending draft's timer
+const drafted = new Map(); // sentence index -> the text last sent as a draft
 
 function say(message, bad) {
   statusLine.textContent = message;
@@ -27,6 +39,15 @@ async function api(path, options) {
   init.headers["X-Voicer-Token"] = token;
   const response = await fetch(path, init);
   return response;
+}
+
+function post(path, body) {
+  const init = { method: "POST" };
+  if (body !== undefined) {
+    init.headers = { "Content-Type": "application/json" };
+    init.body = JSON.stringify(body);
+  }
+  return api(path, init);
 }
 
 async function json(response) {
@@ -43,6 +64,10 @@ function clock(seconds) {
   return minutes + ":" + rest;
 }
 
+function percent(rate) {
+  return (rate > 0 ? "+" : "") + rate + "%";
+}
+
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -50,17 +75,130 @@ function element(tag, className, text) {
   return node;
 }
 
+function button(className, text, title) {
+  const node = element("button", className, text);
+  node.type = "button";
+  if (title) node.title = title;
+  return node;
+}
+
+// a control with its visible label; data-field names it, data-initial holds what the state says
+function labelled(className, caption, control, field, initial) {
+  const label = element("label", "field " + className);
+  label.append(element("span", "caption", caption), control);
+  control.dataset.field = field;
+  control.dataset.initial = initial;
+  return label;
+}
+
+function numberInput(className, min, max, step, value, placeholder, title) {
+  const input = element("input", className);
+  input.type = "number";
+  input.min = min;
+  input.max = max;
+  input.step = step;
+  input.inputMode = "numeric";
+  input.value = value;
+  input.placeholder = placeholder;
+  input.title = title;
+  return input;
+}
+
+// what this sentence carries of its own, for its summary line
+function ownSettings(sentence) {
+  const settings = [];
+  if (sentence.voice_set) settings.push(["voice", "voice " + sentence.voice]);
+  if (sentence.rate_set) settings.push(["rate", "rate " + percent(sentence.rate)]);
+  if (sentence.pause_set) settings.push(["pause", "pause " + sentence.pause + " ms"]);
+  return settings;
+}
+
+function voiceSelect(sentence, number) {
+  const select = element("select", "voice");
+  const fallback = sentence.voice_set || !sentence.voice ? "" : " (" + sentence.voice + ")";
+  const scriptDefault = element("option", "", "script default" + fallback);
+  scriptDefault.value = "";
+  select.append(scriptDefault);
+  const voices = (state && state.voices) || [];
+  for (const voice of voices) {
+    const label = [voice.name, voice.gender].filter(Boolean).join(" · ");
+    const option = element("option", "", label);
+    option.value = voice.name;
+    if (voice.description) option.title = voice.description;
+    select.append(option);
+  }
+  if (sentence.voice_set && !voices.some((voice) => voice.name === sentence.voice)) {
+    const option = element("option", "", sentence.voice);
+    option.value = sentence.voice;
+    select.append(option);
+  }
+  select.value = sentence.voice_set ? sentence.voice : "";
+  select.title = "The voice of sentence " + number + "; script default: as the script says";
+  return select;
+}
+
+function readingForm(sentence, number) {
+  const form = element("form", "reading");
+  form.setAttribute("aria-label", "Reading for sentence " + number);
+  form.noValidate = true;
+  const written = element("input", "reading-written");
+  written.type = "text";
+  written.placeholder = "as written";
+  const spoken = element("input", "reading-spoken");
+  spoken.type = "text";
+  spoken.placeholder = "as spoken (empty: remove)";
+  const save = button("save-reading", "Save reading");
+  save.type = "submit";
+  form.append(
+    element("span", "caption legend", "Reading"),
+    labelled("written-field", "written", written, "written", ""),
+    labelled("spoken-field", "spoken", spoken, "spoken", ""),
+    save,
+  );
+  if (!state || !state.lexicon) {
+    for (const control of [written, spoken, save]) {
+      control.disabled = true;
+      control.title = NO_LEXICON;
+    }
+    save.dataset.idle = "disabled";
+  } else {
+    form.title = "Saved to " + state.lexicon + "; every sentence it changes is re-taken";
+  }
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!written.value.trim()) {
+      written.focus();
+      say("sentence " + number + ": write the word as written in the sentence", true);
+      return;
+    }
+    change(sentence.index, "reading", { written: written.value.trim(), spoken: spoken.value.trim() });
+  });
+  return { form, written, spoken };
+}
+
 function sentenceNode(sentence) {
+  const number = sentence.index + 1;
+  const editable = sentence.editable !== false;
   const item = element("li", "sentence");
   item.id = "sentence-" + sentence.index;
   item.dataset.index = sentence.index;
   item.dataset.start = sentence.start;
   item.dataset.end = sentence.end;
   item.dataset.hash = sentence.hash;
+  if (!editable) item.classList.add("fixed");
 
-  item.append(element("div", "meta",
-    "sentence " + (sentence.index + 1) + " · line " + sentence.line + ", column " + sentence.column +
-    " · " + clock(sentence.start) + "–" + clock(sentence.end)));
+  const meta = element("div", "meta",
+    "sentence " + number + " · line " + sentence.line + ", column " + sentence.column +
+    " · " + clock(sentence.start) + "–" + clock(sentence.end));
+  for (const [kind, text] of ownSettings(sentence)) {
+    meta.append(element("span", "setting " + kind, text));
+  }
+  if (!editable) {
+    const fixed = element("span", "setting fixed", "edit in the file");
+    fixed.title = NOT_EDITABLE;
+    meta.append(fixed);
+  }
+  item.append(meta);
   const shown = element("div", "shown", sentence.shown);
   shown.title = "Play from here";
   shown.addEventListener("click", () => playFrom(sentence.index));
@@ -92,30 +230,165 @@ function sentenceNode(sentence) {
   }
 
   const editing = element("div", "editing");
+  const textRow = element("div", "row");
   const box = element("textarea", "edit");
   box.value = sentence.shown;
   box.rows = 2;
-  box.setAttribute("aria-label", "Text of sentence " + (sentence.index + 1));
-  const retake = element("button", "retake", "Re-take");
-  retake.type = "button";
-  retake.addEventListener("click", () => edit(sentence.index, "retake", box.value));
-  const undo = element("button", "undo", "Undo");
-  undo.type = "button";
-  undo.addEventListener("click", () => edit(sentence.index, "undo"));
+  box.dataset.field = "text";
+  box.dataset.initial = sentence.shown;
+  box.setAttribute("aria-label", "Text of sentence " + number);
+  box.addEventListener("input", () => scheduleDraft(sentence, box));
+  const retake = button("retake", "Re-take", "Speak sentence " + number + " again with the changes below");
+  const undo = button("undo", "Undo", "Undo the last change to sentence " + number);
+  undo.addEventListener("click", () => change(sentence.index, "undo"));
   if (sentence.undo === false) {
-    undo.dataset.idle = "disabled"; // no re-take of this sentence to undo yet
+    undo.dataset.idle = "disabled"; // no change of this sentence to undo yet
     undo.disabled = true;
   }
-  editing.append(box, retake, undo);
+  textRow.append(box, retake, undo);
+
+  const settings = element("div", "row settings");
+  const voice = voiceSelect(sentence, number);
+  const rate = numberInput("rate", -50, 100, 1, sentence.rate_set ? String(sentence.rate) : "",
+    sentence.rate_set || sentence.rate === undefined ? "" : percent(sentence.rate),
+    "-50 to 100; empty: the script's rate");
+  const pause = numberInput("pause", 0, 60000, 50, sentence.pause_set ? String(sentence.pause) : "",
+    sentence.pause_set || sentence.pause === undefined ? "" : String(sentence.pause),
+    "Silence after this sentence, 0 to 60000 ms; empty: as the script says");
+  const fields = [
+    labelled("voice-field", "Voice", voice, "voice", voice.value),
+    labelled("rate-field", "Rate %", rate, "rate", rate.value),
+    labelled("pause-field", "Pause after (ms)", pause, "pause", pause.value),
+  ];
+  fields[0].classList.toggle("set", Boolean(sentence.voice_set));
+  fields[1].classList.toggle("set", Boolean(sentence.rate_set));
+  fields[2].classList.toggle("set", Boolean(sentence.pause_set));
+  settings.append(...fields);
+
+  const controls = { text: box, voice, rate, pause };
+  retake.addEventListener("click", () => retakeChanged(sentence, controls));
+  for (const input of [rate, pause]) {
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        retakeChanged(sentence, controls);
+      }
+    });
+  }
+  if (!editable) {
+    for (const control of [box, voice, rate, pause, retake]) {
+      control.disabled = true;
+      control.title = NOT_EDITABLE;
+    }
+    retake.dataset.idle = "disabled";
+  }
+
+  const reading = readingForm(sentence, number);
+  editing.append(textRow, settings);
+  if (sentence.readings && sentence.readings.length) {
+    const readings = element("ul", "readings");
+    readings.setAttribute("aria-label", "Lexicon readings in sentence " + number);
+    for (const entry of sentence.readings) {
+      const pick = button("reading-entry", entry.written + " → " + entry.spoken,
+        "Edit this reading below");
+      pick.addEventListener("click", () => {
+        reading.written.value = entry.written;
+        reading.spoken.value = entry.spoken;
+        reading.spoken.focus();
+      });
+      const line = element("li");
+      line.append(pick);
+      readings.append(line);
+    }
+    editing.append(readings);
+  }
+  editing.append(reading.form);
   item.append(editing);
   return item;
 }
 
-function show(newState) {
+// the fields of one sentence that differ from what the state says: only they are sent
+function changedFields(sentence, controls) {
+  const body = {};
+  if (controls.text.value.trim() !== sentence.shown) body.text = controls.text.value;
+  const voice = controls.voice.value || null;
+  if (voice !== (sentence.voice_set ? sentence.voice : null)) body.voice = voice;
+  for (const name of ["rate", "pause"]) {
+    const input = controls[name];
+    if (input.validity.badInput) throw new Error(name + ": not a number");
+    const value = input.value.trim() === "" ? null : Number(input.value);
+    if (value !== (sentence[name + "_set"] ? sentence[name] : null)) body[name] = value;
+  }
+  return body;
+}
+
+function retakeChanged(sentence, controls) {
+  let body;
+  try {
+    body = changedFields(sentence, controls);
+  } catch (error) {
+    say("sentence " + (sentence.index + 1) + ": " + error.message, true);
+    return;
+  }
+  if (Object.keys(body).length === 0) {
+    say("sentence " + (sentence.index + 1) + ": nothing changed to re-take.");
+    return;
+  }
+  change(sentence.index, "retake", body);
+}
+
+// typing that pauses: the text is spoken ahead, so the re-take right after is fast
+function scheduleDraft(sentence, box) {
+  const index = sentence.index;
+  clearTimeout(draftTimers.get(index));
+  draftTimers.set(index, setTimeout(() => {
+    draftTimers.delete(index);
+    const text = box.value.trim();
+    if (!text || text === sentence.shown || drafted.get(index) === text) return;
+    drafted.set(index, text);
+    post("/api/sentences/" + index + "/draft", { text: text }).catch(() => {});
+  }, DRAFT_DELAY));
+}
+
+// what has been typed and not yet sent, by sentence, to survive a redraw of the list
+function pendingEdits() {
+  const pending = new Map();
+  for (const item of list.querySelectorAll(".sentence")) {
+    const fields = {};
+    for (const control of item.querySelectorAll("[data-field]")) {
+      if (control.value !== control.dataset.initial) fields[control.dataset.field] = control.value;
+    }
+    if (Object.keys(fields).length) pending.set(Number(item.dataset.index), fields);
+  }
+  return pending;
+}
+
+function restoreEdits(pending) {
+  for (const [index, fields] of pending) {
+    const item = document.getElementById("sentence-" + index);
+    if (!item) continue;
+    for (const control of item.querySelectorAll("[data-field]")) {
+      const value = fields[control.dataset.field];
+      if (value !== undefined && !control.disabled) control.value = value;
+    }
+  }
+}
+
+// done: the sentence whose change went through (its own typing is now in the state)
+function show(newState, done) {
+  const pending = state && newState.sentences.length === state.sentences.length
+    ? pendingEdits() : new Map();
+  if (done !== undefined) pending.delete(done);
+  for (const timer of draftTimers.values()) clearTimeout(timer);
+  draftTimers.clear();
   state = newState;
   document.getElementById("source").textContent = state.source;
+  const lexicon = document.getElementById("lexicon");
+  lexicon.textContent = state.lexicon ? "· lexicon " + state.lexicon : "· " + NO_LEXICON;
+  lexicon.classList.toggle("missing", !state.lexicon);
   document.body.dataset.version = state.version;
   list.replaceChildren(...state.sentences.map(sentenceNode));
+  restoreEdits(pending);
   const total = state.duration || 1;
   const segments = state.sentences.map((sentence) => {
     const segment = element("div", "segment");
@@ -201,35 +474,55 @@ function highlight() {
 }
 
 function busy(on) {
-  for (const button of document.querySelectorAll("button")) {
-    button.disabled = on || button.dataset.idle === "disabled";
+  for (const node of document.querySelectorAll("button")) {
+    node.disabled = on || node.dataset.idle === "disabled";
   }
   document.body.classList.toggle("busy", on);
 }
 
+const ACTIONS = {
+  retake: ["Re-taking", "Re-took"],
+  undo: ["Undoing", "Undid"],
+  reading: ["Saving a reading in", "Saved the reading in"],
+};
+
+// the sentences whose clip changed between two states (same count), numbered from 1
+function retaken(before, after) {
+  if (!before || before.sentences.length !== after.sentences.length) return [];
+  return after.sentences
+    .filter((sentence, i) => sentence.hash !== before.sentences[i].hash)
+    .map((sentence) => sentence.index + 1);
+}
+
 // sentences are numbered from 1 on the page, as in voicer's messages; the API counts from 0
-async function edit(index, action, text) {
+async function change(index, action, body) {
   const number = index + 1;
+  const [doing, done] = ACTIONS[action];
   busy(true);
-  say((action === "retake" ? "Re-taking" : "Undoing") + " sentence " + number + "…");
+  say(doing + " sentence " + number + "…");
   try {
-    const response = await api("/api/sentences/" + index + "/" + action, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: action === "retake" ? JSON.stringify({ text: text }) : undefined,
-    });
+    const response = await post("/api/sentences/" + index + "/" + action, body);
     const answer = await json(response);
     if (!response.ok) {
-      failures.set(index, answer.error || "failed");
-      if (answer.state) show(answer.state);
-      else show(state);
-      say(answer.error || "sentence " + number + ": " + response.status, true);
+      let message = answer.error || "sentence " + number + ": " + response.status;
+      if (action === "reading" && !(answer.state || state).lexicon) message += " (" + NO_LEXICON + ")";
+      failures.set(index, message);
+      show(answer.state || state);
+      say(message, true);
       return;
     }
+    const before = state;
     failures.delete(index);
-    show(answer);
+    show(answer, index);
     await loadMedia();
-    say((action === "retake" ? "Re-took" : "Undid") + " sentence " + number + ".");
+    let message = done + " sentence " + number + ".";
+    if (action === "reading") {
+      const others = retaken(before, answer);
+      message += others.length
+        ? " Re-took sentence" + (others.length > 1 ? "s " : " ") + others.join(", ") + "."
+        : " No sentence sounds different.";
+    }
+    say(message);
     playFrom(index);
   } catch (error) {
     say(String(error), true);
@@ -238,21 +531,64 @@ async function edit(index, action, text) {
   }
 }
 
+function showProgress(progress) {
+  exportProgress.hidden = false;
+  const share = typeof progress.share === "number" ? Math.max(0, Math.min(1, progress.share)) : null;
+  if (share === null) exportProgress.removeAttribute("value");
+  else exportProgress.value = share;
+  const parts = ["Exporting…"];
+  if (share !== null) parts.push(Math.round(100 * share) + "%");
+  if (progress.step) parts.push(progress.step);
+  say(parts.join(" "));
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function followExport() {
+  while (exporting) {
+    await sleep(PROGRESS_EVERY);
+    if (!exporting) return;
+    try {
+      const response = await api("/api/export/progress");
+      if (!response.ok) continue;
+      const progress = await response.json();
+      if (exporting && progress.running) showProgress(progress);
+    } catch (error) {
+      // progress is a nicety: the export's own answer says how it went
+    }
+  }
+}
+
 async function exportOutputs() {
   busy(true);
   say("Exporting…");
+  report.hidden = true;
+  exportProgress.hidden = false;
+  exportProgress.removeAttribute("value");
+  exporting = true;
+  followExport();
   try {
     const response = await api("/api/export", { method: "POST" });
     const answer = await json(response);
+    exporting = false;
     if (!response.ok) {
       say("Export failed: " + (answer.error || response.status), true);
       return;
     }
     say("Wrote " + answer.written.join(", ") + " (" + clock(answer.duration) + ", " +
       answer.cues + " cues).");
+    if (answer.report && answer.report.length) {
+      reportLines.textContent = answer.report.join("\n");
+      report.hidden = false;
+      report.open = true;
+    }
   } catch (error) {
     say(String(error), true);
   } finally {
+    exporting = false;
+    exportProgress.hidden = true;
     busy(false);
   }
 }
