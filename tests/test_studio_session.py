@@ -108,3 +108,107 @@ def test_a_sentence_with_a_placeholder_is_edited_in_the_file(tmp_path: Path):
         assert session.retake(1, "同志们好。")["sentences"][1]["shown"] == "同志们好。"
     finally:
         session.close()
+
+
+def test_a_voice_rate_and_pause_of_one_sentence_go_into_the_script(studio: Studio, tmp_path: Path):
+    before = studio.state()
+    assert [v["name"] for v in before["voices"]] == ["tone", "tone-low"]
+    after = studio.retake(2, settings={"voice": "tone-low", "rate": 20, "pause": 1500})
+    changed = [a != b for a, b in zip(hashes(before), hashes(after), strict=True)]
+    assert changed == [False, False, True, False, False]
+    third, fourth = after["sentences"][2], after["sentences"][3]
+    assert (third["voice"], third["rate"], third["pause"]) == ("tone-low", 20, 1500)
+    assert third["voice_set"] and third["rate_set"] and third["pause_set"]
+    assert fourth["voice"] == "tone" and fourth["rate"] == 0  # the next sentence as it was
+    assert fourth["start"] - third["end"] == pytest.approx(1.5, abs=0.01)
+    text = (tmp_path / "talk.txt").read_text(encoding="utf-8")
+    assert (
+        "[voice tone-low][rate +20%]首先，我代表市委向大家致以问候！[pause 1500ms]" in text
+        and "[rate default][voice default]一、主要成绩" in text
+    )
+    # a setting dropped goes back to the script's; undo brings back what was there
+    dropped = studio.retake(2, settings={"voice": None})
+    assert dropped["sentences"][2]["voice"] == "tone" and not dropped["sentences"][2]["voice_set"]
+    studio.undo(2)
+    assert studio.state()["sentences"][2]["voice"] == "tone-low"
+    studio.undo(2)
+    assert hashes(studio.state()) == hashes(before)
+
+
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        ({"voice": "zh-CN-NoSuchNeural"}, "tone"),
+        ({"rate": 300}, r"rate: from -50 to \+100"),
+        ({"pause": 0}, "pause: from 1 to 60000 ms"),
+        ({"tempo": 3}, "unknown setting tempo"),
+    ],
+)
+def test_a_bad_setting_is_refused_and_nothing_changes(studio, tmp_path, settings, says):
+    before = studio.state()
+    if "voice" in settings:  # the tone engine speaks any other voice with its own
+        assert studio.retake(1, settings=settings)["sentences"][1]["voice"] == says
+        return
+    with pytest.raises(InputError, match=says):
+        studio.retake(1, settings=settings)
+    assert studio.state() == before
+    assert (tmp_path / "talk.txt").read_text(encoding="utf-8") == SCRIPT
+
+
+def test_a_reading_becomes_a_lexicon_entry(tmp_path: Path):
+    (tmp_path / "talk.txt").write_text(SCRIPT, encoding="utf-8")
+    lexicon = tmp_path / "names.tsv"  # not there yet: the first reading writes it
+    options = pipeline.RenderOptions(engine="tone", lexicon=lexicon)
+    session = Studio(tmp_path / "talk.txt", options, pipeline.Outputs.beside(tmp_path / "t.mp3"))
+    try:
+        before = session.state()
+        assert before["lexicon"] == str(lexicon)
+        after = session.set_reading(1, "全市", "全城市")
+        assert lexicon.read_text(encoding="utf-8") == "全市\t全城市\n"
+        spoken = [sentence["spoken"] for sentence in after["sentences"]]
+        assert "全城市" in spoken[1] and "全城市" in spoken[4]  # every sentence that holds it
+        assert after["sentences"][1]["readings"] == [{"written": "全市", "spoken": "全城市"}]
+        with pytest.raises(InputError, match="does not contain “重庆”"):
+            session.set_reading(1, "重庆", "崇庆")
+        session.undo(1)
+        assert lexicon.read_text(encoding="utf-8") == ""
+        assert hashes(session.state()) == hashes(before)
+    finally:
+        session.close()
+
+
+def test_readings_need_a_tsv_lexicon(studio: Studio):
+    with pytest.raises(InputError, match="start the studio with --lexicon FILE"):
+        studio.set_reading(1, "全市", "全城市")
+
+
+def test_a_draft_is_spoken_ahead_and_the_retake_uses_it(studio: Studio):
+    studio.draft(2, EDITED)
+    studio._drafting.submit(lambda: None).result()  # the draft is done
+    made = studio.speaker.misses
+    studio.retake(2, EDITED)
+    assert studio.speaker.misses == made  # nothing more spoken: the draft's clip was used
+
+
+def test_an_export_with_every_kind_of_change_is_what_render_writes(tmp_path: Path):
+    (tmp_path / "talk.txt").write_text(SCRIPT, encoding="utf-8")
+    lexicon = tmp_path / "names.tsv"
+    options = pipeline.RenderOptions(engine="tone", lexicon=lexicon)
+    outputs = pipeline.Outputs.beside(tmp_path / "out" / "talk.wav")
+    session = Studio(tmp_path / "talk.txt", options, outputs)
+    try:
+        session.retake(1, "同志们：今天我们召开全市科技大会。", {"rate": -10})
+        session.retake(3, settings={"voice": "tone-low", "pause": 2000})
+        session.set_reading(4, "研发", "研究开发")
+        done = session.export()
+    finally:
+        session.close()
+    assert done["report"][-1].startswith("0:")
+    assert any(line.startswith("wrote ") for line in done["report"])
+    rendered = run_voicer(
+        "render", "talk.txt", "--engine", "tone", "--lexicon", "names.tsv",
+        "-o", "again/talk.wav", cwd=tmp_path,
+    )  # fmt: skip
+    assert rendered.returncode == 0, rendered.stderr.decode()
+    for name in ("talk.wav", "talk.srt"):
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()

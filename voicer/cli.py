@@ -11,13 +11,13 @@ from typing import Any, TypeVar
 
 import click
 
-from voicer import __version__, pipeline
+from voicer import __version__, pipeline, reporting
 from voicer.audio.loudness import PRESETS as LOUDNESS_PRESETS
 from voicer.errors import InputError, VoicerError
 from voicer.model import Script
 from voicer.script import lint, placeholders, reading, spoken_form
 from voicer.subtitles import formats, rules
-from voicer.subtitles.profiles import STYLES, reading_speed
+from voicer.subtitles.profiles import STYLES
 from voicer.synthesis import cache, engines
 from voicer.video import picture as pictures
 
@@ -401,27 +401,11 @@ def render_command(
 
 
 def report(result: pipeline.RenderResult) -> list[str]:
-    """What a render prints when it is done: subtitle warnings go to stderr, then the
-    reading speed, the loudness, what was written, and the summary line."""
+    """What a render prints when it is done: subtitle warnings go to stderr, then the lines of
+    :func:`voicer.reporting.report_lines`."""
     for violation in result.violations:
         _notice(f"warning: {violation.message}")
-    speeds = [reading_speed(cue, result.sample_rate) for cue in result.cues]
-    lines = [
-        f"reading speed {sum(speeds) / len(speeds):.1f} characters/s on average, "
-        f"{max(speeds):.1f} at most (limit {result.profile.max_cps:g}); "
-        f"{pipeline.counted(len(result.violations), 'subtitle rule violation')}"
-    ]
-    if result.loudness is not None:
-        measured = result.loudness
-        lines.append(
-            f"loudness {measured.integrated:.1f} LUFS, range {measured.loudness_range:.1f} LU, "
-            f"true peak {measured.true_peak:.1f} dBTP"
-        )
-    written = _listing([str(path) for path in result.outputs.all()])
-    cues = pipeline.counted(len(result.cues), "cue")
-    lines.append(f"wrote {written} ({cues}) with {result.engine} {result.voice}")
-    lines.append(summary(result))
-    return lines
+    return reporting.report_lines(result)
 
 
 def _fills(pairs: tuple[str, ...], path: Path | None) -> dict[str, list[str]]:
@@ -430,27 +414,6 @@ def _fills(pairs: tuple[str, ...], path: Path | None) -> dict[str, list[str]]:
     for key, given in placeholders.parse_fills(pairs).items():
         values.setdefault(key, []).extend(given)
     return values
-
-
-def summary(result: pipeline.RenderResult) -> str:
-    """The closing line of a render: how much audio, how fast, and from where."""
-    return (
-        f"{_clock(result.duration)} of audio in {result.total_seconds:.1f} s "
-        f"(real-time factor {result.real_time_factor:.2f}); "
-        f"{pipeline.counted(result.sentences, 'sentence')}, {result.jobs} at a time: "
-        f"{pipeline.counted(result.synthesized, 'clip')} synthesised, "
-        f"{result.cache_hits} from the cache, "
-        f"{pipeline.counted(result.retries, 'retry', 'retries')}"
-    )
-
-
-def _listing(names: list[str]) -> str:
-    """The names joined as in a sentence.
-
-    >>> _listing(["a"]), _listing(["a", "b"]), _listing(["a", "b", "c"])
-    ('a', 'a and b', 'a, b and c')
-    """
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 class ProgressBar:
@@ -467,16 +430,7 @@ class ProgressBar:
     def show(self, progress: pipeline.Progress) -> None:
         if progress.elapsed < self.DELAY_SECONDS:
             return
-        audio = f"{_clock(progress.audio_seconds)} of audio"
-        if progress.mastering is None:
-            share = progress.done / max(1, progress.total)
-            left = progress.elapsed / progress.done * (progress.total - progress.done)
-            state = (
-                f"{progress.done}/{progress.total} sentences, {audio}, about {_clock(left)} left"
-            )
-        else:
-            share = progress.mastering
-            state = f"{progress.step} {audio}, {share:.0%}"
+        share, state = reporting.progress_state(progress)
         filled = round(self.WIDTH * share)
         line = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {state}"
         click.echo(f"\r{line}\x1b[K", err=True, nl=False)
@@ -741,11 +695,6 @@ def studio_command(
 
 def _notice(message: str) -> None:
     click.echo(f"voicer: {message}", err=True)
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}:{rest:04.1f}"
 
 
 def main() -> None:

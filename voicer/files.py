@@ -78,14 +78,15 @@ def atomic_outputs(targets: Sequence[Path]) -> Iterator[list[Path]]:
             temporary.unlink(missing_ok=True)
 
 
-def write_atomically(target: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``target`` by way of a temporary file beside it, so that a
-    reader never sees it half-written; OSError if it cannot be written."""
+def write_atomically(target: Path, text: str | bytes) -> None:
+    """Write ``text`` (UTF-8, or bytes as they are) to ``target`` by way of a temporary file
+    beside it, so that a reader never sees it half-written; OSError if it cannot be written."""
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
         os.replace(name, target)
     finally:
         Path(name).unlink(missing_ok=True)

@@ -292,7 +292,11 @@ def open_speaker(
 def synthesise_sentence(speaker: pool.Speaker, plan: Plan, index: int) -> Clip:
     """Sentence ``index``'s clip: the whole sentence in one request, whatever its subtitles
     will be (they are cut from the clip's word marks afterwards)."""
-    segment = plan.segments[index]
+    return synthesise_segment(speaker, plan, plan.segments[index])
+
+
+def synthesise_segment(speaker: pool.Speaker, plan: Plan, segment: Segment) -> Clip:
+    """The clip of ``segment``, spoken as the plan speaks its sentences."""
     prosody = None if segment.rate is None else replace(plan.prosody, rate=segment.rate)
     try:
         return speaker.speak(segment.spoken, segment.voice, prosody)
@@ -509,7 +513,7 @@ def render_script(
         tell(notice)
     scratch = contextlib.ExitStack()
     if picture is not None:
-        picture = pictures.with_font(picture, _drawn_text(plan), scratch)
+        picture = with_font(picture, plan, scratch)
         if picture.settings.title and not headings.headings(plan.segments):
             tell("--title: the script has no heading (a line of its own) to show as its title")
     speaker = open_speaker(plan, options, listener.detail)
@@ -648,9 +652,10 @@ def _warn_about_script(plan: Plan, tell: Callable[[str], None]) -> None:
         tell(f"{counted(warnings, 'warning')} about the script (see: voicer check {source})")
 
 
-def _drawn_text(plan: Plan) -> str:
-    """Every character a video may draw: the sentences as subtitles show them."""
-    return "".join(segment.shown for segment in plan.segments)
+def with_font(picture: Picture, plan: Plan, scratch: contextlib.ExitStack) -> Picture:
+    """The picture with a font that draws every character the video may show: the sentences
+    as subtitles show them (an InputError if there is none)."""
+    return pictures.with_font(picture, "".join(s.shown for s in plan.segments), scratch)
 
 
 def _cue_count(profile: Profile) -> lint.CueCount:

@@ -180,6 +180,40 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
+SETTINGS = ("voice", "rate", "pause")
+RETAKE_HELP = (
+    'send JSON with any of "text" (the new text), "voice" (a name), "rate" (percent, -50 to '
+    '100) and "pause" (ms after the sentence); null drops the sentence\'s own setting'
+)
+
+
+async def _json_object(request: Request) -> dict[str, Any] | None:
+    try:
+        given = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return given if isinstance(given, dict) else None
+
+
+def _retake_fields(given: dict[str, Any]) -> tuple[str | None, dict[str, str | int | None]]:
+    """The text and settings of a re-take request; ValueError for a value of the wrong type."""
+    text = given.get("text")
+    if text is not None and not isinstance(text, str):
+        raise ValueError('"text" must be a string')
+    settings: dict[str, str | int | None] = {}
+    for key in SETTINGS:
+        if key not in given:
+            continue
+        value = given[key]
+        wanted = str if key == "voice" else int
+        if value is not None and (isinstance(value, bool) or not isinstance(value, wanted)):
+            raise ValueError(
+                f'"{key}" must be {"a string" if wanted is str else "a whole number"} or null'
+            )
+        settings[key] = value
+    return text, settings
+
+
 def _headers(scope: Scope) -> dict[str, str]:
     """The request's headers by lower-case name; a repeated Host or Origin counts as missing
     a valid one (the values are joined, which matches no allowed value)."""
@@ -252,14 +286,37 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
 
     @app.post("/api/sentences/{index}/retake")
     async def retake(index: str, request: Request) -> Response:
+        given = await _json_object(request)
+        if given is None or not given.keys() & {"text", *SETTINGS}:
+            return _error(400, RETAKE_HELP)
         try:
-            given = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
-            given = None
-        if not isinstance(given, dict) or not isinstance(given.get("text"), str):
-            return _error(400, 'send JSON like {"text": "the sentence"}')
-        text: str = given["text"]
-        return await edit(index, lambda i: studio.retake(i, text))
+            text, settings = _retake_fields(given)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        return await edit(index, lambda i: studio.retake(i, text, settings))
+
+    @app.post("/api/sentences/{index}/reading")
+    async def reading(index: str, request: Request) -> Response:
+        given = await _json_object(request)
+        written, spoken = (given or {}).get("written"), (given or {}).get("spoken")
+        if not isinstance(written, str) or not isinstance(spoken, str):
+            return _error(400, 'send JSON like {"written": "重庆", "spoken": "崇庆"}')
+        return await edit(index, lambda i: studio.set_reading(i, written, spoken))
+
+    @app.post("/api/sentences/{index}/draft")
+    async def draft(index: str, request: Request) -> Response:
+        given = await _json_object(request)
+        text = (given or {}).get("text")
+        if not isinstance(text, str):
+            return _error(400, 'send JSON like {"text": "the sentence as typed so far"}')
+
+        def work() -> Response:
+            if index_of(index, studio.state()) is None:
+                return _error(404, f"there is no sentence {index}")
+            studio.draft(int(index), text)
+            return JSONResponse({"drafting": True}, status_code=202)
+
+        return await call(work)
 
     @app.post("/api/sentences/{index}/undo")
     async def undo(index: str) -> Response:
@@ -269,11 +326,20 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
     async def export() -> Response:
         def work() -> Response:
             try:
-                return JSONResponse(studio.export())
+                done = studio.export()
             except VoicerError as exc:
                 return _error(422, str(exc), index=None)
+            for line in [*(f"warning: {w}" for w in done["warnings"]), *done["report"]]:
+                print(f"voicer: studio: {line}", file=sys.stderr, flush=True)
+            return JSONResponse(done)
 
         return await call(work)
+
+    @app.get("/api/export/progress")
+    def export_progress() -> Response:  # not behind the lock: it reports while export holds it
+        running = studio.export_progress
+        share, words = running or (None, "")
+        return JSONResponse({"running": running is not None, "share": share, "step": words})
 
     @app.exception_handler(Exception)
     async def failed(request: Request, exc: Exception) -> Response:

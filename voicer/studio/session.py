@@ -14,21 +14,31 @@ import hashlib
 import io
 import shutil
 import threading
+import time
 import wave
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from voicer import files, pipeline
+from voicer import files, pipeline, reporting
 from voicer.audio import loudness
 from voicer.audio.assembly import Assembled
 from voicer.audio.stream import Gained, materialize
 from voicer.errors import InputError
-from voicer.model import Clip, Cue, Segment
+from voicer.model import Clip, Cue, Prosody, Segment
 from voicer.script import reading
-from voicer.subtitles import formats
+from voicer.script.prepare import spoken_text
+from voicer.studio import edits
+from voicer.subtitles import formats, rules
 from voicer.synthesis.engines import workers
+
+Key = tuple[str, str | None, int | None]
+# what undoes a change: ("script", {field: earlier value}) or ("reading", (written, spoken))
+Undo = tuple[str, Any]
 
 
 class Studio:
@@ -40,13 +50,17 @@ class Studio:
     ) -> None:
         self.source, self.options, self.outputs = source, options, outputs
         self.version = 0
+        self.export_progress: tuple[float, str] | None = None  # while an export runs
         self._lock = threading.RLock()
-        self._clips: dict[tuple[str, str | None, int | None], Clip] = {}
-        self._history: dict[int, list[str]] = {}
+        self._engine = threading.Lock()  # one synthesis at a time: re-takes and drafts
+        self._clips: dict[Key, Clip] = {}
+        self._drafts: dict[Key, Future[Clip]] = {}
+        self._drafting = ThreadPoolExecutor(1, thread_name_prefix="voicer-draft")
+        self._history: dict[int, list[Undo]] = {}
         self._scratch = contextlib.ExitStack()
-        self._backed_up = False
+        self._backed_up: set[Path] = set()
         pipeline.check_outputs(outputs, options)
-        self.plan = pipeline.prepare(reading.read_script(source), options)
+        self.plan = pipeline.prepare(reading.read_script(source), self._plan_options())
         self.speaker = pipeline.open_speaker(self.plan, options)
         self._speak_all()
         self._build()
@@ -56,19 +70,33 @@ class Studio:
         """The script's folder: the studio reads and writes nothing outside it and the outputs."""
         return self.source.resolve().parent
 
+    @property
+    def lexicon(self) -> Path | None:
+        """The lexicon file readings are saved to (it may not exist yet)."""
+        return self.options.lexicon
+
     def state(self) -> dict[str, Any]:
         """The script as the page shows it: each sentence with its text, spoken form, times,
-        clip hash and cues."""
+        clip hash, cues, voice, rate, pause and findings; the voices the engine offers."""
         with self._lock:
             rate = self.programme.sample_rate
+            content = self.source.read_text(encoding="utf-8", errors="replace")
+            words = self.plan.lexicon or {}
+            engine = self.plan.choice.engine
             return {
                 "source": str(self.source),
                 "version": self.version,
                 "duration": self.programme.duration,
-                "engine": self.plan.choice.engine.name,
+                "engine": engine.name,
                 "voice": self.plan.choice.voice,
+                "lexicon": None if self.lexicon is None else str(self.lexicon),
+                "voices": [
+                    {"name": v.name, "gender": v.gender, "description": v.description}
+                    for v in engine.voices()
+                    if v.language in ("und", "") or v.language.startswith(self.plan.language)
+                ],
                 "sentences": [
-                    self._sentence(index, segment, rate)
+                    self._sentence(index, segment, rate, content, words)
                     for index, segment in enumerate(self.plan.segments)
                 ],
             }
@@ -94,41 +122,118 @@ class Studio:
         with self._lock:
             return formats.format_text(self.cues, self.programme.sample_rate, ".vtt")
 
-    def retake(self, index: int, text: str) -> dict[str, Any]:
-        """Sentence ``index`` written as ``text`` in the script file (saved at once, the first
-        edit of a session keeping a backup), spoken again, and the programme rebuilt."""
+    def retake(
+        self,
+        index: int,
+        text: str | None = None,
+        settings: Mapping[str, edits.Setting] | None = None,
+    ) -> dict[str, Any]:
+        """Sentence ``index`` changed in the script file (saved at once, the first change of a
+        session keeping a backup) and spoken again, and the programme rebuilt. ``text``: its
+        new text; ``settings``: its own ``voice``, ``rate`` (percent) and ``pause`` after it
+        (ms), None for what the script says without it."""
         with self._lock:
-            previous = self._drafted(index).shown
-            self._edit(index, text)
-            self._history.setdefault(index, []).append(previous)
+            change: dict[str, edits.Setting] = dict(settings or {})
+            unknown = set(change) - {*edits.BEFORE, "pause"}
+            if unknown:
+                raise InputError(f"unknown setting {', '.join(sorted(unknown))}")
+            if text is not None:
+                change["text"] = text
+            if not change:
+                raise InputError(f"sentence {index + 1}: nothing to change")
+            content = self._script_text()
+            place = self._place(index)
+            own = edits.own_settings(content, place)
+            earlier: dict[str, edits.Setting] = {key: own.get(key) for key in change}
+            if text is not None:
+                earlier["text"] = place.shown
+            self._change_script(index, content, change)
+            self._history.setdefault(index, []).append(("script", earlier))
+            return self.state()
+
+    def set_reading(self, index: int, written: str, spoken: str) -> dict[str, Any]:
+        """``written``, which sentence ``index`` holds, said as ``spoken`` wherever it occurs:
+        an entry of the lexicon file (an empty ``spoken`` removes it), saved at once; every
+        sentence it changes is spoken again."""
+        with self._lock:
+            path = self._lexicon_file()
+            written = written.strip()
+            if not written or written not in self.plan.segments[self._known(index)].shown:
+                raise InputError(f"sentence {index + 1} does not contain “{written}”")
+            words = self.plan.lexicon or {}
+            self._change_lexicon(path, written, spoken)
+            self._history.setdefault(index, []).append(
+                ("reading", (written, words.get(written, "")))
+            )
             return self.state()
 
     def undo(self, index: int) -> dict[str, Any]:
-        """Sentence ``index`` back to the text it had before its last re-take."""
+        """Sentence ``index``'s last change undone (its text, settings or reading)."""
         with self._lock:
-            earlier = self._history.get(index)
+            earlier = self._history.get(self._known(index))
             if not earlier:
                 raise InputError(f"sentence {index + 1} has no edit to undo")
-            self._edit(index, earlier[-1])
+            kind, value = earlier[-1]
+            if kind == "reading":
+                self._change_lexicon(self._lexicon_file(), *value)
+            else:
+                self._change_script(index, self._script_text(), value)
             earlier.pop()
             return self.state()
 
-    def export(self) -> dict[str, Any]:
-        """Write what ``voicer render`` with the same options writes."""
+    def draft(self, index: int, text: str) -> None:
+        """Start speaking ``text`` as sentence ``index`` would say it, in the background, so a
+        re-take with that text finds its clip ready (the page sends what is being typed)."""
         with self._lock:
-            pipeline.check_outputs(self.outputs, self.options)
-            measured = pipeline.write(
-                self.outputs, self.plan, self.assembled, self.cues, self.options
-            )
+            segment = self.plan.segments[self._known(index)]
+            spoken = spoken_text(text.strip(), self.plan.language, self.plan.lexicon)
+            drafted = replace(segment, shown=text.strip(), spoken=spoken)
+            key = _key(drafted)
+            if not spoken.strip() or key in self._clips or key in self._drafts:
+                return
+            for other in list(self._drafts.values()):
+                other.cancel()  # a draft typed over is not needed: only the newest one
+            self._drafts[key] = self._drafting.submit(self._speak, drafted)
+
+    def export(self, report: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+        """Write what ``voicer render`` with the same options writes; the lines it prints.
+        ``report(share, words)`` hears how far the export has got."""
+        with self._lock, contextlib.ExitStack() as scratch:
+            began = time.perf_counter()
+            picture = pipeline.check_outputs(self.outputs, self.options)
+            if picture is not None:
+                picture = pipeline.with_font(picture, self.plan, scratch)
+            step = "mastering" if picture is None else "mastering and encoding"
+            programme = self.programme
+
+            def progress(share: float) -> None:
+                done = len(self.plan.segments)
+                state = pipeline.Progress(done, done, programme.duration, 0.0, share, step)
+                self.export_progress = reporting.progress_state(state)
+                if report is not None:
+                    report(*self.export_progress)
+
+            try:
+                progress(0.0)
+                measured = pipeline.write(
+                    self.outputs, self.plan, self.assembled, self.cues, self.options,
+                    progress, picture,
+                )  # fmt: skip
+            finally:
+                self.export_progress = None
+            result = self._result(measured, time.perf_counter() - began)
             return {
                 "written": [str(path) for path in self.outputs.all()],
-                "duration": self.programme.duration,
+                "duration": programme.duration,
                 "cues": len(self.cues),
                 "loudness": measured.integrated,
+                "report": reporting.report_lines(result),
+                "warnings": [violation.message for violation in result.violations],
             }
 
     def close(self) -> None:
-        """Let go of the scratch audio."""
+        """Let go of the scratch audio and the drafts."""
+        self._drafting.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             self._scratch.close()
 
@@ -136,9 +241,18 @@ class Studio:
     def programme(self) -> Any:
         return self.assembled.programme
 
-    def _sentence(self, index: int, segment: Segment, rate: int) -> dict[str, Any]:
+    def _sentence(
+        self, index: int, segment: Segment, rate: int, content: str, words: Mapping[str, str]
+    ) -> dict[str, Any]:
         placement = self.programme.placements[index]
         clip = self._clips[_key(segment)]
+        place = _place_of(segment)
+        try:
+            own = edits.own_settings(content, place)
+            editable = True
+        except InputError:
+            own, editable = {}, False
+        spacing = self.options.spacing()
         return {
             "index": index,
             "shown": segment.shown,
@@ -153,42 +267,93 @@ class Studio:
                 for cue in self.cues
                 if cue.segment == index
             ],
+            "voice": segment.voice or self.plan.choice.voice,
+            "voice_set": "voice" in own,
+            "rate": self.plan.prosody.rate if segment.rate is None else segment.rate,
+            "rate_set": "rate" in own,
+            "pause": spacing.after(segment, last=False),
+            "pause_set": "pause" in own,
+            "editable": editable,
+            "readings": [
+                {"written": written, "spoken": spoken}
+                for written, spoken in words.items()
+                if written in segment.shown
+            ],
             "undo": bool(self._history.get(index)),
             "findings": self._findings.get(index, []),
         }
 
-    def _drafted(self, index: int) -> Segment:
-        if not 0 <= index < len(self.plan.drafted):
+    def _known(self, index: int) -> int:
+        if not 0 <= index < len(self.plan.segments):
             raise IndexError(index)
-        return self.plan.drafted[index]
+        return index
 
-    def _edit(self, index: int, text: str) -> None:
-        """Write ``text`` in place of sentence ``index`` in the file, then rebuild from it."""
-        text = text.strip()
-        if not text or "\n" in text:
-            raise InputError(f"sentence {index + 1}: the new text must be one non-empty line")
-        original = self.source.read_bytes()
+    def _place(self, index: int) -> edits.Place:
+        return _place_of(self.plan.segments[self._known(index)])
+
+    def _plan_options(self) -> pipeline.RenderOptions:
+        """The options, but for a lexicon file the studio has yet to write."""
+        if self.lexicon is not None and not self.lexicon.exists():
+            return replace(self.options, lexicon=None)
+        return self.options
+
+    def _script_text(self) -> str:
         try:
-            content = original.decode("utf-8")
+            return self.source.read_bytes().decode("utf-8")
         except UnicodeDecodeError:
             raise InputError(f"{self.source}: the studio edits UTF-8 scripts only") from None
-        edited = _replaced(content, self._drafted(index), text)
-        if not self._backed_up:
-            shutil.copy2(self.source, self.source.with_name(self.source.name + ".bak"))
-            self._backed_up = True
-        files.write_atomically(self.source, edited)
+
+    def _lexicon_file(self) -> Path:
+        path = self.lexicon
+        if path is None:
+            raise InputError("start the studio with --lexicon FILE to save readings")
+        if path.suffix.lower() == ".toml":
+            raise InputError(f"{path}: the studio saves readings to a TSV lexicon, not TOML")
+        return path
+
+    def _change_script(self, index: int, content: str, change: Mapping[str, edits.Setting]) -> None:
+        """Write ``change`` to sentence ``index`` in the file, keeping the sentence after it
+        with the voice and rate it has now."""
+        edited = content
+        following = index + 1 < len(self.plan.segments) and self.plan.segments[index + 1]
+        if following:
+            for keyword in edits.BEFORE:
+                if keyword in change:
+                    value = getattr(following, keyword)
+                    shown = "default" if value is None else _setting_text(keyword, value)
+                    edited = edits.with_setting_before(edited, _place_of(following), keyword, shown)
+        edited = edits.changed(edited, self._place(index), change)
+        self._rewrite({self.source: edited})
+
+    def _change_lexicon(self, path: Path, written: str, spoken: str) -> None:
+        content = path.read_text(encoding="utf-8-sig") if path.exists() else ""
+        self._rewrite({path: edits.with_reading(content, written, spoken)})
+
+    def _rewrite(self, changes: Mapping[Path, str]) -> None:
+        """Write the files (the first write of each keeping a backup beside it), then rebuild
+        from them; if that fails, the files go back to what they were."""
+        earlier = {path: path.read_bytes() if path.exists() else None for path in changes}
+        for path, content in changes.items():
+            if path not in self._backed_up and path.exists():
+                shutil.copy2(path, path.with_name(path.name + ".bak"))
+            self._backed_up.add(path)
+            files.write_atomically(path, content)
         try:
             script = reading.read_script(self.source)
-            self.plan = pipeline.prepare(script, self.options, self.plan.choice)
+            self.plan = pipeline.prepare(script, self._plan_options(), self.plan.choice)
             self._build()
         except BaseException:
-            files.write_atomically(self.source, content)  # the edit did not take: file as it was
+            for path, before in earlier.items():  # the change did not take: files as they were
+                if before is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    files.write_atomically(path, before)
             raise
 
     def _speak_all(self) -> None:
         """Every sentence spoken as a render speaks them (several at once); from then on the
         engine speaks one sentence at a time, the fastest way for a re-take (an engine in
-        worker processes then runs in this process, with every core's thread)."""
+        worker processes then runs in this process, with every core's thread, loaded now)."""
         jobs = pipeline.jobs_for(self.plan, self.options)
         with pipeline.speaking(self.plan, self.speaker, jobs) as clips:
             for segment, clip in zip(self.plan.segments, clips, strict=True):
@@ -196,8 +361,47 @@ class Studio:
         engine = self.plan.choice.engine
         if isinstance(engine, workers.Workers):
             engine.set_jobs(1)
+            # a first word spoken here loads the model and its text front end in this process
+            engine.synthesize(self.plan.segments[0].spoken[:2], self.plan.choice.voice, Prosody())
         # the pool cancels its speaker's backoff as it closes: re-takes get a new speaker
         self.speaker = pipeline.open_speaker(self.plan, self.options)
+
+    def _speak(self, segment: Segment) -> Clip:
+        with self._engine:
+            return pipeline.synthesise_segment(self.speaker, self.plan, segment)
+
+    def _clip(self, segment: Segment) -> Clip:
+        """The segment's clip: kept, drafted, or spoken now."""
+        key = _key(segment)
+        if key not in self._clips:
+            drafted = self._drafts.pop(key, None)
+            clip = None
+            if drafted is not None and not drafted.cancelled():
+                with contextlib.suppress(Exception):  # a failed draft is spoken again below
+                    clip = drafted.result()
+            self._clips[key] = clip or self._speak(segment)
+        return self._clips[key]
+
+    def _result(self, measured: loudness.Measurement, seconds: float) -> pipeline.RenderResult:
+        """The export as a render's result: the session's clips, this export's time."""
+        programme = self.programme
+        return pipeline.RenderResult(
+            outputs=self.outputs,
+            engine=self.plan.choice.engine.name,
+            voice=self.plan.choice.voice,
+            duration=programme.duration,
+            sentences=len(self.plan.segments),
+            cues=tuple(self.cues),
+            sample_rate=programme.sample_rate,
+            profile=self.plan.profile,
+            synthesis_seconds=0.0,
+            total_seconds=seconds,
+            violations=tuple(rules.violations(self.cues, programme.sample_rate, self.plan.profile)),
+            loudness=measured,
+            cache_hits=self.speaker.hits,
+            synthesized=self.speaker.misses,
+            retries=self.speaker.retries,
+        )
 
     def _check(self) -> None:
         """What ``voicer check`` says, by sentence: each finding goes to the sentence it lies
@@ -220,12 +424,7 @@ class Studio:
     def _build(self) -> None:
         """Clips for every sentence (the engine speaks only those not yet spoken), then the
         programme, its cues and the findings on the script."""
-        clips = []
-        for index, segment in enumerate(self.plan.segments):
-            key = _key(segment)
-            if key not in self._clips:
-                self._clips[key] = pipeline.synthesise_sentence(self.speaker, self.plan, index)
-            clips.append(self._clips[key])
+        clips = [self._clip(segment) for segment in self.plan.segments]
         scratch = contextlib.ExitStack()
         assembled: Assembled = pipeline.assemble(self.plan, clips, self.options, scratch)
         self.cues: list[Cue] = pipeline.cue(self.plan, assembled.programme)
@@ -240,17 +439,10 @@ def _key(segment: Segment) -> tuple[str, str | None, int | None]:
     return segment.spoken, segment.voice, segment.rate
 
 
-def _replaced(content: str, segment: Segment, text: str) -> str:
-    """``content`` with ``segment``'s text, where it starts at its line and column, replaced
-    by ``text``; an InputError when the file does not hold it there as drafted (markup or
-    placeholders inside it)."""
-    lines = content.split("\n")
-    line = lines[segment.line - 1] if 0 < segment.line <= len(lines) else ""
-    start = segment.column - 1
-    if not line[start:].startswith(segment.shown):
-        raise InputError(
-            f"line {segment.line}: this sentence is not written in the file as shown "
-            "(markup or placeholders in it): edit it in the file"
-        )
-    lines[segment.line - 1] = line[:start] + text + line[start + len(segment.shown) :]
-    return "\n".join(lines)
+def _place_of(segment: Segment) -> edits.Place:
+    return edits.Place(segment.line, segment.column, segment.shown)
+
+
+def _setting_text(keyword: str, value: str | int) -> str:
+    """A voice or rate in force, as its markup's argument."""
+    return f"{value:+d}%" if keyword == "rate" and isinstance(value, int) else str(value)

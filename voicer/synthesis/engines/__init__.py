@@ -125,9 +125,9 @@ def choose(
     from voicer.synthesis.engines import tone
 
     if engine_name == "tone":
-        if voice not in (None, tone.VOICE):
-            raise InputError(f"the tone engine has one voice, {tone.VOICE!r}")
-        return Choice(create("tone"), tone.VOICE)
+        if voice not in (None, tone.VOICE, tone.LOW_VOICE):
+            raise InputError(f"the tone engine's voices are {tone.VOICE!r} and {tone.LOW_VOICE!r}")
+        return Choice(create("tone"), voice or tone.VOICE)
     from voicer.synthesis.engines import edge, kokoro  # edge brings aiohttp: 0.4 s
 
     if (
@@ -263,8 +263,9 @@ def voice_for(choice: Choice, requested: str) -> tuple[str, str | None]:
     from voicer.synthesis.engines import edge, kokoro
 
     name = choice.engine.name
-    if name == "tone":
-        return choice.voice, None
+    if name == "tone":  # its own voices, and its default for any other
+        own = {voice.name for voice in choice.engine.voices()}
+        return (requested if requested in own else choice.voice), None
     known_offline = requested in kokoro.voice_names()
     if name == "edge":
         if known_offline:

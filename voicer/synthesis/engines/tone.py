@@ -22,6 +22,7 @@ GAP_SECONDS = 0.08  # between words
 EDGE_SECONDS = 0.1  # silence before the first word and after the last
 FADE_SECONDS = 0.005
 VOICE = "tone"
+LOW_VOICE = "tone-low"  # an octave lower: a second voice, for tests of voice changes
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff"
 _WORDS = re.compile(f"[{_HAN}]{{1,2}}|[^\\W{_HAN}_]+")
@@ -36,7 +37,10 @@ class ToneEngine:
     cache_version = "tone/1"
 
     def voices(self) -> list[Voice]:
-        return [Voice(VOICE, self.name, "und", "Female", "tone bursts timed like speech")]
+        return [
+            Voice(VOICE, self.name, "und", "Female", "tone bursts timed like speech"),
+            Voice(LOW_VOICE, self.name, "und", "Male", "the same an octave lower"),
+        ]
 
     def speaks(self, language: str) -> bool:
         return True
@@ -51,7 +55,7 @@ class ToneEngine:
         marks = []
         at = pieces[0].size
         for word in _WORDS.findall(text):
-            burst = _burst(word, speed)
+            burst = _burst(word, speed, 0.5 if voice == LOW_VOICE else 1.0)
             marks.append(Mark(at, at + burst.size, word))
             pieces += [burst, _samples(GAP_SECONDS)]
             at += burst.size + pieces[-1].size
@@ -63,10 +67,10 @@ def _samples(seconds: float) -> np.ndarray:
     return np.zeros(round(seconds * SAMPLE_RATE), np.float32)
 
 
-def _burst(word: str, speed: float) -> np.ndarray:
+def _burst(word: str, speed: float, pitch: float) -> np.ndarray:
     per_character = HAN_SECONDS if re.match(f"[{_HAN}]", word) else LATIN_SECONDS
     length = round(max(0.12, per_character * len(word)) / speed * SAMPLE_RATE)
-    frequency = 150 + zlib.crc32(word.encode("utf-8")) % 250  # a voice-like pitch, per word
+    frequency = pitch * (150 + zlib.crc32(word.encode("utf-8")) % 250)  # voice-like, per word
     burst = 0.3 * np.sin(2 * np.pi * frequency * np.arange(length) / SAMPLE_RATE)
     fade = min(length // 2, round(FADE_SECONDS * SAMPLE_RATE))
     ramp = np.linspace(0, 1, fade, endpoint=False)

@@ -1,0 +1,73 @@
+"""What a finished render says about itself: the lines ``voicer render`` prints, which the
+studio's export shows too."""
+
+from __future__ import annotations
+
+from voicer import pipeline
+from voicer.subtitles.profiles import reading_speed
+
+
+def report_lines(result: pipeline.RenderResult) -> list[str]:
+    """The reading speed, the loudness, what was written, and the summary line."""
+    speeds = [reading_speed(cue, result.sample_rate) for cue in result.cues]
+    lines = [
+        f"reading speed {sum(speeds) / len(speeds):.1f} characters/s on average, "
+        f"{max(speeds):.1f} at most (limit {result.profile.max_cps:g}); "
+        f"{pipeline.counted(len(result.violations), 'subtitle rule violation')}"
+    ]
+    if result.loudness is not None:
+        measured = result.loudness
+        lines.append(
+            f"loudness {measured.integrated:.1f} LUFS, range {measured.loudness_range:.1f} LU, "
+            f"true peak {measured.true_peak:.1f} dBTP"
+        )
+    written = _listing([str(path) for path in result.outputs.all()])
+    cues = pipeline.counted(len(result.cues), "cue")
+    lines.append(f"wrote {written} ({cues}) with {result.engine} {result.voice}")
+    lines.append(summary(result))
+    return lines
+
+
+def summary(result: pipeline.RenderResult) -> str:
+    """The closing line of a render: how much audio, how fast, and from where."""
+    return (
+        f"{clock(result.duration)} of audio in {result.total_seconds:.1f} s "
+        f"(real-time factor {result.real_time_factor:.2f}); "
+        f"{pipeline.counted(result.sentences, 'sentence')}, {result.jobs} at a time: "
+        f"{pipeline.counted(result.synthesized, 'clip')} synthesised, "
+        f"{result.cache_hits} from the cache, "
+        f"{pipeline.counted(result.retries, 'retry', 'retries')}"
+    )
+
+
+def _listing(names: list[str]) -> str:
+    """The names joined as in a sentence.
+
+    >>> _listing(["a"]), _listing(["a", "b"]), _listing(["a", "b", "c"])
+    ('a', 'a and b', 'a, b and c')
+    """
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def clock(seconds: float) -> str:
+    """Minutes and seconds.
+
+    >>> clock(75.25)
+    '1:15.2'
+    """
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def progress_state(progress: pipeline.Progress) -> tuple[float, str]:
+    """How far a render has got, 0 to 1, and in words: sentences, audio and time left, then
+    the last step (mastering, or mastering and encoding) and its share."""
+    audio = f"{clock(progress.audio_seconds)} of audio"
+    if progress.mastering is None:
+        share = progress.done / max(1, progress.total)
+        left = progress.elapsed / max(1, progress.done) * (progress.total - progress.done)
+        return (
+            share,
+            f"{progress.done}/{progress.total} sentences, {audio}, about {clock(left)} left",
+        )
+    return progress.mastering, f"{progress.step} {audio}, {progress.mastering:.0%}"
