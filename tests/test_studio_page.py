@@ -1,7 +1,12 @@
 """voicer studio's page in a real browser: headless Chromium (driven by Playwright) opens the
 page a user opens, lists the sentences, plays from a clicked sentence, re-takes one sentence
-through its edit box and exports; every step is checked against the server's own state and
-the files it writes.
+through its edit box, gives one sentence another voice and another a longer pause after it,
+saves a reading to the lexicon, undoes, and exports; every step is checked against the
+server's own state and the files it writes.
+
+One studio (started with a lexicon) and one browser serve the whole module, each test on a
+page of its own; every test compares the state before and after its own steps, so the tests
+hold in any order.
 
 With ``VOICER_SCREENSHOT`` set, the run also saves the README's picture of the page,
 ``examples/studio.png``; otherwise nothing is written into the repository."""
@@ -38,8 +43,14 @@ SCRIPT = (
     "今天我们召开全市科技创新大会。首先向大家致以诚挚的问候！\n\n"
     "过去一年全市研发投入稳步增长。这些成绩来之不易。\n"
 )
-EDITED = 1  # sentence 2 on the page
+EDITED = 1  # sentence 2 on the page: its text is re-taken
 NEW_TEXT = "首先向全体科技工作者表示衷心的感谢！"
+VOICED = 3  # sentence 4: another voice
+DRAFT_TEXT = "这些成绩确实来之不易。"  # typed into sentence 4, then taken back
+PAUSED = 2  # sentence 3: a longer pause after it
+LONGER_MS = 1000  # how much longer
+LEXICON = "words.tsv"
+WRITTEN, SPOKEN = "召开", "举行"  # a reading for a word only sentence 1 has
 SCREENSHOT = Path(__file__).resolve().parents[1] / "examples" / "studio.png"
 WAIT = 60_000  # ms: generous, for a loaded machine; the test waits for conditions, not times
 LAUNCH_ARGS = [
@@ -85,16 +96,16 @@ class Studio:
             self.process.wait()
 
 
-def start(folder: Path) -> Studio:
-    """``voicer studio talk.txt --engine tone`` in ``folder``, once it has printed its address
-    (as tests/test_studio_server.py starts it)."""
+def start(folder: Path, *options: str) -> Studio:
+    """``voicer studio talk.txt --engine tone [options]`` in ``folder``, once it has printed its
+    address (as tests/test_studio_server.py starts it)."""
     (folder / "talk.txt").write_text(SCRIPT, encoding="utf-8")
     stderr = folder / "stderr.txt"
     env = {**os.environ, "VOICER_CACHE_DIR": str(folder / "cache")}
     with stderr.open("wb") as errors:
         process = subprocess.Popen(
             [sys.executable, "-m", "voicer", "studio", "talk.txt", "--engine", "tone"]
-            + ["--no-browser", "--port", "0"],
+            + ["--no-browser", "--port", "0", *options],
             cwd=folder,
             env=env,
             stdout=subprocess.PIPE,
@@ -118,13 +129,47 @@ def start(folder: Path) -> Studio:
     return Studio(process, folder, url, url.partition("/?token=")[2], stderr)
 
 
-@pytest.fixture
-def studio(tmp_path: Path) -> Iterator[Studio]:
-    running = start(tmp_path)
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
+    """One studio for the module, with a lexicon file (TSV) to save readings in."""
+    folder = tmp_path_factory.mktemp("studio")
+    (folder / LEXICON).write_text("# written\tspoken\n", encoding="utf-8")
+    running = start(folder, "--lexicon", LEXICON)
     try:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@contextlib.contextmanager
+def opened(browser: Any, studio: Studio, folder: Path) -> Iterator[Any]:
+    """A new page on the studio, once it is ready; no script error may happen on it, and a
+    screenshot goes to ``folder`` when what runs inside fails."""
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(studio.url)
+        page.wait_for_selector("body[data-ready]", timeout=WAIT)
+        yield page
+        assert errors == []
+    except BaseException:
+        # a screenshot is a help, never the failure reported
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(folder / "failure.png"), full_page=True)
+        raise
+    finally:
+        page.close()
 
 
 def state(page: Any, token: str) -> dict[str, Any]:
@@ -163,29 +208,84 @@ def same_cues(track: list[list[Any]], expected: list[tuple[float, float, str]]) 
     )
 
 
-def test_the_page_plays_retakes_and_exports(studio: Studio, tmp_path: Path):
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        page = browser.new_page()
-        try:
-            check_the_page(page, studio)
-        except BaseException:
-            # a screenshot is a help, never the failure reported
-            with contextlib.suppress(Exception):
-                page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+def settled(page: Any, studio: Studio, before: dict[str, Any]) -> dict[str, Any]:
+    """The state once the change just asked for has gone through: the page is no longer busy
+    and shows a new version, without an error; its audio and captions are reloaded."""
+    page.wait_for_function(
+        "(version) => !document.body.classList.contains('busy')"
+        " && (document.body.dataset.version !== String(version)"
+        " || document.querySelector('#status').classList.contains('bad'))",
+        arg=before["version"],
+        timeout=WAIT,
+    )
+    status = page.locator("#status")
+    assert "bad" not in (status.get_attribute("class") or "").split(), status.inner_text()
+    assert page.locator(".error").count() == 0, page.locator(".error").all_inner_texts()
+    after = state(page, studio.token)
+    assert after["version"] != before["version"]
+    return after
+
+
+def retaken(before: dict[str, Any], after: dict[str, Any]) -> list[int]:
+    """The sentences whose clip changed."""
+    return [
+        index
+        for index, (old, new) in enumerate(
+            zip(before["sentences"], after["sentences"], strict=True)
+        )
+        if old["hash"] != new["hash"]
+    ]
+
+
+def sentence(page: Any, index: int) -> Any:
+    return page.locator(f'.sentence[data-index="{index}"]')
+
+
+def exported(page: Any, studio: Studio) -> list[tuple[float, float, str]]:
+    """Export from the page: the cues of the SRT it wrote beside the script; the page shows
+    what ``voicer render`` prints."""
+    page.locator("#export").click()
+    page.wait_for_function(
+        "() => document.querySelector('#status').textContent.startsWith('Wrote')"
+        " && !document.body.classList.contains('busy')",
+        timeout=WAIT,
+    )
+    status = page.locator("#status").inner_text()
+    written = re.findall(r"([^ ,]+\.srt)[,( ]", status)  # "Wrote audio/talk.mp3, audio/talk.srt (…"
+    assert len(written) == 1 and Path(written[0]).name == "talk.srt", status
+    assert "bad" not in (page.locator("#status").get_attribute("class") or "").split()
+    assert page.locator("#report").is_visible()
+    assert "talk.srt" in page.locator("#report-lines").inner_text()
+    assert page.locator("#export-progress").is_hidden()
+    cues = formats.read(studio.folder / written[0])  # milliseconds
+    return [(cue.start / 1000, cue.end / 1000, "\n".join(cue.lines)) for cue in cues]
+
+
+def reloaded_cues(page: Any, after: dict[str, Any]) -> list[list[Any]]:
+    """The player's captions once they are the new state's (the page reloads its track)."""
+    page.wait_for_function(
+        f"(want) => {{ const cues = ({TRACK_CUES})();"
+        " return cues !== null && cues.length === want.length"
+        " && cues.every((cue, i) => Math.abs(cue[0] - want[i][0]) <= 0.0011"
+        " && cue[2] === want[i][2]); }",
+        arg=state_cues(after),
+        timeout=WAIT,
+    )
+    cues = track_cues(page)
+    assert same_cues(cues, state_cues(after)), (cues, state_cues(after))
+    return cues
+
+
+def test_the_page_plays_retakes_and_exports(browser: Any, studio: Studio, tmp_path: Path):
+    with opened(browser, studio, tmp_path) as page:
+        check_the_page(page, studio)
 
 
 def check_the_page(page: Any, studio: Studio) -> None:
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(studio.url)
-    page.wait_for_selector("body[data-ready]", timeout=WAIT)
     before = state(page, studio.token)
     sentences = before["sentences"]
     assert len(sentences) == 4, [s["shown"] for s in sentences]
+    script = studio.folder.joinpath("talk.txt").read_text(encoding="utf-8")
 
     # the list and the timeline show every sentence, as the state lists them
     assert page.locator(".sentence").count() == len(sentences)
@@ -217,58 +317,173 @@ def check_the_page(page: Any, studio: Studio) -> None:
     assert "playing" in playing.split()
 
     # re-take sentence 2 from its edit box
-    edited = page.locator(f'.sentence[data-index="{EDITED}"]')
+    edited = sentence(page, EDITED)
     edited.locator(".edit").fill(NEW_TEXT)
     edited.locator(".retake").click()
-    page.wait_for_function(
-        "(version) => document.body.dataset.version !== String(version)"
-        " && document.querySelector('#status').textContent.startsWith('Re-took')",
-        arg=before["version"],
-        timeout=WAIT,
-    )
-    after = state(page, studio.token)
-    assert after["version"] != before["version"]
-    changed = [
-        index
-        for index, (old, new) in enumerate(zip(sentences, after["sentences"], strict=True))
-        if old["hash"] != new["hash"]
-    ]
-    assert changed == [EDITED]
+    after = settled(page, studio, before)
+    assert page.locator("#status").inner_text().startswith("Re-took")
+    assert retaken(before, after) == [EDITED]
     assert after["sentences"][EDITED]["shown"] == NEW_TEXT
     assert [s["shown"] for i, s in enumerate(after["sentences"]) if i != EDITED] == [
         s["shown"] for i, s in enumerate(sentences) if i != EDITED
     ]
-    assert studio.folder.joinpath("talk.txt").read_text(encoding="utf-8") == SCRIPT.replace(
+    assert studio.folder.joinpath("talk.txt").read_text(encoding="utf-8") == script.replace(
         sentences[EDITED]["shown"], NEW_TEXT
     )
     assert edited.locator(".shown").inner_text() == NEW_TEXT
-    assert page.locator(".error").count() == 0
     # the page reloaded its captions: the new track holds the new state's cues
-    page.wait_for_function(
-        f"(want) => {{ const cues = ({TRACK_CUES})();"
-        " return cues !== null && cues.some((cue) => cue[2].replace(/\\n/g, '').includes(want)); }",
-        arg=NEW_TEXT.rstrip("！"),
-        timeout=WAIT,
+    assert any(
+        NEW_TEXT.rstrip("！") in cue[2].replace("\n", "") for cue in reloaded_cues(page, after)
     )
     cues = track_cues(page)
-    assert same_cues(cues, state_cues(after)), (cues, state_cues(after))
 
     # export: the SRT beside the script is what the player's track shows
-    page.locator("#export").click()
-    page.wait_for_function(
-        "() => document.querySelector('#status').textContent.startsWith('Wrote')", timeout=WAIT
-    )
-    status = page.locator("#status").inner_text()
-    written = re.findall(r"([^ ,]+\.srt)[,( ]", status)  # "Wrote audio/talk.mp3, audio/talk.srt (…"
-    assert len(written) == 1 and Path(written[0]).name == "talk.srt", status
-    assert "bad" not in (page.locator("#status").get_attribute("class") or "").split()
-    exported = formats.read(studio.folder / written[0])  # milliseconds
-    srt = [(cue.start / 1000, cue.end / 1000, "\n".join(cue.lines)) for cue in exported]
+    srt = exported(page, studio)
     assert same_cues(cues, srt), (cues, srt)
-    assert errors == []
 
-    if os.environ.get("VOICER_SCREENSHOT"):
+
+def test_another_voice_for_one_sentence(browser: Any, studio: Studio, tmp_path: Path):
+    with opened(browser, studio, tmp_path) as page:
+        before = state(page, studio.token)
+        voiced = before["sentences"][VOICED]
+        names = [voice["name"] for voice in before["voices"]]
+        others = [name for name in names if name != voiced["voice"]]
+        assert others, f"the engine offers no voice but {voiced['voice']}: {before['voices']}"
+        item = sentence(page, VOICED)
+        # the voice menu: the script's default, then the engine's voices
+        values = item.locator(".voice option").evaluate_all("(os) => os.map((o) => o.value)")
+        assert values[:1] == [""] and values[1 : len(names) + 1] == names
+
+        # typing that pauses sends the text to be drafted, once it differs from the sentence
+        box = item.locator(".edit")
+        draft = f"/api/sentences/{VOICED}/draft"
+        with page.expect_request(lambda r: r.url.endswith(draft), timeout=WAIT) as drafted:
+            box.fill(DRAFT_TEXT)
+        assert drafted.value.post_data_json == {"text": DRAFT_TEXT}
+        box.fill(voiced["shown"])  # taken back: the text is not changed
+
+        item.locator(".voice").select_option(others[0])
+        retake = f"/api/sentences/{VOICED}/retake"
+        with page.expect_request(lambda r: r.url.endswith(retake), timeout=WAIT) as sent:
+            item.locator(".retake").click()
+        assert sent.value.post_data_json == {"voice": others[0]}  # only what changed
+        after = settled(page, studio, before)
+
+        # exactly that sentence was spoken again, in that voice, and the script says so
+        assert retaken(before, after) == [VOICED]
+        now = after["sentences"][VOICED]
+        assert (now["voice"], now["voice_set"], now["shown"]) == (others[0], True, voiced["shown"])
+        assert f"[voice {others[0]}]" in studio.folder.joinpath("talk.txt").read_text("utf-8")
+        item = sentence(page, VOICED)
+        assert f"voice {others[0]}" in item.locator(".meta").inner_text()
+        assert item.locator(".voice").input_value() == others[0]
+        assert "set" in (item.locator(".voice-field").get_attribute("class") or "").split()
+
+        # the captions are the new state's, and the export writes them
+        cues = reloaded_cues(page, after)
+        srt = exported(page, studio)
+        assert same_cues(cues, srt), (cues, srt)
+
+
+def test_a_longer_pause_after_a_sentence(browser: Any, studio: Studio, tmp_path: Path):
+    with opened(browser, studio, tmp_path) as page:
+        before = state(page, studio.token)
+        paused, following = before["sentences"][PAUSED], before["sentences"][PAUSED + 1]
+        longer = paused["pause"] + LONGER_MS
+        item = sentence(page, PAUSED)
+        shown = str(paused["pause"]) if paused["pause_set"] else ""
+        assert item.locator(".pause").input_value() == shown
+        item.locator(".pause").fill(str(longer))
+        item.locator(".retake").click()
+        after = settled(page, studio, before)
+
+        now = after["sentences"][PAUSED]
+        assert (now["pause"], now["pause_set"]) == (longer, True)
+        moved = after["sentences"][PAUSED + 1]["start"] - following["start"]
+        assert abs(moved - LONGER_MS / 1000) <= 0.05, moved
+        for old, new in zip(before["sentences"][: PAUSED + 1], after["sentences"], strict=False):
+            assert abs(new["start"] - old["start"]) <= 0.001, (old, new)
+        assert "[pause" in studio.folder.joinpath("talk.txt").read_text("utf-8")
+        item = sentence(page, PAUSED)
+        assert f"pause {longer} ms" in item.locator(".meta").inner_text()
+        assert item.locator(".pause").input_value() == str(longer)
+
+        # Undo: the pause as the script had it
+        item.locator(".undo").click()
+        undone = settled(page, studio, after)
+        back = undone["sentences"][PAUSED]
+        assert (back["pause"], back["pause_set"]) == (paused["pause"], paused["pause_set"])
+        assert abs(undone["sentences"][PAUSED + 1]["start"] - following["start"]) <= 0.05
+
+
+def test_a_reading_saved_to_the_lexicon(browser: Any, studio: Studio, tmp_path: Path):
+    with opened(browser, studio, tmp_path) as page:
+        before = state(page, studio.token)
+        lexicon = studio.folder / LEXICON
+        assert before["lexicon"] and Path(before["lexicon"]).name == LEXICON, before["lexicon"]
+        assert f"{WRITTEN}\t{SPOKEN}" not in lexicon.read_text("utf-8").splitlines()
+        having = [s["index"] for s in before["sentences"] if WRITTEN in s["shown"]]
+        assert having == [0], [s["shown"] for s in before["sentences"]]
+
+        item = sentence(page, 0)
+        item.locator(".reading-written").fill(WRITTEN)
+        item.locator(".reading-spoken").fill(SPOKEN)
+        item.locator(".save-reading").click()
+        after = settled(page, studio, before)
+
+        assert f"{WRITTEN}\t{SPOKEN}" in lexicon.read_text("utf-8").splitlines()
+        assert retaken(before, after) == having
+        now = after["sentences"][0]
+        assert {"written": WRITTEN, "spoken": SPOKEN} in now["readings"]
+        assert SPOKEN in now["spoken"] and now["shown"] == before["sentences"][0]["shown"]
+        assert page.locator("#status").inner_text().startswith("Saved the reading")
+        entries = sentence(page, 0).locator(".reading-entry").all_inner_texts()
+        assert f"{WRITTEN} → {SPOKEN}" in entries
+
+        # Undo takes the reading back, from the lexicon too
+        sentence(page, 0).locator(".undo").click()
+        undone = settled(page, studio, after)
+        assert f"{WRITTEN}\t{SPOKEN}" not in lexicon.read_text("utf-8").splitlines()
+        assert undone["sentences"][0]["hash"] == before["sentences"][0]["hash"]
+        assert undone["sentences"][0]["readings"] == before["sentences"][0]["readings"]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("VOICER_SCREENSHOT"), reason="VOICER_SCREENSHOT=1 saves the README's picture"
+)
+def test_the_readme_screenshot(browser: Any, studio: Studio, tmp_path: Path):
+    """examples/studio.png: the page after a re-take of sentence 2, another voice for sentence
+    4, a longer pause after sentence 3 and a reading in sentence 1, then an export (each done
+    here unless a test before did it, so the picture is the same however the tests ran)."""
+    with opened(browser, studio, tmp_path) as page:
+        current = state(page, studio.token)
+        sentences = current["sentences"]
+        changes: list[tuple[int, dict[str, str], str]] = []
+        if sentences[EDITED]["shown"] != NEW_TEXT:
+            changes.append((EDITED, {".edit": NEW_TEXT}, ".retake"))
+        if not sentences[VOICED]["voice_set"]:
+            other = next(
+                v["name"] for v in current["voices"] if v["name"] != sentences[VOICED]["voice"]
+            )
+            changes.append((VOICED, {".voice": other}, ".retake"))
+        if not sentences[PAUSED]["pause_set"]:
+            longer = str(sentences[PAUSED]["pause"] + LONGER_MS)
+            changes.append((PAUSED, {".pause": longer}, ".retake"))
+        if not sentences[0]["readings"]:
+            changes.append(
+                (0, {".reading-written": WRITTEN, ".reading-spoken": SPOKEN}, ".save-reading")
+            )
+        for index, fields, action in changes:
+            item = sentence(page, index)
+            for selector, value in fields.items():
+                if selector == ".voice":
+                    item.locator(selector).select_option(value)
+                else:
+                    item.locator(selector).fill(value)
+            item.locator(action).click()
+            current = settled(page, studio, current)
+        exported(page, studio)
         page.evaluate("() => document.querySelector('#player').pause()")
-        page.set_viewport_size({"width": 1200, "height": 800})
+        page.set_viewport_size({"width": 1200, "height": 900})
         page.evaluate("() => window.scrollTo(0, 0)")
-        page.screenshot(path=str(SCREENSHOT))
+        page.screenshot(path=str(SCREENSHOT), full_page=True)

@@ -83,12 +83,18 @@ function button(className, text, title) {
 }
 
 // a control with its visible label; data-field names it, data-initial holds what the state says
-function labelled(className, caption, control, field, initial) {
-  const label = element("label", "field " + className);
-  label.append(element("span", "caption", caption), control);
+function labelled(className, caption, control, field, initial, index) {
+  const wrapper = element("div", "field " + className);
+  const label = element("label", "caption", caption);
+  control.id = "sentence-" + index + "-" + field;
+  label.htmlFor = control.id;
+  const mark = element("span", "mark"); // shown when the sentence carries its own setting
+  mark.setAttribute("aria-hidden", "true");
+  label.append(mark);
+  wrapper.append(label, control);
   control.dataset.field = field;
   control.dataset.initial = initial;
-  return label;
+  return wrapper;
 }
 
 function numberInput(className, min, max, step, value, placeholder, title) {
@@ -146,13 +152,14 @@ function readingForm(sentence, number) {
   written.placeholder = "as written";
   const spoken = element("input", "reading-spoken");
   spoken.type = "text";
-  spoken.placeholder = "as spoken (empty: remove)";
+  spoken.placeholder = "as spoken";
+  spoken.title = "How to say it; empty: remove the reading";
   const save = button("save-reading", "Save reading");
   save.type = "submit";
   form.append(
     element("span", "caption legend", "Reading"),
-    labelled("written-field", "written", written, "written", ""),
-    labelled("spoken-field", "spoken", spoken, "spoken", ""),
+    labelled("written-field", "written", written, "written", "", sentence.index),
+    labelled("spoken-field", "spoken", spoken, "spoken", "", sentence.index),
     save,
   );
   if (!state || !state.lexicon) {
@@ -191,10 +198,10 @@ function sentenceNode(sentence) {
     "sentence " + number + " · line " + sentence.line + ", column " + sentence.column +
     " · " + clock(sentence.start) + "–" + clock(sentence.end));
   for (const [kind, text] of ownSettings(sentence)) {
-    meta.append(element("span", "setting " + kind, text));
+    meta.append(element("span", "setting own-" + kind, text));
   }
   if (!editable) {
-    const fixed = element("span", "setting fixed", "edit in the file");
+    const fixed = element("span", "setting not-editable", "edit in the file");
     fixed.title = NOT_EDITABLE;
     meta.append(fixed);
   }
@@ -205,6 +212,30 @@ function sentenceNode(sentence) {
   item.append(shown);
   if (sentence.spoken && sentence.spoken !== sentence.shown) {
     item.append(element("div", "spoken", "spoken: " + sentence.spoken));
+  }
+  const reading = readingForm(sentence, number);
+  if (sentence.readings && sentence.readings.length) {
+    const readings = element("ul", "readings");
+    readings.append(element("li", "caption", "readings:"));
+    readings.setAttribute("aria-label", "Lexicon readings in sentence " + number);
+    for (const entry of sentence.readings) {
+      const pick = button("reading-entry", entry.written + " → " + entry.spoken,
+        "Edit this reading below");
+      if (reading.written.disabled) {
+        pick.disabled = true;
+        pick.dataset.idle = "disabled";
+        pick.title = NO_LEXICON;
+      }
+      pick.addEventListener("click", () => {
+        reading.written.value = entry.written;
+        reading.spoken.value = entry.spoken;
+        reading.spoken.focus();
+      });
+      const line = element("li");
+      line.append(pick);
+      readings.append(line);
+    }
+    item.append(readings);
   }
   if (sentence.cues && sentence.cues.length) {
     const cues = element("ul", "cues");
@@ -256,9 +287,9 @@ function sentenceNode(sentence) {
     sentence.pause_set || sentence.pause === undefined ? "" : String(sentence.pause),
     "Silence after this sentence, 0 to 60000 ms; empty: as the script says");
   const fields = [
-    labelled("voice-field", "Voice", voice, "voice", voice.value),
-    labelled("rate-field", "Rate %", rate, "rate", rate.value),
-    labelled("pause-field", "Pause after (ms)", pause, "pause", pause.value),
+    labelled("voice-field", "Voice", voice, "voice", voice.value, sentence.index),
+    labelled("rate-field", "Rate %", rate, "rate", rate.value, sentence.index),
+    labelled("pause-field", "Pause after (ms)", pause, "pause", pause.value, sentence.index),
   ];
   fields[0].classList.toggle("set", Boolean(sentence.voice_set));
   fields[1].classList.toggle("set", Boolean(sentence.rate_set));
@@ -283,26 +314,8 @@ function sentenceNode(sentence) {
     retake.dataset.idle = "disabled";
   }
 
-  const reading = readingForm(sentence, number);
+  settings.append(reading.form);
   editing.append(textRow, settings);
-  if (sentence.readings && sentence.readings.length) {
-    const readings = element("ul", "readings");
-    readings.setAttribute("aria-label", "Lexicon readings in sentence " + number);
-    for (const entry of sentence.readings) {
-      const pick = button("reading-entry", entry.written + " → " + entry.spoken,
-        "Edit this reading below");
-      pick.addEventListener("click", () => {
-        reading.written.value = entry.written;
-        reading.spoken.value = entry.spoken;
-        reading.spoken.focus();
-      });
-      const line = element("li");
-      line.append(pick);
-      readings.append(line);
-    }
-    editing.append(readings);
-  }
-  editing.append(reading.form);
   item.append(editing);
   return item;
 }
