@@ -549,10 +549,9 @@ function showProgress(progress) {
   const share = typeof progress.share === "number" ? Math.max(0, Math.min(1, progress.share)) : null;
   if (share === null) exportProgress.removeAttribute("value");
   else exportProgress.value = share;
-  const parts = ["Exporting…"];
-  if (share !== null) parts.push(Math.round(100 * share) + "%");
-  if (progress.step) parts.push(progress.step);
-  say(parts.join(" "));
+  // the step usually says how far it is; the share alone when it does not
+  if (progress.step) say("Exporting… " + progress.step);
+  else say("Exporting…" + (share === null ? "" : " " + Math.round(100 * share) + "%"));
 }
 
 function sleep(ms) {
@@ -592,8 +591,11 @@ async function exportOutputs() {
     }
     say("Wrote " + answer.written.join(", ") + " (" + clock(answer.duration) + ", " +
       answer.cues + " cues).");
-    if (answer.report && answer.report.length) {
-      reportLines.textContent = answer.report.join("\n");
+    // as `voicer render` prints it: the subtitle warnings, then the report
+    const lines = (answer.warnings || []).map((warning) => "warning: " + warning)
+      .concat(answer.report || []);
+    if (lines.length) {
+      reportLines.textContent = lines.join("\n");
       report.hidden = false;
       report.open = true;
     }
