@@ -315,6 +315,45 @@ def test_retake_undo_and_a_refused_edit(server: Server):
     assert "Traceback" not in server.stderr.read_text()
 
 
+def test_settings_readings_and_drafts_over_http(server: Server):
+    talk = server.folder / "talk.txt"
+    with server.client() as client:
+        before = client.get("/api/state").json()
+        answer = client.post("/api/sentences/2/retake", json={"voice": "tone-low", "pause": 1200})
+        assert answer.status_code == 200, answer.text
+        third = answer.json()["sentences"][2]
+        assert (third["voice"], third["pause"], third["voice_set"]) == ("tone-low", 1200, True)
+        assert "[voice tone-low]首先" in talk.read_text(encoding="utf-8")
+        assert client.post("/api/sentences/2/undo").status_code == 200
+        assert talk.read_text(encoding="utf-8") == SPEECH
+        for body in ({}, {"rate": "fast"}, {"pause": True}, {"voice": 3}, {"text": None}):
+            bad = client.post("/api/sentences/2/retake", json=body)
+            assert bad.status_code == 400 and "error" in bad.json(), body
+        refused = client.post("/api/sentences/2/retake", json={"rate": 500})
+        assert refused.status_code == 422 and "rate" in refused.json()["error"]
+
+        no_lexicon = client.post(
+            "/api/sentences/1/reading", json={"written": "全市", "spoken": "x"}
+        )
+        assert no_lexicon.status_code == 422
+        assert "--lexicon" in no_lexicon.json()["error"]
+        assert client.post("/api/sentences/1/reading", json={"written": 1}).status_code == 400
+
+        drafted = client.post("/api/sentences/1/draft", json={"text": "今天我们开会。"})
+        assert drafted.status_code == 202 and drafted.json() == {"drafting": True}
+        assert client.post("/api/sentences/9/draft", json={"text": "好。"}).status_code == 404
+        assert client.post("/api/sentences/1/draft", json={"t": 1}).status_code == 400
+        assert client.get("/api/export/progress").json() == {
+            "running": False,
+            "share": None,
+            "step": "",
+        }
+        after = client.get("/api/state").json()
+        assert [s["hash"] for s in after["sentences"]] == [s["hash"] for s in before["sentences"]]
+    assert talk.read_text(encoding="utf-8") == SPEECH
+    assert "Traceback" not in server.stderr.read_text()
+
+
 def test_export_writes_the_outputs(server: Server):
     with server.client() as client:
         answer = client.post("/api/export")
@@ -326,6 +365,7 @@ def test_export_writes_the_outputs(server: Server):
     assert all(path.stat().st_size > 0 for path in written)
     assert done["duration"] == pytest.approx(state["duration"])
     assert done["cues"] == sum(len(s["cues"]) for s in state["sentences"])
+    assert done["report"][-2].startswith("wrote audio/talk.mp3 and audio/talk.srt")
 
 
 def test_ctrl_c_stops_the_studio(tmp_path: Path):

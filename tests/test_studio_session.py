@@ -212,3 +212,25 @@ def test_an_export_with_every_kind_of_change_is_what_render_writes(tmp_path: Pat
     assert rendered.returncode == 0, rendered.stderr.decode()
     for name in ("talk.wav", "talk.srt"):
         assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
+
+
+def test_a_video_export_is_what_render_writes_and_reports_progress(tmp_path: Path):
+    (tmp_path / "talk.txt").write_text(SCRIPT, encoding="utf-8")
+    options = pipeline.RenderOptions(engine="tone")
+    outputs = pipeline.Outputs.beside(tmp_path / "out" / "talk.mp4")
+    session = Studio(tmp_path / "talk.txt", options, outputs)
+    heard: list[tuple[float, str]] = []
+    try:
+        session.retake(1, settings={"pause": 1000})
+        done = session.export(lambda share, words: heard.append((share, words)))
+    finally:
+        session.close()
+    assert [Path(path).name for path in done["written"]] == ["talk.mp4", "talk.srt"]
+    assert heard[0][0] == 0.0 and heard[-1][0] == pytest.approx(1.0)
+    assert all(words.startswith("mastering and encoding") for _, words in heard)
+    rendered = run_voicer(
+        "render", "talk.txt", "--engine", "tone", "-o", "again/talk.mp4", cwd=tmp_path
+    )
+    assert rendered.returncode == 0, rendered.stderr.decode()
+    for name in ("talk.mp4", "talk.srt"):
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()

@@ -230,6 +230,145 @@ def video_options(command: F) -> F:
     return command
 
 
+def render_options(command: F) -> F:
+    """The options of a render, which the studio takes too: outputs, engine and voice, pauses,
+    placeholders, lexicon, subtitles, audio, video, cache and retries."""
+    options: list[Callable[[F], F]] = [
+        click.option(
+            "-o",
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Audio or video file; the format follows the extension: .mp3 .wav .flac .m4a .ogg "
+            ".opus, or video .mp4 .mkv .webm [default: audio/<input stem>.mp3]",
+        ),
+        click.option(
+            "--srt",
+            "srt_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="SRT file [default: beside the audio, same stem, .srt]",
+        ),
+        click.option(
+            "--subtitles",
+            "extra_subtitles",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Another subtitle file; the format follows the extension (.srt, .vtt, .ass). "
+            "Repeatable.",
+        ),
+        click.option("--vtt", is_flag=True, help="Also write WebVTT beside the audio."),
+        click.option(
+            "--timeline",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write a JSON timeline: every sentence and cue with its text, spoken text and "
+            "times.",
+        ),
+        click.option(
+            "--engine",
+            type=click.Choice(engines.ENGINE_NAMES),
+            default="auto",
+            show_default=True,
+            help="edge: online neural voices; kokoro: offline; auto: edge if reachable, else "
+            "kokoro.",
+        ),
+        click.option(
+            "--voice", help="An edge voice (zh-CN-YunyangNeural) or a kokoro voice (zm_yunxi)."
+        ),
+        click.option(
+            "--rate", default="+0%", show_default=True, help="Speaking rate, e.g. +10% or -5%."
+        ),
+        click.option(
+            "--volume", default="+0%", show_default=True, help="Volume, e.g. +10% or -5%."
+        ),
+        click.option(
+            "--pitch", default="+0Hz", show_default=True, help="Pitch, e.g. +2Hz (edge only)."
+        ),
+        click.option(
+            "--sentence-pause",
+            "sentence_pause_ms",
+            type=click.IntRange(0, 10000),
+            default=pipeline.DEFAULT_SENTENCE_PAUSE_MS,
+            show_default=True,
+            metavar="MS",
+            help="Silence between sentences, from the end of speech to the start of the next.",
+        ),
+        click.option(
+            "--paragraph-pause",
+            "paragraph_pause_ms",
+            type=click.IntRange(0, 10000),
+            default=pipeline.DEFAULT_PARAGRAPH_PAUSE_MS,
+            show_default=True,
+            metavar="MS",
+            help="Silence after the last sentence of a paragraph.",
+        ),
+        click.option(
+            "--kokoro-model",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            envvar="VOICER_KOKORO_MODEL",
+            help="Another Kokoro v1.0 ONNX file to use offline (env: VOICER_KOKORO_MODEL).",
+        ),
+        click.option(
+            "--fill",
+            "fill_pairs",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="A value for a placeholder: '*=上海' fills every *, repeated '*=…' fill them in "
+            "order, '3:12=上海' the one at line 3, column 12. Repeatable.",
+        ),
+        click.option(
+            "--fill-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Placeholder values from a file: KEY=VALUE lines or TOML.",
+        ),
+        click.option(
+            "--allow-placeholders",
+            is_flag=True,
+            help="Render a draft with placeholders left: they are not spoken, and subtitles "
+            "show them.",
+        ),
+        click.option(
+            "--lexicon",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Pronunciations for names and terms: a TSV (written<TAB>spoken) or TOML file, "
+            "applied before numbers are put into words.",
+        ),
+        subtitle_options,
+        audio_options,
+        video_options,
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            envvar="VOICER_CACHE_DIR",
+            help="Where synthesised sentences are kept for re-renders [default: the platform's "
+            "cache folder, e.g. ~/.cache/voicer; env: VOICER_CACHE_DIR].",
+        ),
+        click.option(
+            "--cache-max",
+            metavar="SIZE",
+            envvar=cache.LIMIT_ENV,
+            help="The most the sentence cache may hold, e.g. 500M or 2G; the least recently used "
+            "sentences go first; 0: no limit [default: 2G; env: VOICER_CACHE_MAX].",
+        ),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache."),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(1, 32),
+            help="Sentences synthesised at once [default: edge 8, kokoro 1 (it uses every core)].",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(0, 20),
+            default=pipeline.RenderOptions.retries,
+            show_default=True,
+            help="Further attempts at a request that failed for a passing reason (throttling, a "
+            "dropped connection, a timeout), with exponential backoff.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="voicer")
 def cli() -> None:
@@ -238,151 +377,14 @@ def cli() -> None:
 
 @cli.command("render")
 @click.argument("source", metavar="INPUT")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Audio or video file; the format follows the extension: .mp3 .wav .flac .m4a .ogg "
-    ".opus, or video .mp4 .mkv .webm [default: audio/<input stem>.mp3]",
-)
-@click.option(
-    "--srt",
-    "srt_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SRT file [default: beside the audio, same stem, .srt]",
-)
-@click.option(
-    "--subtitles",
-    "extra_subtitles",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Another subtitle file; the format follows the extension (.srt, .vtt, .ass). Repeatable.",
-)
-@click.option("--vtt", is_flag=True, help="Also write WebVTT beside the audio.")
-@click.option(
-    "--timeline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a JSON timeline: every sentence and cue with its text, spoken text and times.",
-)
-@click.option(
-    "--engine",
-    type=click.Choice(engines.ENGINE_NAMES),
-    default="auto",
-    show_default=True,
-    help="edge: online neural voices; kokoro: offline; auto: edge if reachable, else kokoro.",
-)
-@click.option("--voice", help="An edge voice (zh-CN-YunyangNeural) or a kokoro voice (zm_yunxi).")
-@click.option("--rate", default="+0%", show_default=True, help="Speaking rate, e.g. +10% or -5%.")
-@click.option("--volume", default="+0%", show_default=True, help="Volume, e.g. +10% or -5%.")
-@click.option("--pitch", default="+0Hz", show_default=True, help="Pitch, e.g. +2Hz (edge only).")
-@click.option(
-    "--sentence-pause",
-    "sentence_pause_ms",
-    type=click.IntRange(0, 10000),
-    default=pipeline.DEFAULT_SENTENCE_PAUSE_MS,
-    show_default=True,
-    metavar="MS",
-    help="Silence between sentences, from the end of speech to the start of the next.",
-)
-@click.option(
-    "--paragraph-pause",
-    "paragraph_pause_ms",
-    type=click.IntRange(0, 10000),
-    default=pipeline.DEFAULT_PARAGRAPH_PAUSE_MS,
-    show_default=True,
-    metavar="MS",
-    help="Silence after the last sentence of a paragraph.",
-)
-@click.option(
-    "--kokoro-model",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    envvar="VOICER_KOKORO_MODEL",
-    help="Another Kokoro v1.0 ONNX file to use offline (env: VOICER_KOKORO_MODEL).",
-)
-@click.option(
-    "--fill",
-    "fill_pairs",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A value for a placeholder: '*=上海' fills every *, repeated '*=…' fill them in "
-    "order, '3:12=上海' the one at line 3, column 12. Repeatable.",
-)
-@click.option(
-    "--fill-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Placeholder values from a file: KEY=VALUE lines or TOML.",
-)
-@click.option(
-    "--allow-placeholders",
-    is_flag=True,
-    help="Render a draft with placeholders left: they are not spoken, and subtitles show them.",
-)
-@click.option(
-    "--lexicon",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Pronunciations for names and terms: a TSV (written<TAB>spoken) or TOML file, "
-    "applied before numbers are put into words.",
-)
-@subtitle_options
-@audio_options
-@video_options
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="VOICER_CACHE_DIR",
-    help="Where synthesised sentences are kept for re-renders [default: the platform's cache "
-    "folder, e.g. ~/.cache/voicer; env: VOICER_CACHE_DIR].",
-)
-@click.option(
-    "--cache-max",
-    metavar="SIZE",
-    envvar=cache.LIMIT_ENV,
-    help="The most the sentence cache may hold, e.g. 500M or 2G; the least recently used "
-    "sentences go first; 0: no limit [default: 2G; env: VOICER_CACHE_MAX].",
-)
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
-@click.option(
-    "-j",
-    "--jobs",
-    type=click.IntRange(1, 32),
-    help="Sentences synthesised at once [default: edge 8, kokoro 1 (it uses every core)].",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(0, 20),
-    default=pipeline.RenderOptions.retries,
-    show_default=True,
-    help="Further attempts at a request that failed for a passing reason (throttling, a "
-    "dropped connection, a timeout), with exponential backoff.",
-)
+@render_options
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only; no progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Also report every failed attempt.")
 @reports_errors
-def render_command(
-    source: str,
-    output: Path | None,
-    srt_path: Path | None,
-    extra_subtitles: tuple[Path, ...],
-    vtt: bool,
-    timeline: Path | None,
-    fill_pairs: tuple[str, ...],
-    fill_file: Path | None,
-    no_cache: bool,
-    quiet: bool,
-    verbose: bool,
-    **settings: Any,
-) -> None:
+def render_command(source: str, quiet: bool, verbose: bool, **given: Any) -> None:
     """Render INPUT (a text file, or - for standard input) to audio and an SRT file."""
-    if settings.get("bit_depth") is not None:
-        settings["bit_depth"] = int(settings["bit_depth"])
-    if settings.get("cache_max") is not None:
-        settings["cache_max"] = cache.parse_size(settings["cache_max"])
-    fills = _fills(fill_pairs, fill_file)
-    video = pictures.VideoSettings(**{name: settings.pop(name) for name in VIDEO_SETTINGS})
-    options = pipeline.RenderOptions(fills=fills, use_cache=not no_cache, video=video, **settings)
     script = _read_script(source)
-    audio_path = output or pipeline.default_output(script.source)
-    outputs = pipeline.Outputs.beside(audio_path, srt_path, extra_subtitles, vtt, timeline)
+    options, outputs = _render_settings(script.source, given)
     bar = ProgressBar() if not quiet and sys.stderr.isatty() else None
     say = bar.above if bar else _notice
     listener = pipeline.Listener(
@@ -398,6 +400,24 @@ def render_command(
     if not quiet:
         for line in report(result):
             click.echo(line)
+
+
+def _render_settings(
+    source_name: str, given: dict[str, Any]
+) -> tuple[pipeline.RenderOptions, pipeline.Outputs]:
+    """The options and outputs of a render from :func:`render_options`' values."""
+    output, srt_path = given.pop("output"), given.pop("srt_path")
+    subtitles, vtt, timeline = given.pop("extra_subtitles"), given.pop("vtt"), given.pop("timeline")
+    fills = _fills(given.pop("fill_pairs"), given.pop("fill_file"))
+    use_cache = not given.pop("no_cache")
+    if given.get("bit_depth") is not None:
+        given["bit_depth"] = int(given["bit_depth"])
+    if given.get("cache_max") is not None:
+        given["cache_max"] = cache.parse_size(given["cache_max"])
+    video = pictures.VideoSettings(**{name: given.pop(name) for name in VIDEO_SETTINGS})
+    options = pipeline.RenderOptions(fills=fills, use_cache=use_cache, video=video, **given)
+    audio_path = output or pipeline.default_output(source_name)
+    return options, pipeline.Outputs.beside(audio_path, srt_path, subtitles, vtt, timeline)
 
 
 def report(result: pipeline.RenderResult) -> list[str]:
@@ -559,76 +579,7 @@ def voices_command(engine: str, locale: str | None) -> None:
 
 @cli.command("studio")
 @click.argument("source", metavar="INPUT")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where Export writes the audio, as render -o [default: audio/<input stem>.mp3]",
-)
-@click.option(
-    "--srt",
-    "srt_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SRT file [default: beside the audio, same stem, .srt]",
-)
-@click.option("--vtt", is_flag=True, help="Also write WebVTT beside the audio.")
-@click.option(
-    "--timeline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write a JSON timeline.",
-)
-@click.option(
-    "--engine",
-    type=click.Choice(engines.ENGINE_NAMES),
-    default="auto",
-    show_default=True,
-    help="edge: online neural voices; kokoro: offline; auto: edge if reachable, else kokoro.",
-)
-@click.option("--voice", help="An edge voice (zh-CN-YunyangNeural) or a kokoro voice (zm_yunxi).")
-@click.option("--rate", default="+0%", show_default=True, help="Speaking rate, e.g. +10% or -5%.")
-@click.option("--volume", default="+0%", show_default=True, help="Volume, e.g. +10% or -5%.")
-@click.option("--pitch", default="+0Hz", show_default=True, help="Pitch, e.g. +2Hz (edge only).")
-@click.option(
-    "--sentence-pause",
-    "sentence_pause_ms",
-    type=click.IntRange(0, 10000),
-    default=pipeline.DEFAULT_SENTENCE_PAUSE_MS,
-    show_default=True,
-    metavar="MS",
-    help="Silence between sentences.",
-)
-@click.option(
-    "--paragraph-pause",
-    "paragraph_pause_ms",
-    type=click.IntRange(0, 10000),
-    default=pipeline.DEFAULT_PARAGRAPH_PAUSE_MS,
-    show_default=True,
-    metavar="MS",
-    help="Silence after the last sentence of a paragraph.",
-)
-@click.option(
-    "--kokoro-model",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    envvar="VOICER_KOKORO_MODEL",
-    help="Another Kokoro v1.0 ONNX file to use offline (env: VOICER_KOKORO_MODEL).",
-)
-@click.option("--fill", "fill_pairs", multiple=True, metavar="KEY=VALUE", help="As render.")
-@click.option("--fill-file", type=click.Path(dir_okay=False, path_type=Path), help="As render.")
-@click.option("--allow-placeholders", is_flag=True, help="As render.")
-@click.option(
-    "--lexicon",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Pronunciations for names and terms: a TSV or TOML file.",
-)
-@subtitle_options
-@audio_options
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="VOICER_CACHE_DIR",
-    help="Where synthesised sentences are kept [env: VOICER_CACHE_DIR].",
-)
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache.")
+@render_options
 @click.option(
     "--host",
     default="127.0.0.1",
@@ -644,25 +595,12 @@ def voices_command(engine: str, locale: str | None) -> None:
 )
 @click.option("--no-browser", is_flag=True, help="Print the address; do not open a browser.")
 @reports_errors
-def studio_command(
-    source: str,
-    output: Path | None,
-    srt_path: Path | None,
-    vtt: bool,
-    timeline: Path | None,
-    fill_pairs: tuple[str, ...],
-    fill_file: Path | None,
-    no_cache: bool,
-    host: str,
-    port: int,
-    no_browser: bool,
-    **settings: Any,
-) -> None:
+def studio_command(source: str, host: str, port: int, no_browser: bool, **given: Any) -> None:
     """Hear INPUT in a local web page, fix its sentences and re-take them one at a time.
 
-    Every re-take is saved to INPUT at once (the previous text in a backup beside it);
-    Export writes what render would. The page's address, with its access token, is the
-    first line printed. Ctrl-C stops the studio.
+    Every change is saved to INPUT (and readings to --lexicon) at once, the earlier file kept
+    in a backup beside it; Export writes what render would. The page's address, with its
+    access token, is the first line printed. Ctrl-C stops the studio.
     """
     import webbrowser
 
@@ -671,14 +609,8 @@ def studio_command(
 
     if source == "-":
         raise InputError("the studio edits a file: give its path, not -")
-    if settings.get("bit_depth") is not None:
-        settings["bit_depth"] = int(settings["bit_depth"])
-    options = pipeline.RenderOptions(
-        fills=_fills(fill_pairs, fill_file), use_cache=not no_cache, **settings
-    )
     path = Path(source)
-    audio_path = output or pipeline.default_output(path.name)
-    outputs = pipeline.Outputs.beside(audio_path, srt_path, (), vtt, timeline)
+    options, outputs = _render_settings(path.name, given)
     studio = Studio(path, options, outputs)
 
     def ready(url: str) -> None:

@@ -17,7 +17,7 @@ rewrites only that markup, and the sentence's text where the file holds it as sh
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from voicer.errors import InputError
@@ -75,10 +75,18 @@ def with_setting_before(content: str, place: Place, keyword: str, value: str) ->
     """``content`` with ``[keyword value]`` written right before the sentence at ``place``
     (its text need not be as shown), unless one is there already."""
     start = _offset(content, place)
-    head = _run_before(content, start)
-    if any(found == keyword for found, _ in _tokens(content[slice(*head)])):
+    begin, _ = _run_before(content, start)
+    if any(found == keyword for found, _ in _tokens(content[begin:start])):
         return content
     return content[:start] + f"[{keyword} {value}]" + content[start:]
+
+
+def without_settings_before(content: str, place: Place, keywords: Sequence[str]) -> str:
+    """``content`` without the markup for ``keywords`` right before the sentence at ``place``."""
+    start = _offset(content, place)
+    begin, _ = _run_before(content, start)
+    kept = _rewritten(content[begin:start], dict.fromkeys(keywords), tuple(keywords))
+    return content[:begin] + kept + content[start:]
 
 
 def markup_for(keyword: str, value: Setting) -> str:

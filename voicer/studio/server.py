@@ -198,7 +198,7 @@ async def _json_object(request: Request) -> dict[str, Any] | None:
 def _retake_fields(given: dict[str, Any]) -> tuple[str | None, dict[str, str | int | None]]:
     """The text and settings of a re-take request; ValueError for a value of the wrong type."""
     text = given.get("text")
-    if text is not None and not isinstance(text, str):
+    if "text" in given and not isinstance(text, str):
         raise ValueError('"text" must be a string')
     settings: dict[str, str | int | None] = {}
     for key in SETTINGS:

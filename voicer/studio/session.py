@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 import wave
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -37,7 +37,8 @@ from voicer.subtitles import formats, rules
 from voicer.synthesis.engines import workers
 
 Key = tuple[str, str | None, int | None]
-# what undoes a change: ("script", {field: earlier value}) or ("reading", (written, spoken))
+# what undoes a change: ("script", ({field: earlier value}, keywords written before the next
+# sentence)) or ("reading", (written, earlier spoken form))
 Undo = tuple[str, Any]
 
 
@@ -147,8 +148,8 @@ class Studio:
             earlier: dict[str, edits.Setting] = {key: own.get(key) for key in change}
             if text is not None:
                 earlier["text"] = place.shown
-            self._change_script(index, content, change)
-            self._history.setdefault(index, []).append(("script", earlier))
+            kept = self._change_script(index, content, change)
+            self._history.setdefault(index, []).append(("script", (earlier, kept)))
             return self.state()
 
     def set_reading(self, index: int, written: str, spoken: str) -> dict[str, Any]:
@@ -177,7 +178,8 @@ class Studio:
             if kind == "reading":
                 self._change_lexicon(self._lexicon_file(), *value)
             else:
-                self._change_script(index, self._script_text(), value)
+                earlier_settings, kept = value
+                self._change_script(index, self._script_text(), earlier_settings, kept)
             earlier.pop()
             return self.state()
 
@@ -219,6 +221,7 @@ class Studio:
                     self.outputs, self.plan, self.assembled, self.cues, self.options,
                     progress, picture,
                 )  # fmt: skip
+                progress(1.0)
             finally:
                 self.export_progress = None
             result = self._result(measured, time.perf_counter() - began)
@@ -311,19 +314,33 @@ class Studio:
             raise InputError(f"{path}: the studio saves readings to a TSV lexicon, not TOML")
         return path
 
-    def _change_script(self, index: int, content: str, change: Mapping[str, edits.Setting]) -> None:
-        """Write ``change`` to sentence ``index`` in the file, keeping the sentence after it
-        with the voice and rate it has now."""
-        edited = content
-        following = index + 1 < len(self.plan.segments) and self.plan.segments[index + 1]
-        if following:
-            for keyword in edits.BEFORE:
-                if keyword in change:
-                    value = getattr(following, keyword)
-                    shown = "default" if value is None else _setting_text(keyword, value)
-                    edited = edits.with_setting_before(edited, _place_of(following), keyword, shown)
+    def _change_script(
+        self,
+        index: int,
+        content: str,
+        change: Mapping[str, edits.Setting],
+        undone: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Write ``change`` to sentence ``index`` in the file. The sentence after it keeps the
+        voice and rate it has now: markup for them is written before it where needed (their
+        keywords returned), or, undoing a change, removed again (``undone``)."""
+        edited, kept = content, []
+        following = self._following(index)
+        if following is not None and undone is not None:
+            edited = edits.without_settings_before(edited, _place_of(following), undone)
+        elif following is not None:
+            for keyword in (k for k in edits.BEFORE if k in change):
+                value = getattr(following, keyword)
+                shown = "default" if value is None else _setting_text(keyword, value)
+                written = edits.with_setting_before(edited, _place_of(following), keyword, shown)
+                kept += [keyword] if written != edited else []
+                edited = written
         edited = edits.changed(edited, self._place(index), change)
         self._rewrite({self.source: edited})
+        return kept
+
+    def _following(self, index: int) -> Segment | None:
+        return self.plan.segments[index + 1] if index + 1 < len(self.plan.segments) else None
 
     def _change_lexicon(self, path: Path, written: str, spoken: str) -> None:
         content = path.read_text(encoding="utf-8-sig") if path.exists() else ""
