@@ -64,6 +64,32 @@ def run_voicer(*args: str, cwd: Path, stdin: bytes | None = None, env: dict | No
     )
 
 
+def invoke_voicer(*args: str, cwd: Path, stdin: bytes | None = None, env: dict | None = None):
+    """The CLI's command run in this process (click's test runner), for tests whose subject is
+    what a render makes rather than the command line itself: no interpreter start, no import
+    of scipy and jieba, and kokoro's worker processes stay up for the next render. The answer
+    looks like ``run_voicer``'s (``returncode``, ``stdout`` and ``stderr`` as bytes); an error
+    that would end the process ends only this call, with its exit code, and anything else that
+    escapes (an internal error) is raised here, traceback and all."""
+    from click.testing import CliRunner
+
+    from voicer import cli
+
+    def leave(code: int) -> None:
+        raise SystemExit(code)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "_leave", leave)
+        patch.setenv("VOICER_DEBUG", "1")
+        patch.chdir(cwd)  # undone with the rest
+        result = CliRunner().invoke(cli.cli, list(args), input=stdin, env=env, prog_name="voicer")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(
+        ["voicer", *args], result.exit_code, result.stdout_bytes, result.stderr_bytes
+    )
+
+
 def interruptible() -> None:
     """For ``preexec_fn``: the child takes Ctrl-C (SIGINT) as a user's terminal would send it,
     even when the tests run where SIGINT is ignored (a shell's background job), which the

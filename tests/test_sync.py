@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import srt
-from speech_audio import decode, read_timeline, run_voicer
+from speech_audio import decode, invoke_voicer, read_timeline
 from test_timing_from_speech import cue_start_problems, pause_check, word_problems
 
 from voicer.subtitles import formats as subtitles
@@ -76,8 +76,9 @@ def check_sync(
     """Cue starts on speech onsets, ends on the end of speech; ``starts`` and ``ends``: only
     the starts and the ends of these cues."""
     cues = list(srt.parse(srt_path.read_text(encoding="utf-8")))
-    runs = sound_runs(decode(audio), 48000, min_silence)
-    assert len(decode(audio)) / 48000 >= 300, "the render must last at least five minutes"
+    samples = decode(audio)
+    runs = sound_runs(samples, 48000, min_silence)
+    assert len(samples) / 48000 >= 300, "the render must last at least five minutes"
     onsets = np.array([start for start, _ in runs])
     misses = []
     for cue in cues:
@@ -105,13 +106,13 @@ def check_subtitles(folder: Path, name: str) -> None:
     """The file follows the default profile, by the library and by ``voicer subtitles-check``."""
     cues = subtitles.read(folder / name)
     assert rules.violations(cues, 1000, profile_for("zh")) == []
-    checked = run_voicer("subtitles-check", name, cwd=folder)
+    checked = invoke_voicer("subtitles-check", name, cwd=folder)
     assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
     assert checked.stdout.decode().strip() == f"{name}: no violations"
 
 
 def test_kokoro_long_render_is_in_sync_and_follows_the_profile(long_text: Path):
-    result = run_voicer(
+    result = invoke_voicer(
         "render", "long.txt", "--engine", "kokoro", "-o", "k.wav", "--timeline", "k.json",
         cwd=long_text,
     )  # fmt: skip
@@ -134,7 +135,7 @@ def test_kokoro_long_render_is_in_sync_and_follows_the_profile(long_text: Path):
 
 
 def test_edge_long_render_is_in_sync_and_follows_the_profile(long_text: Path, edge_server):
-    result = run_voicer(
+    result = invoke_voicer(
         "render", "long.txt", "--engine", "edge", "-o", "e.mp3", "--timeline", "e.json",
         cwd=long_text,
     )  # fmt: skip

@@ -30,9 +30,9 @@ from speech_audio import (
     Timeline,
     decode,
     first_sound,
+    invoke_voicer,
     made_once,
     read_timeline,
-    run_voicer,
     shared_temp,
     silences,
 )
@@ -327,7 +327,7 @@ def kokoro_renders(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> 
     def render(folder: Path) -> None:
         (folder / "speech.txt").write_text(SCRIPT, encoding="utf-8")
         for name, options in PROFILES.items():
-            result = run_voicer(
+            result = invoke_voicer(
                 "render", "speech.txt", "--engine", "kokoro", *options,
                 "-o", f"{name}.wav", "--timeline", f"{name}.json",
                 cwd=folder, env={"VOICER_CACHE_DIR": str(folder / "cache")},
@@ -364,7 +364,7 @@ def test_audio_is_the_same_under_every_profile_and_the_subtitles_are_not(kokoro_
 
 @pytest.mark.parametrize("name", PROFILES)
 def test_each_render_follows_its_own_profile(kokoro_renders, name):
-    result = run_voicer("subtitles-check", f"{name}.srt", *PROFILES[name], cwd=kokoro_renders)
+    result = invoke_voicer("subtitles-check", f"{name}.srt", *PROFILES[name], cwd=kokoro_renders)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert result.stdout.decode().strip() == f"{name}.srt: no violations"
 
@@ -404,7 +404,7 @@ def edge_render(tmp_path_factory: pytest.TempPathFactory, worker_id: str, _edge_
 
     def render(folder: Path) -> None:
         server.reset()
-        result = run_voicer(
+        result = invoke_voicer(
             "render", str(LONG_SPEECH), "--engine", "edge", "--no-cache",
             "-o", "e.mp3", "--timeline", "e.json", cwd=folder,
             env={"VOICER_EDGE_URL": server.url, "VOICER_CACHE_DIR": str(folder / "cache")},
@@ -425,7 +425,7 @@ def test_the_loopback_service_speaks_at_a_natural_pace(edge_render):
 
 
 def test_edge_render_of_the_long_speech_breaks_no_subtitle_rule(edge_render):
-    result = run_voicer("subtitles-check", "e.srt", cwd=edge_render)
+    result = invoke_voicer("subtitles-check", "e.srt", cwd=edge_render)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert result.stdout.decode().strip() == "e.srt: no violations"
 
