@@ -64,13 +64,16 @@ def run_voicer(*args: str, cwd: Path, stdin: bytes | None = None, env: dict | No
     )
 
 
-def invoke_voicer(*args: str, cwd: Path, stdin: bytes | None = None, env: dict | None = None):
+def invoke_voicer(
+    *args: str, cwd: Path, stdin: bytes | None = None, env: dict | None = None, text: bool = False
+):
     """The CLI's command run in this process (click's test runner), for tests whose subject is
     what a render makes rather than the command line itself: no interpreter start, no import
     of scipy and jieba, and kokoro's worker processes stay up for the next render. The answer
-    looks like ``run_voicer``'s (``returncode``, ``stdout`` and ``stderr`` as bytes); an error
-    that would end the process ends only this call, with its exit code, and anything else that
-    escapes (an internal error) is raised here, traceback and all."""
+    looks like ``run_voicer``'s (``returncode``, ``stdout`` and ``stderr``: bytes, or str with
+    ``text``); an error that would end the process ends only this call, with its exit code, and
+    anything else that escapes (an internal error) is raised here, traceback and all. The CLI
+    contract itself (exit codes, one line, no traceback, signals) stays with ``run_voicer``."""
     from click.testing import CliRunner
 
     from voicer import cli
@@ -85,6 +88,10 @@ def invoke_voicer(*args: str, cwd: Path, stdin: bytes | None = None, env: dict |
         result = CliRunner().invoke(cli.cli, list(args), input=stdin, env=env, prog_name="voicer")
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
+    if text:
+        return subprocess.CompletedProcess(
+            ["voicer", *args], result.exit_code, result.stdout, result.stderr
+        )
     return subprocess.CompletedProcess(
         ["voicer", *args], result.exit_code, result.stdout_bytes, result.stderr_bytes
     )

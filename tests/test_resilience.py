@@ -1,7 +1,9 @@
 """``voicer render`` as a user runs it, when things go wrong: random faults of the edge service,
 a retry budget that runs out, a damaged cache entry; and what it prints while it copes.
 
-Every render here is a real ``python -m voicer`` subprocess. Audio is WAV, whose bytes are the
+The renders that must fail, and those on a terminal, are real ``python -m voicer``
+subprocesses; the others run the same command in this process (what it prints and writes is
+the subject, not the interpreter). Audio is WAV, whose bytes are the
 same from one render of the same clips to the next (no time stamp without ``--bwf``), so "the
 same output" means byte for byte, and the decoded samples are checked to hold one stretch of
 sound per sentence, so that two equally broken files cannot pass as equal.
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import srt
-from speech_audio import decode, speech_runs
+from speech_audio import decode, invoke_voicer, speech_runs
 from test_edge_cli import voicer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -90,6 +92,11 @@ def summary_of(result: subprocess.CompletedProcess) -> Summary:
     return Summary(*(int(match[name]) for name in Summary.__dataclass_fields__))
 
 
+def render(*args: str, cwd: Path, env: dict[str, str] | None = None):
+    """``voicer render ARGS`` in this process, its output as text."""
+    return invoke_voicer("render", *args, cwd=cwd, env=env, text=True)
+
+
 def write_speech(folder: Path, speech: str = SPEECH) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "talk.txt").write_text(speech, encoding="utf-8")
@@ -116,7 +123,7 @@ def clips_in(cache_dir: Path) -> list[Path]:
 def test_random_faults_are_retried_into_the_output_of_a_clean_render(edge_server, tmp_path):
     clean = write_speech(tmp_path / "clean")
     args = ["--engine", "edge", "-o", "out.wav", "--jobs", "4"]
-    result = voicer("render", "talk.txt", *args, "--no-cache", cwd=clean)
+    result = render("talk.txt", *args, "--no-cache", cwd=clean)
     assert (summary_of(result).retries, edge_server.faults_injected) == (0, 0)
 
     edge_server.reset()
@@ -124,7 +131,7 @@ def test_random_faults_are_retried_into_the_output_of_a_clean_render(edge_server
     edge_server.set_faults(0.3, FAULTS, seed=162)
     faulty = write_speech(tmp_path / "faulty")
     args += ["--retries", "8", "--cache-dir", "cache"]
-    result = voicer("render", "talk.txt", *args, cwd=faulty, env={"VOICER_EDGE_TIMEOUT": "1.5"})
+    result = render("talk.txt", *args, cwd=faulty, env={"VOICER_EDGE_TIMEOUT": "1.5"})
     summary = summary_of(result)
     assert edge_server.faults_injected > 0
     assert summary.retries >= edge_server.faults_injected > 0  # every fault was tried again
@@ -148,7 +155,7 @@ def test_any_number_of_jobs_renders_the_same_output(engine, edge_server, tmp_pat
     for jobs in ("1", "5"):
         work = write_speech(tmp_path / f"jobs{jobs}")
         args = ["--engine", engine, "-o", "out.wav", "--jobs", jobs, "--no-cache"]
-        summary = summary_of(voicer("render", "talk.txt", *args, cwd=work))
+        summary = summary_of(render("talk.txt", *args, cwd=work))
         assert summary == Summary(len(SENTENCES), int(jobs), len(SENTENCES), 0, 0)
         renders[jobs] = work / "out.wav"
     assert_same_render(renders["5"], renders["1"])
@@ -187,7 +194,7 @@ def test_a_spent_retry_budget_fails_cleanly_and_the_next_run_resumes(edge_server
     assert done <= cached <= len(answered)
 
     edge_server.reset()
-    resumed = voicer("render", "talk.txt", *args, cwd=work)
+    resumed = render("talk.txt", *args, cwd=work)
     summary = summary_of(resumed)
     assert f"{cached} from the cache" in resumed.stdout.splitlines()[-1]
     assert (summary.cached, summary.synthesised) == (cached, len(SENTENCES) - cached)
@@ -205,7 +212,7 @@ def test_a_corrupt_cache_entry_is_synthesised_again(tmp_path):
     work = write_speech(tmp_path / "work")
     cache_dir = tmp_path / "cache"
     args = ["--engine", "tone", "--cache-dir", str(cache_dir)]
-    first = summary_of(voicer("render", "talk.txt", *args, "-o", "first.wav", cwd=work))
+    first = summary_of(render("talk.txt", *args, "-o", "first.wav", cwd=work))
     assert (first.synthesised, first.cached) == (len(SENTENCES), 0)
     clips = clips_in(cache_dir)
     assert len(clips) == len(SENTENCES)
@@ -216,7 +223,7 @@ def test_a_corrupt_cache_entry_is_synthesised_again(tmp_path):
         corrupt[offset] ^= 0x5A
     damaged.write_bytes(bytes(corrupt))
 
-    second = summary_of(voicer("render", "talk.txt", *args, "-o", "second.wav", cwd=work))
+    second = summary_of(render("talk.txt", *args, "-o", "second.wav", cwd=work))
     assert (second.synthesised, second.cached) == (1, len(SENTENCES) - 1)
     assert_same_render(work / "second.wav", work / "first.wav")
     assert damaged.read_bytes() == good  # replaced by the clip made again
@@ -238,7 +245,7 @@ def test_verbose_reports_each_retry_once_and_no_bar_off_a_terminal(edge_server, 
     # connection then 503, then succeeds, the 6th no audio, then succeeds
     edge_server.set_faults(0.3, ["http429", "http503", "drop", "no_audio", "truncate"], seed=2)
     args = ["--engine", "edge", "-o", "out.wav", "--jobs", "1", "--no-cache", "-v"]
-    result = voicer("render", "talk.txt", *args, cwd=work)
+    result = render("talk.txt", *args, cwd=work)
     assert "\r" not in result.stderr and "\x1b" not in result.stderr
     summary = summary_of(result)
     assert summary.retries == edge_server.faults_injected == 4
@@ -290,6 +297,6 @@ def test_a_sentence_said_twice_is_synthesised_once_and_counted_the_same_every_ti
         work = write_speech(tmp_path / f"run{run}", speech)
         args = ["--engine", "edge", "-o", "out.wav", "--jobs", "4", "--cache-dir", "cache"]
         before = len(edge_server.requests)
-        summary = summary_of(voicer("render", "talk.txt", *args, cwd=work))
+        summary = summary_of(render("talk.txt", *args, cwd=work))
         counts.append((summary.synthesised, summary.cached, len(edge_server.requests) - before))
     assert counts == [(4, 4, 4), (4, 4, 4)]
