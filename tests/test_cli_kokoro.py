@@ -1,4 +1,7 @@
-"""The CLI end to end with the offline engine: real synthesis, real audio, real SRT."""
+"""The CLI end to end with the offline engine: real synthesis, real audio, real SRT.
+
+The shared render and the failing encoder are real ``python -m voicer`` runs; the other renders
+run the same command in this process, where kokoro's workers stay up from one to the next."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import srt
-from speech_audio import decode, run_voicer, speech_runs
+from speech_audio import decode, invoke_voicer, run_voicer, speech_runs
 
 SHORT_SPEECH = "一、开幕致辞\n同志们：\n今天我们召开全市工作会议。会议将持续两天！\n谢谢大家。\n"
 
@@ -73,7 +76,7 @@ def test_srt_cues_sit_on_the_speech_of_each_sentence(rendered):
 
 
 def test_stdin_wav_custom_srt_and_rate(tmp_path: Path):
-    result = run_voicer(
+    result = invoke_voicer(
         "render",
         "-",
         "-o",
@@ -109,7 +112,7 @@ def test_stdin_wav_custom_srt_and_rate(tmp_path: Path):
 
 def test_auto_falls_back_to_kokoro_when_edge_is_unreachable(tmp_path: Path):
     (tmp_path / "s.txt").write_text("你好。", encoding="utf-8")
-    result = run_voicer(
+    result = invoke_voicer(
         "render", "s.txt", "--voice", "zh-CN-XiaoxiaoNeural", cwd=tmp_path
     )  # VOICER_EDGE_URL points at a closed local port (conftest)
     assert result.returncode == 0, result.stderr.decode()
@@ -120,7 +123,7 @@ def test_auto_falls_back_to_kokoro_when_edge_is_unreachable(tmp_path: Path):
 
 
 def test_voices_lists_the_offline_voices(tmp_path: Path):
-    result = run_voicer("voices", "--engine", "kokoro", cwd=tmp_path)
+    result = invoke_voicer("voices", "--engine", "kokoro", cwd=tmp_path)
     assert result.returncode == 0
     listed = [line.split()[:2] for line in result.stdout.decode().splitlines()]
     assert listed == sorted(listed, key=lambda entry: (entry[1], entry[0]))  # by language
@@ -133,7 +136,7 @@ def test_a_failing_encoder_keeps_the_earlier_output(tmp_path: Path):
     # the subject is the encoder, not the engine: the fast tone engine speaks (kokoro's own
     # renders to MP3 are test_render_writes_mp3_and_srt_in_audio_folder's)
     (tmp_path / "s.txt").write_text("你好。", encoding="utf-8")
-    good = run_voicer("render", "s.txt", "--engine", "tone", cwd=tmp_path)
+    good = invoke_voicer("render", "s.txt", "--engine", "tone", cwd=tmp_path)
     assert good.returncode == 0, good.stderr.decode()
     before = {p.name: p.read_bytes() for p in (tmp_path / "audio").iterdir()}
 

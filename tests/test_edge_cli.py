@@ -1,4 +1,7 @@
-"""``voicer render`` end to end with the edge engine, against the loopback Edge server."""
+"""``voicer render`` end to end with the edge engine, against the loopback Edge server.
+
+Renders whose subject is what they write or ask the service for run the command in this
+process; failures, the usage error and the fallback notice are real ``python -m voicer`` runs."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 import pytest
 import srt
 from edge_server import burst_spans, words_of
+from speech_audio import invoke_voicer
 
 from voicer import ffmpeg
 
@@ -38,6 +42,11 @@ def talk(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def render(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``voicer render ARGS`` in this process, its output as text."""
+    return invoke_voicer("render", *args, cwd=cwd, text=True)
+
+
 def error_line(result: subprocess.CompletedProcess) -> str:
     """The whole of stderr, which must be one line."""
     lines = result.stderr.splitlines()
@@ -46,7 +55,7 @@ def error_line(result: subprocess.CompletedProcess) -> str:
 
 
 def test_render_writes_audio_and_an_srt_cue_on_each_sentence(edge_server, talk):
-    result = voicer("render", "talk.txt", "--engine", "edge", "-o", "out.mp3", cwd=talk)
+    result = render("talk.txt", "--engine", "edge", "-o", "out.mp3", cwd=talk)
     assert result.returncode == 0, result.stderr
     cues = list(srt.parse((talk / "out.srt").read_text(encoding="utf-8")))
     assert [cue.content for cue in cues] == [s.rstrip("。") for s in SENTENCES]  # zh-netflix style
@@ -60,7 +69,7 @@ def test_render_writes_audio_and_an_srt_cue_on_each_sentence(edge_server, talk):
 
 def test_voice_and_rate_reach_the_service(edge_server, talk):
     args = ["--voice", "zh-CN-XiaoxiaoNeural", "--rate", "+5%"]
-    result = voicer("render", "talk.txt", "--engine", "edge", *args, cwd=talk)
+    result = render("talk.txt", "--engine", "edge", *args, cwd=talk)
     assert result.returncode == 0, result.stderr
     asked = {(r.voice, r.rate) for r in edge_server.requests}
     assert asked == {("zh-CN-XiaoxiaoNeural", "+5%")}
@@ -91,7 +100,7 @@ def test_a_failing_service_exits_1_with_one_line_and_writes_nothing(
 
 
 def test_a_failure_keeps_the_earlier_good_output(edge_server, talk):
-    assert voicer("render", "talk.txt", "--engine", "edge", cwd=talk).returncode == 0
+    assert render("talk.txt", "--engine", "edge", cwd=talk).returncode == 0
     outputs = [talk / "audio" / "talk.mp3", talk / "audio" / "talk.srt"]
     before = [path.read_bytes() for path in outputs]
     edge_server.set_mode("http503")
@@ -104,7 +113,7 @@ def test_a_failure_keeps_the_earlier_good_output(edge_server, talk):
 
 
 def test_auto_uses_edge_when_the_service_answers(edge_server, talk):
-    result = voicer("render", "talk.txt", "--engine", "auto", cwd=talk)
+    result = render("talk.txt", "--engine", "auto", cwd=talk)
     assert result.returncode == 0, result.stderr
     assert "with edge zh-CN-YunyangNeural" in result.stdout
     assert sorted(r.text for r in edge_server.requests[-3:]) == sorted(SENTENCES)
