@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pysubs2 import Alignment, SSAFile
-from speech_audio import run_voicer
+from speech_audio import invoke_voicer
 
 from voicer import ffmpeg
 from voicer.errors import InputError
@@ -194,7 +194,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("render")
     (folder / "in.txt").write_text(SPEECH, encoding="utf-8")
     args = ["in.txt", "--engine", "tone", "--subtitles", "out.ass", "-o", "out.mp3"]
-    result = run_voicer("render", *args, cwd=folder)
+    result = invoke_voicer("render", *args, cwd=folder)
     assert result.returncode == 0, result.stderr.decode()
     return folder
 
@@ -212,6 +212,6 @@ def test_render_writes_ass_matching_the_srt(rendered: Path):
 
 
 def test_subtitles_check_passes_the_rendered_ass(rendered: Path):
-    assert run_voicer("subtitles-check", "out.srt", cwd=rendered).returncode == 0
-    check = run_voicer("subtitles-check", "out.ass", cwd=rendered)
+    assert invoke_voicer("subtitles-check", "out.srt", cwd=rendered).returncode == 0
+    check = invoke_voicer("subtitles-check", "out.ass", cwd=rendered)
     assert check.returncode == 0, check.stdout.decode()

@@ -15,7 +15,7 @@ import pytest
 import srt
 from helpers import read_bext
 from measure import short_term_loudness
-from speech_audio import decode, run_voicer
+from speech_audio import decode, invoke_voicer
 
 from voicer import RenderOptions, ffmpeg, render
 from voicer.audio import loudness
@@ -128,7 +128,7 @@ def test_cue_times_and_duration_agree_across_formats_and_rates(
 def test_cli_bwf_lead_in_tail_and_summary(speech_file: Path, tmp_path: Path):
     args = ["render", str(speech_file), "--engine", "tone", "-o", "out.wav", "--bwf"]
     args += ["--lead-in", "2000", "--tail", "1500", "--bit-depth", "16", "--sample-rate", "44100"]
-    result = run_voicer(*args, "--timeline", "t.json", cwd=tmp_path)
+    result = invoke_voicer(*args, "--timeline", "t.json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr.decode()
     summary = result.stdout.decode()
     found = re.search(
@@ -157,7 +157,7 @@ def test_cli_bwf_lead_in_tail_and_summary(speech_file: Path, tmp_path: Path):
 )
 def test_impossible_delivery_is_refused_before_synthesis(tmp_path: Path, args, message):
     (tmp_path / "in.txt").write_text("你好。", encoding="utf-8")
-    result = run_voicer("render", "in.txt", "--engine", "tone", *args, cwd=tmp_path)
+    result = invoke_voicer("render", "in.txt", "--engine", "tone", *args, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr.decode()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from speech_audio import decode, run_voicer
+from speech_audio import decode, invoke_voicer, run_voicer
 
 from voicer import RenderOptions, render
 from voicer.model import Clip, Mark
@@ -94,10 +94,10 @@ def test_cli_no_cache_info_and_clear(tmp_path: Path):
     env = {"VOICER_CACHE_DIR": str(tmp_path / "cache")}
     # the cache's commands are the subject, not the engine: the fast tone engine fills it
     args = ["render", "talk.txt", "--engine", "tone"]
-    assert run_voicer(*args, cwd=tmp_path, env=env).returncode == 0
-    second = run_voicer(*args, cwd=tmp_path, env=env)
+    assert invoke_voicer(*args, cwd=tmp_path, env=env).returncode == 0
+    second = invoke_voicer(*args, cwd=tmp_path, env=env)
     assert "0 clips synthesised, 1 from the cache" in second.stdout.decode()
-    uncached = run_voicer(*args, "--no-cache", cwd=tmp_path, env=env)
+    uncached = invoke_voicer(*args, "--no-cache", cwd=tmp_path, env=env)
     assert "1 clip synthesised, 0 from the cache" in uncached.stdout.decode()
     info = run_voicer("cache", "info", cwd=tmp_path, env=env).stdout.decode()
     assert ": 1 clip," in info
@@ -214,7 +214,7 @@ def test_sizes_are_read_in_the_documented_forms(text: str, size: int):
 
 
 def render_tone(tmp_path: Path, *args: str, env: dict | None = None) -> str:
-    result = run_voicer("render", "talk.txt", "--engine", "tone", *args, cwd=tmp_path, env=env)
+    result = invoke_voicer("render", "talk.txt", "--engine", "tone", *args, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr.decode()
     return result.stdout.decode()
 
@@ -232,7 +232,7 @@ def test_the_limit_holds_on_a_real_render_and_info_reports_it(tmp_path: Path, ho
     size = sum(p.stat().st_size for p in entries)
     assert 0 < size <= 400_000 and 1 <= len(entries) < 5  # five sentences do not all fit
 
-    info = run_voicer("cache", "info", "--cache-max", "400k", cwd=tmp_path, env=env)
+    info = invoke_voicer("cache", "info", "--cache-max", "400k", cwd=tmp_path, env=env)
     first_line = info.stdout.decode().splitlines()[0]
     assert first_line.startswith(f"{folder}: {len(entries)} clip")
     assert f"{cache.format_size(size)}; limit 400 kB (" in first_line
@@ -246,7 +246,7 @@ def test_a_second_render_under_the_limit_takes_every_sentence_from_the_cache(tmp
     assert "5 clips synthesised, 0 from the cache" in first
     second = render_tone(tmp_path, "--cache-max", "2G", env=env)
     assert "0 clips synthesised, 5 from the cache" in second
-    info = run_voicer("cache", "info", cwd=tmp_path, env=env).stdout.decode()
+    info = invoke_voicer("cache", "info", cwd=tmp_path, env=env).stdout.decode()
     assert ": 5 clips," in info and "limit 2 GB (0% used)" in info
 
 

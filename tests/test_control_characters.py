@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from speech_audio import run_voicer
+from speech_audio import invoke_voicer, run_voicer
 
 from voicer.errors import InputError
 from voicer.script import prepare
@@ -69,7 +69,7 @@ def test_undecodable_bytes_still_fail(data):
 def test_render_and_check_tell_the_user(tmp_path: Path):
     (tmp_path / "in.txt").write_bytes(DRAFT.encode())
     warning = "voicer: warning: in.txt: 3 control characters left out, at 1:3 (U+0001)"
-    rendered = run_voicer("render", "in.txt", "--engine", "tone", "-o", "out.wav", cwd=tmp_path)
+    rendered = invoke_voicer("render", "in.txt", "--engine", "tone", "-o", "out.wav", cwd=tmp_path)
     assert rendered.returncode == 0, rendered.stderr.decode()
     assert warning in rendered.stderr.decode()
     assert "\x01" not in (tmp_path / "out.srt").read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import srt
-from speech_audio import decode, run_voicer, speech_runs
+from speech_audio import decode, invoke_voicer, speech_runs
 
 from voicer.errors import InputError
 from voicer.model import Prosody
@@ -75,7 +75,7 @@ def test_british_voice_speaks():
 
 
 def test_voices_are_listed_with_their_accent():
-    result = run_voicer("voices", "--engine", "kokoro", cwd=Path.cwd())
+    result = invoke_voicer("voices", "--engine", "kokoro", cwd=Path.cwd())
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr.decode()
     for name, language in [
@@ -89,7 +89,7 @@ def test_voices_are_listed_with_their_accent():
 
 def test_cli_renders_english_offline_with_word_timed_subtitles(tmp_path: Path):
     (tmp_path / "talk.txt").write_text("Good morning.\nThank you all for coming.\n")
-    result = run_voicer(
+    result = invoke_voicer(
         "render", "talk.txt", "--engine", "kokoro", "-o", "talk.wav", "--srt", "talk.srt",
         cwd=tmp_path,
     )  # fmt: skip
@@ -105,7 +105,7 @@ def test_cli_renders_english_offline_with_word_timed_subtitles(tmp_path: Path):
 
 def test_auto_falls_back_to_english_kokoro_when_edge_is_unreachable(tmp_path: Path):
     (tmp_path / "talk.txt").write_text("Good morning.\n")
-    result = run_voicer("render", "talk.txt", "-o", "talk.wav", cwd=tmp_path)
+    result = invoke_voicer("render", "talk.txt", "-o", "talk.wav", cwd=tmp_path)
     stderr = result.stderr.decode()
     assert result.returncode == 0, stderr
     assert "using the offline kokoro engine" in stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from speech_audio import run_voicer
+from speech_audio import invoke_voicer
 
 from voicer.pipeline import Listener, Progress, RenderOptions, render
 
@@ -36,7 +36,7 @@ def test_progress_covers_every_sentence_then_mastering(tmp_path: Path):
 def test_the_closing_lines_count_in_words(tmp_path: Path):
     (tmp_path / "one.txt").write_text("你好。\n", encoding="utf-8")
     args = ["render", "one.txt", "--engine", "tone", "--vtt", "--timeline", "one.json"]
-    result = run_voicer(*args, "--no-cache", cwd=tmp_path)
+    result = invoke_voicer(*args, "--no-cache", cwd=tmp_path)
     assert result.returncode == 0, result.stderr.decode()
     lines = result.stdout.decode().splitlines()
     assert lines[-2] == (

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from speech_audio import decode, run_voicer
+from speech_audio import decode, invoke_voicer
 
 from voicer import ffmpeg
 from voicer.audio import bwf
@@ -64,7 +64,7 @@ def test_rendered_24_bit_wav_has_format_tag_1(tmp_path: Path, channels: int, add
     (tmp_path / "in.txt").write_text("今天开会。明天休息。", encoding="utf-8")
     args = ["--engine", "tone", "-o", "out.wav", "--bit-depth", "24"]
     args += ["--channels", str(channels), *(["--bwf"] if add_bwf else [])]
-    result = run_voicer("render", "in.txt", *args, cwd=tmp_path)
+    result = invoke_voicer("render", "in.txt", *args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr.decode()
     path = tmp_path / "out.wav"
     assert _fmt(path) == (1, channels, RATE, RATE * 3 * channels, 3 * channels, 24, 16)

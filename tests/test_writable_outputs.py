@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from speech_audio import run_voicer
+from speech_audio import invoke_voicer
 
 from voicer import files
 from voicer.errors import InputError
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/p
 )
 def test_outputs_that_cannot_be_created_fail_before_synthesis(tmp_path: Path, args):
     (tmp_path / "in.txt").write_text("今天开会。", encoding="utf-8")
-    result = run_voicer("render", "in.txt", "--engine", "tone", *args, cwd=tmp_path)
+    result = invoke_voicer("render", "in.txt", "--engine", "tone", *args, cwd=tmp_path)
     stderr = result.stderr.decode()
     assert result.returncode == 2, stderr
     (line,) = stderr.strip().splitlines()  # one line, and no "speaking 1 sentence ..." before it
