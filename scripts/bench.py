@@ -31,7 +31,7 @@ studio    The example in a studio session (voicer.studio.session, in this proces
           each a new text, timed from the edit to a playable preview (the re-take and the
           preview WAV; target < 1.5 s with kokoro). Cold: the re-take is the first the studio
           hears of the text. Drafted: as the page does, the text is sent as a draft when typing
-          pauses, and Re-take is pressed 1 s later. Against a CLI re-render of the edited file
+          pauses for 600 ms, and Re-take is pressed 1 s after that. Against a CLI re-render of the edited file
           (a fresh process, every other sentence from the cache).
 
 Pacing of the stand-in service: ``set_pacing(latency=0.3, realtime=3.0)``. The server waits
@@ -528,7 +528,7 @@ DRAFTED = (  # the same sentence said three more ways, each typed (drafted) befo
 )
 RETAKE_INDEX = 4
 RETAKE_TARGET = 1.5  # seconds from an edit to a playable preview, offline engine
-TYPING_PAUSE = 1.0  # seconds between the last keystroke (the page's draft) and Re-take
+TYPING_PAUSE = 1.0  # seconds between the page's draft (600 ms after the last keystroke) and Re-take
 
 
 def studio_section() -> None:
@@ -577,7 +577,7 @@ def studio_section() -> None:
         print(f"         re-take to preview, cold:    {_figures(cold)} s{target}")
         print(
             f"         re-take to preview, drafted: {_figures(drafted)} s (Re-take "
-            f"{TYPING_PAUSE:g} s after the last keystroke){target}"
+            f"{TYPING_PAUSE:g} s after the draft){target}"
         )
         print(
             f"         CLI re-render of one edited sentence {cli.seconds:6.2f} s "
