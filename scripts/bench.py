@@ -31,8 +31,8 @@ studio    The example in a studio session (voicer.studio.session, in this proces
           each a new text, timed from the edit to a playable preview (the re-take and the
           preview WAV; target < 1.5 s with kokoro). Cold: the re-take is the first the studio
           hears of the text. Drafted: as the page does, the text is sent as a draft when typing
-          pauses for 600 ms, and Re-take is pressed 1 s after that. Against a CLI re-render of the edited file
-          (a fresh process, every other sentence from the cache).
+          pauses for 600 ms, and Re-take is pressed 1 s after that. Against a CLI re-render of
+          the edited file (a fresh process, every other sentence from the cache).
 
 Pacing of the stand-in service: ``set_pacing(latency=0.3, realtime=3.0)``. The server waits
 ``latency`` seconds after a request's SSML arrives before it answers (turn.start), then sends
