@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from speech_audio import RATE, interruptible, made_once, run_voicer, shared_temp
+from speech_audio import RATE, interruptible, invoke_voicer, made_once, shared_temp
 from video_media import (
     chapters,
     frames_at,
@@ -77,10 +77,11 @@ def inputs(shared: Path) -> Path:
 
 
 def render_in(folder: Path, output: str, *options: str, check: bool = True):
-    """``voicer render talk.txt -o output --timeline <stem>.json`` with the tone engine."""
+    """``voicer render talk.txt -o output --timeline <stem>.json`` with the tone engine, in this
+    process (the CLI as a process is the Ctrl-C test's)."""
     (folder / "talk.txt").write_text(SCRIPT, encoding="utf-8")
     stem = Path(output).stem
-    result = run_voicer(
+    result = invoke_voicer(
         "render", "talk.txt", "-o", output, "--engine", "tone", "--no-cache",
         "--timeline", f"{stem}.json", *options, cwd=folder,
     )  # fmt: skip
@@ -373,7 +374,7 @@ def test_bad_input_is_one_line_before_synthesis(inputs, tmp_path, options):
         linked(tmp_path, inputs / name)
     (tmp_path / "talk.txt").write_text(SCRIPT, encoding="utf-8")
     before = sorted(path.name for path in tmp_path.iterdir())
-    result = run_voicer("render", "talk.txt", "--engine", "tone", *options, cwd=tmp_path)
+    result = invoke_voicer("render", "talk.txt", "--engine", "tone", *options, cwd=tmp_path)
     said = result.stderr.decode()
     assert result.returncode == 2, said
     lines = said.strip().splitlines()
