@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import srt
+from speech_audio import invoke_voicer
 from test_edge_cli import voicer
 
 DRAFT = "2024年3月5日，全市GDP增长5.2%，居全省第3位。\n请拨打热线12345咨询，张珺同志主持会议。\n"
@@ -15,7 +16,7 @@ def test_the_engine_hears_numbers_in_words_and_subtitles_keep_digits(edge_server
     (tmp_path / "draft.txt").write_text(DRAFT, encoding="utf-8")
     (tmp_path / "names.tsv").write_text("# names\n张珺\t张军\n", encoding="utf-8")
     args = ["-o", "draft.wav", "--engine", "edge", "--lexicon", "names.tsv", "--timeline", "t.json"]
-    result = voicer("render", "draft.txt", *args, cwd=tmp_path)
+    result = invoke_voicer("render", "draft.txt", *args, cwd=tmp_path, text=True)
     assert result.returncode == 0, result.stderr
     heard = "".join(sorted(request.text for request in edge_server.requests))
     for spoken in (
@@ -51,12 +52,12 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def test_the_example_draft_goes_through_check_then_render_with_its_fills(tmp_path):
-    checked = voicer("check", str(EXAMPLES / "draft.txt"), "--format", "json", cwd=tmp_path)
+    checked = invoke_voicer("check", str(EXAMPLES / "draft.txt"), "--format", "json", cwd=tmp_path)
     assert checked.returncode == 1
     assert json.loads(checked.stdout)["counts"]["error"] == 3
     fills = ["--fill-file", str(EXAMPLES / "draft-fills.toml")]
     args = ["-o", "draft.wav", "--engine", "tone", "--timeline", "t.json", *fills]
-    rendered = voicer("render", str(EXAMPLES / "draft.txt"), *args, cwd=tmp_path)
+    rendered = invoke_voicer("render", str(EXAMPLES / "draft.txt"), *args, cwd=tmp_path)
     assert rendered.returncode == 0, rendered.stderr
     sentences = json.loads((tmp_path / "t.json").read_text("utf-8"))["sentences"]
     spoken = "".join(s["spoken"] for s in sentences)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import json
 
+from speech_audio import invoke_voicer
 from test_edge_cli import voicer
+
+
+def check(*args: str, cwd):
+    """``voicer check ARGS`` in this process, its output as text (a missing file: a real
+    process, below)."""
+    return invoke_voicer("check", *args, cwd=cwd, text=True)
+
 
 DRAFT = (
     "[# 第二稿，待核实]\n"
@@ -19,7 +27,7 @@ DRAFT = (
 
 def findings_of(tmp_path, *args):
     (tmp_path / "draft.txt").write_text(DRAFT, encoding="utf-8")
-    result = voicer("check", "draft.txt", "--format", "json", *args, cwd=tmp_path)
+    result = check("draft.txt", "--format", "json", *args, cwd=tmp_path)
     return result, json.loads(result.stdout)
 
 
@@ -54,7 +62,7 @@ def test_check_says_how_numbers_will_be_read_and_flags_long_sentences(tmp_path):
 
 def test_the_readable_report_has_one_line_per_finding(tmp_path):
     (tmp_path / "draft.txt").write_text(DRAFT, encoding="utf-8")
-    result = voicer("check", "draft.txt", cwd=tmp_path)
+    result = check("draft.txt", cwd=tmp_path)
     lines = result.stdout.strip().splitlines()
     assert lines[-1] == "5 errors, 4 warnings, 2 notes"
     assert (
@@ -65,7 +73,7 @@ def test_the_readable_report_has_one_line_per_finding(tmp_path):
 
 def test_a_clean_script_exits_0_even_with_notes(tmp_path):
     (tmp_path / "clean.txt").write_text("全市GDP增长5.2%，居全省第3位。\n", encoding="utf-8")
-    result = voicer("check", "clean.txt", cwd=tmp_path)
+    result = check("clean.txt", cwd=tmp_path)
     assert result.returncode == 0, result.stdout
     assert "5.2% will be read “百分之五点二”" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "0 errors, 0 warnings, 2 notes"
@@ -73,7 +81,7 @@ def test_a_clean_script_exits_0_even_with_notes(tmp_path):
 
 def test_malformed_markup_is_an_error_finding_and_a_missing_file_exit_2(tmp_path):
     (tmp_path / "bad.txt").write_text("第一句。\n第二句[foo]话。\n", encoding="utf-8")
-    result = voicer("check", "bad.txt", "--format", "json", cwd=tmp_path)
+    result = check("bad.txt", "--format", "json", cwd=tmp_path)
     assert result.returncode == 1
     (finding,) = json.loads(result.stdout)["findings"]
     assert (finding["line"], finding["column"], finding["kind"]) == (2, 4, "markup")

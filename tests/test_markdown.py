@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from speech_audio import run_voicer
+from speech_audio import invoke_voicer
 
 from voicer.errors import InputError
 from voicer.script import lint, prepare
@@ -248,7 +248,7 @@ MARKDOWN_DRAFT = """\
 
 def test_voicer_check_reports_positions_in_the_markdown_file(tmp_path):
     (tmp_path / "draft.md").write_text(MARKDOWN_DRAFT, encoding="utf-8")
-    result = run_voicer("check", "draft.md", "--format", "json", cwd=tmp_path)
+    result = invoke_voicer("check", "draft.md", "--format", "json", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     found = {
         (f["line"], f["column"], f["kind"], f["text"])
@@ -262,17 +262,17 @@ def test_voicer_check_reports_positions_in_the_markdown_file(tmp_path):
         (12, 3, "reading", "1"),
         (12, 10, "unspeakable", "★"),
     }  # fmt: skip
-    text = run_voicer("check", "draft.md", cwd=tmp_path).stdout.decode()
+    text = invoke_voicer("check", "draft.md", cwd=tmp_path).stdout.decode()
     assert "draft.md:5:17: error: unfilled placeholder * in “" in text
 
 
 def test_voicer_render_places_sentences_and_placeholder_errors_in_the_markdown_file(tmp_path):
     (tmp_path / "draft.md").write_text(MARKDOWN_DRAFT, encoding="utf-8")
-    refused = run_voicer("render", "--engine", "tone", "draft.md", cwd=tmp_path)
+    refused = invoke_voicer("render", "--engine", "tone", "draft.md", cwd=tmp_path)
     assert refused.returncode == 2
     assert b"2 unfilled placeholders: 5:17 * in" in refused.stderr
     assert b"; 6:5 X in" in refused.stderr
-    result = run_voicer(
+    result = invoke_voicer(
         *("render", "--engine", "tone", "draft.md", "-o", "talk.wav", "--timeline", "t.json"),
         *("--fill", "5:17=5.2", "--fill", "6:5=3"),
         cwd=tmp_path,
