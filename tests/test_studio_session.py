@@ -234,3 +234,22 @@ def test_a_video_export_is_what_render_writes_and_reports_progress(tmp_path: Pat
     assert rendered.returncode == 0, rendered.stderr.decode()
     for name in ("talk.mp4", "talk.srt"):
         assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
+
+
+def test_an_engine_failure_leaves_the_script_and_programme_as_they_were(edge_server, tmp_path):
+    from voicer.errors import SynthesisError
+
+    (tmp_path / "talk.txt").write_text(SCRIPT, encoding="utf-8")
+    options = pipeline.RenderOptions(engine="edge", retries=0)
+    session = Studio(tmp_path / "talk.txt", options, pipeline.Outputs.beside(tmp_path / "t.mp3"))
+    try:
+        before = session.state()
+        edge_server.set_mode("http403")
+        with pytest.raises(SynthesisError, match="line 3"):
+            session.retake(2, EDITED)
+        assert session.state() == before
+        assert (tmp_path / "talk.txt").read_text(encoding="utf-8") == SCRIPT
+        edge_server.set_mode("normal")
+        assert session.retake(2, EDITED)["sentences"][2]["shown"] == EDITED
+    finally:
+        session.close()

@@ -355,12 +355,14 @@ class Studio:
                 shutil.copy2(path, path.with_name(path.name + ".bak"))
             self._backed_up.add(path)
             files.write_atomically(path, content)
+        plan = self.plan
         try:
             script = reading.read_script(self.source)
-            self.plan = pipeline.prepare(script, self._plan_options(), self.plan.choice)
+            self.plan = pipeline.prepare(script, self._plan_options(), plan.choice)
             self._build()
         except BaseException:
-            for path, before in earlier.items():  # the change did not take: files as they were
+            self.plan = plan  # the change did not take: the plan and files as they were
+            for path, before in earlier.items():
                 if before is None:
                     path.unlink(missing_ok=True)
                 else:
