@@ -1,13 +1,24 @@
-"""Bad input: one clear line on stderr, exit code 2, no synthesis, nothing written."""
+"""Bad input: one clear line on stderr, exit code 2, no synthesis, nothing written.
+
+A few cases, one for each way out (voicer's own error, click's usage error, a refusal after the
+engine is chosen), and the two tests after them run ``python -m voicer`` as a user would; the
+others run the same command in this process, where the exit code and stderr are the same and an
+internal error would raise here."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from speech_audio import run_voicer
+from speech_audio import invoke_voicer, run_voicer
 
 GOOD = "今天开会。".encode()
+# the cases run as a real process, by their message
+IN_A_PROCESS = {
+    "missing.txt: no such file",
+    "Invalid value for '--engine'",
+    "zm_yunxi speaks Mandarin,",
+}
 
 
 @pytest.mark.parametrize(
@@ -38,7 +49,8 @@ GOOD = "今天开会。".encode()
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, setup, args, message):
     if setup is not None:
         (tmp_path / "in.txt").write_bytes(setup)
-    result = run_voicer("render", *args, cwd=tmp_path)
+    run = run_voicer if message in IN_A_PROCESS else invoke_voicer
+    result = run("render", *args, cwd=tmp_path)
     stderr = result.stderr.decode()
     assert result.returncode == 2, stderr
     assert "Traceback" not in stderr
