@@ -98,7 +98,7 @@ def test_a_worker_killed_mid_request_is_one_line_then_replaced():
     assert re.fullmatch(
         r"kokoro: engine worker process \d+ ended unexpectedly \(killed by SIGKILL\)", message
     )
-    assert not failure.value.transient
+    assert failure.value.transient  # another worker may well speak it: worth a retry
     assert engine.synthesize(SENTENCES[2], VOICE, Prosody()).marks  # a new worker
     assert engine.worker_pids() and pids[0] not in engine.worker_pids()
 

@@ -530,34 +530,76 @@ def render_script(
     with scratch:
         clips = scratch.enter_context(speaking(plan, speaker, jobs))
         _warn_about_script(plan, tell)  # while the engine works
-        assembled = assemble(plan, clips, options, scratch, progress.sentence)
-        synthesis_seconds = time.perf_counter() - synthesis_began
-        cues = cue(plan, assembled.programme)
-        mastering_began = time.perf_counter()
-        progress.mastering(0.0)
-        measured = write(outputs, plan, assembled, cues, options, progress.mastering, picture)
-        mastering_seconds = time.perf_counter() - mastering_began
-    programme = assembled.programme
+        done = deliver(
+            plan, clips, outputs, options, picture, progress.sentence, progress.mastering
+        )
     return RenderResult(
         outputs=outputs,
         engine=plan.choice.engine.name,
         voice=plan.choice.voice,
-        duration=programme.duration,
+        duration=done.duration,
         sentences=len(plan.segments),
-        cues=tuple(cues),
-        sample_rate=programme.sample_rate,
+        cues=done.cues,
+        sample_rate=done.sample_rate,
         profile=plan.profile,
-        synthesis_seconds=synthesis_seconds,
+        synthesis_seconds=done.assembled_at - synthesis_began,
         total_seconds=time.perf_counter() - began,
         notices=plan.notices,
-        violations=tuple(rules.violations(cues, programme.sample_rate, plan.profile)),
-        loudness=measured,
-        mastering_seconds=mastering_seconds,
+        violations=done.violations,
+        loudness=done.loudness,
+        mastering_seconds=done.mastering_seconds,
         cache_hits=speaker.hits,
         synthesized=speaker.misses,
         retries=speaker.retries,
         jobs=jobs,
     )
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What :func:`deliver` wrote: the programme's length, its cues and their rule
+    violations, the delivered loudness; when assembly ended and how long mastering took."""
+
+    duration: float
+    cues: tuple[Cue, ...]
+    sample_rate: int
+    violations: tuple[Violation, ...]
+    loudness: Measurement
+    assembled_at: float  # time.perf_counter() when the last clip had been joined
+    mastering_seconds: float
+
+
+def deliver(
+    plan: Plan,
+    clips: Iterable[Clip],
+    outputs: Outputs,
+    options: RenderOptions,
+    picture: Picture | None = None,
+    on_placed: Callable[[int, float], None] | None = None,
+    on_mastering: Callable[[float], None] | None = None,
+) -> Delivered:
+    """The clips (every sentence's, in order, as they come) joined, cued and written to every
+    output, all or nothing. ``picture``: the output is a video showing it (its font is
+    chosen here unless it has one). ``on_placed`` and ``on_mastering`` hear the progress."""
+    with contextlib.ExitStack() as scratch:
+        if picture is not None and picture.font is None:
+            picture = with_font(picture, plan, scratch)
+        assembled = assemble(plan, clips, options, scratch, on_placed)
+        assembled_at = time.perf_counter()
+        cues = cue(plan, assembled.programme)
+        if on_mastering is not None:
+            on_mastering(0.0)
+        measured = write(outputs, plan, assembled, cues, options, on_mastering, picture)
+        programme = assembled.programme
+        return Delivered(
+            duration=programme.duration,
+            cues=tuple(cues),
+            sample_rate=programme.sample_rate,
+            violations=tuple(rules.violations(cues, programme.sample_rate, plan.profile)),
+            loudness=measured,
+            assembled_at=assembled_at,
+            mastering_seconds=time.perf_counter() - assembled_at,
+        )
 
 
 def synthesize(

@@ -149,8 +149,8 @@ class _Worker:
             self.requests.send((method, args))
             outcome, value = self.requests.recv()
         except (EOFError, OSError, pickle.UnpicklingError):
-            self.lost = True
-            raise SynthesisError(f"{name}: {self._ended()}") from None
+            self.lost = True  # another worker may well speak it: worth a retry
+            raise SynthesisError(f"{name}: {self._ended()}", transient=True) from None
         except BaseException:  # Ctrl-C in the middle: the reply would come to the next request
             self.lost = True
             raise
