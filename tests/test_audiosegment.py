@@ -87,7 +87,7 @@ def test_float_samples_survive_the_round_trip_with_headroom():
 def test_synthesize_returns_the_programme_as_32_bit_audio_with_its_peaks(monkeypatch):
     # a voice whose peaks reach 1.5, above full scale, as engines' sometimes do before mastering
     plain_burst = tone._burst
-    monkeypatch.setattr(tone, "_burst", lambda word, speed: 5 * plain_burst(word, speed))
+    monkeypatch.setattr(tone, "_burst", lambda *args: 5 * plain_burst(*args))
     segment = voicer.synthesize("Good evening.\n\nWelcome, all.", engine="tone", use_cache=False)
     assert (segment.frame_rate, segment.sample_width, segment.channels) == (tone.SAMPLE_RATE, 4, 1)
     samples = audiosegment.to_samples(segment)
