@@ -430,10 +430,7 @@ def report(result: pipeline.RenderResult) -> list[str]:
 
 def _fills(pairs: tuple[str, ...], path: Path | None) -> dict[str, list[str]]:
     """Placeholder values from a fill file, then from --fill (added after the file's)."""
-    values = placeholders.load_fill_file(path) if path else {}
-    for key, given in placeholders.parse_fills(pairs).items():
-        values.setdefault(key, []).extend(given)
-    return values
+    return placeholders.fill_values(path, placeholders.parse_fills(pairs))
 
 
 class ProgressBar:

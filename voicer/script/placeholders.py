@@ -338,6 +338,22 @@ def _collect(entries: Iterable[tuple[str, str | None, str | None]]) -> dict[str,
     return values
 
 
+def fill_values(
+    path: Path | None, given: Mapping[str, str | Sequence[str]] | None = None
+) -> dict[str, list[str]]:
+    """The values of a fill file (if any), then ``given`` added after the file's, key by key:
+    what ``--fill-file`` and ``--fill`` give together.
+
+    >>> fill_values(None, {"*": "上海", "{city}": ["北京"]})
+    {'*': ['上海'], 'city': ['北京']}
+    """
+    values = load_fill_file(path) if path else {}
+    for key, value in (given or {}).items():
+        more = [value] if isinstance(value, str) else list(value)
+        values.setdefault(_normal_key(key), []).extend(more)
+    return values
+
+
 def load_fill_file(path: Path) -> dict[str, list[str]]:
     """Values from a fill file: TOML when the name ends in ``.toml``, else one pair a line.
 

@@ -1,0 +1,444 @@
+"""What ``voicer batch`` renders: every script of a folder, or the scripts a manifest lists,
+each with its render options and where its outputs go.
+
+SOURCE is either a folder, whose ``*.txt`` and ``*.md`` files (directly in it, not hidden,
+sorted by name) are rendered with the command line's settings, or a manifest, a TOML file::
+
+    [defaults]                          # for every script; any render option
+    engine = "kokoro"
+    voice = "zm_yunxi"
+    format = "mp3"
+    subtitles = ["vtt"]
+
+    [[script]]
+    path = "chapters/01.txt"            # relative to the manifest's folder
+    voice = "zf_xiaobei"
+    fills = { "*" = ["上海", "北京"] }   # or "*" = "上海"; or ["*=上海", "*=北京"], as --fill
+    lexicon = "names.tsv"               # relative to the manifest's folder
+    fill_file = "values.toml"           # relative to the manifest's folder; as --fill-file
+
+    [[script]]
+    path = "chapters/02.md"
+
+Keys are the fields of :class:`voicer.pipeline.RenderOptions` (``sentence_pause_ms``) or the
+command line's spellings (``sentence-pause``, ``max-chars``, ``lead-in``, ``no-cache = true``,
+``fill`` for ``fills``); see ``ALIASES``. Values have the option's type (a TOML string, integer,
+float or boolean; a float option takes an integer too), within the command line's limits.
+``cache_max`` is a size (``"2G"``) or a number of bytes. Paths (``path``, ``lexicon``,
+``fill_file``, ``kokoro_model``, ``cache_dir``) are relative to the manifest's folder.
+The video settings (``background``, ``video_in``, ``mix``, ...) are not taken from a
+manifest yet: they come from the command line only.
+
+Three keys say what is written, for each script ``STEM.txt`` or ``STEM.md``, into OUT:
+
+- ``format``: the main output, ``OUT/STEM.<format>``: ``mp3`` (default), ``wav``, ``flac``,
+  ``m4a``, ``ogg``, ``opus``, or a video, ``mp4``, ``mkv``, ``webm``;
+- ``subtitles``: further subtitle formats beside ``OUT/STEM.srt`` (always written): a list of
+  ``"vtt"`` and ``"ass"``;
+- ``timeline``: ``true`` also writes the JSON timeline ``OUT/STEM.json``.
+
+Each option is taken from the first of these that sets it: the script's own ``[[script]]``
+entry, the options typed on the command line, the manifest's ``[defaults]``, the command
+line's own defaults (an option not typed), RenderOptions' defaults. Placeholder values are
+those of the chosen ``fill_file``, then the chosen ``fills`` added after them, as
+``--fill-file`` and ``--fill`` are on the command line.
+
+Every problem is an ``InputError`` naming the manifest and the entry (``batch.toml: script 3
+(chapters/03.txt): unknown option 'voise'``), found before anything is rendered: unknown keys,
+values of the wrong type or out of range, a script or a file that does not exist, a script
+listed twice, two scripts whose outputs would have the same name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from voicer import files, pipeline
+from voicer.audio.delivery import FORMATS as AUDIO_FORMATS
+from voicer.audio.loudness import PRESETS as LOUDNESS_PRESETS
+from voicer.batch import report
+from voicer.errors import InputError
+from voicer.script import placeholders
+from voicer.script.reading import decode
+from voicer.subtitles import formats
+from voicer.subtitles.profiles import STYLES
+from voicer.synthesis import cache, engines
+from voicer.video.containers import CONTAINERS
+
+SCRIPT_SUFFIXES = (".txt", ".md")
+DEFAULT_FORMAT = "mp3"
+OUTPUT_CHOICES = ("format", "subtitles", "timeline")  # what is written, beside the options
+FORMAT_NAMES = tuple(suffix[1:] for suffix in (*AUDIO_FORMATS, *CONTAINERS))
+SUBTITLE_NAMES = tuple(suffix[1:] for suffix in formats.FORMATS if suffix != ".srt")
+
+# the command line's spellings, dashes read as underscores, and the option each one sets
+ALIASES = {
+    "sentence_pause": "sentence_pause_ms",
+    "paragraph_pause": "paragraph_pause_ms",
+    "min_duration": "min_duration_ms",
+    "max_duration": "max_duration_ms",
+    "min_gap": "min_gap_frames",
+    "lead_in": "lead_in_ms",
+    "tail": "tail_ms",
+    "fill": "fills",
+}
+NEGATED = {"no_cache": "use_cache"}  # no-cache = true sets use_cache = false
+
+# RenderOptions fields a manifest does not set: the video settings come from the command line
+NOT_IN_MANIFESTS = ("video", "mix", "mix_level", "duck")
+
+# the limits of the command line's options (tests/test_batch_manifest.py keeps them in step)
+RANGES: dict[str, tuple[float, float]] = {
+    "sentence_pause_ms": (0, 10000),
+    "paragraph_pause_ms": (0, 10000),
+    "probe_timeout": (0, 600),
+    "max_chars": (4, 200),
+    "max_lines": (1, 4),
+    "min_duration_ms": (0, 60000),
+    "max_duration_ms": (1000, 60000),
+    "min_gap_frames": (0, 100),
+    "fps": (1, 120),
+    "lufs": (-70, 0),
+    "true_peak": (-20, 0),
+    "sample_rate": (8000, 192000),
+    "channels": (1, 2),
+    "lead_in_ms": (0, 600000),
+    "tail_ms": (0, 600000),
+    "jobs": (1, 32),
+    "retries": (0, 20),
+}
+CHOICES: dict[str, tuple[object, ...]] = {
+    "engine": engines.ENGINE_NAMES,
+    "subtitle_style": STYLES,
+    "loudness": (*LOUDNESS_PRESETS, "none"),
+    "bit_depth": (16, 24),
+}
+_EXISTING_FILES = ("lexicon", "fill_file", "kokoro_model")  # checked before anything renders
+_TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+Listed = tuple[Path, str, dict[str, Any]]  # a script, how messages name it, its own options
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One script to render: the file, its options, and its outputs in OUT."""
+
+    script: Path
+    options: pipeline.RenderOptions
+    outputs: pipeline.Outputs
+
+
+def entries(
+    source: Path, out: Path, settings: Mapping[str, Any], explicit: Collection[str]
+) -> list[Entry]:
+    """What to render: the scripts of ``source`` (a folder or a manifest ``.toml`` file), each
+    with its options and its outputs in ``out``, named by the script's stem.
+
+    ``settings`` are the command line's keyword arguments for ``pipeline.RenderOptions``
+    (``fills`` may come with the ``fill_file`` they are added to), plus ``format``,
+    ``subtitles`` and ``timeline``; ``explicit`` names those the user typed. The rest are
+    only defaults, which a manifest's ``[defaults]`` overrides (precedence: module docstring).
+    """
+    given = {name: _checked_choice(name, value) for name, value in settings.items()}
+    typed = {name: value for name, value in given.items() if name in explicit}
+    untyped = {name: value for name, value in given.items() if name not in explicit}
+    scripts: list[Listed]
+    if source.is_dir():
+        scripts = [(path, str(path), {}) for path in folder_scripts(source)]
+        defaults: dict[str, Any] = {}
+    elif source.suffix.lower() == ".toml":
+        defaults, scripts = read_manifest(source)
+    elif source.exists():
+        raise InputError(f"{source}: neither a folder of scripts nor a .toml manifest")
+    else:
+        raise InputError(f"{source}: no such folder or manifest")
+    made = [
+        _entry(script, {**untyped, **defaults, **typed, **own}, out, where)
+        for script, where, own in scripts
+    ]
+    _check_distinct_outputs(made)
+    return made
+
+
+def folder_scripts(folder: Path) -> list[Path]:
+    """The scripts directly in ``folder``: its ``.txt`` and ``.md`` files that are not hidden,
+    sorted by name; an InputError when there is none."""
+    found = sorted(
+        path
+        for path in folder.iterdir()
+        if path.suffix.lower() in SCRIPT_SUFFIXES and not path.name.startswith(".")
+        if path.is_file()
+    )
+    if not found:
+        raise InputError(f"{folder}: holds no .txt or .md script")
+    return found
+
+
+def read_manifest(path: Path) -> tuple[dict[str, Any], list[Listed]]:
+    """A manifest's ``[defaults]`` and, for each ``[[script]]``, the script's path, where it
+    is in the manifest (for messages) and its own options; every value checked."""
+    table = _toml(path)
+    unknown = sorted(set(table) - {"defaults", "script"})
+    if unknown:
+        raise InputError(
+            f"{path}: unknown key {unknown[0]!r} (a manifest has [defaults] and [[script]] only)"
+        )
+    folder = path.parent
+    defaults = table.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise InputError(f"{path}: defaults must be a table: [defaults]")
+    listed = table.get("script", [])
+    if not isinstance(listed, list) or not all(isinstance(item, dict) for item in listed):
+        raise InputError(f"{path}: each script is a table of its own: [[script]]")
+    if not listed:
+        raise InputError(f"{path}: lists no script to render (add a [[script]] with a path)")
+    scripts = []
+    seen: dict[Path, str] = {}
+    for number, item in enumerate(listed, start=1):
+        script, where = _script_path(path, number, item)
+        if script.resolve() in seen:
+            raise InputError(f"{where}: the same script as {seen[script.resolve()]}")
+        seen[script.resolve()] = f"script {number} ({item['path']})"
+        own = {key: value for key, value in item.items() if key != "path"}
+        scripts.append((script, where, options_from(own, folder, where)))
+    return options_from(defaults, folder, f"{path}: [defaults]"), scripts
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    text = decode(files.read_input(path, "manifest"), str(path))
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        found = _TOML_WHERE.search(message)
+        prefix = f"{path}:{found.group(1)}:{found.group(2)}" if found else str(path)
+        raise InputError(f"{prefix}: {_TOML_WHERE.sub('', message)}") from None
+
+
+def _script_path(manifest: Path, number: int, item: Mapping[str, Any]) -> tuple[Path, str]:
+    """The script of ``[[script]]`` number ``number`` (relative to the manifest's folder) and
+    how messages name the entry; an InputError when it has no path or there is no such file."""
+    written = item.get("path")
+    if not isinstance(written, str) or not written.strip():
+        raise InputError(f'{manifest}: script {number}: needs a path = "..." (a string)')
+    where = f"{manifest}: script {number} ({written})"
+    script = manifest.parent / Path(written).expanduser()
+    if not script.is_file():
+        missing = "is a folder, not a script" if script.is_dir() else "no such file"
+        shown = "" if str(script) == written else f" {script}"
+        raise InputError(f"{where}: {missing}{shown}")
+    return script, where
+
+
+def options_from(table: Mapping[str, Any], folder: Path, where: str) -> dict[str, Any]:
+    """The options of one manifest table, by RenderOptions' names (and the output choices),
+    each value checked and converted; paths relative to ``folder``. ``where`` names the table
+    in messages.
+
+    >>> options_from({"sentence-pause": 500, "no-cache": True, "subtitles": ["VTT"]}, Path("."),
+    ...              "m.toml: [defaults]")
+    {'sentence_pause_ms': 500, 'use_cache': False, 'subtitles': ('vtt',)}
+    """
+    options: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        negated = name in NEGATED
+        name = NEGATED.get(name) or ALIASES.get(name, name)
+        if name not in KINDS:
+            raise InputError(f"{where}: unknown option {key!r}")
+        if name in spelled:
+            raise InputError(f"{where}: {key!r} and {spelled[name]!r} set the same option")
+        spelled[name] = key
+        checked = _value(name, key, value, folder, where)
+        options[name] = not checked if negated else checked
+    return options
+
+
+def _value(name: str, key: str, value: Any, folder: Path, where: str) -> Any:
+    """``value`` of option ``name`` (written ``key``) checked and converted."""
+    kind = KINDS[name]
+    if kind is bool and not isinstance(value, bool):
+        raise InputError(f"{where}: {key} must be true or false, not {value!r}")
+    if kind in (int, float):
+        wrong = isinstance(value, bool) or not isinstance(
+            value, (int, float) if kind is float else int
+        )
+        if wrong:
+            noun = "an integer" if kind is int else "a number"
+            raise InputError(f"{where}: {key} must be {noun}, not {value!r}")
+        value = float(value) if kind is float else value
+        low, high = RANGES.get(name, (0, float("inf")))
+        if not low <= value <= high:
+            raise InputError(f"{where}: {key} must be from {low:g} to {high:g}, not {value!r}")
+    if kind in (str, Path) and not isinstance(value, str):
+        raise InputError(f"{where}: {key} must be a string, not {value!r}")
+    if kind is Path:
+        value = folder / Path(value).expanduser()
+        if name in _EXISTING_FILES and not value.is_file():
+            raise InputError(f"{where}: {key}: no such file {value}")
+    if name in CHOICES and value not in CHOICES[name]:
+        known = ", ".join(map(str, CHOICES[name]))
+        raise InputError(f"{where}: {key} must be one of {known}, not {value!r}")
+    if kind in _CONVERTERS:
+        try:
+            return _CONVERTERS[kind](value)
+        except InputError as error:
+            raise InputError(f"{where}: {key}: {error}") from None
+    return value
+
+
+def _cache_size(value: Any) -> int:
+    """``cache_max``: a size such as ``"2G"``, or bytes."""
+    if isinstance(value, str):
+        return cache.parse_size(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise InputError(f'must be a size such as "500M" or "2G", or 0, not {value!r}')
+
+
+def _fills(value: Any) -> dict[str, list[str]]:
+    """``fills``: a table of a string or a list of strings per key, or ``KEY=VALUE`` strings
+    (one, or a list), as ``--fill`` takes them.
+
+    >>> _fills({"*": "上海", "{city}": ["北京"]}), _fills(["*=a", "*=b"])
+    ({'*': ['上海'], 'city': ['北京']}, {'*': ['a', 'b']})
+    """
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list) and all(isinstance(pair, str) for pair in value):
+        for pair in value:
+            if "=" not in pair or not pair.partition("=")[0].strip():
+                raise InputError(f'expected KEY=VALUE, e.g. "*=上海", not {pair!r}')
+        return placeholders.parse_fills(value)
+    if isinstance(value, dict) and all(
+        isinstance(given, str)
+        or (isinstance(given, list) and all(isinstance(v, str) for v in given))
+        for given in value.values()
+    ):
+        return placeholders.fill_values(None, value)
+    raise InputError(
+        'must be a table of a string or a list of strings per key ({ "*" = ["上海"] }), '
+        'or KEY=VALUE strings (quote numbers: "5.20")'
+    )
+
+
+def _output_format(value: Any) -> str:
+    """``format``: the main output's extension, without its dot, in lower case."""
+    if not isinstance(value, str) or value.lower().lstrip(".") not in FORMAT_NAMES:
+        raise InputError(f"unknown format {value!r} (use one of {', '.join(FORMAT_NAMES)})")
+    return value.lower().lstrip(".")
+
+
+def _subtitle_formats(value: Any) -> tuple[str, ...]:
+    """``subtitles``: the subtitle formats written beside the SRT (``"srt"`` is no extra)."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise InputError(f'must be a list of subtitle formats, e.g. ["vtt"], not {value!r}')
+    chosen: list[str] = []
+    for given in value:
+        extension = given.lower().lstrip(".")
+        if extension not in (*SUBTITLE_NAMES, "srt"):
+            known = ", ".join(SUBTITLE_NAMES)
+            raise InputError(
+                f"unknown subtitle format {given!r} (use {known}; SRT is always written)"
+            )
+        if extension != "srt" and extension not in chosen:
+            chosen.append(extension)
+    return tuple(chosen)
+
+
+def _timeline(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"must be true or false, not {value!r}")
+    return value
+
+
+_CONVERTERS: dict[object, Callable[[Any], Any]] = {
+    "size": _cache_size,
+    "fills": _fills,
+    "format": _output_format,
+    "subtitles": _subtitle_formats,
+    "timeline": _timeline,
+}
+
+
+def _checked_choice(name: str, value: Any) -> Any:
+    """A command-line output choice checked and converted like a manifest's; other settings
+    as they are (the command line has checked them)."""
+    if name not in OUTPUT_CHOICES:
+        return value
+    try:
+        return _CONVERTERS[name](value)
+    except InputError as error:
+        raise InputError(f"--{name}: {error}") from None
+
+
+def _kinds() -> dict[str, object]:
+    """What each option a manifest may set holds: a type, or the name of a converter."""
+    plain = {"str": str, "int": int, "float": float, "bool": bool, "Path": Path}
+    kinds: dict[str, object] = {"cache_max": "size", "fills": "fills", "fill_file": Path}
+    for field in dataclasses.fields(pipeline.RenderOptions):
+        kind = plain.get(str(field.type).removesuffix(" | None"))
+        if field.name not in kinds and field.name not in NOT_IN_MANIFESTS and kind:
+            kinds[field.name] = kind
+    return kinds | {name: name for name in OUTPUT_CHOICES}
+
+
+KINDS = _kinds()
+
+
+def _entry(script: Path, chosen: Mapping[str, Any], out: Path, where: str) -> Entry:
+    """The entry of ``script`` with the options ``chosen`` for it, delivery settings checked."""
+    values = dict(chosen)
+    audio_format = values.pop("format", DEFAULT_FORMAT)
+    subtitles = values.pop("subtitles", ())
+    timeline = values.pop("timeline", False)
+    fills = placeholders.fill_values(values.pop("fill_file", None), values.pop("fills", None))
+    options = pipeline.RenderOptions(**values, fills=fills or None)
+    stem = out / script.stem
+    outputs = pipeline.Outputs(
+        Path(f"{stem}.{audio_format}"),
+        (Path(f"{stem}.srt"), *(Path(f"{stem}.{extension}") for extension in subtitles)),
+        Path(f"{stem}.json") if timeline else None,
+    )
+    _check_delivery(options, outputs.audio, where)
+    return Entry(script, options, outputs)
+
+
+def _check_delivery(options: pipeline.RenderOptions, audio: Path, where: str) -> None:
+    """The delivery settings (sample rate, bit depth, bitrate, loudness) fit the format."""
+    container = CONTAINERS.get(audio.suffix)
+    sound = Path("sound" + container.audio) if container else audio
+    try:
+        options.mastering(sound, broadcast=container is not None)
+    except InputError as error:
+        raise InputError(f"{where}: {error}") from None
+
+
+def _check_distinct_outputs(made: Sequence[Entry]) -> None:
+    """No two scripts write the same files (their stems differ, even in case), and none
+    writes where the batch report goes."""
+    stems: dict[str, Entry] = {}
+    for entry in made:
+        stem = entry.script.stem.casefold()
+        if stem in stems:
+            first = stems[stem].script
+            raise InputError(
+                f"{first} and {entry.script}: their outputs would have the same name "
+                f"({entry.outputs.subtitles[0]}); rename one"
+            )
+        stems[stem] = entry
+        for path in entry.outputs.all():
+            if path.name in report.REPORT_NAMES:
+                raise InputError(
+                    f"{entry.script}: its output {path} is where the batch report goes; "
+                    "rename the script"
+                )
