@@ -9,7 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
-from speech_audio import none_left, run_voicer, start_cli, workers_seen
+from speech_audio import invoke_voicer, none_left, start_cli, workers_seen
 
 # Five sentences of examples/speech.txt, short ones first: with two workers the three short
 # ones are done (three clips, the point of the interruption) while each worker is well into a
@@ -47,7 +47,8 @@ def test_ctrl_c_mid_render_then_resume(tmp_path: Path):
     done = len(list(cache_dir.rglob("*.clip")))
     assert done >= 3
 
-    resumed = run_voicer(
+    # resuming is the cache's part, not the process's: the same command, in this process
+    resumed = invoke_voicer(
         "render", "talk.txt", "--engine", "kokoro", cwd=tmp_path,
         env={"VOICER_CACHE_DIR": str(cache_dir)},
     )  # fmt: skip
