@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -22,6 +24,9 @@ from voicer.synthesis import cache, engines
 from voicer.video import picture as pictures
 
 F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    from voicer.batch.run import Backend
+    from voicer.batch.run import Progress as BatchProgress
 
 
 def reports_errors(command: F) -> F:
@@ -231,8 +236,8 @@ def video_options(command: F) -> F:
 
 
 def render_options(command: F) -> F:
-    """The options of a render, which the studio takes too: outputs, engine and voice, pauses,
-    placeholders, lexicon, subtitles, audio, video, cache and retries."""
+    """The options of a render, which the studio takes too: its outputs, then
+    :func:`speech_options`."""
     options: list[Callable[[F], F]] = [
         click.option(
             "-o",
@@ -262,6 +267,16 @@ def render_options(command: F) -> F:
             help="Write a JSON timeline: every sentence and cue with its text, spoken text and "
             "times.",
         ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return speech_options(command)
+
+
+def speech_options(command: F) -> F:
+    """The options of a render but its outputs, which a batch takes too: engine and voice,
+    pauses, placeholders, lexicon, subtitles, audio, video, cache and retries."""
+    options: list[Callable[[F], F]] = [
         click.option(
             "--engine",
             type=click.Choice(engines.ENGINE_NAMES),
@@ -443,15 +458,29 @@ class ProgressBar:
 
     def __init__(self) -> None:
         self.drawn = False
+        self._lock = threading.Lock()
 
     def show(self, progress: pipeline.Progress) -> None:
+        if progress.elapsed >= self.DELAY_SECONDS:
+            self._draw(*reporting.progress_state(progress))
+
+    def show_batch(self, progress: BatchProgress) -> None:
+        """Scripts done, audio delivered and time left, from the share of sentences spoken
+        (called from the batch's threads)."""
         if progress.elapsed < self.DELAY_SECONDS:
             return
-        share, state = reporting.progress_state(progress)
+        done, total = progress.sentences_done, max(1, progress.sentences)
+        left = progress.elapsed / max(1, done) * (total - done)
+        audio = reporting.clock(progress.audio_seconds)
+        scripts = f"{progress.scripts_done}/{progress.scripts} scripts"
+        self._draw(done / total, f"{scripts}, {audio} of audio, about {reporting.clock(left)} left")
+
+    def _draw(self, share: float, state: str) -> None:
         filled = round(self.WIDTH * share)
         line = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {state}"
-        click.echo(f"\r{line}\x1b[K", err=True, nl=False)
-        self.drawn = True
+        with self._lock:
+            click.echo(f"\r{line}\x1b[K", err=True, nl=False)
+            self.drawn = True
 
     def clear(self) -> None:
         if self.drawn:
@@ -572,6 +601,136 @@ def voices_command(engine: str, locale: str | None) -> None:
     for voice in sorted(found, key=lambda v: (v.language, v.name)):
         line = f"{voice.name:<36} {voice.language:<8} {voice.gender:<7} {voice.description}"
         click.echo(line.rstrip())
+
+
+@cli.command("batch")
+@click.argument("source", metavar="FOLDER|MANIFEST", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder for every script's outputs (named by its stem) and the report.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    default="mp3",
+    show_default=True,
+    metavar="EXT",
+    help="Each script's main output: mp3 wav flac m4a ogg opus, or video mp4 mkv webm.",
+)
+@click.option("--vtt", is_flag=True, help="Also write WebVTT for each script.")
+@click.option("--ass", is_flag=True, help="Also write styled ASS subtitles for each script.")
+@click.option("--timeline", is_flag=True, help="Also write each script's JSON timeline.")
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: worker processes on this machine; ray: a Ray cluster (the voicer[ray] extra).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 4096),
+    help="Engines working at once [default: local, one per core; ray, the cluster's CPUs].",
+)
+@click.option(
+    "--ray-address",
+    envvar="RAY_ADDRESS",
+    help="The Ray cluster to use, e.g. ray://head:10001 [env: RAY_ADDRESS; default: a Ray "
+    "instance of its own on this machine].",
+)
+@click.option(
+    "--gpus-per-worker",
+    type=click.FloatRange(0, 64),
+    default=0.0,
+    help="ray: GPUs each engine worker asks for (kokoro uses CUDA when onnxruntime-gpu is "
+    "installed).",
+)
+@speech_options
+@click.option("-q", "--quiet", is_flag=True, help="Print errors and the summary line only.")
+@reports_errors
+def batch_command(
+    source: Path,
+    out: Path,
+    backend: str,
+    workers: int | None,
+    ray_address: str | None,
+    gpus_per_worker: float,
+    quiet: bool,
+    **given: Any,
+) -> None:
+    """Render every script of a FOLDER (its .txt and .md files) or of a MANIFEST (.toml) into
+    OUT, each named by its stem, with a report (OUT/report.json, OUT/report.txt).
+
+    Exit 0 when every script was delivered, 1 when any failed."""
+    from voicer.batch import manifest, report, run
+
+    context = click.get_current_context()
+    explicit = {
+        _SETTING_OF.get(name, name)
+        for name in given
+        if context.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    }
+    settings = _batch_settings(given)
+    entries = manifest.entries(source, out, settings, explicit)
+    engines_for = _batch_backend(backend, workers, ray_address, gpus_per_worker)
+    bar = None if quiet or not sys.stderr.isatty() else ProgressBar()
+    began = time.perf_counter()
+    try:
+        outcomes = run.Batch(engines_for, bar.show_batch if bar else None).run(entries)
+    finally:
+        engines_for.close()
+        if bar:
+            bar.clear()
+    seconds = time.perf_counter() - began
+    report.write_report(outcomes, out, seconds)
+    if not quiet:
+        click.echo(report.report_table(outcomes))
+    click.echo(report.summary_line(outcomes, seconds))
+    if any(outcome.status == "failed" for outcome in outcomes):
+        _leave(1)
+
+
+# the setting each batch option goes to, where the names differ
+_SETTING_OF = {
+    "output_format": "format",
+    "vtt": "subtitles",
+    "ass": "subtitles",
+    "fill_pairs": "fills",
+    "fill_file": "fills",
+    "no_cache": "use_cache",
+    **{name: "video" for name in VIDEO_SETTINGS},
+}
+
+
+def _batch_settings(given: dict[str, Any]) -> dict[str, Any]:
+    """RenderOptions' keyword arguments and the output choices, from the batch's options."""
+    settings = dict(given)
+    settings["format"] = settings.pop("output_format").lstrip(".").lower()
+    settings["subtitles"] = [kind for kind in ("vtt", "ass") if settings.pop(kind)]
+    settings["fills"] = _fills(settings.pop("fill_pairs"), settings.pop("fill_file"))
+    settings["use_cache"] = not settings.pop("no_cache")
+    if settings.get("bit_depth") is not None:
+        settings["bit_depth"] = int(settings["bit_depth"])
+    if settings.get("cache_max") is not None:
+        settings["cache_max"] = cache.parse_size(settings["cache_max"])
+    settings["video"] = pictures.VideoSettings(
+        **{name: settings.pop(name) for name in VIDEO_SETTINGS}
+    )
+    return settings
+
+
+def _batch_backend(name: str, workers: int | None, address: str | None, gpus: float) -> Backend:
+    if name == "ray":
+        from voicer.batch import ray_backend  # type: ignore[attr-defined,unused-ignore]
+
+        return ray_backend.RayBackend(address, workers, gpus)
+    from voicer.batch.local import LocalBackend
+
+    return LocalBackend(workers)
 
 
 @cli.command("studio")

@@ -1,0 +1,129 @@
+"""``voicer batch`` on the local backend: every script's outputs are what ``voicer render``
+writes for it alone; a bad script is reported and the others delivered; a batch run again
+skips what is done and speaks nothing already cached; a worker process killed mid-batch costs
+nothing but a retry."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+from speech_audio import run_voicer
+
+from voicer import pipeline
+from voicer.batch.local import LocalBackend
+from voicer.batch.manifest import entries
+from voicer.batch.run import Batch, Progress
+from voicer.synthesis.engines import workers
+
+SCRIPTS = {
+    "01-opening.txt": "开幕致辞\n\n同志们：今天我们召开全市科技大会。首先，我代表市委问候大家！\n",
+    "02-review.txt": "过去一年，全市研发投入增长12.5%。高新企业达到1280家。\n\n成绩来之不易。\n",
+    "03-tasks.md": "# 今年的任务\n\n一是抓创新。二是抓人才。三是抓改革。\n",
+}
+
+
+def write_scripts(folder: Path, scripts: dict[str, str] = SCRIPTS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in scripts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def outcomes(out: Path) -> dict[str, dict]:
+    return {
+        Path(item["script"]).name: item for item in json.loads((out / "report.json").read_text())
+    }
+
+
+@pytest.fixture(scope="module")
+def first_batch(tmp_path_factory: pytest.TempPathFactory):
+    """The three scripts and a bad one rendered by `voicer batch` into a fresh cache."""
+    root = tmp_path_factory.mktemp("batch")
+    write_scripts(root / "in", {**SCRIPTS, "04-draft.txt": "今天在*市开会。\n"})
+    env = {"VOICER_CACHE_DIR": str(root / "cache")}
+    ran = run_voicer("batch", "in", "-o", "out", "--engine", "tone", "--vtt", cwd=root, env=env)
+    return root, env, ran
+
+
+def test_each_script_is_what_render_writes_alone(first_batch):
+    root, _, ran = first_batch
+    options = pipeline.RenderOptions(engine="tone", cache_dir=root / "alone-cache")
+    for name in SCRIPTS:
+        stem = Path(name).stem
+        alone = pipeline.Outputs.beside(root / "alone" / f"{stem}.mp3", vtt=True)
+        pipeline.render(root / "in" / name, alone, options)
+        for suffix in (".mp3", ".srt", ".vtt"):
+            batch_file, alone_file = (
+                root / "out" / (stem + suffix),
+                root / "alone" / (stem + suffix),
+            )
+            assert batch_file.read_bytes() == alone_file.read_bytes(), batch_file
+
+
+def test_a_bad_script_is_reported_and_the_others_delivered(first_batch):
+    root, _, ran = first_batch
+    assert ran.returncode == 1, ran.stderr.decode()
+    said = ran.stdout.decode()
+    assert "Traceback" not in said + ran.stderr.decode()
+    assert said.splitlines()[-1].startswith("4 scripts: 3 delivered, 1 failed, 0 skipped")
+    found = outcomes(root / "out")
+    assert [found[name]["status"] for name in SCRIPTS] == ["ok", "ok", "ok"]
+    bad = found["04-draft.txt"]
+    assert bad["status"] == "failed" and bad["outputs"] == []
+    assert bad["error"].startswith("1 unfilled placeholder: 1:4 *")
+    assert not (root / "out" / "04-draft.mp3").exists()
+    opening = found["01-opening.txt"]
+    assert opening["outputs"] == ["out/01-opening.mp3", "out/01-opening.srt", "out/01-opening.vtt"]
+    assert opening["cues"] > 0 and opening["audio_seconds"] > 5
+    assert opening["loudness"] == pytest.approx(-19.0, abs=0.5)  # mp3's default (podcast)
+    assert "01-opening.txt" in (root / "out" / "report.txt").read_text(encoding="utf-8")
+
+
+def test_a_batch_run_again_skips_what_is_done(first_batch):
+    root, env, _ = first_batch
+    (root / "in" / "04-draft.txt").write_text("今天在上海开会。\n", encoding="utf-8")
+    (root / "out" / "02-review.srt").unlink()  # an output lost: that script is made again
+    (root / "in" / "03-tasks.md").write_text("# 今年的任务\n\n一是抓创新。\n", encoding="utf-8")
+    ran = run_voicer("batch", "in", "-o", "out", "--engine", "tone", "--vtt", cwd=root, env=env)
+    assert ran.returncode == 0, ran.stderr.decode()
+    found = outcomes(root / "out")
+    assert [found[name]["status"] for name in sorted(found)] == ["skipped", "ok", "ok", "ok"]
+    assert (root / "out" / "02-review.srt").is_file()
+    assert (
+        ran.stdout.decode()
+        .splitlines()[-1]
+        .startswith("4 scripts: 3 delivered, 0 failed, 1 skipped")
+    )
+
+
+def test_a_killed_worker_costs_a_retry_not_a_script(tmp_path: Path):
+    folder = write_scripts(tmp_path / "in", {f"{n:02}.txt": text for n, text in enumerate(
+        list(SCRIPTS.values()) * 3)})  # fmt: skip
+    settings = {"engine": "tone", "cache_dir": tmp_path / "cache"}
+    listed = entries(folder, tmp_path / "out", settings, set(settings))
+    backend = LocalBackend(workers=2)
+    killed: list[int] = []
+
+    def kill_one(progress: Progress) -> None:
+        engine = next(iter(batch._engines.values()))
+        assert isinstance(engine, workers.Workers)
+        if progress.sentences_done >= 1 and not killed and (pids := engine.worker_pids()):
+            killed.append(pids[0])
+            threading.Thread(target=os.kill, args=(pids[0], signal.SIGKILL)).start()
+
+    batch = Batch(backend, kill_one)
+    try:
+        done = batch.run(listed)
+    finally:
+        backend.close()
+    assert killed and all(outcome.status == "ok" for outcome in done), done
+    for entry in listed:
+        again = tmp_path / "alone" / entry.outputs.audio.name
+        options = pipeline.RenderOptions(engine="tone", cache_dir=tmp_path / "alone-cache")
+        pipeline.render(entry.script, again, options)
+        assert entry.outputs.audio.read_bytes() == again.read_bytes()
