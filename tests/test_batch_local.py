@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
-from speech_audio import run_voicer
+from speech_audio import interruptible, run_voicer
 
 from voicer import pipeline
 from voicer.batch.local import LocalBackend
@@ -127,3 +130,45 @@ def test_a_killed_worker_costs_a_retry_not_a_script(tmp_path: Path):
         options = pipeline.RenderOptions(engine="tone", cache_dir=tmp_path / "alone-cache")
         pipeline.render(entry.script, again, options)
         assert entry.outputs.audio.read_bytes() == again.read_bytes()
+
+
+def test_an_interrupted_batch_goes_on_where_it_stopped(tmp_path: Path):
+    # distinct sentences, so that every clip in the cache belongs to exactly one sentence
+    texts = {
+        f"{n:02}.txt": f"第{n}项：今天讨论第{n}号议题。会议决定推进第{n}号工作。\n"
+        for n in range(12)
+    }
+    write_scripts(tmp_path / "in", texts)
+    cache_dir = tmp_path / "cache"
+    env = {**os.environ, "VOICER_CACHE_DIR": str(cache_dir)}
+    command = [sys.executable, "-m", "voicer", "batch", "in", "-o", "out", "--engine", "tone"]
+    process = subprocess.Popen(
+        [*command, "--workers", "1"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, preexec_fn=interruptible,
+    )  # fmt: skip
+    stamps = tmp_path / "out" / ".voicer-batch"
+    while process.poll() is None and not (stamps.is_dir() and any(stamps.iterdir())):
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    if process.returncode == 0:
+        pytest.skip("the batch was done before it could be interrupted")
+    assert process.returncode == 130, stderr.decode()
+    assert "Traceback" not in stderr.decode()
+    assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.endswith(".part")]
+    kept = len(list(cache_dir.rglob("*.clip")))  # clips the interrupted batch made
+    delivered = {p.stem for p in (tmp_path / "out").glob("*.mp3")}
+    assert delivered  # at least the script whose stamp was seen
+
+    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=300)
+    assert again.returncode == 0, again.stderr.decode()
+    found = outcomes(tmp_path / "out")
+    skipped = {Path(name).stem for name, item in found.items() if item["status"] == "skipped"}
+    assert skipped == delivered
+    spoken = [item for item in found.values() if item["status"] == "ok"]
+    per_script = {item["synthesised"] + item["cached"] for item in spoken}
+    assert len(per_script) == 1  # every script has as many sentences
+    each = per_script.pop()
+    # nothing the interrupted batch made is made again, and everything else is made once
+    assert sum(item["synthesised"] for item in spoken) == each * len(texts) - kept
+    assert sum(item["cached"] for item in spoken) == kept - each * len(delivered)

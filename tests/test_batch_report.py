@@ -56,6 +56,8 @@ def test_json_reads_back_with_every_field_and_paths_as_given():
         "cues": 31,
         "loudness": -16.04,
         "seconds": 12.345,
+        "synthesised": 0,
+        "cached": 0,
     }
     assert read[1]["status"] == "failed"
     assert read[1]["error"] == "line 3: placeholder '*' left"

@@ -681,6 +681,13 @@ def batch_command(
     began = time.perf_counter()
     try:
         outcomes = run.Batch(engines_for, bar.show_batch if bar else None).run(entries)
+    except KeyboardInterrupt:
+        if bar:
+            bar.clear()
+        _notice("interrupted; a script being written is finished first (Ctrl-C again: stop now)")
+        engines_for.close()
+        _notice("the scripts delivered are kept; the same command goes on from there")
+        _leave(130)
     finally:
         engines_for.close()
         if bar:

@@ -25,7 +25,8 @@ ERROR_COLUMNS = 60  # an error longer than this is cut in the table (never in th
 @dataclass(frozen=True)
 class Outcome:
     """How one script went: ``ok`` (its outputs written), ``failed`` (``error`` says why) or
-    ``skipped`` (not attempted, e.g. after Ctrl-C); what it made, and the wall time spent."""
+    ``skipped`` (its outputs were up to date); what it made, the clips the engine made and
+    those the cache had, and the wall time spent."""
 
     script: Path
     status: str
@@ -35,6 +36,8 @@ class Outcome:
     cues: int | None = None
     loudness: float | None = None  # integrated, LUFS
     seconds: float = 0.0
+    synthesised: int = 0
+    cached: int = 0
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -56,7 +59,9 @@ def report_json(outcomes: Sequence[Outcome], out_folder: Path) -> str:
         "audio_seconds": null,
         "cues": null,
         "loudness": null,
-        "seconds": 0.0
+        "seconds": 0.0,
+        "synthesised": 0,
+        "cached": 0
       }
     ]
     """
@@ -73,6 +78,8 @@ def _as_json(outcome: Outcome) -> dict[str, object]:
         "cues": outcome.cues,
         "loudness": _rounded(outcome.loudness, 2),
         "seconds": round(outcome.seconds, 3),
+        "synthesised": outcome.synthesised,
+        "cached": outcome.cached,
     }
 
 

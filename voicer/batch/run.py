@@ -125,7 +125,8 @@ class Batch:
                 scripts.append((number, started))
         threads = max([self.backend.workers, *(_jobs(s) for _, s in scripts)], default=1)
         finishing: list[Future[None]] = []
-        with ThreadPoolExecutor(threads, thread_name_prefix="voicer-batch") as speaking:
+        speaking = ThreadPoolExecutor(threads, thread_name_prefix="voicer-batch")
+        try:
             spoken = [
                 speaking.submit(self._speak, number, script, index)
                 for number, script in scripts
@@ -135,8 +136,13 @@ class Batch:
                 last = unit.result()
                 if last is not None:
                     finishing.append(last)
-        for script_done in finishing:
-            script_done.result()
+            for script_done in finishing:
+                script_done.result()
+        except BaseException:  # Ctrl-C: what is delivered stays; nothing more is started
+            self._backoff.cancel()
+            raise
+        finally:
+            speaking.shutdown(wait=False, cancel_futures=True)
         return [self._outcomes[number] for number in range(len(entries))]
 
     def _start(self, number: int, entry: Entry) -> _Script | None:
@@ -192,7 +198,10 @@ class Batch:
         if not last:
             return None
         if script.failed is not None:
-            self._record(number, _outcome(script.entry, "failed", script.started, script.failed))
+            failed = _outcome(
+                script.entry, "failed", script.started, script.failed, speaker=script.speaker
+            )
+            self._record(number, failed)
             return None
         return self._finish(number, script)
 
@@ -214,7 +223,8 @@ class Batch:
                 self._record(number, _outcome(entry, "failed", script.started, message))
             else:
                 _stamp(entry)
-                self._record(number, _outcome(entry, "ok", script.started, delivered=result))
+                made = _outcome(entry, "ok", script.started, None, result, script.speaker)
+                self._record(number, made)
             done.set_result(None)
 
         delivered.add_done_callback(record)
@@ -249,6 +259,7 @@ def _outcome(
     began: float,
     error: str | None = None,
     delivered: pipeline.Delivered | None = None,
+    speaker: pool.Speaker | None = None,
 ) -> Outcome:
     return Outcome(
         script=entry.script,
@@ -259,6 +270,8 @@ def _outcome(
         cues=len(delivered.cues) if delivered else None,
         loudness=delivered.loudness.integrated if delivered else None,
         seconds=time.perf_counter() - began,
+        synthesised=speaker.misses if speaker else 0,
+        cached=speaker.hits if speaker else 0,
     )
 
 
