@@ -1,6 +1,6 @@
 """Benchmarks for issue 5 (speed, re-renders, long scripts); prints figures, asserts nothing.
 
-    python scripts/bench.py [edge] [rerender] [kokoro] [long] [video] [studio] [--quick]
+    python scripts/bench.py [edge] [rerender] [kokoro] [long] [video] [studio] [batch] [--quick]
                             [--text FILE]
 
 Every section runs when none is named.
@@ -33,6 +33,13 @@ studio    The example in a studio session (voicer.studio.session, in this proces
           hears of the text. Drafted: as the page does, the text is sent as a draft when typing
           pauses for 600 ms, and Re-take is pressed 1 s after that. Against a CLI re-render of
           the edited file (a fresh process, every other sentence from the cache).
+
+batch     20 scripts (paragraphs of examples/long-speech.txt) rendered by `voicer batch` with
+          kokoro (--quick: the tone engine), on the local backend and on a local Ray instance,
+          with 1 and 2 workers; each run a fresh process with a fresh cache: throughput in
+          audio-seconds per wall-second, the whole process and the batch alone (the summary
+          line's time: without starting Python, Ray and the engines); Ray against local
+          (target <= 1.10); whether every output is the same bytes on every run.
 
 Pacing of the stand-in service: ``set_pacing(latency=0.3, realtime=3.0)``. The server waits
 ``latency`` seconds after a request's SSML arrives before it answers (turn.start), then sends
@@ -67,7 +74,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "speech.txt"
 LONG_EXAMPLE = ROOT / "examples" / "long-speech.txt"
-SECTIONS = ("edge", "rerender", "kokoro", "long", "video", "studio")
+SECTIONS = ("edge", "rerender", "kokoro", "long", "video", "studio", "batch")
 EDGE_VOICE = "zh-CN-YunyangNeural"  # voicer's default edge voice for Mandarin
 LATENCY_SECONDS = 0.3
 REALTIME = 3.0
@@ -589,6 +596,61 @@ def _figures(values: list[float]) -> str:
     return ", ".join(f"{value:.2f}" for value in values)
 
 
+BATCH_SCRIPTS = 20
+BATCH_WORKERS = (1, 2)
+
+
+def batch_section(quick: bool) -> None:
+    """20 scripts cut from the long example, rendered by `voicer batch` on each backend with
+    1 and 2 workers, each run a fresh process with a fresh cache."""
+    engine = "tone" if quick else "kokoro"
+    paragraphs = [p for p in LONG_EXAMPLE.read_text(encoding="utf-8").split("\n") if p.strip()]
+    runs: dict[tuple[str, int], tuple[Run, float, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        scripts = folder / "in"
+        scripts.mkdir()
+        for n in range(BATCH_SCRIPTS):
+            chosen = paragraphs[n % len(paragraphs)]
+            (scripts / f"{n:02}.txt").write_text(chosen + "\n", encoding="utf-8")
+        for backend in ("local", "ray"):
+            for workers in BATCH_WORKERS:
+                name = f"{backend}-{workers}"
+                env = child_env(VOICER_CACHE_DIR=str(folder / f"cache-{name}"))
+                command = [
+                    sys.executable, "-m", "voicer", "batch", "in", "-o", f"out-{name}",
+                    "--engine", engine, "--backend", backend, "--workers", str(workers), "-q",
+                ]  # fmt: skip
+                run = run_child(command, folder, env)
+                report = json.loads((folder / f"out-{name}" / "report.json").read_text())
+                audio = sum(item["audio_seconds"] for item in report)
+                batch_seconds = float(re.search(r" in ([\d.]+) s", run.stdout)[1])  # type: ignore[index]
+                runs[(backend, workers)] = (run, audio, batch_seconds)
+        same = all(
+            (folder / f"out-{b}-{w}" / f"{n:02}.mp3").read_bytes()
+            == (folder / "out-local-1" / f"{n:02}.mp3").read_bytes()
+            for b in ("local", "ray")
+            for w in BATCH_WORKERS
+            for n in range(BATCH_SCRIPTS)
+        )
+    audio = runs[("local", 1)][1]
+    print(f"{BATCH_SCRIPTS} scripts, {audio:.1f} s of audio, {engine} engine, fresh caches")
+    for (backend, workers), (run, _, batch_seconds) in runs.items():
+        print(
+            f"{backend:<6} {workers} worker{'s' if workers > 1 else ' '}  "
+            f"{audio / run.seconds:6.2f} audio-s per wall-s ({run.seconds:6.1f} s wall, "
+            f"{audio / batch_seconds:6.2f} counting the batch alone: {batch_seconds:6.1f} s, "
+            f"peak RSS {run.peak_mb:.0f} MB)"
+        )
+    for workers in BATCH_WORKERS:
+        local, ray = runs[("local", workers)], runs[("ray", workers)]
+        print(
+            f"ray / local, {workers} worker(s): {ray[0].seconds / local[0].seconds:.2f} wall, "
+            f"{ray[2] / local[2]:.2f} batch alone (target <= 1.10)"
+        )
+    print(f"outputs identical on every backend and worker count: {'yes' if same else 'NO'}")
+
+
 def cache_note(run: Run) -> str:
     found = summary_of(run)
     return f"{found.synthesised} synthesised, {found.cached} from the cache"
@@ -618,6 +680,7 @@ def main() -> None:
         "long": lambda: long_section(args.quick),
         "video": lambda: video_section(args.text or LONG_EXAMPLE),
         "studio": studio_section,
+        "batch": lambda: batch_section(args.quick),
     }
     for name in args.sections or SECTIONS:
         load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
