@@ -172,3 +172,24 @@ def test_an_interrupted_batch_goes_on_where_it_stopped(tmp_path: Path):
     # nothing the interrupted batch made is made again, and everything else is made once
     assert sum(item["synthesised"] for item in spoken) == each * len(texts) - kept
     assert sum(item["cached"] for item in spoken) == kept - each * len(delivered)
+
+
+def test_kokoro_scripts_in_a_batch_are_what_render_writes_alone(tmp_path: Path):
+    folder = write_scripts(
+        tmp_path / "in", {"a.txt": "同志们好。\n", "b.txt": "今天开会。谢谢大家。\n"}
+    )
+    settings = {"engine": "kokoro", "cache_dir": tmp_path / "cache"}
+    listed = entries(folder, tmp_path / "out", settings, set(settings))
+    backend = LocalBackend(workers=2)
+    try:
+        done = Batch(backend).run(listed)
+    finally:
+        backend.close()
+    assert [outcome.status for outcome in done] == ["ok", "ok"], done
+    assert [outcome.synthesised for outcome in done] == [1, 2]
+    options = pipeline.RenderOptions(engine="kokoro", cache_dir=tmp_path / "alone-cache")
+    for entry in listed:  # spoken again, alone: a render in one process, its own threads
+        alone = pipeline.Outputs.beside(tmp_path / "alone" / entry.outputs.audio.name)
+        pipeline.render(entry.script, alone, options)
+        for mine, theirs in zip(entry.outputs.all(), alone.all(), strict=True):
+            assert mine.read_bytes() == theirs.read_bytes(), mine
