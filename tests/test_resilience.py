@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import tty
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -271,14 +272,18 @@ def test_a_terminal_gets_a_progress_bar_and_quiet_prints_nothing(edge_server, tm
     work = write_speech(tmp_path, SHORT_SPEECH)
     edge_server.set_pacing(latency=PACED)
     args = ["render", "talk.txt", "--engine", "edge", "--jobs", "1", "--no-cache"]
-    code, stdout, terminal = voicer_on_a_terminal(*args, "-o", "loud.wav", cwd=work)
+    # both at once: each waits on the paced service most of the time
+    with ThreadPoolExecutor(2) as threads:
+        loud = threads.submit(voicer_on_a_terminal, *args, "-o", "loud.wav", cwd=work)
+        quiet = threads.submit(voicer_on_a_terminal, *args, "-o", "quiet.wav", "-q", cwd=work)
+        (code, stdout, terminal), quiet_run = loud.result(), quiet.result()
     assert code == 0, terminal
     assert BAR.search(terminal), terminal
     # the paced service holds synthesis past the bar's delay, so mastering shows too
     assert MASTERING_BAR.search(terminal), terminal
     assert SUMMARY.fullmatch(stdout.splitlines()[-1])
 
-    code, stdout, terminal = voicer_on_a_terminal(*args, "-o", "quiet.wav", "-q", cwd=work)
+    code, stdout, terminal = quiet_run
     assert code == 0, terminal
     assert (stdout, terminal) == ("", "")
     assert_same_render(work / "quiet.wav", work / "loud.wav", len(SHORT_SENTENCES))
