@@ -1,7 +1,9 @@
 """The CLI end to end with the offline engine: real synthesis, real audio, real SRT.
 
-The shared render and the failing encoder are real ``python -m voicer`` runs; the other renders
-run the same command in this process, where kokoro's workers stay up from one to the next."""
+The failing encoder is a real ``python -m voicer`` run (as are the kokoro renders of
+tests/test_kokoro_workers.py, tests/test_interrupt.py and the fallback of tests/test_edge_cli.py);
+the renders here run the same command in this process, where kokoro's workers stay up from one
+to the next."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory):
     """One offline render of a short speech, shared by the checks below."""
     work = tmp_path_factory.mktemp("render")
     (work / "talk.txt").write_text(SHORT_SPEECH, encoding="gbk")
-    result = run_voicer("render", "talk.txt", "--engine", "kokoro", cwd=work)
+    result = invoke_voicer("render", "talk.txt", "--engine", "kokoro", cwd=work)
     return work, result
 
 
