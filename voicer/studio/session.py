@@ -193,9 +193,9 @@ class Studio:
             key = _key(drafted)
             if not spoken.strip() or key in self._clips or key in self._drafts:
                 return
-            for other in list(self._drafts.values()):
-                other.cancel()  # a draft typed over is not needed: only the newest one
-            self._drafts[key] = self._drafting.submit(self._speak, drafted)
+            for other in self._drafts.values():
+                other.cancel()  # a draft typed over is not needed: only the newest one is kept
+            self._drafts = {key: self._drafting.submit(self._speak, drafted)}
 
     def export(self, report: Callable[[float, str], None] | None = None) -> dict[str, Any]:
         """Write what ``voicer render`` with the same options writes; the lines it prints.
