@@ -1,9 +1,8 @@
 """The CLI end to end with the offline engine: real synthesis, real audio, real SRT.
 
 The failing encoder is a real ``python -m voicer`` run (as are the kokoro renders of
-tests/test_kokoro_workers.py, tests/test_interrupt.py and the fallback of tests/test_edge_cli.py);
-the renders here run the same command in this process, where kokoro's workers stay up from one
-to the next."""
+tests/test_kokoro_workers.py and tests/test_interrupt.py); the renders here run the same command
+in this process, where kokoro's workers stay up from one to the next."""
 
 from __future__ import annotations
 

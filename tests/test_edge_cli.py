@@ -1,7 +1,7 @@
 """``voicer render`` end to end with the edge engine, against the loopback Edge server.
 
-Renders whose subject is what they write or ask the service for run the command in this
-process; failures, the usage error and the fallback notice are real ``python -m voicer`` runs."""
+Renders whose subject is what they write, ask the service for or say about the engine run the
+command in this process; failures and the usage error are real ``python -m voicer`` runs."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ def test_a_malformed_service_url_is_a_usage_error(talk):
 def test_auto_falls_back_to_kokoro_when_edge_is_unreachable(tmp_path):
     # the autouse fixture points VOICER_EDGE_URL at a closed port on 127.0.0.1
     (tmp_path / "short.txt").write_text("大家好。\n", encoding="utf-8")
-    result = voicer("render", "short.txt", "--engine", "auto", cwd=tmp_path)
+    result = render("short.txt", "--engine", "auto", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     notices = [line for line in result.stderr.splitlines() if "unreachable" in line]
     assert len(notices) == 1
