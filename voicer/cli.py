@@ -677,6 +677,8 @@ def batch_command(
     settings = _batch_settings(given)
     entries = manifest.entries(source, out, settings, explicit)
     engines_for = _batch_backend(backend, workers, ray_address, gpus_per_worker)
+    if not quiet:
+        _notice(f"running on {engines_for.description}")
     bar = None if quiet or not sys.stderr.isatty() else ProgressBar()
     began = time.perf_counter()
     try:
@@ -732,9 +734,9 @@ def _batch_settings(given: dict[str, Any]) -> dict[str, Any]:
 
 def _batch_backend(name: str, workers: int | None, address: str | None, gpus: float) -> Backend:
     if name == "ray":
-        from voicer.batch import ray_backend  # type: ignore[attr-defined,unused-ignore]
+        from voicer.batch.ray_backend import RayBackend
 
-        return ray_backend.RayBackend(address, workers, gpus)
+        return RayBackend(address, workers, gpus)
     from voicer.batch.local import LocalBackend
 
     return LocalBackend(workers)

@@ -23,6 +23,7 @@ class LocalBackend:
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
+        self.description = f"this machine, {self.workers} engine worker processes"
         self._finishing = ThreadPoolExecutor(1, thread_name_prefix="voicer-finish")
 
     def engine(self, engine: Engine) -> Engine:

@@ -59,6 +59,7 @@ class Backend(Protocol):
 
     name: str
     workers: int  # engines working at once
+    description: str  # where it runs, for the user
 
     def engine(self, engine: Engine) -> Engine:
         """``engine`` as this backend runs it (the same engine, for one that runs here)."""
