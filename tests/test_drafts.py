@@ -1,7 +1,9 @@
 """Drafts end to end (issue 6): placeholders, fills, markup pauses, voices, rates, comments and
-the lexicon, each through the real ``voicer render`` in a subprocess. What the engine hears is
-read off the loopback edge service's requests, pauses are measured on the decoded audio of the
-tone engine, and subtitles are parsed with the ``srt`` library.
+the lexicon, each through the real ``voicer render`` command, run in this process (click's test
+runner: the same exit codes and stderr, no interpreter start per render); a draft stopped for
+its placeholders and Ctrl-C during a kokoro render run ``python -m voicer`` as a user would.
+What the engine hears is read off the loopback edge service's requests, pauses are measured on
+the decoded audio of the tone engine, and subtitles are parsed with the ``srt`` library.
 """
 
 from __future__ import annotations
@@ -12,12 +14,11 @@ import signal
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import srt
-from speech_audio import decode, interruptible, speech_runs
+from speech_audio import decode, interruptible, invoke_voicer, speech_runs
 from test_edge_cli import REPO, error_line, voicer
 
 DEFAULT_VOICE = "zh-CN-YunyangNeural"
@@ -49,22 +50,26 @@ def files_in(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.rglob("*") if p.is_file())
 
 
-def render_at_once(
+def render(*args: str, cwd: Path, env: dict[str, str] | None = None):
+    """``voicer render ARGS`` in this process, its output as text."""
+    return invoke_voicer("render", *args, cwd=cwd, env=env, text=True)
+
+
+def render_each(
     runs: list[tuple[str, list[str], dict[str, str]]], folders: list[Path], env: dict[str, str]
 ) -> list[subprocess.CompletedProcess]:
-    """``voicer render s.txt ARGS`` for each (script, args, other files) in its own folder, four
-    subprocesses at a time (each spends ~2 s importing), each with a cache of its own."""
+    """``voicer render s.txt ARGS`` for each (script, args, other files) in its own folder, in
+    this process, each with a cache of its own."""
 
-    def render(number: int) -> subprocess.CompletedProcess:
+    def one(number: int) -> subprocess.CompletedProcess:
         script, args, others = runs[number]
         folder = folders[number]
         for name, content in {"s.txt": script, **others}.items():
             (folder / name).write_text(content, encoding="utf-8")
         cache = {"VOICER_CACHE_DIR": str(folder.with_name(folder.name + "-cache"))}
-        return voicer("render", "s.txt", *args, cwd=folder, env={**env, **cache})
+        return render("s.txt", *args, cwd=folder, env={**env, **cache})
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(render, range(len(runs))))
+    return [one(number) for number in range(len(runs))]
 
 
 # --- 1. placeholders ----------------------------------------------------------------------------
@@ -109,6 +114,7 @@ def draft(tmp_path: Path) -> Path:
 
 def test_a_draft_with_placeholders_stops_before_synthesis_with_one_line(edge_server, draft):
     args = ["--engine", "edge", "-o", "out.wav", "--timeline", "t.json"]
+    # a real process: its exit code and its one line of stderr
     result = voicer("render", "draft.txt", *args, cwd=draft)
     assert result.returncode == 2
     line = error_line(result)
@@ -140,7 +146,7 @@ def test_filled_by_order_by_position_and_from_a_file_nothing_of_a_placeholder_is
         "--fill-file",
         "fills.toml",
     ]
-    result = voicer("render", "draft.txt", *args, *fills, cwd=draft)
+    result = render("draft.txt", *args, *fills, cwd=draft)
     assert result.returncode == 0, result.stderr
 
     heard = [request.text for request in edge_server.requests]
@@ -164,7 +170,7 @@ def test_filled_by_order_by_position_and_from_a_file_nothing_of_a_placeholder_is
 
 def test_allowed_placeholders_are_shown_but_never_spoken(edge_server, draft):
     args = ["--engine", "edge", "-o", "out.wav", "--allow-placeholders"]
-    result = voicer("render", "draft.txt", *args, cwd=draft)
+    result = render("draft.txt", *args, cwd=draft)
     assert result.returncode == 0, result.stderr
     shown = shown_text(draft / "out.srt")
     for written in ("*市", "增长*%", "居全省第*位", "XX区", "××万人", "【待定】项目"):
@@ -205,7 +211,7 @@ def test_markup_pauses_are_exact_in_the_audio_and_the_others_keep_their_length(t
     (tmp_path / "paused.txt").write_text(PAUSED, encoding="utf-8")
     args = ["--engine", "tone", "-o", "out.wav", "--timeline", "t.json"]
     pauses = ["--sentence-pause", "400", "--paragraph-pause", "900"]
-    result = voicer("render", "paused.txt", *args, *pauses, cwd=tmp_path)
+    result = render("paused.txt", *args, *pauses, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
 
     sentences = sentences_of(tmp_path / "t.json")
@@ -251,7 +257,7 @@ VOICED_REQUESTS = {
 
 def test_each_paragraph_is_spoken_in_the_voice_and_rate_its_markup_sets(edge_server, tmp_path):
     (tmp_path / "voiced.txt").write_text(VOICED, encoding="utf-8")
-    result = voicer("render", "voiced.txt", "--engine", "edge", "-o", "out.wav", cwd=tmp_path)
+    result = render("voiced.txt", "--engine", "edge", "-o", "out.wav", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     asked = {r.text: (r.voice, r.rate) for r in edge_server.requests}
     assert len(edge_server.requests) == len(VOICED_REQUESTS)
@@ -265,7 +271,7 @@ def test_a_kokoro_voice_in_markup_with_the_edge_engine_is_one_line_and_exit_2(
     edge_server, tmp_path
 ):
     (tmp_path / "s.txt").write_text("大家好。\n[voice zf_xiaoxiao]\n今天开会。\n", encoding="utf-8")
-    result = voicer("render", "s.txt", "--engine", "edge", "-o", "out.wav", cwd=tmp_path)
+    result = render("s.txt", "--engine", "edge", "-o", "out.wav", cwd=tmp_path)
     assert result.returncode == 2
     line = error_line(result)
     assert line.startswith("voicer: error: ")
@@ -322,14 +328,14 @@ MARKUP_ERRORS = [
 
 @pytest.fixture(scope="module")
 def markup_error_runs(_edge_server_running, tmp_path_factory):
-    """Every script of MARKUP_ERRORS rendered at once with the edge engine: the results, their
-    folders, and the requests the service received meanwhile."""
+    """Every script of MARKUP_ERRORS rendered with the edge engine: the results, their folders,
+    and the requests the service received meanwhile."""
     server = _edge_server_running
     server.reset()
     args = ["--engine", "edge", "-o", "out.wav", "--timeline", "t.json"]
     runs = [(script, args, {}) for script, _, _ in MARKUP_ERRORS]
     folders = [tmp_path_factory.mktemp("markup-error") for _ in runs]
-    results = render_at_once(runs, folders, {"VOICER_EDGE_URL": server.url})
+    results = render_each(runs, folders, {"VOICER_EDGE_URL": server.url})
     requests = server.requests
     server.reset()
     return results, folders, requests
@@ -367,7 +373,7 @@ COMMENT_WORDS = ("说明", "审阅", "XX", "鼓掌", "要点", "完", "结束语
 
 def test_comments_are_neither_spoken_nor_subtitled(edge_server, tmp_path):
     (tmp_path / "s.txt").write_text(COMMENTED, encoding="utf-8")
-    result = voicer("render", "s.txt", "--engine", "edge", "-o", "out.wav", cwd=tmp_path)
+    result = render("s.txt", "--engine", "edge", "-o", "out.wav", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert sorted(r.text for r in edge_server.requests) == sorted(COMMENTED_SPOKEN)
     cues = [cue.content for cue in cues_of(tmp_path / "out.srt")]
@@ -382,7 +388,7 @@ def test_the_timeline_shows_the_lexicon_and_numbers_spoken_and_the_author_text(t
     (tmp_path / "s.txt").write_text("张珺同志指出，2024年全市GDP增长5.2%。\n", encoding="utf-8")
     (tmp_path / "names.tsv").write_text("# 人名\n张珺\t张军\n", encoding="utf-8")
     args = ["--engine", "tone", "-o", "out.wav", "--timeline", "t.json", "--lexicon", "names.tsv"]
-    result = voicer("render", "s.txt", *args, cwd=tmp_path)
+    result = render("s.txt", *args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     [sentence] = sentences_of(tmp_path / "t.json")
     assert sentence["text"] == "张珺同志指出，2024年全市GDP增长5.2%。"
@@ -390,7 +396,7 @@ def test_the_timeline_shows_the_lexicon_and_numbers_spoken_and_the_author_text(t
     assert shown_text(tmp_path / "out.srt") == "张珺同志指出2024年全市GDP增长5.2%"
 
 
-# --- edge cases found in review, rendered at once ----------------------------------------------
+# --- edge cases found in review, rendered together ---------------------------------------------
 
 KNOWN_BUGS = {
     "markup_language": (
@@ -419,11 +425,11 @@ KNOWN_BUGS = {
 
 @pytest.fixture(scope="module")
 def known_bug_runs(_edge_server_running, tmp_path_factory):
-    """KNOWN_BUGS rendered at once: by name, (result, folder); and the edge requests."""
+    """KNOWN_BUGS rendered: by name, (result, folder); and the edge requests."""
     server = _edge_server_running
     server.reset()
     folders = [tmp_path_factory.mktemp(name) for name in KNOWN_BUGS]
-    results = render_at_once(list(KNOWN_BUGS.values()), folders, {"VOICER_EDGE_URL": server.url})
+    results = render_each(list(KNOWN_BUGS.values()), folders, {"VOICER_EDGE_URL": server.url})
     requests = server.requests
     server.reset()
     return dict(zip(KNOWN_BUGS, zip(results, folders, strict=True), strict=True)), requests
