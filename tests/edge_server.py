@@ -261,6 +261,7 @@ class EdgeServer:
         self._lock = threading.Lock()
         self._requests: list[Request] = []
         self.connections = 0
+        self.open_now = self.most_at_once = 0  # synthesis connections open at once
         self.faults_injected = 0
         self.set_mode(mode)
         self.set_faults(0.0, ())
@@ -316,6 +317,7 @@ class EdgeServer:
         with self._lock:
             self._requests.clear()
             self.connections = 0
+            self.most_at_once = 0
             self.faults_injected = 0
 
     def start(self) -> EdgeServer:
@@ -387,12 +389,19 @@ class EdgeServer:
             return web.Response(status=503, text="the test server is stopping")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        asked = await self._read_request(ws, mode)
-        if asked is not None:
-            request_id, speech_request = asked
-            await self._answer(ws, request, mode, request_id, speech_request)
-        if not ws.closed:
-            await ws.close()
+        with self._lock:
+            self.open_now += 1
+            self.most_at_once = max(self.most_at_once, self.open_now)
+        try:
+            asked = await self._read_request(ws, mode)
+            if asked is not None:
+                request_id, speech_request = asked
+                await self._answer(ws, request, mode, request_id, speech_request)
+            if not ws.closed:
+                await ws.close()
+        finally:
+            with self._lock:
+                self.open_now -= 1
         return ws
 
     async def _read_request(

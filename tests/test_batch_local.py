@@ -193,3 +193,19 @@ def test_kokoro_scripts_in_a_batch_are_what_render_writes_alone(tmp_path: Path):
         pipeline.render(entry.script, alone, options)
         for mine, theirs in zip(entry.outputs.all(), alone.all(), strict=True):
             assert mine.read_bytes() == theirs.read_bytes(), mine
+
+
+def test_edge_requests_of_every_script_share_one_limit_and_one_backoff(edge_server, tmp_path):
+    folder = write_scripts(tmp_path / "in")
+    settings = {"engine": "edge", "jobs": 2, "cache_dir": tmp_path / "cache"}
+    listed = entries(folder, tmp_path / "out", settings, set(settings))
+    edge_server.set_pacing(latency=0.05)
+    edge_server.set_mode("http429", times=1)  # the service asks to slow down, once
+    backend = LocalBackend(workers=4)
+    try:
+        done = Batch(backend).run(listed)
+    finally:
+        backend.close()
+    assert [outcome.status for outcome in done] == ["ok"] * 3, done
+    assert 1 <= edge_server.most_at_once <= 2  # --jobs 2 for the whole batch, not per script
+    assert sum(outcome.synthesised for outcome in done) == len(edge_server.requests)

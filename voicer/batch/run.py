@@ -109,6 +109,7 @@ class Batch:
         self._lock = threading.Lock()
         self._choices: dict[tuple[object, ...], engines.Choice] = {}
         self._engines: dict[int, Engine] = {}
+        self._limits: dict[int, threading.Semaphore] = {}  # requests at once, per engine
         self._backoff = Backoff()  # one for every script: a throttled service slows them all
         self._outcomes: dict[int, Outcome] = {}
         self._done = self._sentences_done = self._sentences = 0
@@ -161,6 +162,10 @@ class Batch:
             self._record(number, _outcome(entry, "failed", began, str(error)))
             return None
         speaker.backoff = self._backoff
+        engine = plan.choice.engine
+        self._limits.setdefault(
+            id(engine), threading.BoundedSemaphore(entry.options.jobs or engine.default_jobs)
+        )
         with self._lock:
             self._sentences += len(plan.segments)
         return _Script(entry, plan, speaker, picture)
@@ -186,7 +191,8 @@ class Batch:
             script.started, script.speaking = time.perf_counter(), True
         if script.failed is None:
             try:
-                clip = pipeline.synthesise_sentence(script.speaker, script.plan, index)
+                with self._limits[id(script.plan.choice.engine)]:
+                    clip = pipeline.synthesise_sentence(script.speaker, script.plan, index)
             except VoicerError as error:
                 script.failed = script.failed or str(error)
             else:
