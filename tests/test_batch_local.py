@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from speech_audio import interruptible, run_voicer
+from speech_audio import interruptible, invoke_voicer, run_voicer
 
 from voicer import pipeline
 from voicer.batch.local import LocalBackend
@@ -92,7 +92,9 @@ def test_a_batch_run_again_skips_what_is_done(first_batch):
     (root / "in" / "04-draft.txt").write_text("今天在上海开会。\n", encoding="utf-8")
     (root / "out" / "02-review.srt").unlink()  # an output lost: that script is made again
     (root / "in" / "03-tasks.md").write_text("# 今年的任务\n\n一是抓创新。\n", encoding="utf-8")
-    ran = run_voicer("batch", "in", "-o", "out", "--engine", "tone", "--vtt", cwd=root, env=env)
+    # skipping is the batch's part, not the process's (first_batch ran the command as a user
+    # would): the same command, in this process
+    ran = invoke_voicer("batch", "in", "-o", "out", "--engine", "tone", "--vtt", cwd=root, env=env)
     assert ran.returncode == 0, ran.stderr.decode()
     found = outcomes(root / "out")
     assert [found[name]["status"] for name in sorted(found)] == ["skipped", "ok", "ok", "ok"]
@@ -160,7 +162,9 @@ def test_an_interrupted_batch_goes_on_where_it_stopped(tmp_path: Path):
     delivered = {p.stem for p in (tmp_path / "out").glob("*.mp3")}
     assert delivered  # at least the script whose stamp was seen
 
-    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=300)
+    # going on is the batch's and the cache's part, not the process's: the same command, in
+    # this process
+    again = invoke_voicer(*command[3:], cwd=tmp_path, env={"VOICER_CACHE_DIR": str(cache_dir)})
     assert again.returncode == 0, again.stderr.decode()
     found = outcomes(tmp_path / "out")
     skipped = {Path(name).stem for name, item in found.items() if item["status"] == "skipped"}
