@@ -3,12 +3,13 @@ refusal when the optional espeak-ng part is missing."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
 import srt
-from speech_audio import decode, invoke_voicer, speech_runs
+from speech_audio import decode, invoke_voicer, made_once, shared_temp, speech_runs
 
 from voicer.errors import InputError
 from voicer.model import Prosody
@@ -24,8 +25,15 @@ WORDS = ["Good", "morning", "everyone", "We", "spent", "2,500", "dollars", "in",
 
 
 @pytest.fixture(scope="module")
-def clip():
-    return KokoroEngine().synthesize(TEXT, "af_heart", Prosody())
+def clip(tmp_path_factory: pytest.TempPathFactory, worker_id: str):
+    """TEXT spoken by af_heart, once in the session (by the first worker process to need it)."""
+
+    def speak(folder: Path) -> None:
+        spoken = KokoroEngine().synthesize(TEXT, "af_heart", Prosody())
+        (folder / "clip.pickle").write_bytes(pickle.dumps(spoken))
+
+    folder = made_once(shared_temp(tmp_path_factory, worker_id) / "kokoro-english-clip", speak)
+    return pickle.loads((folder / "clip.pickle").read_bytes())
 
 
 def test_words_keep_the_text_as_written():
