@@ -4,11 +4,34 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import edge_tts.drm
 import pytest
 from edge_server import EdgeServer
+
+# --- xdist: the tests of an xdist_group on one worker ------------------------------------------
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup`` pytest-xdist keeps the tests of an ``xdist_group`` on one
+    worker by a suffix ``@group`` that its workers add to their node ids; pytest-xdist 3.8 sets
+    ``item._nodeid``, which pytest 9.2 no longer reads the node id from, so the tests of the
+    "ray" group ran on both workers (two Ray instances at once). The suffix is added here where
+    it is missing (with a pytest-xdist that adds it, this does nothing)."""
+    if not getattr(config.option, "loadgroup", False):  # set on xdist's workers only
+        return
+    with suppress(ImportError):
+        from _pytest.nodeid import NodeId  # pytest 9.2's node ids
+
+        for item in items:
+            marks = item.iter_markers("xdist_group")
+            groups = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in marks}
+            if groups and "@" not in item.nodeid and hasattr(item, "_id"):
+                item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(groups))}")
+
 
 # --- edge: a loopback stand-in for the Edge read-aloud service (tests/edge_server.py) ----------
 
