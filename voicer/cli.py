@@ -683,6 +683,9 @@ def batch_command(
     began = time.perf_counter()
     try:
         outcomes = run.Batch(engines_for, bar.show_batch if bar else None).run(entries)
+        # every output is delivered now; stopping the backend (a Ray instance takes 1-2 s)
+        # is not the batch's time
+        seconds = time.perf_counter() - began
     except KeyboardInterrupt:
         if bar:
             bar.clear()
@@ -694,7 +697,6 @@ def batch_command(
         engines_for.close()
         if bar:
             bar.clear()
-    seconds = time.perf_counter() - began
     report.write_report(outcomes, out, seconds)
     if not quiet:
         click.echo(report.report_table(outcomes))
