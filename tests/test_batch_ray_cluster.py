@@ -1,7 +1,8 @@
 """``voicer batch --backend ray`` from the command line, joining a Ray cluster started apart
-with ``ray start --head`` on 127.0.0.1 (the path a real cluster takes): the report, and each
-script's outputs byte for byte those of ``voicer render`` of it alone (in this process; the
-local backend gives the same, tests/test_batch_local.py)."""
+with ``ray start --head`` on 127.0.0.1 (the path a real cluster takes), by its address and
+through Ray Client (``ray://``): the report, and each script's outputs byte for byte those
+of ``voicer render`` of it alone (in this process; the local backend gives the same,
+tests/test_batch_local.py)."""
 
 from __future__ import annotations
 
@@ -52,13 +53,17 @@ def processes() -> dict[int, tuple[int, str]]:
     return found
 
 
-def stop_head(ray_folder: str) -> dict[int, str]:
-    """End the processes of the head started in ``ray_folder`` (their command lines name it)
-    and every process they started, by SIGKILL as ``ray stop --force`` does, but no other Ray
+def stop_head(ray_folder: str, gcs_address: str) -> dict[int, str]:
+    """End the processes of the head started in ``ray_folder`` (their command lines name it,
+    or, for Ray Client's server, the address of its GCS) and every process they started, by SIGKILL as ``ray stop --force`` does, but no other Ray
     on this machine, and without ``ray stop``'s wait on zombies of an earlier local instance
     (up to 22 s); the processes still running 30 s later (none, normally)."""
     running = processes()
-    head = {pid for pid, (_, command) in running.items() if ray_folder in command}
+    head = {
+        pid
+        for pid, (_, command) in running.items()
+        if ray_folder in command or f"--address={gcs_address} " in command
+    }
     while more := {pid for pid, (parent, _) in running.items() if parent in head} - head:
         head |= more
     for pid in head:
@@ -70,43 +75,51 @@ def stop_head(ray_folder: str) -> dict[int, str]:
     return {pid: running[pid][1] for pid in left}
 
 
-def test_the_cli_joins_a_cluster_started_with_ray_start(tmp_path: Path):
+def ray_start(*args: str, env: dict[str, str]) -> None:
+    started = subprocess.run([RAY, "start", *args], capture_output=True, timeout=120, env=env)
+    assert started.returncode == 0, started.stderr.decode()[-2000:]
+
+
+def test_the_cli_joins_a_cluster_by_address_and_through_ray_client(tmp_path: Path):
     (tmp_path / "in").mkdir()
     for name, text in SCRIPTS.items():
         (tmp_path / "in" / name).write_text(text, encoding="utf-8")
-    port = free_port()
+    port, client_port = free_port(), free_port()
     ray_folder = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
-    head = [
-        RAY, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=2",
-        "--include-dashboard=false", "--disable-usage-stats",
-        f"--temp-dir={ray_folder}",  # a short path: Ray's sockets live in it
-    ]  # fmt: skip
     # Ray's own switches: every server on 127.0.0.1 only, and the access token that `ray start`
     # keeps in ~/.ray sent by the driver too (Ray asks for RAY_AUTH_MODE=token to send it)
     loopback = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "token"}
-    started = subprocess.run(head, capture_output=True, timeout=120, env={**os.environ, **loopback})
-    assert started.returncode == 0, started.stderr.decode()[-2000:]
+    env = {**os.environ, **loopback}
+    ran = {}
     try:
-        env = {"VOICER_CACHE_DIR": str(tmp_path / "cache"), **loopback}
-        ran = run_voicer(
-            "batch", "in", "-o", "out", "--engine", "tone", "--backend", "ray",
-            "--ray-address", f"127.0.0.1:{port}", cwd=tmp_path, env=env,
+        ray_start(
+            "--head", f"--port={port}", f"--ray-client-server-port={client_port}",
+            "--node-ip-address=127.0.0.1", "--num-cpus=2", "--include-dashboard=false",
+            "--disable-usage-stats",
+            f"--temp-dir={ray_folder}",  # a short path: Ray's sockets live in it
+            env=env,
         )  # fmt: skip
+        for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{client_port}"):
+            ran[address] = run_voicer(
+                "batch", "in", "-o", f"out-{len(ran)}", "--engine", "tone", "--backend", "ray",
+                "--ray-address", address, cwd=tmp_path,
+                env={"VOICER_CACHE_DIR": str(tmp_path / f"cache-{len(ran)}"), **loopback},
+            )  # fmt: skip
     finally:
-        left = stop_head(ray_folder)
+        left = stop_head(ray_folder, f"127.0.0.1:{port}")
         shutil.rmtree(ray_folder, ignore_errors=True)
     assert left == {}
-    said = ran.stderr.decode()
-    assert ran.returncode == 0, said[-3000:]
-    assert "running on ray" in said and "1 node" in said and "Traceback" not in said
-    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
-    assert [item["status"] for item in report] == ["ok", "ok"]
 
     options = pipeline.RenderOptions(engine="tone", cache_dir=tmp_path / "alone-cache")
     for name in SCRIPTS:
-        stem = Path(name).stem
-        alone = pipeline.Outputs.beside(tmp_path / "alone" / f"{stem}.mp3")
+        alone = pipeline.Outputs.beside(tmp_path / "alone" / f"{Path(name).stem}.mp3")
         pipeline.render(tmp_path / "in" / name, alone, options)
-        for suffix in (".mp3", ".srt"):
-            made = tmp_path / "out" / (stem + suffix)
-            assert made.read_bytes() == (tmp_path / "alone" / (stem + suffix)).read_bytes(), made
+    for number, (address, done) in enumerate(ran.items()):
+        said = done.stderr.decode()
+        assert done.returncode == 0, f"{address}: {said[-3000:]}"
+        assert "running on ray" in said and "1 node" in said and "Traceback" not in said
+        out = tmp_path / f"out-{number}"
+        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+        assert [item["status"] for item in report] == ["ok", "ok"]
+        for alone_file in (tmp_path / "alone").iterdir():
+            assert (out / alone_file.name).read_bytes() == alone_file.read_bytes(), address

@@ -34,10 +34,13 @@ outputs into a temporary folder on the worker, with the same file names, and the
 what was delivered and the files' bytes; this process then writes them to the real outputs,
 all or nothing.
 
-Tested (tests/test_batch_ray.py) on a local instance of Ray 2.60 on 2 CPUs, no GPU: outputs
-byte-identical to ``voicer render``, an actor killed mid-batch, bad input and engine errors.
-Not tested: a GPU (the CUDA path is only reached when onnxruntime offers CUDA), a cluster of
-more than one node, Ray Client (``ray://``) addresses.
+Tested with Ray 2.60 on 2 CPUs, no GPU: on a local instance (tests/test_batch_ray.py) outputs
+byte-identical to ``voicer render``, an actor killed mid-batch, bad input and engine errors; on
+a cluster started with ``ray start --head`` (tests/test_batch_ray_cluster.py), joined by its
+address and through Ray Client (``ray://``, which needs grpcio: the extra brings it). Not
+tested: a GPU (the CUDA path is only reached when onnxruntime offers CUDA), and a cluster of
+more than one node (a second node cannot join one on 127.0.0.1: Ray then connects to the
+machine's own address, and our tests keep to loopback).
 """
 
 from __future__ import annotations
