@@ -55,9 +55,10 @@ def processes() -> dict[int, tuple[int, str]]:
 
 def stop_head(ray_folder: str, gcs_address: str) -> dict[int, str]:
     """End the processes of the head started in ``ray_folder`` (their command lines name it,
-    or, for Ray Client's server, the address of its GCS) and every process they started, by SIGKILL as ``ray stop --force`` does, but no other Ray
-    on this machine, and without ``ray stop``'s wait on zombies of an earlier local instance
-    (up to 22 s); the processes still running 30 s later (none, normally)."""
+    or, for Ray Client's server, the address of its GCS) and every process they started, by
+    SIGKILL as ``ray stop --force`` does, but no other Ray on this machine, and without ``ray
+    stop``'s wait on zombies of an earlier local instance (up to 22 s); the processes still
+    running 30 s later (none, normally)."""
     running = processes()
     head = {
         pid
