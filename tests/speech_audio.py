@@ -104,6 +104,22 @@ def interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def interrupted_batch(*args: str, cwd: Path, env: dict | None = None) -> tuple[int, str]:
+    """``voicer batch`` ARGS run in ``cwd`` and sent Ctrl-C as soon as it has delivered a
+    script (its stamp is written): its exit code and what it printed on stderr."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voicer", "batch", *args], cwd=cwd,
+        env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=interruptible,
+    )  # fmt: skip
+    stamps = cwd / "out" / ".voicer-batch"
+    while process.poll() is None and not (stamps.is_dir() and any(stamps.iterdir())):
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    return process.returncode, stderr.decode()
+
+
 # --- kokoro's worker processes, found by a mark in their environment ---------------------------
 
 WORKER = "engines.workers import serve"  # in a worker's command line

@@ -8,14 +8,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
-from speech_audio import interruptible, invoke_voicer, run_voicer
+from speech_audio import interrupted_batch, invoke_voicer, run_voicer
 
 from voicer import pipeline
 from voicer.batch.local import LocalBackend
@@ -142,21 +139,13 @@ def test_an_interrupted_batch_goes_on_where_it_stopped(tmp_path: Path):
     }
     write_scripts(tmp_path / "in", texts)
     cache_dir = tmp_path / "cache"
-    env = {**os.environ, "VOICER_CACHE_DIR": str(cache_dir)}
-    command = [sys.executable, "-m", "voicer", "batch", "in", "-o", "out", "--engine", "tone"]
-    process = subprocess.Popen(
-        [*command, "--workers", "1"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, preexec_fn=interruptible,
-    )  # fmt: skip
-    stamps = tmp_path / "out" / ".voicer-batch"
-    while process.poll() is None and not (stamps.is_dir() and any(stamps.iterdir())):
-        time.sleep(0.01)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    if process.returncode == 0:
+    env = {"VOICER_CACHE_DIR": str(cache_dir)}
+    command = ["in", "-o", "out", "--engine", "tone"]
+    returncode, stderr = interrupted_batch(*command, "--workers", "1", cwd=tmp_path, env=env)
+    if returncode == 0:
         pytest.skip("the batch was done before it could be interrupted")
-    assert process.returncode == 130, stderr.decode()
-    assert "Traceback" not in stderr.decode()
+    assert returncode == 130, stderr
+    assert "Traceback" not in stderr
     assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.endswith(".part")]
     kept = len(list(cache_dir.rglob("*.clip")))  # clips the interrupted batch made
     delivered = {p.stem for p in (tmp_path / "out").glob("*.mp3")}
@@ -164,7 +153,7 @@ def test_an_interrupted_batch_goes_on_where_it_stopped(tmp_path: Path):
 
     # going on is the batch's and the cache's part, not the process's: the same command, in
     # this process
-    again = invoke_voicer(*command[3:], cwd=tmp_path, env={"VOICER_CACHE_DIR": str(cache_dir)})
+    again = invoke_voicer("batch", *command, cwd=tmp_path, env=env)
     assert again.returncode == 0, again.stderr.decode()
     found = outcomes(tmp_path / "out")
     skipped = {Path(name).stem for name, item in found.items() if item["status"] == "skipped"}

@@ -8,12 +8,14 @@ compared byte for byte with those of ``voicer render``.
 
 from __future__ import annotations
 
+import json
 import pickle
 import sys
 import threading
 from pathlib import Path
 
 import pytest
+from speech_audio import interrupted_batch, invoke_voicer
 
 ray = pytest.importorskip("ray")
 
@@ -141,6 +143,38 @@ def test_an_actor_gone_for_good_is_replaced(backend, tmp_path):
     assert victim not in engine.actors and len(engine.actors) == 2  # a new one in its place
     for entry in entries:
         _same_as_render(entry, tmp_path / "alone" / entry.script.stem)
+
+
+def test_an_interrupted_batch_goes_on_where_it_stopped(backend, tmp_path):
+    """Ctrl-C in a batch on its own Ray instance, then the same command again (in this
+    process, on the module's instance): the scripts delivered are skipped, and no sentence in
+    the cache is spoken again."""
+    # distinct sentences, so that every clip in the cache belongs to exactly one sentence
+    for n in range(24):
+        script = tmp_path / "in" / f"{n:02}.txt"
+        script.parent.mkdir(exist_ok=True)
+        script.write_text(f"第{n}项：今天讨论第{n}号议题。会议决定推进第{n}号工作。\n", "utf-8")
+    cache_dir = tmp_path / "cache"
+    command = ["in", "-o", "out", "--engine", "tone", "--backend", "ray"]
+    returncode, stderr = interrupted_batch(*command, "--workers", "1", cwd=tmp_path)
+    delivered = {path.stem for path in (tmp_path / "out").glob("*.mp3")}
+    if returncode == 0 or len(delivered) == 24:  # Ctrl-C came as Ray was stopping
+        pytest.skip("the batch was done before it could be interrupted")
+    assert returncode == 130, stderr
+    assert "Traceback" not in stderr
+    kept = len(list(cache_dir.rglob("*.clip")))
+    assert delivered
+
+    again = invoke_voicer("batch", *command, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr.decode()
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    skipped = {Path(item["script"]).stem for item in report if item["status"] == "skipped"}
+    assert skipped == delivered
+    spoken = [item for item in report if item["status"] == "ok"]
+    assert len(spoken) == 24 - len(delivered)
+    # two sentences a script: what the first batch spoke is not spoken again
+    assert sum(item["synthesised"] for item in spoken) == 2 * 24 - kept
+    assert sum(item["cached"] for item in spoken) == kept - 2 * len(delivered)
 
 
 def test_bad_input_fails_alone_with_its_one_line(backend, tmp_path):

@@ -684,8 +684,9 @@ def batch_command(
     try:
         outcomes = run.Batch(engines_for, bar.show_batch if bar else None).run(entries)
         # every output is delivered now; stopping the backend (a Ray instance takes 1-2 s)
-        # is not the batch's time
+        # is not the batch's time, and the report is written before it
         seconds = time.perf_counter() - began
+        report.write_report(outcomes, out, seconds)
     except KeyboardInterrupt:
         if bar:
             bar.clear()
@@ -697,7 +698,6 @@ def batch_command(
         engines_for.close()
         if bar:
             bar.clear()
-    report.write_report(outcomes, out, seconds)
     if not quiet:
         click.echo(report.report_table(outcomes))
     click.echo(report.summary_line(outcomes, seconds))
