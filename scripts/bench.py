@@ -35,12 +35,14 @@ studio    The example in a studio session (voicer.studio.session, in this proces
           the edited file (a fresh process, every other sentence from the cache).
 
 batch     20 scripts (paragraphs of examples/long-speech.txt) rendered by `voicer batch` with
-          kokoro (--quick: the tone engine), on the local backend and on a local Ray instance,
-          with 1 and 2 workers; each run a fresh process with a fresh cache: throughput in
-          audio-seconds per wall-second, the whole process and the batch alone (the summary
-          line's time: without starting Python and Ray, and stopping Ray); Ray against local
-          (target <= 1.10), from runs in the order local, ray, ray, local for each worker
-          count, as the machine's speed drifts; whether every output is the same bytes.
+          kokoro (--quick: the tone engine) with 1 and 2 workers: on the local backend, on a
+          Ray instance the batch starts and stops, and on a Ray cluster started apart
+          (`ray start --head` on 127.0.0.1); each run a fresh process with a fresh cache:
+          throughput in audio-seconds per wall-second, the whole process and the batch alone
+          (the summary line's time: without starting Python and Ray, and stopping Ray); Ray
+          against local (target <= 1.10), from runs in the order local, ray, cluster,
+          cluster, ray, local for each worker count, as the machine's speed drifts; whether
+          every output is the same bytes.
 
 Pacing of the stand-in service: ``set_pacing(latency=0.3, realtime=3.0)``. The server waits
 ``latency`` seconds after a request's SSML arrives before it answers (turn.start), then sends
@@ -61,6 +63,7 @@ import os
 import random
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -601,15 +604,45 @@ BATCH_SCRIPTS = 20
 BATCH_WORKERS = (1, 2)
 
 
+def kill_with_descendants(pattern: str) -> None:
+    """SIGKILL for the processes whose command line matches ``pattern``, and their own."""
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+    pids = set(found.split())
+    while True:
+        children = subprocess.run(["pgrep", "-P", ",".join(pids)], capture_output=True, text=True)
+        more = set(children.stdout.split()) - pids
+        if not pids or not more:
+            break
+        pids |= more
+    if pids:
+        subprocess.run(["kill", "-9", *pids], check=False, capture_output=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+BATCH_BACKENDS = {  # how each is named in the figures: voicer batch's options
+    "local": ("--backend", "local"),
+    "ray": ("--backend", "ray"),  # a Ray instance of its own, started and stopped by the batch
+    "cluster": ("--backend", "ray", "--ray-address"),  # + the address of one started apart
+}
+BATCH_ORDER = ("local", "ray", "cluster", "cluster", "ray", "local")
+
+
 def batch_section(quick: bool) -> None:
-    """20 scripts cut from the long example, rendered by `voicer batch` on each backend with
-    1 and 2 workers, each run a fresh process with a fresh cache. The machine's speed drifts
-    by more than the difference sought, so for each worker count the runs go local, ray, ray,
-    local, and each backend's figure is the sum of its two runs."""
+    """20 scripts cut from the long example, rendered by `voicer batch` with 1 and 2 workers
+    on the local backend, on a Ray instance of its own, and on a Ray cluster started apart
+    (`ray start --head` on 127.0.0.1, as a cluster that is already up); each run a fresh
+    process with a fresh cache. The machine's speed drifts by more than the differences
+    sought, so for each worker count the runs go in BATCH_ORDER, and each figure is the sum
+    of a backend's two runs."""
     engine = "tone" if quick else "kokoro"
     paragraphs = [p for p in LONG_EXAMPLE.read_text(encoding="utf-8").split("\n") if p.strip()]
     runs: dict[tuple[str, int], list[tuple[Run, float, float]]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ray_head() as address:
         folder = Path(tmp)
         scripts = folder / "in"
         scripts.mkdir()
@@ -618,13 +651,14 @@ def batch_section(quick: bool) -> None:
             (scripts / f"{n:02}.txt").write_text(chosen + "\n", encoding="utf-8")
         outputs: list[Path] = []
         for workers in BATCH_WORKERS:
-            for backend in ("local", "ray", "ray", "local"):
+            for backend in BATCH_ORDER:
                 name = f"{backend}-{workers}-{len(runs.get((backend, workers), []))}"
                 outputs.append(folder / f"out-{name}")
-                env = child_env(VOICER_CACHE_DIR=str(folder / f"cache-{name}"))
+                env = child_env(VOICER_CACHE_DIR=str(folder / f"cache-{name}"), **RAY_LOOPBACK)
+                options = [*BATCH_BACKENDS[backend], *([address] if backend == "cluster" else [])]
                 command = [
                     sys.executable, "-m", "voicer", "batch", "in", "-o", f"out-{name}",
-                    "--engine", engine, "--backend", backend, "--workers", str(workers), "-q",
+                    "--engine", engine, *options, "--workers", str(workers), "-q",
                 ]  # fmt: skip
                 run = run_child(command, folder, env)
                 report = json.loads((folder / f"out-{name}" / "report.json").read_text())
@@ -632,7 +666,7 @@ def batch_section(quick: bool) -> None:
                 batch_seconds = float(re.search(r" in ([\d.]+) s", run.stdout)[1])  # type: ignore[index]
                 runs.setdefault((backend, workers), []).append((run, audio, batch_seconds))
                 print(
-                    f"  {backend:<6} {workers} worker(s): {run.seconds:6.1f} s wall, "
+                    f"  {backend:<7} {workers} worker(s): {run.seconds:6.1f} s wall, "
                     f"{batch_seconds:6.1f} s batch alone, peak RSS {run.peak_mb:.0f} MB",
                     flush=True,
                 )
@@ -643,23 +677,52 @@ def batch_section(quick: bool) -> None:
         )
     audio = runs[("local", 1)][0][1]
     print(f"{BATCH_SCRIPTS} scripts, {audio:.1f} s of audio, {engine} engine, fresh caches")
-    for (backend, workers), made in runs.items():
+    for (backend, workers), made in sorted(runs.items(), key=lambda item: item[0][1]):
         wall = sum(run.seconds for run, _, _ in made)
         alone = sum(seconds for _, _, seconds in made)
         print(
-            f"{backend:<6} {workers} worker{'s' if workers > 1 else ' '}  "
+            f"{backend:<7} {workers} worker{'s' if workers > 1 else ' '}  "
             f"{len(made) * audio / wall:6.2f} audio-s per wall-s, "
             f"{len(made) * audio / alone:6.2f} counting the batch alone"
         )
     for workers in BATCH_WORKERS:
-        local, ray = runs[("local", workers)], runs[("ray", workers)]
-        wall = sum(r.seconds for r, _, _ in ray) / sum(r.seconds for r, _, _ in local)
-        alone = sum(s for _, _, s in ray) / sum(s for _, _, s in local)
-        print(
-            f"ray / local, {workers} worker(s): {wall:.2f} wall, "
-            f"{alone:.2f} batch alone (target <= 1.10)"
-        )
+        local = runs[("local", workers)]
+        for backend in ("ray", "cluster"):
+            ray = runs[(backend, workers)]
+            wall = sum(r.seconds for r, _, _ in ray) / sum(r.seconds for r, _, _ in local)
+            alone = sum(s for _, _, s in ray) / sum(s for _, _, s in local)
+            print(
+                f"{backend} / local, {workers} worker(s): {wall:.2f} wall, "
+                f"{alone:.2f} batch alone (target <= 1.10)"
+            )
     print(f"outputs identical on every backend and worker count: {'yes' if same else 'NO'}")
+
+
+# Ray's own switches: its servers on 127.0.0.1 only, and the access token `ray start` keeps
+# in ~/.ray sent by the drivers too
+RAY_LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "token"}
+
+
+@contextlib.contextmanager
+def ray_head() -> Iterator[str]:
+    """A one-node Ray cluster of 2 CPUs on 127.0.0.1, started with `ray start --head`: its
+    address; afterwards its processes are killed, and no other Ray on this machine."""
+    ray = str(Path(sys.executable).with_name("ray"))
+    port, client_port = free_port(), free_port()
+    folder = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's sockets live in it
+    command = [
+        ray, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1",
+        f"--ray-client-server-port={client_port}", "--num-cpus=2", "--include-dashboard=false",
+        "--disable-usage-stats", f"--temp-dir={folder}",
+    ]  # fmt: skip
+    subprocess.run(command, env=child_env(**RAY_LOOPBACK), check=True, capture_output=True)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        # its processes name the folder (Ray Client's server, the cluster's address), and
+        # the processes they started (Ray's agents, workers) too
+        kill_with_descendants(f"{folder}|--address=127.0.0.1:{port} ")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def cache_note(run: Run) -> str:
