@@ -61,16 +61,18 @@ class Server:
             raise
 
 
-def start(folder: Path) -> Server:
-    """``voicer studio talk.txt`` in ``folder``, once it has printed its address."""
+def start(folder: Path, *options: str) -> Server:
+    """``voicer studio talk.txt --port 0 [options]`` in ``folder``, once it has printed its
+    address."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "talk.txt").write_text(SPEECH, encoding="utf-8")
+    if not (folder / "talk.txt").exists():
+        (folder / "talk.txt").write_text(SPEECH, encoding="utf-8")
     stderr = folder / "stderr.txt"
     env = {**os.environ, "VOICER_CACHE_DIR": str(folder / "cache")}
     with stderr.open("wb") as errors:
         process = subprocess.Popen(
             [sys.executable, "-m", "voicer", "studio", "talk.txt", "--engine", "tone"]
-            + ["--no-browser", "--port", "0"],
+            + ["--no-browser", "--port", "0", *options],
             cwd=folder,
             env=env,
             stdout=subprocess.PIPE,
@@ -379,3 +381,20 @@ def test_ctrl_c_stops_the_studio(tmp_path: Path):
     assert "Traceback" not in said and "interrupted" not in said
     assert running.process.stdout is not None
     assert running.process.stdout.read() == b""  # the address was the only line
+
+
+def test_the_studio_starts_again_at_once_on_the_same_port(tmp_path: Path):
+    """Stopping closes the page's open connection from the server's side, which leaves it in
+    TIME_WAIT on the port for a minute: a new studio must still be able to listen there."""
+    first = start(tmp_path / "studio")
+    with first.client() as client:
+        assert client.get("/api/state").is_success  # the connection stays open (keep-alive)
+        assert first.stop() == 0
+    port = str(first.port)
+    again = start(tmp_path / "studio", "--port", port)
+    try:
+        assert again.port == first.port
+        with again.client() as client:
+            assert client.get("/api/state").is_success
+    finally:
+        assert again.stop() == 0

@@ -253,3 +253,27 @@ def test_an_engine_failure_leaves_the_script_and_programme_as_they_were(edge_ser
         assert session.retake(2, EDITED)["sentences"][2]["shown"] == EDITED
     finally:
         session.close()
+
+
+def test_a_planted_backup_link_is_replaced_not_written_through(tmp_path: Path):
+    (tmp_path / "talk.txt").write_text(SCRIPT, encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    targets = [elsewhere / "script", elsewhere / "lexicon"]
+    for target in targets:
+        target.write_text("not the studio's to write\n", encoding="utf-8")
+    (tmp_path / "talk.txt.bak").symlink_to(targets[0])
+    lexicon = tmp_path / "names.tsv"
+    lexicon.write_text("AI\tA I\n", encoding="utf-8")
+    (tmp_path / "names.tsv.bak").symlink_to(targets[1])
+    options = pipeline.RenderOptions(engine="tone", lexicon=lexicon)
+    session = Studio(tmp_path / "talk.txt", options, pipeline.Outputs.beside(tmp_path / "t.mp3"))
+    try:
+        session.retake(2, EDITED)
+        session.set_reading(1, "全市", "全城市")
+    finally:
+        session.close()
+    assert [t.read_text(encoding="utf-8") for t in targets] == ["not the studio's to write\n"] * 2
+    for backup, earlier in (("talk.txt.bak", SCRIPT), ("names.tsv.bak", "AI\tA I\n")):
+        assert not (tmp_path / backup).is_symlink()
+        assert (tmp_path / backup).read_text(encoding="utf-8") == earlier

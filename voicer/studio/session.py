@@ -12,7 +12,6 @@ import bisect
 import contextlib
 import hashlib
 import io
-import shutil
 import threading
 import time
 import wave
@@ -352,7 +351,8 @@ class Studio:
         earlier = {path: path.read_bytes() if path.exists() else None for path in changes}
         for path, content in changes.items():
             if path not in self._backed_up and path.exists():
-                shutil.copy2(path, path.with_name(path.name + ".bak"))
+                # a new file in place of the .bak path: a link planted there is replaced
+                files.write_atomically(path.with_name(path.name + ".bak"), path.read_bytes())
             self._backed_up.add(path)
             files.write_atomically(path, content)
         plan = self.plan
