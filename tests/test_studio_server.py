@@ -5,6 +5,7 @@ page's own, and the state, preview, captions, re-take, undo and export routes.""
 from __future__ import annotations
 
 import io
+import json
 import os
 import queue
 import signal
@@ -40,10 +41,11 @@ class Server:
     port: int
     token: str
     stderr: Path
+    host: str = "127.0.0.1"
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"X-Voicer-Token": self.token if token is None else token}
@@ -89,14 +91,15 @@ def start(folder: Path, *options: str) -> Server:
         process.kill()
         process.wait()
         pytest.fail(f"voicer studio printed no address in 60 s: {stderr.read_text()}")
-    prefix = "voicer studio on http://127.0.0.1:"
+    prefix = "voicer studio on http://"
     if not first.startswith(prefix):
         process.kill()
         process.wait()
         pytest.fail(f"not an address: {first!r}; stderr: {stderr.read_text()}")
     url = first.strip().removeprefix("voicer studio on ")
-    port_text, _, token = first.strip().removeprefix(prefix).partition("/?token=")
-    return Server(process, folder, url, int(port_text), token, stderr)
+    address, _, token = first.strip().removeprefix(prefix).partition("/?token=")
+    host, _, port_text = address.rpartition(":")
+    return Server(process, folder, url, int(port_text), token, stderr, host)
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +113,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def raw_get(server: Server, target: str, token: bool = True) -> tuple[int, bytes]:
     """GET ``target`` exactly as written (httpx would remove ``..`` segments): status, body."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
         request = (
-            f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"GET {target} HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
             + (f"X-Voicer-Token: {server.token}\r\n" if token else "")
             + "Connection: close\r\n\r\n"
         )
@@ -398,3 +401,174 @@ def test_the_studio_starts_again_at_once_on_the_same_port(tmp_path: Path):
             assert client.get("/api/state").is_success
     finally:
         assert again.stop() == 0
+
+
+# --- bad input: a one-line 4xx, never a 500 ------------------------------------------------------
+
+
+def raw_post(server: Server, target: str, body: bytes) -> tuple[int, bytes]:
+    """POST ``body`` to ``target`` exactly as written: status, body."""
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        head = (
+            f"POST {target} HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
+            f"X-Voicer-Token: {server.token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        sock.sendall(head.encode() + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head_part, _, answer_body = answer.partition(b"\r\n\r\n")
+    return int(head_part.split()[1]), answer_body
+
+
+def assert_refused_cleanly(status: int, body: bytes, statuses: tuple[int, ...]) -> None:
+    assert status in statuses, (status, body[:300])
+    error = json.loads(body)["error"]
+    assert "\n" not in error and "Error" not in error and "/" + "work" not in error
+    assert str(Path(__file__).parent.parent) not in error
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 30_000 + b"]" * 30_000,
+        b'{"text": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+        b'{"text": "\\ud800"}',
+        b'{"text": "\\udfff\\ud800"}',
+        b'{"text": "ok", "tempo": 3}',
+        b'{"text": "ok", "rate": 1.5}',
+    ],
+)
+def test_a_malformed_body_is_a_400(server: Server, body: bytes):
+    before = (server.folder / "talk.txt").read_bytes()
+    status, answer = raw_post(server, "/api/sentences/1/retake", body)
+    assert_refused_cleanly(status, answer, (400,))
+    assert (server.folder / "talk.txt").read_bytes() == before
+    assert "Traceback" not in server.stderr.read_text()
+
+
+@pytest.mark.parametrize("index", ["²", "٣", "３", "1" * 5000, "0" * 7, "+1", " 1", "1 "])
+def test_a_sentence_number_is_ascii_digits(server: Server, index: str):
+    from urllib.parse import quote
+
+    before = (server.folder / "talk.txt").read_bytes()
+    for action, body in (("retake", b'{"text": "\xe5\xa5\xbd\xe3\x80\x82"}'), ("undo", b"")):
+        status, answer = raw_post(server, f"/api/sentences/{quote(index)}/{action}", body)
+        assert_refused_cleanly(status, answer, (404,))
+        assert len(answer) < 300
+    assert (server.folder / "talk.txt").read_bytes() == before
+    assert "Traceback" not in server.stderr.read_text()
+
+
+@pytest.mark.parametrize("name", ["x%00", "studio.js%00.png", "a" * 5000, "%ff", "%2e"])
+def test_a_bad_static_name_is_a_404(server: Server, name: str):
+    status, body = raw_get(server, f"/static/{name}?token={server.token}")
+    assert_refused_cleanly(status, body, (404,))
+    assert "Traceback" not in server.stderr.read_text()
+
+
+def test_a_bad_content_length_is_a_400(server: Server):
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        sock.sendall(
+            f"POST /api/sentences/1/undo HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
+            f"X-Voicer-Token: {server.token}\r\nContent-Length: ²\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert 400 <= int(answer.split()[1]) < 500, answer[:200]
+    assert "Traceback" not in server.stderr.read_text()
+
+
+def test_a_lone_surrogate_leaves_no_temporary_file_and_no_open_file(server: Server):
+    """Such a text once reached the file writer, which failed half-way: a .part file and an
+    open descriptor were left behind for every request."""
+    talk = server.folder / "talk.txt"
+    before = talk.read_bytes()
+    descriptors = f"/proc/{server.process.pid}/fd"
+    bodies = [
+        b'{"text": "\\ud800"}',
+        b'{"text": "a\\udc00b"}',
+        b'{"written": "\\ud800", "spoken": "x"}',
+    ]
+    status, _ = raw_post(server, "/api/sentences/1/retake", bodies[0])  # the first loads what
+    opened = len(os.listdir(descriptors))  # a request needs, once
+    for _ in range(20):
+        for body, action in zip(bodies, ("retake", "retake", "reading"), strict=True):
+            status, answer = raw_post(server, f"/api/sentences/1/{action}", body)
+            assert_refused_cleanly(status, answer, (400,))
+    assert len(os.listdir(descriptors)) <= opened
+    assert not [path.name for path in server.folder.iterdir() if path.suffix == ".part"]
+    assert talk.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "voice",
+    ["zm_yunxi]注入文字[#", "x]", "[voice", "tone low", "tone\tlow", "tone\n", "", "zm_yunxi"],
+)
+def test_a_voice_is_one_the_engine_offers(server: Server, voice: str):
+    talk = server.folder / "talk.txt"
+    before = talk.read_bytes()
+    with server.client() as client:
+        answer = client.post("/api/sentences/1/retake", json={"voice": voice})
+        assert answer.status_code == 422, answer.text
+        assert "voice" in answer.json()["error"]
+    assert talk.read_bytes() == before
+
+
+def test_a_failure_inside_the_studio_is_a_plain_500(tmp_path: Path):
+    """A script deleted under the studio: the answer says nothing of the exception or the
+    path, and stderr has one line about it, no traceback."""
+    running = start(tmp_path / "studio")
+    try:
+        (running.folder / "talk.txt").unlink()
+        with running.client() as client:
+            answer = client.get("/api/state")
+        assert answer.status_code == 500
+        assert answer.json() == {"error": "internal error: the studio's terminal says more"}
+    finally:
+        assert running.stop() == 0
+    said = running.stderr.read_text()
+    assert "Traceback" not in said
+    assert said.count("voicer: studio: internal error") == 1
+
+
+# --- where it listens --------------------------------------------------------------------------
+
+
+def test_another_loopback_address_answers_to_its_own_names(tmp_path: Path):
+    running = start(tmp_path / "studio", "--host", "127.0.0.2")
+    try:
+        assert running.url.startswith(f"http://127.0.0.2:{running.port}/?token=")
+        with running.client() as client:
+            for host in ("127.0.0.2", "127.0.0.1", "localhost"):
+                answer = client.get("/api/state", headers={"Host": f"{host}:{running.port}"})
+                assert answer.is_success, host
+            for host in ("evil.example", "10.0.0.5", "127.0.0.2:1"):
+                assert client.get("/api/state", headers={"Host": host}).status_code == 403
+    finally:
+        assert running.stop() == 0
+    assert "warning" not in running.stderr.read_text()
+
+
+def test_a_host_other_machines_reach_is_warned_about(tmp_path: Path):
+    """192.0.2.1 is a documentation address no machine holds: the warning comes, then
+    listening fails, and nothing goes on the network."""
+    folder = tmp_path / "studio"
+    folder.mkdir()
+    (folder / "talk.txt").write_text(SPEECH, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "voicer", "studio", "talk.txt", "--engine", "tone"]
+        + ["--no-browser", "--host", "192.0.2.1", "--port", "0"],
+        cwd=folder,
+        env={**os.environ, "VOICER_CACHE_DIR": str(folder / "cache")},
+        capture_output=True,
+        timeout=120,
+    )
+    lines = done.stderr.decode().splitlines()
+    assert lines[0].startswith("voicer: warning: --host 192.0.2.1 lets other machines reach")
+    assert "clear text" in lines[0]
+    assert done.returncode != 0 and "cannot listen on 192.0.2.1" in lines[-1]
+    assert "Traceback" not in done.stderr.decode()

@@ -778,6 +778,8 @@ def studio_command(source: str, host: str, port: int, no_browser: bool, **given:
         raise InputError("the studio edits a file: give its path, not -")
     path = Path(source)
     options, outputs = _render_settings(path.name, given)
+    if (warning := server.exposure_warning(host)) is not None:
+        _notice(warning)
     studio = Studio(path, options, outputs)
 
     def ready(url: str) -> None:

@@ -17,16 +17,23 @@ rewrites only that markup, and the sentence's text where the file holds it as sh
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from voicer.errors import InputError
 from voicer.script.markup import MAX_PAUSE
+from voicer.script.reading import normalise
+from voicer.script.sentences import is_speakable
 
 BEFORE = ("voice", "rate")  # settings written before the sentence; a pause goes after it
 _TOKEN = re.compile(r"\[\[|\[([^\]]*)\]")
 _SPACES = " \t\u3000"
 MAX_PAUSE_MS = round(MAX_PAUSE * 1000)
+VOICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+_ARGUMENT = re.compile(r"[^\[\]\s]{1,100}")  # a setting as written in markup: "1.5s", "+10%"
+# what a line of a script cannot hold as the reader shows it: control characters (tab aside,
+# which reads as a space), line and paragraph separators, and lone surrogates (not Unicode)
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 Setting = str | int | None
 
@@ -65,7 +72,7 @@ def changed(content: str, place: Place, change: Mapping[str, Setting]) -> str:
         tail: _rewritten(content[slice(*tail)], change, ("pause",)),
     }
     if "text" in change:
-        pieces[(start, end)] = _one_line(str(change["text"]), place)
+        pieces[(start, end)] = new_text(str(change["text"]), place.line)
     for (begin, stop), text in sorted(pieces.items(), reverse=True):
         content = content[:begin] + text + content[stop:]
     return content
@@ -74,19 +81,11 @@ def changed(content: str, place: Place, change: Mapping[str, Setting]) -> str:
 def with_setting_before(content: str, place: Place, keyword: str, value: str) -> str:
     """``content`` with ``[keyword value]`` written right before the sentence at ``place``
     (its text need not be as shown), unless one is there already."""
-    start = _offset(content, place)
+    start = offset_of(content, place)
     begin, _ = _run_before(content, start)
     if any(found == keyword for found, _ in _tokens(content[begin:start])):
         return content
-    return content[:start] + f"[{keyword} {value}]" + content[start:]
-
-
-def without_settings_before(content: str, place: Place, keywords: Sequence[str]) -> str:
-    """``content`` without the markup for ``keywords`` right before the sentence at ``place``."""
-    start = _offset(content, place)
-    begin, _ = _run_before(content, start)
-    kept = _rewritten(content[begin:start], dict.fromkeys(keywords), tuple(keywords))
-    return content[:begin] + kept + content[start:]
+    return content[:start] + markup_for(keyword, value) + content[start:]
 
 
 def markup_for(keyword: str, value: Setting) -> str:
@@ -97,12 +96,17 @@ def markup_for(keyword: str, value: Setting) -> str:
     ('[rate -5%]', '[pause 1500ms]', '[voice zm_yunxi]')
     >>> markup_for("pause", "1.5s")
     '[pause 1.5s]'
+    >>> markup_for("voice", "x]spoken[#")
+    Traceback (most recent call last):
+    voicer.errors.InputError: voice: a voice name is letters, digits, '-', '_' and '.'
     """
     if keyword == "voice":
-        if not isinstance(value, str) or not value.strip() or " " in value.strip():
-            raise InputError("voice: give a voice name (no spaces)")
-        return f"[voice {value.strip()}]"
+        if not isinstance(value, str) or not VOICE_NAME.fullmatch(value):
+            raise InputError("voice: a voice name is letters, digits, '-', '_' and '.'")
+        return f"[voice {value}]"
     if isinstance(value, str):
+        if not _ARGUMENT.fullmatch(value):
+            raise InputError(f"{keyword}: no spaces or square brackets in a setting")
         return f"[{keyword} {value}]"
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"{keyword}: give a whole number")
@@ -137,23 +141,78 @@ def with_reading(content: str, written: str, spoken: str) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def new_text(text: str, line: int) -> str:
+    """A re-take's text for line ``line`` as the file will hold it: as the reader shows it
+    (every kind of space a plain one, zero-width characters dropped), so that the page can
+    find it again. An InputError when it is not one line of speakable text without markup
+    (``[[`` is a literal ``[``; voice, rate and pause have their own settings).
+
+    >>> new_text("\\u3000同志们\\t好\\u200b。", 3)
+    '同志们 好。'
+    >>> new_text("[pause 1s]", 3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    voicer.errors.InputError: line 3: the new text holds markup: write [[ for a literal [ ...
+    """
+    unwritable = _UNWRITABLE.search(text)
+    if unwritable:
+        raise InputError(
+            f"line {line}: the new text must be one line, without control characters "
+            f"(it holds U+{ord(unwritable.group()):04X})"
+        )
+    text = normalise(text).strip()
+    if not text:
+        raise InputError(f"line {line}: the new text must be one non-empty line")
+    if "[" in text.replace("[[", ""):
+        raise InputError(
+            f"line {line}: the new text holds markup: write [[ for a literal [ "
+            "(voice, rate and pause have their own settings)"
+        )
+    if not is_speakable(shown_of(text)):
+        raise InputError(f"line {line}: the new text has nothing that can be spoken")
+    return text
+
+
+def shown_of(text: str) -> str:
+    """A text checked by :func:`new_text` as the page shows it: ``[[`` is a ``[``."""
+    return text.replace("[[", "[")
+
+
+def offset_of(content: str, place: Place) -> int:
+    """Where the sentence at ``place`` starts in ``content``; an InputError when the file no
+    longer has that line and column."""
+    lines = content.split("\n")
+    if not 0 < place.line <= len(lines) or place.column - 1 > len(lines[place.line - 1]):
+        raise InputError(f"line {place.line}: the file no longer has this sentence there")
+    bom = 1 if content.startswith("\ufeff") else 0  # the reader leaves a byte-order mark out
+    start = sum(len(line) + 1 for line in lines[: place.line - 1]) + place.column - 1
+    return start + bom
+
+
 def _span(content: str, place: Place) -> tuple[int, int]:
     """Where the sentence's text lies in ``content``; an InputError when the file does not
     hold it there as shown (markup or placeholders inside it)."""
-    start = _offset(content, place)
-    if not content.startswith(place.shown, start):
+    start = offset_of(content, place)
+    end = _end_as_shown(content, start, place.shown)
+    if end is None:
         raise InputError(
             f"line {place.line}: this sentence is not written in the file as shown "
             "(markup or placeholders in it): edit it in the file"
         )
-    return start, start + len(place.shown)
+    return start, end
 
 
-def _offset(content: str, place: Place) -> int:
-    lines = content.split("\n")
-    if not 0 < place.line <= len(lines) or place.column - 1 > len(lines[place.line - 1]):
-        raise InputError(f"line {place.line}: the file no longer has this sentence there")
-    return sum(len(line) + 1 for line in lines[: place.line - 1]) + place.column - 1
+def _end_as_shown(content: str, start: int, shown: str) -> int | None:
+    """Where ``shown`` ends in ``content`` if the text from ``start`` reads as it: ``[[`` for
+    each ``[``, any kind of space for a space (the reader's :func:`normalise`)."""
+    at = start
+    for char in shown:
+        if char == "[" and content.startswith("[[", at):
+            at += 2
+        elif at < len(content) and char != "[" and normalise(content[at]) == char:
+            at += 1
+        else:
+            return None
+    return at
 
 
 def _markup_spans(content: str, at: int) -> list[tuple[int, int]]:
@@ -210,10 +269,3 @@ def _rewritten(run: str, change: Mapping[str, Setting], keywords: tuple[str, ...
 
 def _keyword(content: str) -> str:
     return content.strip().partition(" ")[0].lower()
-
-
-def _one_line(text: str, place: Place) -> str:
-    text = text.strip()
-    if not text or "\n" in text or "\r" in text:
-        raise InputError(f"line {place.line}: the new text must be one non-empty line")
-    return text

@@ -7,8 +7,12 @@ it reaches a route:
   it), the ``X-Voicer-Token`` header on the API (the page's script reads the token from its
   own address; a custom header also means no other site can send an API request without a
   CORS preflight, which this server never grants);
-- the Host header must name this server (127.0.0.1, localhost or the --host given, with
-  its port): a DNS-rebinding page sends its own host name;
+- the Host header must name this server, with its port: a DNS-rebinding page sends its own
+  host name. The names accepted are the local address the request arrived at, the --host
+  given (unless a wildcard: 0.0.0.0 or ::), and the loopback names (localhost, 127.0.0.1,
+  [::1]) only when the request arrived over loopback. So a server bound to one address
+  answers to that address; one bound to a wildcard answers to the address each connection
+  was made to, and a request from the network that claims to be for 127.0.0.1 is refused;
 - an Origin header, when sent, must be this server's;
 - request bodies of more than 64 KiB are refused (413), by Content-Length and by count.
 
@@ -24,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
+import re
 import secrets
 import signal
 import socket
@@ -39,6 +43,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from voicer.errors import InputError, SynthesisError, VoicerError
 from voicer.studio.session import Studio
@@ -71,18 +76,53 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 T = TypeVar("T")
 
 
-def allowed_hosts(host: str, port: int) -> set[str]:
-    """The Host headers that name this server."""
-    names = {"127.0.0.1", "localhost", host.lower()}
-    hosts = set()
-    for name in names:
-        try:
-            literal = ipaddress.ip_address(name)
-        except ValueError:
-            hosts.add(f"{name}:{port}")
-        else:
-            hosts.add(f"[{literal}]:{port}" if literal.version == 6 else f"{literal}:{port}")
-    return hosts
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+WILDCARDS = ("", "0.0.0.0", "::")
+
+
+def allowed_hosts(bound: str, arrived: str, port: int) -> set[str]:
+    """The Host headers that name this server, for a request that arrived at the local address
+    ``arrived`` of a server listening on ``bound`` (the rule is in the module's docstring)."""
+    names = {_name_of(arrived)}
+    if bound not in WILDCARDS:
+        names.add(_name_of(bound))
+    if _is_loopback(arrived):
+        names.update(LOOPBACK_NAMES)
+    return {f"{name}:{port}" for name in names}
+
+
+def exposure_warning(host: str) -> str | None:
+    """What to tell the user who serves the studio on ``host``: None for loopback."""
+    if _is_loopback(host):
+        return None
+    return (
+        f"warning: --host {host or '0.0.0.0'} lets other machines reach the studio, and its "
+        "token travels over plain HTTP in clear text: anyone who can watch the network can "
+        "take it and rewrite the script; keep to 127.0.0.1 unless the network is yours alone"
+    )
+
+
+def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``name`` as an IP address (an IPv4-mapped IPv6 one as IPv4), None for a host name."""
+    try:
+        address = ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped or address
+
+
+def _name_of(host: str) -> str:
+    """``host`` as a Host header writes it: an IPv6 address in brackets, a name lower-case."""
+    address = _address(host)
+    if address is None:
+        return host.lower()
+    return f"[{address}]" if address.version == 6 else str(address)
+
+
+def _is_loopback(host: str) -> bool:
+    address = _address(host)
+    return host.lower() == "localhost" if address is None else address.is_loopback
 
 
 class Guard:
@@ -92,8 +132,7 @@ class Guard:
     def __init__(self, app: ASGIApp, token: str, host: str, port: int) -> None:
         self.app = app
         self.token = token
-        self.hosts = allowed_hosts(host, port)
-        self.origins = {f"http://{name}" for name in self.hosts}
+        self.host, self.port = host, port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan is off; websockets are not served
@@ -122,15 +161,29 @@ class Guard:
             too_large = _error(413, f"a request body may hold at most {MAX_BODY} bytes")
             await too_large(scope, receive, secured)
             return
-        await self.app(scope, _replay(body, receive), secured)
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await secured(message)
+
+        try:
+            await self.app(scope, _replay(body, receive), tracked)
+        except Exception as exc:  # a route failed: one line on stderr, nothing to the client
+            print(f"voicer: studio: internal error: {exc!r}", file=sys.stderr, flush=True)
+            if not started:
+                await _internal_error()(scope, receive, secured)
 
     def refusal(self, scope: Scope) -> Response | None:
         """The response that refuses this request, or None when it may go on."""
         headers = _headers(scope)
-        if headers.get("host", "").lower() not in self.hosts:
+        arrived = (scope.get("server") or (self.host, self.port))[0]
+        hosts = allowed_hosts(self.host, arrived, self.port)
+        if headers.get("host", "").lower() not in hosts:
             return _error(403, "this server answers only to its own address")
         origin = headers.get("origin")
-        if origin is not None and origin.lower() not in self.origins:
+        if origin is not None and origin.lower() not in {f"http://{name}" for name in hosts}:
             return _error(403, "requests from other sites are refused")
         path: str = scope["path"]
         if path.startswith("/api/"):
@@ -141,7 +194,9 @@ class Guard:
         if not secrets.compare_digest(given.encode(), self.token.encode()):
             return _error(403, "a wrong or missing token: open the address voicer printed")
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        if length is not None and not re.fullmatch(r"[0-9]{1,9}", length):
+            return _error(400, "a bad Content-Length")
+        if length is not None and int(length) > MAX_BODY:
             return _error(413, f"a request body may hold at most {MAX_BODY} bytes")
         return None
 
@@ -180,38 +235,69 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
+class _Body(BaseModel):
+    """A request's JSON body: only the fields named, each of its exact type (no true for 1)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class RetakeBody(_Body):
+    text: str | None = None
+    voice: str | None = None
+    rate: int | None = None
+    pause: int | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _text_given(cls, text: str | None) -> str:
+        if text is None:
+            raise ValueError("the text is a string (leave it out to keep the text)")
+        return text
+
+    @model_validator(mode="after")
+    def _something_given(self) -> RetakeBody:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change")
+        return self
+
+    def settings(self) -> dict[str, str | int | None]:
+        return {key: getattr(self, key) for key in SETTINGS if key in self.model_fields_set}
+
+
+class ReadingBody(_Body):
+    written: str
+    spoken: str
+
+
+class DraftBody(_Body):
+    text: str
+
+
 SETTINGS = ("voice", "rate", "pause")
 RETAKE_HELP = (
     'send JSON with any of "text" (the new text), "voice" (a name), "rate" (percent, -50 to '
     '100) and "pause" (ms after the sentence); null drops the sentence\'s own setting'
 )
+READING_HELP = 'send JSON like {"written": "重庆", "spoken": "崇庆"}'
+DRAFT_HELP = 'send JSON like {"text": "the sentence as typed so far"}'
+B = TypeVar("B", bound=_Body)
 
 
-async def _json_object(request: Request) -> dict[str, Any] | None:
+def _body(model: type[B], body: bytes, usage: str) -> B | JSONResponse:
+    """The request's body as ``model``, or a 400 that says what is wrong and what to send
+    (JSON that does not parse, nests too deep or holds a lone surrogate is refused here)."""
     try:
-        given = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return given if isinstance(given, dict) else None
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        first = error.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        reason = first["msg"].removeprefix("Value error, ")
+        return _error(400, f"{where + ': ' if where else ''}{reason}; {usage}")
 
 
-def _retake_fields(given: dict[str, Any]) -> tuple[str | None, dict[str, str | int | None]]:
-    """The text and settings of a re-take request; ValueError for a value of the wrong type."""
-    text = given.get("text")
-    if "text" in given and not isinstance(text, str):
-        raise ValueError('"text" must be a string')
-    settings: dict[str, str | int | None] = {}
-    for key in SETTINGS:
-        if key not in given:
-            continue
-        value = given[key]
-        wanted = str if key == "voice" else int
-        if value is not None and (isinstance(value, bool) or not isinstance(value, wanted)):
-            raise ValueError(
-                f'"{key}" must be {"a string" if wanted is str else "a whole number"} or null'
-            )
-        settings[key] = value
-    return text, settings
+def _sentence_number(text: str) -> int | None:
+    """A sentence index as the API writes it: ASCII digits only, no sign, at most six."""
+    return int(text) if re.fullmatch(r"[0-9]{1,6}", text) else None
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -228,6 +314,17 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
+def _internal_error() -> JSONResponse:
+    """What a failure of the studio itself answers: nothing of the exception (its text may
+    hold paths or the user's text), which goes to stderr."""
+    return _error(500, "internal error: the studio's terminal says more")
+
+
+def _no_sentence(index: str) -> JSONResponse:
+    named = index if len(index) <= 12 else index[:12] + "…"
+    return _error(404, f"there is no sentence {named!r}: sentences are numbered 0, 1, 2 …")
+
+
 def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -> Guard:
     """The studio's web application, every request guarded (see the module's docstring)."""
     lock = threading.Lock()
@@ -240,19 +337,15 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
 
         return await run_in_threadpool(locked)
 
-    def index_of(text: str, state: dict[str, Any]) -> int | None:
-        if not text.isdigit():
-            return None
-        index = int(text)
-        known = {sentence["index"] for sentence in state["sentences"]}
-        return index if index in known else None
+    def known(text: str) -> int | None:
+        index = _sentence_number(text)
+        return index if index is not None and index < len(studio.plan.segments) else None
 
     async def edit(index_text: str, change: Callable[[int], dict[str, Any]]) -> Response:
         def work() -> Response:
-            state = studio.state()
-            index = index_of(index_text, state)
+            index = known(index_text)
             if index is None:
-                return _error(404, f"there is no sentence {index_text}")
+                return _no_sentence(index_text)
             try:
                 return JSONResponse(change(index))
             except (InputError, SynthesisError) as exc:
@@ -265,10 +358,13 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
         html = (STATIC / "index.html").read_text(encoding="utf-8")
         return Response(html.replace(TOKEN_PLACEHOLDER, token), media_type=TYPES[".html"])
 
+    # only the page's own files, by name: nothing the request says becomes a path
+    served = {p.name: p for p in STATIC.iterdir() if p.is_file() and p.name != "index.html"}
+
     @app.get("/static/{name}")
     def static(name: str) -> Response:
-        path = (STATIC / name).resolve()
-        if path.parent != STATIC.resolve() or not path.is_file() or name == "index.html":
+        path = served.get(name)
+        if path is None:
             return _error(404, "no such file")
         return Response(path.read_bytes(), media_type=TYPES.get(path.suffix, "text/plain"))
 
@@ -286,34 +382,29 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
 
     @app.post("/api/sentences/{index}/retake")
     async def retake(index: str, request: Request) -> Response:
-        given = await _json_object(request)
-        if given is None or not given.keys() & {"text", *SETTINGS}:
-            return _error(400, RETAKE_HELP)
-        try:
-            text, settings = _retake_fields(given)
-        except ValueError as exc:
-            return _error(400, str(exc))
-        return await edit(index, lambda i: studio.retake(i, text, settings))
+        given = _body(RetakeBody, await request.body(), RETAKE_HELP)
+        if isinstance(given, JSONResponse):
+            return given
+        return await edit(index, lambda i: studio.retake(i, given.text, given.settings()))
 
     @app.post("/api/sentences/{index}/reading")
     async def reading(index: str, request: Request) -> Response:
-        given = await _json_object(request)
-        written, spoken = (given or {}).get("written"), (given or {}).get("spoken")
-        if not isinstance(written, str) or not isinstance(spoken, str):
-            return _error(400, 'send JSON like {"written": "重庆", "spoken": "崇庆"}')
-        return await edit(index, lambda i: studio.set_reading(i, written, spoken))
+        given = _body(ReadingBody, await request.body(), READING_HELP)
+        if isinstance(given, JSONResponse):
+            return given
+        return await edit(index, lambda i: studio.set_reading(i, given.written, given.spoken))
 
     @app.post("/api/sentences/{index}/draft")
     async def draft(index: str, request: Request) -> Response:
-        given = await _json_object(request)
-        text = (given or {}).get("text")
-        if not isinstance(text, str):
-            return _error(400, 'send JSON like {"text": "the sentence as typed so far"}')
+        given = _body(DraftBody, await request.body(), DRAFT_HELP)
+        if isinstance(given, JSONResponse):
+            return given
 
         def work() -> Response:
-            if index_of(index, studio.state()) is None:
-                return _error(404, f"there is no sentence {index}")
-            studio.draft(int(index), text)
+            number = known(index)
+            if number is None:
+                return _no_sentence(index)
+            studio.draft(number, given.text)
             return JSONResponse({"drafting": True}, status_code=202)
 
         return await call(work)
@@ -343,8 +434,7 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
 
     @app.exception_handler(Exception)
     async def failed(request: Request, exc: Exception) -> Response:
-        print(f"voicer: studio: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        return _error(500, f"internal error: {type(exc).__name__}: {exc}")
+        return _internal_error()  # the Guard logs it, once, as it comes back up
 
     return Guard(app, token, host, port)
 
@@ -352,7 +442,7 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
 def page_url(host: str, port: int, token: str) -> str:
     """The address to open: loopback unless the server listens on one other address."""
     shown = host
-    if host in {"", "0.0.0.0", "::", "localhost"} or host.startswith("127."):
+    if host in {*WILDCARDS, "localhost"}:
         shown = "127.0.0.1"
     elif ":" in host:
         shown = f"[{host}]"

@@ -15,7 +15,7 @@ import io
 import threading
 import time
 import wave
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -31,14 +31,11 @@ from voicer.errors import InputError
 from voicer.model import Clip, Cue, Prosody, Segment
 from voicer.script import reading
 from voicer.script.prepare import spoken_text
-from voicer.studio import edits
+from voicer.studio import edits, history
 from voicer.subtitles import formats, rules
 from voicer.synthesis.engines import workers
 
 Key = tuple[str, str | None, int | None]
-# what undoes a change: ("script", ({field: earlier value}, keywords written before the next
-# sentence)) or ("reading", (written, earlier spoken form))
-Undo = tuple[str, Any]
 
 
 class Studio:
@@ -56,7 +53,7 @@ class Studio:
         self._clips: dict[Key, Clip] = {}
         self._drafts: dict[Key, Future[Clip]] = {}
         self._drafting = ThreadPoolExecutor(1, thread_name_prefix="voicer-draft")
-        self._history: dict[int, list[Undo]] = {}
+        self.history = history.History(source)
         self._scratch = contextlib.ExitStack()
         self._backed_up: set[Path] = set()
         pipeline.check_outputs(outputs, options)
@@ -92,8 +89,7 @@ class Studio:
                 "lexicon": None if self.lexicon is None else str(self.lexicon),
                 "voices": [
                     {"name": v.name, "gender": v.gender, "description": v.description}
-                    for v in engine.voices()
-                    if v.language in ("und", "") or v.language.startswith(self.plan.language)
+                    for v in self._voices()
                 ],
                 "sentences": [
                     self._sentence(index, segment, rate, content, words)
@@ -137,18 +133,14 @@ class Studio:
             unknown = set(change) - {*edits.BEFORE, "pause"}
             if unknown:
                 raise InputError(f"unknown setting {', '.join(sorted(unknown))}")
+            if change.get("voice") is not None:
+                self._check_voice(change["voice"])
             if text is not None:
                 change["text"] = text
             if not change:
                 raise InputError(f"sentence {index + 1}: nothing to change")
             content = self._script_text()
-            place = self._place(index)
-            own = edits.own_settings(content, place)
-            earlier: dict[str, edits.Setting] = {key: own.get(key) for key in change}
-            if text is not None:
-                earlier["text"] = place.shown
-            kept = self._change_script(index, content, change)
-            self._history.setdefault(index, []).append(("script", (earlier, kept)))
+            self._save(index, self.source, content, self._changed_script(index, content, change))
             return self.state()
 
     def set_reading(self, index: int, written: str, spoken: str) -> dict[str, Any]:
@@ -160,26 +152,26 @@ class Studio:
             written = written.strip()
             if not written or written not in self.plan.segments[self._known(index)].shown:
                 raise InputError(f"sentence {index + 1} does not contain “{written}”")
-            words = self.plan.lexicon or {}
-            self._change_lexicon(path, written, spoken)
-            self._history.setdefault(index, []).append(
-                ("reading", (written, words.get(written, "")))
-            )
+            content = self._lexicon_text(path)
+            self._save(index, path, content, edits.with_reading(content, written, spoken))
             return self.state()
 
     def undo(self, index: int) -> dict[str, Any]:
-        """Sentence ``index``'s last change undone (its text, settings or reading)."""
+        """The last change made for sentence ``index`` undone (its text, settings or a
+        reading), all of it: a re-take that made several sentences of one is undone on any
+        of them. An InputError when the file no longer holds what the change wrote there."""
         with self._lock:
-            earlier = self._history.get(self._known(index))
-            if not earlier:
+            change = self.history.last_for(self._offset(self._script_text(), index))
+            if change is None:
                 raise InputError(f"sentence {index + 1} has no edit to undo")
-            kind, value = earlier[-1]
-            if kind == "reading":
-                self._change_lexicon(self._lexicon_file(), *value)
-            else:
-                earlier_settings, kept = value
-                self._change_script(index, self._script_text(), earlier_settings, kept)
-            earlier.pop()
+            current = self._text_of(change.path)
+            if not change.intact(current):
+                raise InputError(
+                    f"sentence {index + 1}: its last change cannot be undone, the file was "
+                    "changed there since: undo the later change first, or edit the file"
+                )
+            self._rewrite({change.path: change.undone(current)})
+            self.history.forget(change)
             return self.state()
 
     def draft(self, index: int, text: str) -> None:
@@ -187,8 +179,12 @@ class Studio:
         re-take with that text finds its clip ready (the page sends what is being typed)."""
         with self._lock:
             segment = self.plan.segments[self._known(index)]
-            spoken = spoken_text(text.strip(), self.plan.language, self.plan.lexicon)
-            drafted = replace(segment, shown=text.strip(), spoken=spoken)
+            try:
+                shown = edits.shown_of(edits.new_text(text, segment.line))
+            except InputError:
+                return  # a text a re-take would refuse is not spoken ahead
+            spoken = spoken_text(shown, self.plan.language, self.plan.lexicon)
+            drafted = replace(segment, shown=shown, spoken=spoken)
             key = _key(drafted)
             if not spoken.strip() or key in self._clips or key in self._drafts:
                 return
@@ -281,7 +277,7 @@ class Studio:
                 for written, spoken in words.items()
                 if written in segment.shown
             ],
-            "undo": bool(self._history.get(index)),
+            "undo": self._undoable(index, content),
             "findings": self._findings.get(index, []),
         }
 
@@ -313,37 +309,59 @@ class Studio:
             raise InputError(f"{path}: the studio saves readings to a TSV lexicon, not TOML")
         return path
 
-    def _change_script(
-        self,
-        index: int,
-        content: str,
-        change: Mapping[str, edits.Setting],
-        undone: Sequence[str] | None = None,
-    ) -> list[str]:
-        """Write ``change`` to sentence ``index`` in the file. The sentence after it keeps the
-        voice and rate it has now: markup for them is written before it where needed (their
-        keywords returned), or, undoing a change, removed again (``undone``)."""
-        edited, kept = content, []
+    def _changed_script(self, index: int, content: str, change: Mapping[str, edits.Setting]) -> str:
+        """``content`` with ``change`` made to sentence ``index``. The sentence after it keeps
+        the voice and rate it has now: markup for them is written before it where needed."""
         following = self._following(index)
-        if following is not None and undone is not None:
-            edited = edits.without_settings_before(edited, _place_of(following), undone)
-        elif following is not None:
-            for keyword in (k for k in edits.BEFORE if k in change):
+        for keyword in (k for k in edits.BEFORE if k in change):
+            if following is not None:
                 value = getattr(following, keyword)
                 shown = "default" if value is None else _setting_text(keyword, value)
-                written = edits.with_setting_before(edited, _place_of(following), keyword, shown)
-                kept += [keyword] if written != edited else []
-                edited = written
-        edited = edits.changed(edited, self._place(index), change)
-        self._rewrite({self.source: edited})
-        return kept
+                place = _place_of(following)
+                content = edits.with_setting_before(content, place, keyword, shown)
+        return edits.changed(content, self._place(index), change)
+
+    def _save(self, index: int, path: Path, content: str, edited: str) -> None:
+        """``edited`` written to ``path`` (which holds ``content``), kept for sentence
+        ``index`` to undo."""
+        sentence = self._offset(self._script_text(), index)
+        self._rewrite({path: edited})
+        self.history.record(history.Edit.between(path, content, edited), sentence)
+
+    def _offset(self, script: str, index: int) -> int:
+        """Where sentence ``index`` starts in the script's text ``script``."""
+        return edits.offset_of(script, self._place(index))
+
+    def _undoable(self, index: int, script: str) -> bool:
+        try:
+            change = self.history.last_for(self._offset(script, index))
+        except InputError:
+            return False
+        return change is not None and change.intact(self._text_of(change.path))
+
+    def _text_of(self, path: Path) -> str:
+        return self._script_text() if path == self.source else self._lexicon_text(path)
+
+    def _voices(self) -> list[Any]:
+        """The engine's voices for the script's language."""
+        return [
+            voice
+            for voice in self.plan.choice.engine.voices()
+            if voice.language in ("und", "") or voice.language.startswith(self.plan.language)
+        ]
+
+    def _check_voice(self, voice: edits.Setting) -> None:
+        names = [v.name for v in self._voices()]
+        if voice not in names:
+            engine = self.plan.choice.engine.name
+            raise InputError(f"voice: the {engine} engine has no such voice: pick one it offers")
 
     def _following(self, index: int) -> Segment | None:
         return self.plan.segments[index + 1] if index + 1 < len(self.plan.segments) else None
 
-    def _change_lexicon(self, path: Path, written: str, spoken: str) -> None:
-        content = path.read_text(encoding="utf-8-sig") if path.exists() else ""
-        self._rewrite({path: edits.with_reading(content, written, spoken)})
+    @staticmethod
+    def _lexicon_text(path: Path) -> str:
+        return path.read_text(encoding="utf-8-sig") if path.exists() else ""
 
     def _rewrite(self, changes: Mapping[Path, str]) -> None:
         """Write the files (the first write of each keeping a backup beside it), then rebuild
