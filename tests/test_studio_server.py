@@ -572,3 +572,52 @@ def test_a_host_other_machines_reach_is_warned_about(tmp_path: Path):
     assert "clear text" in lines[0]
     assert done.returncode != 0 and "cannot listen on 192.0.2.1" in lines[-1]
     assert "Traceback" not in done.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("bound", "arrived", "host", "status"),
+    [
+        ("0.0.0.0", "10.1.2.3", "127.0.0.1:8765", 403),  # from the network, claiming loopback
+        ("0.0.0.0", "10.1.2.3", "localhost:8765", 403),
+        ("0.0.0.0", "10.1.2.3", "10.1.2.3:8765", 200),
+        ("0.0.0.0", "10.1.2.3", "10.9.9.9:8765", 403),
+        ("0.0.0.0", "127.0.0.1", "127.0.0.1:8765", 200),
+        ("0.0.0.0", "127.0.0.1", "localhost:8765", 200),
+        ("0.0.0.0", "127.0.0.1", "10.1.2.3:8765", 403),
+        ("::", "::ffff:10.1.2.3", "10.1.2.3:8765", 200),
+        ("::", "::ffff:10.1.2.3", "127.0.0.1:8765", 403),
+        ("::", "::1", "[::1]:8765", 200),
+        ("10.1.2.3", "10.1.2.3", "10.1.2.3:8765", 200),
+        ("10.1.2.3", "10.1.2.3", "127.0.0.1:8765", 403),
+        ("10.1.2.3", "10.1.2.3", "localhost:8765", 403),
+    ],
+)
+def test_the_host_header_must_name_the_address_the_request_came_to(
+    tmp_path: Path, bound: str, arrived: str, host: str, status: int
+):
+    """Over ASGI, the connection's local address is the request's scope["server"]: what a
+    server listening on every address sees of a request from the network, with no network."""
+    import asyncio
+
+    from voicer import pipeline
+    from voicer.studio import server
+    from voicer.studio.session import Studio
+
+    (tmp_path / "talk.txt").write_text(SPEECH, encoding="utf-8")
+    options = pipeline.RenderOptions(engine="tone")
+    studio = Studio(tmp_path / "talk.txt", options, pipeline.Outputs.beside(tmp_path / "t.mp3"))
+    app = server.create_app(studio, "secret", 8765, bound)
+    shown = f"[{arrived}]" if ":" in arrived else arrived
+
+    async def ask() -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url=f"http://{shown}:8765"
+        ) as client:
+            headers = {"Host": host, "X-Voicer-Token": "secret"}
+            return (await client.get("/api/state", headers=headers)).status_code
+
+    try:
+        assert asyncio.run(ask()) == status
+    finally:
+        studio.close()
