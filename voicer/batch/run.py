@@ -151,7 +151,7 @@ class Batch:
         """The script prepared, or its outcome recorded at once (skipped, or bad input)."""
         began = time.perf_counter()
         try:
-            picture = pipeline.check_outputs(entry.outputs, entry.options)
+            picture = pipeline.check_outputs(entry.outputs, entry.options, str(entry.script))
             if _up_to_date(entry):
                 self._record(number, _outcome(entry, "skipped", began))
                 return None
