@@ -186,3 +186,11 @@ def test_render_refuses_an_endless_input(tmp_path, given_as):
         "more than 16 MiB: too large for a text file"
     ]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_endless_model_is_refused_before_any_work(tmp_path):
+    (tmp_path / "talk.txt").write_text("今天开会。", encoding="utf-8")
+    done = run_voicer("render", "talk.txt", "--kokoro-model", "/dev/zero", cwd=tmp_path)
+    assert done.returncode == 2
+    (line,) = done.stderr.decode().splitlines()
+    assert line == "voicer: error: /dev/zero: not a Kokoro model file"
