@@ -528,7 +528,7 @@ def check_command(source: str, output_format: str, lexicon: Path | None, **limit
 
 def _read_script(source: str) -> Script:
     if source == "-":
-        return reading.script_from_bytes(sys.stdin.buffer.read(), "stdin")
+        return reading.script_from_stream(sys.stdin.buffer, "stdin")
     return reading.read_script(Path(source))
 
 

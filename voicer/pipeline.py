@@ -14,6 +14,7 @@ caller that works sentence by sentence (the studio, batch rendering) reuses them
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -322,9 +323,12 @@ def cue(plan: Plan, programme: Programme) -> list[Cue]:
     return cueing.programme_cues(programme, plan.profile, tuple(plan.lexicon or ()))
 
 
-def check_outputs(outputs: Outputs, options: RenderOptions) -> Picture | None:
-    """Every output path and format checked before synthesis (InputError); what a video
-    output shows, when the output is a video."""
+def check_outputs(
+    outputs: Outputs, options: RenderOptions, source: str | None = None
+) -> Picture | None:
+    """Every output path and format checked before synthesis (InputError), none of them an
+    input (the script read from ``source``, the lexicon, the model, a picture, video or font);
+    what a video output shows, when the output is a video."""
     fps = options.profile("zh").fps  # the frame rate is the subtitle profile's, any language
     picture = pictures.picture_for(outputs.audio, options.video, fps)
     if picture is None:
@@ -333,11 +337,11 @@ def check_outputs(outputs: Outputs, options: RenderOptions) -> Picture | None:
             raise InputError("--video-in and --mix need a video output (.mp4, .mkv or .webm)")
     else:
         options.mastering(Path("sound" + picture.container.audio), broadcast=True)
-        source = picture.source
-        if options.mix and not isinstance(source, pictures.Narrated):
+        shown = picture.source
+        if options.mix and not isinstance(shown, pictures.Narrated):
             raise InputError("--mix needs --video-in (the video whose sound is mixed)")
-        if options.mix and isinstance(source, pictures.Narrated) and not source.media.has_audio:
-            raise InputError(f"{source.file}: has no sound to mix under the speech (--mix)")
+        if options.mix and isinstance(shown, pictures.Narrated) and not shown.media.has_audio:
+            raise InputError(f"{shown.file}: has no sound to mix under the speech (--mix)")
     for path in outputs.subtitles:
         formats.format_for(path)
     if outputs.timeline is not None and outputs.timeline.suffix.lower() != ".json":
@@ -345,9 +349,29 @@ def check_outputs(outputs: Outputs, options: RenderOptions) -> Picture | None:
     paths = [path.resolve() for path in outputs.all()]
     if len(set(paths)) != len(paths):
         raise InputError("two outputs would be written to the same file")
+    _check_not_inputs(outputs, options, source)
     for path in outputs.all():
         files.check_writable(path)
     return picture
+
+
+def _check_not_inputs(outputs: Outputs, options: RenderOptions, source: str | None) -> None:
+    """An InputError when an output would replace a file the render reads: a script named
+    ``speech.srt`` must not become its own subtitles."""
+    video = options.video
+    given = [source, options.lexicon, options.kokoro_model, video.video_in, video.background]
+    inputs = [Path(name) for name in [*given, video.font] if name]
+    for output in outputs.all():
+        read = next((path for path in inputs if _same_file(output, path)), None)
+        if read is not None:
+            raise InputError(f"{output}: is an input of this render ({read}): choose another name")
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # either is missing (or not a file at all): nothing would be replaced
+        return False
 
 
 def write(
@@ -507,7 +531,7 @@ def render_script(
     tell = listener.notice or (lambda message: None)
     if not isinstance(outputs, Outputs):
         outputs = Outputs.beside(outputs or default_output(script.source))
-    picture = check_outputs(outputs, options)
+    picture = check_outputs(outputs, options, script.source)
     plan = prepare(script, options)
     for notice in plan.notices:
         tell(notice)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
 from voicer import files
+from voicer.errors import OutputError
 from voicer.subtitles.profiles import Limits, Profile, reading_units
 from voicer.synthesis import cache as clip_cache
 
@@ -401,7 +402,7 @@ def _tags() -> dict[str, str]:
 
     table = jieba.posseg.dt.word_tag_tab
     tags = {word: tag for word, tag in table.items() if _KEPT_TAGS.fullmatch(tag)}
-    with contextlib.suppress(OSError):  # a cache that cannot be written is read next time
+    with contextlib.suppress(OutputError):  # a cache that cannot be written is read next time
         files.write_atomically(stored, json.dumps(tags, ensure_ascii=False))
     return tags
 
