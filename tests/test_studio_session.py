@@ -400,3 +400,36 @@ def test_a_sentence_with_other_spaces_or_a_bom_in_the_file_is_editable(tmp_path:
         assert talk(tmp_path) == written
     finally:
         session.close()
+
+
+def test_a_linked_script_and_lexicon_are_edited_where_they_live_and_keep_their_mode(
+    tmp_path: Path,
+):
+    drafts = tmp_path / "drafts"
+    drafts.mkdir()
+    script, lexicon = drafts / "speech.txt", drafts / "names.tsv"
+    script.write_text(SCRIPT, encoding="utf-8")
+    lexicon.write_text("AI\tA I\n", encoding="utf-8")
+    script.chmod(0o644)
+    lexicon.chmod(0o640)
+    (tmp_path / "talk.txt").symlink_to(script)
+    (tmp_path / "names.tsv").symlink_to(lexicon)
+    options = pipeline.RenderOptions(engine="tone", lexicon=tmp_path / "names.tsv")
+    session = Studio(tmp_path / "talk.txt", options, pipeline.Outputs.beside(tmp_path / "t.mp3"))
+    try:
+        session.retake(2, EDITED)
+        session.set_reading(1, "全市", "全城市")
+        assert script.read_text(encoding="utf-8") == SCRIPT.replace(
+            "首先，我代表市委向大家致以问候！", EDITED
+        )
+        assert lexicon.read_text(encoding="utf-8") == "AI\tA I\n全市\t全城市\n"
+        assert (tmp_path / "talk.txt").is_symlink() and (tmp_path / "names.tsv").is_symlink()
+        assert [p.stat().st_mode & 0o777 for p in (script, lexicon)] == [0o644, 0o640]
+        session.undo(1)
+        session.undo(2)
+    finally:
+        session.close()
+    assert script.read_text(encoding="utf-8") == SCRIPT
+    assert lexicon.read_text(encoding="utf-8") == "AI\tA I\n"
+    assert [p.stat().st_mode & 0o777 for p in (script, lexicon)] == [0o644, 0o640]
+    assert (tmp_path / "talk.txt.bak").read_text(encoding="utf-8") == SCRIPT

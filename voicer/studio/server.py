@@ -45,7 +45,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from voicer.errors import InputError, SynthesisError, VoicerError
+from voicer.errors import InputError, VoicerError
 from voicer.studio.session import Studio
 
 TOKEN_HEADER = "x-voicer-token"
@@ -348,7 +348,7 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
                 return _no_sentence(index_text)
             try:
                 return JSONResponse(change(index))
-            except (InputError, SynthesisError) as exc:
+            except VoicerError as exc:  # bad input, an engine or a file that failed
                 return _error(422, str(exc), index=index, state=studio.state())
 
         return await call(work)

@@ -365,14 +365,15 @@ class Studio:
 
     def _rewrite(self, changes: Mapping[Path, str]) -> None:
         """Write the files (the first write of each keeping a backup beside it), then rebuild
-        from them; if that fails, the files go back to what they were."""
+        from them; if that fails, the files go back to what they were. A file is edited where
+        the user's link to it leads, keeping its mode."""
         earlier = {path: path.read_bytes() if path.exists() else None for path in changes}
         for path, content in changes.items():
             if path not in self._backed_up and path.exists():
                 # a new file in place of the .bak path: a link planted there is replaced
                 files.write_atomically(path.with_name(path.name + ".bak"), path.read_bytes())
             self._backed_up.add(path)
-            files.write_atomically(path, content)
+            files.edit_in_place(path, content)
         plan = self.plan
         try:
             script = reading.read_script(self.source)
@@ -382,9 +383,9 @@ class Studio:
             self.plan = plan  # the change did not take: the plan and files as they were
             for path, before in earlier.items():
                 if before is None:
-                    path.unlink(missing_ok=True)
+                    path.resolve().unlink(missing_ok=True)  # what the write made, not a link
                 else:
-                    files.write_atomically(path, before)
+                    files.edit_in_place(path, before)
             raise
 
     def _speak_all(self) -> None:
