@@ -359,6 +359,33 @@ def test_settings_readings_and_drafts_over_http(server: Server):
     assert "Traceback" not in server.stderr.read_text()
 
 
+def test_what_a_retake_saves_can_be_edited_and_undone_whole(server: Server):
+    """Markup alone once made sentence 2 vanish, and its undo overwrote sentence 3; a re-take
+    into three sentences left two behind on undo; a tab or [[ made it uneditable."""
+    talk = server.folder / "talk.txt"
+    with server.client() as client:
+        for text in ("[# note]", "[pause 1s]", "😀", "\t", "好\x01。", "好\u2028。"):
+            refused = client.post("/api/sentences/1/retake", json={"text": text})
+            assert refused.status_code == 422, (text, refused.text)
+            assert talk.read_text(encoding="utf-8") == SPEECH
+        for text, shown in (
+            ("甲。乙。丙。", "甲。"),
+            ("首先[[注]\t我们开会。", "首先[注] 我们开会。"),
+        ):
+            answer = client.post("/api/sentences/1/retake", json={"text": text})
+            assert answer.status_code == 200, answer.text
+            sentence = answer.json()["sentences"][1]
+            assert (sentence["shown"], sentence["editable"], sentence["undo"]) == (
+                shown,
+                True,
+                True,
+            )
+            undone = client.post("/api/sentences/1/undo")
+            assert undone.status_code == 200, undone.text
+            assert talk.read_text(encoding="utf-8") == SPEECH
+    assert "Traceback" not in server.stderr.read_text()
+
+
 def test_export_writes_the_outputs(server: Server):
     with server.client() as client:
         answer = client.post("/api/export")

@@ -381,9 +381,9 @@ def test_a_control_character_or_line_break_is_refused(studio, tmp_path, characte
     assert talk(tmp_path) == SCRIPT
 
 
-def test_a_sentence_with_other_spaces_or_a_bom_in_the_file_is_editable(tmp_path: Path):
-    written = "\ufeff开会。首先，\t我们\u3000开会。\n"
-    (tmp_path / "talk.txt").write_text(written, encoding="utf-8")
+def test_a_sentence_with_other_spaces_a_bom_or_crlf_in_the_file_is_editable(tmp_path: Path):
+    written = "\ufeff开会。首先，\t我们\u3000开会。\r\n散会。\r\n"
+    (tmp_path / "talk.txt").write_bytes(written.encode("utf-8"))
     session = Studio(tmp_path / "talk.txt", pipeline.RenderOptions(engine="tone"),
                      pipeline.Outputs.beside(tmp_path / "t.mp3"))  # fmt: skip
     try:
@@ -391,13 +391,18 @@ def test_a_sentence_with_other_spaces_or_a_bom_in_the_file_is_editable(tmp_path:
         assert [(s["shown"], s["editable"]) for s in sentences] == [
             ("开会。", True),
             ("首先， 我们 开会。", True),
+            ("散会。", True),
         ]
-        session.retake(0, "散会。")
+        session.retake(0, "大会。")
         session.retake(1, "再见。")
-        assert talk(tmp_path) == "\ufeff散会。再见。\n"
-        session.undo(0)
-        session.undo(1)
-        assert talk(tmp_path) == written
+        after = session.retake(2, "好。", {"pause": 800})
+        assert [s["undo"] for s in after["sentences"]] == [True, True, True]
+        assert (tmp_path / "talk.txt").read_bytes().decode() == (
+            "\ufeff大会。再见。\r\n好。[pause 800ms]\r\n"
+        )
+        for index in (2, 0, 1):
+            session.undo(index)
+        assert (tmp_path / "talk.txt").read_bytes().decode() == written
     finally:
         session.close()
 

@@ -129,7 +129,7 @@ def with_reading(content: str, written: str, spoken: str) -> str:
     '重庆\\tx\\n'
     """
     written, spoken = written.strip(), spoken.strip()
-    if not written or any(c in written + spoken for c in "\t\r\n"):
+    if not written or "\t" in written + spoken or _UNWRITABLE.search(written + spoken):
         raise InputError("a reading is one line: the written form and how to say it")
     lines = [
         line
@@ -183,9 +183,10 @@ def offset_of(content: str, place: Place) -> int:
     lines = content.split("\n")
     if not 0 < place.line <= len(lines) or place.column - 1 > len(lines[place.line - 1]):
         raise InputError(f"line {place.line}: the file no longer has this sentence there")
-    bom = 1 if content.startswith("\ufeff") else 0  # the reader leaves a byte-order mark out
     start = sum(len(line) + 1 for line in lines[: place.line - 1]) + place.column - 1
-    return start + bom
+    if place.line == 1 and content.startswith("\ufeff"):
+        start += 1  # the reader leaves the byte-order mark out of the first line's columns
+    return start
 
 
 def _span(content: str, place: Place) -> tuple[int, int]:

@@ -77,7 +77,7 @@ class Studio:
         clip hash, cues, voice, rate, pause and findings; the voices the engine offers."""
         with self._lock:
             rate = self.programme.sample_rate
-            content = self.source.read_text(encoding="utf-8", errors="replace")
+            content = self.source.read_bytes().decode("utf-8", errors="replace")
             words = self.plan.lexicon or {}
             engine = self.plan.choice.engine
             return {
@@ -337,7 +337,9 @@ class Studio:
             change = self.history.last_for(self._offset(script, index))
         except InputError:
             return False
-        return change is not None and change.intact(self._text_of(change.path))
+        if change is None:
+            return False
+        return change.intact(script if change.path == self.source else self._text_of(change.path))
 
     def _text_of(self, path: Path) -> str:
         return self._script_text() if path == self.source else self._lexicon_text(path)
