@@ -139,41 +139,31 @@ class Guard:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
             return
-
-        async def secured(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [
-                    (name, value)
-                    for name, value in message.get("headers", [])
-                    if name.lower() not in {name for name, _ in SECURITY_HEADERS}
-                ]
-                headers += SECURITY_HEADERS
-                headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
-                message["headers"] = headers
-            await send(message)
-
+        secured = _with_security_headers(send)
         refusal = self.refusal(scope)
-        if refusal is not None:
-            await refusal(scope, receive, secured)
-            return
-        body = await self.read_body(scope, receive)
-        if body is None:
-            too_large = _error(413, f"a request body may hold at most {MAX_BODY} bytes")
-            await too_large(scope, receive, secured)
-            return
+        if refusal is None:
+            body = await self.read_body(scope, receive)
+            if body is not None:
+                await self.answer(scope, _replay(body, receive), secured)
+                return
+            refusal = _error(413, f"a request body may hold at most {MAX_BODY} bytes")
+        await refusal(scope, receive, secured)
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app's answer; a failure inside it is one line on stderr and a plain 500."""
         started = False
 
         async def tracked(message: Message) -> None:
             nonlocal started
             started = started or message["type"] == "http.response.start"
-            await secured(message)
+            await send(message)
 
         try:
-            await self.app(scope, _replay(body, receive), tracked)
-        except Exception as exc:  # a route failed: one line on stderr, nothing to the client
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
             print(f"voicer: studio: internal error: {exc!r}", file=sys.stderr, flush=True)
             if not started:
-                await _internal_error()(scope, receive, secured)
+                await _internal_error()(scope, receive, send)
 
     def refusal(self, scope: Scope) -> Response | None:
         """The response that refuses this request, or None when it may go on."""
@@ -219,6 +209,24 @@ class Guard:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+def _with_security_headers(send: Send) -> Send:
+    """A send that adds the security headers to the response."""
+
+    async def secured(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [
+                (name, value)
+                for name, value in message.get("headers", [])
+                if name.lower() not in {name for name, _ in SECURITY_HEADERS}
+            ]
+            headers += SECURITY_HEADERS
+            headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+            message["headers"] = headers
+        await send(message)
+
+    return secured
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -290,7 +298,7 @@ def _body(model: type[B], body: bytes, usage: str) -> B | JSONResponse:
         return model.model_validate_json(body)
     except ValidationError as error:
         first = error.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
+        where = ".".join(str(part) for part in first["loc"])[:40]  # a key sent, or none
         reason = first["msg"].removeprefix("Value error, ")
         return _error(400, f"{where + ': ' if where else ''}{reason}; {usage}")
 
