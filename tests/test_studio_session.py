@@ -438,3 +438,25 @@ def test_a_linked_script_and_lexicon_are_edited_where_they_live_and_keep_their_m
     assert lexicon.read_text(encoding="utf-8") == "AI\tA I\n"
     assert [p.stat().st_mode & 0o777 for p in (script, lexicon)] == [0o644, 0o640]
     assert (tmp_path / "talk.txt.bak").read_text(encoding="utf-8") == SCRIPT
+
+
+def test_changes_that_overlap_are_undone_in_any_order_the_page_offers(
+    studio: Studio, tmp_path: Path
+):
+    """Settings write markup around a sentence and before the next one, so changes to
+    neighbours overlap: a change overlapped by a later one is offered again once that one is
+    undone, and undoing whatever the page offers, in any order, ends at the file as it was."""
+    studio.retake(2, EDITED)
+    studio.retake(1, settings={"voice": "tone-low", "pause": 700})  # [voice default] before 3
+    studio.retake(2, settings={"rate": 20})
+    studio.retake(3, "一、成绩")
+    studio.retake(2, "甲。乙。")
+    studio.retake(1, settings={"voice": None})
+    offered = [s["index"] for s in studio.state()["sentences"] if s["undo"]]
+    assert offered
+    for pick in (-1, 0, -1, 0, -1, 0, -1):
+        offered = [s["index"] for s in studio.state()["sentences"] if s["undo"]]
+        if offered:
+            studio.undo(offered[pick])
+    assert not [s["index"] for s in studio.state()["sentences"] if s["undo"]]
+    assert talk(tmp_path) == SCRIPT

@@ -14,6 +14,15 @@ exactly what was there.
 >>> change = history.last_for(6)  # 乙, a sentence the first change wrote
 >>> change.undone("零。一。甲。乙。")
 '零。一。二。'
+
+A change that overlaps an earlier one holds it until it is undone itself:
+
+>>> history.record(Edit.between(script, "零。一。甲。乙。", "零。一。丙。"), sentence=4)
+>>> history.last_for(4).edit.written, history.last_for(6)
+('丙', None)
+>>> history.forget(history.last_for(4))
+>>> history.last_for(6).undone("零。一。甲。乙。")
+'零。一。二。'
 """
 
 from __future__ import annotations
@@ -72,12 +81,23 @@ class Edit:
 
 @dataclass(frozen=True)
 class Change:
-    """An edit the studio made, and the stretch of the script, ``[first, last)``, holding the
-    starts of the sentences it belongs to."""
+    """An edit the studio made, with:
+
+    - ``first``, ``last``: the stretch of the script holding the starts of the sentences it
+      belongs to;
+    - ``covered``: the earlier changes it overlaps, which can be undone only once it is,
+      kept as they were when it was made (when its start was ``made_at``);
+    - ``zone``: the stretch of its file it and those cover: a later edit there covers it;
+    - ``order``: when it was made.
+    """
 
     edit: Edit
     first: int
     last: int
+    order: int
+    made_at: int
+    covered: tuple[Change, ...]
+    zone: tuple[int, int]
 
     @property
     def path(self) -> Path:
@@ -85,6 +105,11 @@ class Change:
 
     def belongs_to(self, sentence: int) -> bool:
         return self.first <= sentence < self.last
+
+    def overlaps(self, edit: Edit) -> bool:
+        """Whether ``edit`` replaced some of what this change (or one it covers) wrote."""
+        start, end = self.zone
+        return self.path == edit.path and end > edit.start and start < edit.replaced_end
 
     def intact(self, content: str) -> bool:
         """Whether ``content`` (the file's text now) still holds what the edit wrote."""
@@ -94,51 +119,67 @@ class Change:
         """``content`` with the edit taken back; an InputError when the file no longer holds
         what it wrote."""
         if not self.intact(content):
-            raise InputError(
-                "the file was changed there since: undo the later change first, or edit the file"
-            )
+            raise InputError("the file was changed there since: edit it in the file")
         edit = self.edit
         return content[: edit.start] + edit.earlier + content[edit.end :]
 
     def after(self, edit: Edit, script: Path) -> Change:
-        """This change as it lies once ``edit`` (a later one, or an undo) has been made: moved
-        along when the edit lies before it; where the two overlap, left where it was, for
-        ``intact`` to tell whether it can still be undone."""
-        own = self.edit
-        if own.path == edit.path and own.end > edit.start and own.start >= edit.replaced_end:
-            own = replace(own, start=edit.moved(own.start))
+        """This change as it lies once ``edit``, which does not overlap it, has been made."""
+        moved = self
+        if self.path == edit.path and self.zone[0] >= edit.replaced_end:
+            moved = self.shifted(len(edit.written) - len(edit.earlier), sentences=False)
         if edit.path != script:
-            return replace(self, edit=own)
-        return Change(own, edit.moved(self.first), edit.moved(self.last, end=True))
+            return moved
+        first, last = edit.moved(self.first), edit.moved(self.last, end=True)
+        return replace(moved, first=first, last=last)
+
+    def shifted(self, by: int, sentences: bool = True) -> Change:
+        """This change ``by`` characters further on in its file (and its sentences too)."""
+        edit = replace(self.edit, start=self.edit.start + by)
+        zone = (self.zone[0] + by, self.zone[1] + by)
+        if not sentences:
+            return replace(self, edit=edit, zone=zone)
+        return replace(self, edit=edit, zone=zone, first=self.first + by, last=self.last + by)
 
 
 class History:
-    """The changes made to a script (and its lexicon) in a session, newest last."""
+    """The changes made to a script (and its lexicon) in a session: those that can be undone
+    now, each holding the earlier ones it overlaps."""
 
     def __init__(self, script: Path) -> None:
         self.script = script
         self._changes: list[Change] = []
+        self._made = 0
 
     def record(self, edit: Edit, sentence: int) -> None:
         """Keep ``edit``, made for the sentence that started at script offset ``sentence``
         before it."""
-        self._changes = [change.after(edit, self.script) for change in self._changes]
         if not edit.earlier and not edit.written:
             return  # nothing changed: nothing to undo
+        covered = tuple(c for c in self._changes if c.overlaps(edit))
+        self._changes = [c.after(edit, self.script) for c in self._changes if c not in covered]
         at = edit.moved(sentence) if edit.path == self.script else sentence
         if edit.path == self.script:
             first, last = min(edit.start, at), max(edit.end, at + 1)
         else:
             first, last = at, at + 1
-        self._changes.append(Change(edit, first, last))
+        zones = [(edit.start, edit.end)]
+        zones += [(edit.moved(c.zone[0]), edit.moved(c.zone[1], end=True)) for c in covered]
+        zone = (min(start for start, _ in zones), max(end for _, end in zones))
+        self._made += 1
+        self._changes.append(Change(edit, first, last, self._made, edit.start, covered, zone))
 
     def last_for(self, sentence: int) -> Change | None:
-        """The newest change that belongs to the sentence starting at script offset
-        ``sentence``."""
-        return next((c for c in reversed(self._changes) if c.belongs_to(sentence)), None)
+        """The newest change that can be undone now and belongs to the sentence starting at
+        script offset ``sentence``."""
+        found = [c for c in self._changes if c.belongs_to(sentence)]
+        return max(found, key=lambda c: c.order, default=None)
 
     def forget(self, change: Change) -> None:
-        """``change`` was undone: it goes, and the others move back along with the file."""
+        """``change`` was undone: it goes, the others move back along with the file, and the
+        changes it covered can be undone again, where they now lie."""
         self._changes.remove(change)
         undo = change.edit.inverse()
         self._changes = [other.after(undo, self.script) for other in self._changes]
+        by = change.edit.start - change.made_at
+        self._changes += [covered.shifted(by) for covered in change.covered]

@@ -164,13 +164,12 @@ class Studio:
             change = self.history.last_for(self._offset(self._script_text(), index))
             if change is None:
                 raise InputError(f"sentence {index + 1} has no edit to undo")
-            current = self._text_of(change.path)
-            if not change.intact(current):
-                raise InputError(
-                    f"sentence {index + 1}: its last change cannot be undone, the file was "
-                    "changed there since: undo the later change first, or edit the file"
-                )
-            self._rewrite({change.path: change.undone(current)})
+            try:
+                earlier = change.undone(self._text_of(change.path))
+            except InputError as exc:
+                message = f"sentence {index + 1}: its last change cannot be undone: {exc}"
+                raise InputError(message) from None
+            self._rewrite({change.path: earlier})
             self.history.forget(change)
             return self.state()
 
