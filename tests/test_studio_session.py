@@ -460,3 +460,40 @@ def test_changes_that_overlap_are_undone_in_any_order_the_page_offers(
             studio.undo(offered[pick])
     assert not [s["index"] for s in studio.state()["sentences"] if s["undo"]]
     assert talk(tmp_path) == SCRIPT
+
+
+@pytest.mark.parametrize("seed", [4, 6, 11])
+def test_a_random_walk_of_edits_and_undos_undoes_back_to_the_script(tmp_path: Path, seed: int):
+    """Re-takes, settings, readings and undos on random sentences (a fixed seed): no undo the
+    page offers is refused, and undoing all it offers brings back the files as they were."""
+    import random
+
+    (tmp_path / "talk.txt").write_text(SCRIPT, encoding="utf-8")
+    lexicon = tmp_path / "names.tsv"
+    options = pipeline.RenderOptions(engine="tone", lexicon=lexicon)
+    session = Studio(tmp_path / "talk.txt", options, pipeline.Outputs.beside(tmp_path / "t.mp3"))
+    choose = random.Random(seed)
+    texts = ["甲。", "甲。乙。", "首先[[注]我们开会。", "好\t的。", "A。B。C。"]
+    settings = [{"voice": "tone-low"}, {"rate": 20}, {"pause": 700}, {"voice": None}]
+
+    def offered() -> list[int]:
+        return [s["index"] for s in session.state()["sentences"] if s["undo"]]
+
+    try:
+        for _ in range(40):
+            index = choose.randrange(len(session.plan.segments))
+            step = choose.random()
+            if step < 0.35:
+                session.retake(index, choose.choice(texts))
+            elif step < 0.6:
+                session.retake(index, settings=choose.choice(settings))
+            elif step < 0.7:
+                session.set_reading(index, session.plan.segments[index].shown[:2], "读音")
+            elif index in offered():
+                session.undo(index)
+        while undoable := offered():
+            session.undo(choose.choice(undoable))
+    finally:
+        session.close()
+    assert talk(tmp_path) == SCRIPT
+    assert lexicon.read_text(encoding="utf-8") == ""

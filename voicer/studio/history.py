@@ -5,7 +5,9 @@ sentence number: a re-take can add or remove sentences, which renumbers the rest
 change belongs to the sentences whose start lies in what it wrote (or the one it was made
 for), by offset in the script. As later changes shift the text, the offsets move along;
 undoing first checks that the file still holds what the change wrote, then puts back
-exactly what was there.
+exactly what was there. A later change where an earlier one wrote (or from its sentence's
+start on) holds the earlier one, which can be undone again once the later one is: so the
+changes that can be undone never overlap, and each moves along with every other.
 
 >>> script = Path("talk.txt")
 >>> history = History(script)
@@ -44,7 +46,12 @@ class Edit:
 
     @classmethod
     def between(cls, path: Path, before: str, after: str) -> Edit:
-        """The one stretch that differs between ``before`` and ``after``."""
+        """The one stretch that differs between ``before`` and ``after`` (with a character
+        beside it if nothing else was written there).
+
+        >>> Edit.between(Path("a"), "一[x]二", "一二")
+        Edit(path=PosixPath('a'), start=1, earlier='[x]二', written='二')
+        """
         start = 0
         while start < min(len(before), len(after)) and before[start] == after[start]:
             start += 1
@@ -55,6 +62,12 @@ class Edit:
             and before[end_before - 1] == after[end_after - 1]
         ):
             end_before, end_after = end_before - 1, end_after - 1
+        # a deletion keeps a character beside it: undoing it then checks that the file still
+        # has something where it was, and a later edit right there overlaps it
+        if end_after == start < end_before < len(before):
+            end_before, end_after = end_before + 1, end_after + 1
+        elif end_after == start < end_before and start > 0:
+            start -= 1
         return cls(path, start, before[start:end_before], after[start:end_after])
 
     @property
@@ -106,10 +119,10 @@ class Change:
     def belongs_to(self, sentence: int) -> bool:
         return self.first <= sentence < self.last
 
-    def overlaps(self, edit: Edit) -> bool:
-        """Whether ``edit`` replaced some of what this change (or one it covers) wrote."""
-        start, end = self.zone
-        return self.path == edit.path and end > edit.start and start < edit.replaced_end
+    def within(self, path: Path, start: int, end: int) -> bool:
+        """Whether this change (or one it covers) wrote some of ``path`` from ``start`` to
+        ``end`` (or right inside a point there)."""
+        return self.path == path and self.zone[1] > start and self.zone[0] < end
 
     def intact(self, content: str) -> bool:
         """Whether ``content`` (the file's text now) still holds what the edit wrote."""
@@ -125,21 +138,25 @@ class Change:
 
     def after(self, edit: Edit, script: Path) -> Change:
         """This change as it lies once ``edit``, which does not overlap it, has been made."""
-        moved = self
-        if self.path == edit.path and self.zone[0] >= edit.replaced_end:
-            moved = self.shifted(len(edit.written) - len(edit.earlier), sentences=False)
-        if edit.path != script:
-            return moved
-        first, last = edit.moved(self.first), edit.moved(self.last, end=True)
-        return replace(moved, first=first, last=last)
+        if edit.path != self.path:
+            return self.sentences_after(edit) if edit.path == script else self
+        if self.zone[0] < edit.replaced_end:
+            return self  # the edit lies after it
+        return self.shifted(len(edit.written) - len(edit.earlier), edit.path == script)
 
-    def shifted(self, by: int, sentences: bool = True) -> Change:
-        """This change ``by`` characters further on in its file (and its sentences too)."""
+    def sentences_after(self, edit: Edit) -> Change:
+        """A lexicon change (and those it covers) with its sentence where it is once the
+        script edit ``edit`` has been made."""
+        first = edit.moved(self.first)
+        covered = tuple(change.sentences_after(edit) for change in self.covered)
+        return replace(self, first=first, last=first + 1, covered=covered)
+
+    def shifted(self, by: int, sentences: bool) -> Change:
+        """This change's stretch ``by`` characters further on in its file, its sentences too
+        when that file is the script."""
         edit = replace(self.edit, start=self.edit.start + by)
-        zone = (self.zone[0] + by, self.zone[1] + by)
-        if not sentences:
-            return replace(self, edit=edit, zone=zone)
-        return replace(self, edit=edit, zone=zone, first=self.first + by, last=self.last + by)
+        moved = replace(self, edit=edit, zone=(self.zone[0] + by, self.zone[1] + by))
+        return replace(moved, first=self.first + by, last=self.last + by) if sentences else moved
 
 
 class History:
@@ -156,18 +173,32 @@ class History:
         before it."""
         if not edit.earlier and not edit.written:
             return  # nothing changed: nothing to undo
-        covered = tuple(c for c in self._changes if c.overlaps(edit))
+        script = edit.path == self.script
+        # before the edit, it covers from its sentence's start (in the script) through what
+        # it replaced, and all of every change found there
+        start, end = edit.start, edit.replaced_end
+        if script:
+            start, end = min(start, sentence), max(end, sentence + 1)
+        covered, start, end = self._covered(edit.path, start, end)
         self._changes = [c.after(edit, self.script) for c in self._changes if c not in covered]
-        at = edit.moved(sentence) if edit.path == self.script else sentence
-        if edit.path == self.script:
-            first, last = min(edit.start, at), max(edit.end, at + 1)
-        else:
-            first, last = at, at + 1
-        zones = [(edit.start, edit.end)]
-        zones += [(edit.moved(c.zone[0]), edit.moved(c.zone[1], end=True)) for c in covered]
-        zone = (min(start for start, _ in zones), max(end for _, end in zones))
+        at = edit.moved(sentence) if script else sentence
+        first, last = (min(edit.start, at), max(edit.end, at + 1)) if script else (at, at + 1)
+        zone = (min(edit.start, edit.moved(start)), max(edit.end, edit.moved(end, end=True)))
         self._made += 1
-        self._changes.append(Change(edit, first, last, self._made, edit.start, covered, zone))
+        change = Change(edit, first, last, self._made, edit.start, tuple(covered), zone)
+        self._changes.append(change)
+
+    def _covered(self, path: Path, start: int, end: int) -> tuple[list[Change], int, int]:
+        """The changes within ``start``-``end`` of ``path``, or within the zones of those
+        (and so on), and the stretch they all cover."""
+        covered: list[Change] = []
+        while found := [
+            c for c in self._changes if c not in covered and c.within(path, start, end)
+        ]:
+            covered += found
+            start = min([start] + [change.zone[0] for change in found])
+            end = max([end] + [change.zone[1] for change in found])
+        return covered, start, end
 
     def last_for(self, sentence: int) -> Change | None:
         """The newest change that can be undone now and belongs to the sentence starting at
@@ -182,4 +213,5 @@ class History:
         undo = change.edit.inverse()
         self._changes = [other.after(undo, self.script) for other in self._changes]
         by = change.edit.start - change.made_at
-        self._changes += [covered.shifted(by) for covered in change.covered]
+        script = change.path == self.script
+        self._changes += [covered.shifted(by, script) for covered in change.covered]
