@@ -72,6 +72,7 @@ from voicer.synthesis import cache, engines
 from voicer.video.containers import CONTAINERS
 
 SCRIPT_SUFFIXES = (".txt", ".md")
+STAMPS = ".voicer-batch"  # the folder in OUT that holds what made each script's outputs
 DEFAULT_FORMAT = "mp3"
 OUTPUT_CHOICES = ("format", "subtitles", "timeline")  # what is written, beside the options
 FORMAT_NAMES = tuple(suffix[1:] for suffix in (*AUDIO_FORMATS, *CONTAINERS))
@@ -132,6 +133,24 @@ class Entry:
     script: Path
     options: pipeline.RenderOptions
     outputs: pipeline.Outputs
+    fill_file: Path | None = None  # where its placeholders' values were read
+
+    @property
+    def stamp(self) -> Path:
+        """Where a batch records what made the outputs: ``OUT/.voicer-batch/STEM.json``."""
+        return self.outputs.audio.parent / STAMPS / f"{self.outputs.audio.stem}.json"
+
+    def written(self) -> list[Path]:
+        """Every file a batch writes for this script: its outputs and its stamp."""
+        return [*self.outputs.all(), self.stamp]
+
+    def inputs(self) -> list[Path]:
+        """The files a batch reads for this script: the script, its fill file, lexicon and
+        model, and the video files it narrates or draws with."""
+        options, video = self.options, self.options.video
+        named = (self.script, self.fill_file, options.lexicon, options.kokoro_model,
+                 video.video_in, video.background, video.font)  # fmt: skip
+        return [Path(name) for name in named if name is not None and Path(name).is_file()]
 
 
 def entries(
@@ -163,17 +182,19 @@ def entries(
         for script, where, own in scripts
     ]
     _check_distinct_outputs(made)
+    _check_inputs_kept(made, out, source)
     return made
 
 
 def folder_scripts(folder: Path) -> list[Path]:
     """The scripts directly in ``folder``: its ``.txt`` and ``.md`` files that are not hidden,
-    sorted by name; an InputError when there is none."""
+    sorted by name, but the report of a batch that wrote into the folder; an InputError when
+    there is none."""
     found = sorted(
         path
         for path in folder.iterdir()
         if path.suffix.lower() in SCRIPT_SUFFIXES and not path.name.startswith(".")
-        if path.is_file()
+        if path.is_file() and not report.is_batch_report(path)
     )
     if not found:
         raise InputError(f"{folder}: holds no .txt or .md script")
@@ -401,7 +422,8 @@ def _entry(script: Path, chosen: Mapping[str, Any], out: Path, where: str) -> En
     audio_format = values.pop("format", DEFAULT_FORMAT)
     subtitles = values.pop("subtitles", ())
     timeline = values.pop("timeline", False)
-    fills = placeholders.fill_values(values.pop("fill_file", None), values.pop("fills", None))
+    fill_file = values.pop("fill_file", None)
+    fills = placeholders.fill_values(fill_file, values.pop("fills", None))
     options = pipeline.RenderOptions(**values, fills=fills or None)
     stem = out / script.stem
     outputs = pipeline.Outputs(
@@ -410,7 +432,7 @@ def _entry(script: Path, chosen: Mapping[str, Any], out: Path, where: str) -> En
         Path(f"{stem}.json") if timeline else None,
     )
     _check_delivery(options, outputs.audio, where)
-    return Entry(script, options, outputs)
+    return Entry(script, options, outputs, fill_file)
 
 
 def _check_delivery(options: pipeline.RenderOptions, audio: Path, where: str) -> None:
@@ -442,3 +464,25 @@ def _check_distinct_outputs(made: Sequence[Entry]) -> None:
                     f"{entry.script}: its output {path} is where the batch report goes; "
                     "rename the script"
                 )
+
+
+def _check_inputs_kept(made: Sequence[Entry], out: Path, source: Path) -> None:
+    """Nothing the batch writes (outputs, stamps, the report) would replace a file it reads
+    (a script, the manifest, a lexicon, ...), by its name or through a link."""
+    read: dict[Path, Path] = {}
+    manifest = [source] if source.is_file() else []
+    for path in [*manifest, *(path for entry in made for path in entry.inputs())]:
+        read.update(dict.fromkeys(_places(path), path))
+    reports = [out / name for name in report.REPORT_NAMES]
+    for written in [*(path for entry in made for path in entry.written()), *reports]:
+        clash = next((read[place] for place in _places(written) if place in read), None)
+        if clash is not None:
+            raise InputError(
+                f"{clash}: read by the batch, yet its output {written} would replace it; "
+                "write the outputs to another folder (-o)"
+            )
+
+
+def _places(path: Path) -> set[Path]:
+    """Where ``path`` is: its own name in its real folder, and the file a link leads to."""
+    return {path.parent.resolve() / path.name, path.resolve()}
