@@ -25,6 +25,7 @@ from voicer.video import picture as pictures
 
 F = TypeVar("F", bound=Callable[..., Any])
 if TYPE_CHECKING:
+    from voicer.batch.report import Outcome
     from voicer.batch.run import Backend
     from voicer.batch.run import Progress as BatchProgress
 
@@ -686,7 +687,7 @@ def batch_command(
         # every output is delivered now; stopping the backend (a Ray instance takes 1-2 s)
         # is not the batch's time, and the report is written before it
         seconds = time.perf_counter() - began
-        report.write_report(outcomes, out, seconds)
+        unwritten = _unwritten_report(outcomes, out, seconds)
     except KeyboardInterrupt:
         if bar:
             bar.clear()
@@ -700,9 +701,25 @@ def batch_command(
             bar.clear()
     if not quiet:
         click.echo(report.report_table(outcomes))
+    failed = [outcome for outcome in outcomes if outcome.status == "failed"]
+    for outcome in failed:  # in full, whether or not the report could be written
+        click.echo(f"voicer: error: {outcome.script}: {outcome.error}", err=True)
+    if unwritten:
+        click.echo(f"voicer: error: {unwritten}", err=True)
     click.echo(report.summary_line(outcomes, seconds))
-    if any(outcome.status == "failed" for outcome in outcomes):
+    if failed or unwritten:
         _leave(1)
+
+
+def _unwritten_report(outcomes: list[Outcome], out: Path, seconds: float) -> str | None:
+    """Write the batch's report; why it could not be, or None."""
+    from voicer.batch import report
+
+    try:
+        report.write_report(outcomes, out, seconds)
+    except VoicerError as error:
+        return str(error)
+    return None
 
 
 # the setting each batch option goes to, where the names differ
