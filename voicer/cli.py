@@ -38,7 +38,8 @@ def reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except VoicerError as exc:
-            click.echo(f"voicer: error: {exc}", err=True)
+            for line in str(exc).splitlines() or [""]:  # several problems: a line each
+                click.echo(f"voicer: error: {line}", err=True)
             _leave(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("voicer: interrupted; no output was written", err=True)
