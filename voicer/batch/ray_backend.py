@@ -3,7 +3,9 @@ on a Ray instance started here.
 
 Where it connects: the ``address`` given (``--ray-address``), else the cluster of the
 ``RAY_ADDRESS`` environment variable, else a local instance it starts (and shuts down when
-done), which listens on 127.0.0.1 only. Ray is an optional extra: ``pip install
+done), which listens on 127.0.0.1 only. That instance ends with this process even when it is
+killed: a watchdog (:mod:`voicer.batch.ray_watchdog`) ends what Ray leaves running. A cluster
+given by its address is never stopped. Ray is an optional extra: ``pip install
 'voicer[ray]'``. On a cluster, every node needs voicer (the same version) installed, and the
 files a script refers to (a lexicon is read here, but ``--video-in`` and font files are read
 where the script is finished) at the same paths.
@@ -52,6 +54,8 @@ import os
 import pickle
 import queue
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -84,7 +88,9 @@ class RayBackend:
         if gpus_per_worker < 0:
             raise InputError("the GPUs per worker cannot be negative")
         address = address or os.environ.get("RAY_ADDRESS") or None
-        self.ray, self.started = _connect(address)
+        self.ray, session = _connect(address)
+        self.started = session is not None
+        self._watchdog = _watchdog(session) if session is not None else None
         self._engines: dict[bytes, RayEngine] = {}
         self._writing = ThreadPoolExecutor(1, thread_name_prefix="voicer-ray-write")
         resources = self.ray.cluster_resources()
@@ -148,6 +154,9 @@ class RayBackend:
         if self.started and self.ray.is_initialized():
             self.ray.shutdown()
             self.started = False
+        if self._watchdog is not None:  # it ends what is left of the instance
+            self._watchdog.communicate(timeout=None)
+            self._watchdog = None
 
 
 class RayEngine:
@@ -343,10 +352,10 @@ def _last_line(error: BaseException) -> str:
 # --- connecting ------------------------------------------------------------------------------
 
 
-def _connect(address: str | None) -> tuple[Any, bool]:
+def _connect(address: str | None) -> tuple[Any, Path | None]:
     """The ``ray`` module, connected to the cluster at ``address``, or to a local instance
-    started now (``address`` None), and whether it was started; an InputError in one line
-    when it cannot be."""
+    started now (``address`` None), and the session folder of the instance if it was started;
+    an InputError in one line when it cannot be."""
     try:
         ray: Any = importlib.import_module("ray")
     except ImportError:
@@ -354,25 +363,25 @@ def _connect(address: str | None) -> tuple[Any, bool]:
     if address is not None:
         _check_reachable(address)
     if ray.is_initialized():  # this process is already connected (by its caller): use that
-        return ray, False
+        return ray, None
     quiet = {
         "include_dashboard": False,
         "logging_level": logging.ERROR,
         "log_to_driver": False,
     }
     if address is None:
-        _start_local(ray, quiet)
-        return ray, True
+        return ray, _start_local(ray, quiet)
     try:
         ray.init(address=address, **quiet)
     except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ...
         reason = _last_line(exc)
         raise InputError(f"cannot connect to the Ray cluster at {address}: {reason}") from None
-    return ray, False
+    return ray, None
 
 
-def _start_local(ray: Any, quiet: dict[str, Any]) -> None:
-    """Start a Ray instance in this process that listens on 127.0.0.1 only."""
+def _start_local(ray: Any, quiet: dict[str, Any]) -> Path:
+    """Start a Ray instance in this process that listens on 127.0.0.1 only; its session
+    folder."""
     constants: Any = importlib.import_module("ray._private.ray_constants")
     saved_constant = getattr(constants, "ENABLE_RAY_CLUSTER", None)
     saved_variable = os.environ.get(_LOOPBACK_ONLY)
@@ -380,7 +389,7 @@ def _start_local(ray: Any, quiet: dict[str, Any]) -> None:
     if saved_constant is not None:
         constants.ENABLE_RAY_CLUSTER = False  # for this one, which imported it already
     try:
-        ray.init(address="local", **quiet)
+        started = ray.init(address="local", **quiet)
     except Exception as exc:  # noqa: BLE001 - reported in one line
         raise VoicerError(f"cannot start a local Ray instance: {_last_line(exc)}") from None
     finally:
@@ -390,6 +399,21 @@ def _start_local(ray: Any, quiet: dict[str, Any]) -> None:
             os.environ.pop(_LOOPBACK_ONLY, None)
         else:
             os.environ[_LOOPBACK_ONLY] = saved_variable
+    return Path(started.address_info["session_dir"])
+
+
+def _watchdog(session: Path) -> subprocess.Popen[bytes] | None:
+    """The process that ends the instance of ``session`` when the pipe to its stdin closes:
+    when this backend closes it, or when this process dies, however (:mod:`ray_watchdog`);
+    None where there is no ``/proc`` to find the instance's processes in."""
+    if not sys.platform.startswith("linux"):
+        return None
+    script = Path(__file__).with_name("ray_watchdog.py")
+    return subprocess.Popen(
+        [sys.executable, "-I", str(script), str(session)],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the terminal's Ctrl-C is the batch's, not the watchdog's
+    )  # fmt: skip
 
 
 def _quiet_worker_logs(ray: Any, quiet: bool | None) -> bool | None:
