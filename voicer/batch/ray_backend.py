@@ -266,12 +266,25 @@ class _EngineActor:
     def __init__(self, engine: Engine, environment: dict[str, str]) -> None:
         os.environ.update(environment)
         self.engine = engine
+        self.served = 0
 
     def synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
-        return self.engine.synthesize(text, voice, prosody)
+        clip = self.engine.synthesize(text, voice, prosody)
+        self.served += 1
+        return clip
+
+    # where the actor is and what it did (for tests and diagnostics)
 
     def pid(self) -> int:
         return os.getpid()
+
+    def node_id(self) -> str:
+        import ray
+
+        return str(ray.get_runtime_context().get_node_id())
+
+    def requests_served(self) -> int:
+        return self.served
 
 
 def _same(engine: Engine) -> Engine:
