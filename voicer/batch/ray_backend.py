@@ -39,10 +39,11 @@ all or nothing.
 Tested with Ray 2.60 on 2 CPUs, no GPU: on a local instance (tests/test_batch_ray.py) outputs
 byte-identical to ``voicer render``, an actor killed mid-batch, bad input and engine errors; on
 a cluster started with ``ray start --head`` (tests/test_batch_ray_cluster.py), joined by its
-address and through Ray Client (``ray://``, which needs grpcio: the extra brings it). Not
-tested: a GPU (the CUDA path is only reached when onnxruntime offers CUDA), and a cluster of
-more than one node (a second node cannot join one on 127.0.0.1: Ray then connects to the
-machine's own address, and our tests keep to loopback).
+address and through Ray Client (``ray://``, which needs grpcio: the extra brings it); on two
+nodes (two raylets on 127.0.0.1, ``ray.cluster_utils.Cluster``), the worker node removed
+mid-batch; a batch killed (SIGKILL) leaving no process of its own instance
+(tests/test_batch_ray_lifetime.py). Not tested: a GPU (the CUDA path is only reached when
+onnxruntime offers CUDA), and nodes on separate machines.
 """
 
 from __future__ import annotations
