@@ -711,10 +711,10 @@ def batch_command(
 
 def _stop_batch(backend: Backend, bar: ProgressBar | None) -> None:
     """After Ctrl-C: the script being written is finished, unless Ctrl-C comes again."""
-    if bar:
-        bar.clear()
-    _notice("interrupted; a script being written is finished first (Ctrl-C again: stop now)")
     try:
+        if bar:
+            bar.clear()
+        _notice("interrupted; a script being written is finished first (Ctrl-C again: stop now)")
         backend.close()
     except KeyboardInterrupt:
         _notice("stopped; the script that was being written is left out")
