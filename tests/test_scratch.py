@@ -3,9 +3,9 @@ programme's ``voicer-*.f32`` files) and temporary outputs (``.part`` files besid
 are removed on every way out: Ctrl-C once or twice, SIGTERM, a write that fails (a file size
 limit, a full disk); what kill -9 leaves is swept by the next command that needs scratch.
 
-Every test runs ``python -m voicer`` in a subprocess with TMPDIR pointing at a folder of its
-own, signals and faults for real, and waits for what it watches (a file appearing), never for
-a time.
+The tests run ``python -m voicer`` in a subprocess with TMPDIR pointing at a folder of their
+own (``temp_folder``), send signals and make faults for real (tests/faults.py), and wait for
+what they watch (a file appearing), never for a time.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def start(*args: str, cwd: Path, tmpdir: Path, **popen: object) -> subprocess.Po
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        **popen,  # type: ignore[arg-type]
+        **popen,
     )
 
 
@@ -85,7 +85,8 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
 
 
 @pytest.fixture
-def tmpdir_(tmp_path: Path) -> Path:
+def temp_folder(tmp_path: Path) -> Path:
+    """An empty folder for TMPDIR: whatever is in it afterwards was left there."""
     folder = tmp_path / "tmp"
     folder.mkdir()
     return folder
@@ -94,7 +95,7 @@ def tmpdir_(tmp_path: Path) -> Path:
 # --- 1. Ctrl-C twice in a batch: stopped at once, what was delivered kept, no scratch ---------
 
 
-def test_ctrl_c_twice_stops_a_batch_at_once_and_removes_its_scratch(tmp_path, tmpdir_):
+def test_ctrl_c_twice_stops_a_batch_at_once_and_removes_its_scratch(tmp_path, temp_folder):
     scripts = tmp_path / "scripts"
     scripts.mkdir()
     (scripts / "a.txt").write_text("各位来宾，大家好。\n今天我们在这里相聚。\n", encoding="utf-8")
@@ -102,11 +103,11 @@ def test_ctrl_c_twice_stops_a_batch_at_once_and_removes_its_scratch(tmp_path, tm
     out = tmp_path / "out"
     process = start(
         "batch", "scripts", "-o", "out", "--engine", "tone", "--no-cache", "-q",
-        cwd=tmp_path, tmpdir=tmpdir_, preexec_fn=interruptible,
+        cwd=tmp_path, tmpdir=temp_folder, preexec_fn=interruptible,
     )  # fmt: skip
     # a delivered, b being written (minutes of audio: mastered for a while)
     wait_for(lambda: list(out.glob(".b.mp3.*.part")), process, "b being written")
-    assert (out / "a.mp3").is_file() and scratch_files(tmpdir_)
+    assert (out / "a.mp3").is_file() and scratch_files(temp_folder)
     process.send_signal(signal.SIGINT)
     assert "Ctrl-C again: stop now" in process.stderr.readline()
     process.send_signal(signal.SIGINT)
@@ -118,28 +119,30 @@ def test_ctrl_c_twice_stops_a_batch_at_once_and_removes_its_scratch(tmp_path, tm
         "voicer: the scripts delivered are kept; the same command goes on from there",
     ]
     assert left_in(out) == [".voicer-batch", ".voicer-batch/a.json", "a.mp3", "a.srt"]
-    assert left_in(tmpdir_) == []
+    assert left_in(temp_folder) == []
 
 
 # --- 2. a file size limit: one line naming the file, no scratch, the earlier output kept -------
 
 
-def test_a_write_past_the_file_size_limit_fails_cleanly(tmp_path, tmpdir_):
+def test_a_write_past_the_file_size_limit_fails_cleanly(tmp_path, temp_folder):
     (tmp_path / "talk.txt").write_text(speech(12), encoding="utf-8")
     args = ["render", "talk.txt", "--engine", "tone", "--no-cache", "-q", "-o", "out.mp3"]
-    earlier = voicer(*args, cwd=tmp_path, tmpdir=tmpdir_)
+    earlier = voicer(*args, cwd=tmp_path, tmpdir=temp_folder)
     assert earlier.returncode == 0, earlier.stderr
     delivered = (tmp_path / "out.mp3").read_bytes()
     assert len(delivered) < LIMIT  # the programme's scratch is not: 4 times as large
     (tmp_path / "talk.txt").write_text(speech(13), encoding="utf-8")
 
-    limited = voicer(*args, cwd=tmp_path, tmpdir=tmpdir_, preexec_fn=faults.file_size_limit(LIMIT))
+    limited = voicer(
+        *args, cwd=tmp_path, tmpdir=temp_folder, preexec_fn=faults.file_size_limit(LIMIT)
+    )
     error = one_line_error(limited)
     written = re.fullmatch(
         r"voicer: error: cannot write scratch file (\S+) \(File too large\)", error
     )
-    assert written and Path(written[1]).parent.parent == tmpdir_, error
-    assert left_in(tmpdir_) == []
+    assert written and Path(written[1]).parent.parent == temp_folder, error
+    assert left_in(temp_folder) == []
     assert (tmp_path / "out.mp3").read_bytes() == delivered
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp3", "out.srt", "talk.txt", "tmp"]
 
@@ -157,32 +160,42 @@ def test_a_scratch_file_is_removed_when_it_could_not_be_written(tmp_path):
 # --- 3. kill -9: the next command sweeps what it left, never a live process's scratch ---------
 
 
-def test_scratch_of_a_killed_render_is_swept_by_the_next_render(tmp_path, tmpdir_):
+def test_scratch_of_a_killed_render_is_swept_by_the_next_render(tmp_path, temp_folder):
     (tmp_path / "long.txt").write_text(speech(100), encoding="utf-8")
     (tmp_path / "short.txt").write_text(speech(1), encoding="utf-8")
     holder = subprocess.Popen(  # a live process with a scratch file of its own
-        [sys.executable, "-c", HOLD_SCRATCH], cwd=tmp_path, env={**os.environ, "TMPDIR": str(tmpdir_)},
+        [sys.executable, "-c", HOLD_SCRATCH], cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(temp_folder)},
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         live = Path(holder.stdout.readline().strip())
-        killed = start("render", "long.txt", "--engine", "tone", cwd=tmp_path, tmpdir=tmpdir_)
-        wait_for(lambda: len(scratch_files(tmpdir_)) > 1, killed, "the render's scratch")
+        killed = start(
+            "render", "long.txt", "--engine", "tone", "--no-cache", cwd=tmp_path, tmpdir=temp_folder
+        )
+        wait_for(lambda: len(scratch_files(temp_folder)) > 1, killed, "the render's scratch")
         killed.kill()
         killed.communicate(timeout=DEADLINE)
-        stale = set(scratch_files(tmpdir_)) - {live}
+        stale = set(scratch_files(temp_folder)) - {live}
         assert stale  # kill -9 leaves it: nothing could remove it then
 
         after = voicer(
-            "render", "short.txt", "--engine", "tone", "-q", cwd=tmp_path, tmpdir=tmpdir_
+            "render",
+            "short.txt",
+            "--engine",
+            "tone",
+            "--no-cache",
+            "-q",
+            cwd=tmp_path,
+            tmpdir=temp_folder,
         )
         assert after.returncode == 0, after.stderr
-        assert scratch_files(tmpdir_) == [live]
+        assert scratch_files(temp_folder) == [live]
         assert live.read_bytes() == bytes(4 * 4)
     finally:
         holder.communicate("\n", timeout=DEADLINE)
     assert holder.returncode == 0
-    assert left_in(tmpdir_) == []  # the holder removed its own as it ended
+    assert left_in(temp_folder) == []  # the holder removed its own as it ended
 
 
 HOLD_SCRATCH = """
@@ -201,13 +214,13 @@ pcm.close()
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_video_render_removes_the_folders_it_made(stop, tmp_path, tmpdir_):
+def test_an_interrupted_video_render_removes_the_folders_it_made(stop, tmp_path, temp_folder):
     (tmp_path / "talk.txt").write_text(speech(40), encoding="utf-8")
     (tmp_path / "kept").mkdir()
     target = tmp_path / "kept" / "new" / "dir" / "out.mp4"
     process = start(
         "render", "talk.txt", "--engine", "tone", "--no-cache", "-q", "-o", str(target),
-        cwd=tmp_path, tmpdir=tmpdir_, preexec_fn=interruptible,
+        cwd=tmp_path, tmpdir=temp_folder, preexec_fn=interruptible,
     )  # fmt: skip
     wait_for(
         lambda: list(target.parent.glob(".out.mp4.*.part")), process, "the video being written"
@@ -216,17 +229,17 @@ def test_an_interrupted_video_render_removes_the_folders_it_made(stop, tmp_path,
     _, stderr = process.communicate(timeout=DEADLINE)
     assert process.returncode == 128 + stop, stderr
     assert "Traceback" not in stderr
-    assert left_in(tmp_path / "kept") == []  # the folder that was there stays
-    assert left_in(tmpdir_) == []
+    assert (tmp_path / "kept").is_dir() and left_in(tmp_path / "kept") == []
+    assert left_in(temp_folder) == []
 
 
 # --- 5. scratch on a disk too small for it: one line, nothing left, the earlier output kept ---
 
 
-def test_scratch_that_does_not_fit_fails_cleanly(tmp_path, tmpdir_, small_tmpfs):
+def test_scratch_that_does_not_fit_fails_cleanly(tmp_path, temp_folder, small_tmpfs):
     (tmp_path / "talk.txt").write_text(speech(12), encoding="utf-8")
     args = ["render", "talk.txt", "--engine", "tone", "--no-cache", "-q", "-o", "out.mp3"]
-    earlier = voicer(*args, cwd=tmp_path, tmpdir=tmpdir_)
+    earlier = voicer(*args, cwd=tmp_path, tmpdir=temp_folder)
     assert earlier.returncode == 0, earlier.stderr
     delivered = (tmp_path / "out.mp3").read_bytes()
     (tmp_path / "talk.txt").write_text(speech(13), encoding="utf-8")

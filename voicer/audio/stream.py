@@ -88,17 +88,15 @@ class PcmFile:
 
     def __init__(self, sample_rate: int, directory: Path | None = None) -> None:
         self.sample_rate = sample_rate
-        where = directory or scratch.folder()
-        try:
+        with _scratch_errors(None):
+            where = directory or scratch.folder()
             handle, name = tempfile.mkstemp(prefix="voicer-", suffix=".f32", dir=where)
-        except OSError as exc:
-            raise OutputError(f"cannot make a scratch file in {where} ({exc.strerror})") from None
         self.path = Path(name)
         self._file = os.fdopen(handle, "w+b")
         self.length = 0
 
     def append(self, samples: np.ndarray) -> None:
-        with self._writing():
+        with _scratch_errors(self.path):
             self._file.seek(0, os.SEEK_END)
             self._file.write(np.ascontiguousarray(samples, dtype="<f4").tobytes())
         self.length += int(samples.size)
@@ -107,7 +105,7 @@ class PcmFile:
         lo, hi = max(0, start), min(self.length, stop)
         if hi <= lo:
             return np.zeros(max(0, stop - start), np.float32)
-        with self._writing():
+        with _scratch_errors(self.path):
             self._file.flush()  # the buffered end of what was appended
         self._file.seek(lo * 4)
         inside = np.frombuffer(self._file.read((hi - lo) * 4), dtype="<f4")
@@ -120,15 +118,6 @@ class PcmFile:
         finally:
             self.path.unlink(missing_ok=True)
 
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
-        try:
-            yield
-        except OSError as exc:
-            hint = "; TMPDIR sets where scratch goes" if exc.errno in _FULL else ""
-            message = f"cannot write scratch file {self.path} ({exc.strerror}{hint})"
-            raise OutputError(message) from None
-
     def __enter__(self) -> PcmFile:
         return self
 
@@ -136,7 +125,20 @@ class PcmFile:
         self.close()
 
 
-_FULL = (errno.ENOSPC, errno.EDQUOT)  # no room left, where TMPDIR could point elsewhere
+@contextlib.contextmanager
+def _scratch_errors(path: Path | None) -> Iterator[None]:
+    """An OSError on a scratch file as a one-line ``OutputError`` naming the file (``path``,
+    else the one the error names)."""
+    try:
+        yield
+    except OSError as exc:
+        hint = "; TMPDIR sets where scratch goes" if exc.errno in _ELSEWHERE else ""
+        message = f"cannot write scratch file {path or exc.filename} ({exc.strerror}{hint})"
+        raise OutputError(message) from None
+
+
+# errors that a TMPDIR on another disk would avoid (a file size limit would stay)
+_ELSEWHERE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES)
 
 
 class Gained:
