@@ -10,6 +10,7 @@ what they watch (a file appearing), never for a time.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import signal
@@ -24,6 +25,7 @@ import numpy as np
 import pytest
 from speech_audio import interruptible
 
+from voicer import scratch
 from voicer.audio.stream import PcmFile
 from voicer.errors import OutputError
 
@@ -200,6 +202,7 @@ def test_scratch_of_a_killed_render_is_swept_by_the_next_render(tmp_path, temp_f
 
 HOLD_SCRATCH = """
 import numpy as np
+from voicer import scratch
 from voicer.audio.stream import PcmFile
 pcm = PcmFile(24000)
 pcm.append(np.zeros(4, np.float32))
@@ -208,6 +211,51 @@ print(pcm.path, flush=True)
 input()
 pcm.close()
 """
+
+
+def scratch_folder(base: Path, pid: int, minutes_old: float, locked: bool) -> Path:
+    """A scratch folder as process ``pid`` would leave it, last changed ``minutes_old`` ago,
+    its lock held (by this process) or not."""
+    made = base / f"{scratch.PREFIX}{pid}-test"
+    made.mkdir()
+    handle = os.open(made / scratch.LOCK, os.O_CREAT | os.O_RDWR)
+    if locked:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # held until the test ends: the fd stays open
+    else:
+        os.close(handle)
+    then = time.time() - minutes_old * 60
+    os.utime(made, (then, then))
+    return made
+
+
+@pytest.mark.parametrize(
+    ("process", "minutes_old", "locked", "swept"),
+    [
+        ("gone", 0, False, True),
+        ("alive", 0, False, False),  # it may be setting the folder up: lock not taken yet
+        ("alive", 2, False, True),  # its process id taken by another process since
+        ("alive", 2, True, False),
+        ("this", 0, False, True),  # a process before this one had its id (a container)
+    ],
+)
+def test_a_scratch_folder_is_swept_when_its_process_is_gone(
+    process, minutes_old, locked, swept, tmp_path
+):
+    pid = {"gone": gone_pid(), "alive": os.getppid(), "this": os.getpid()}[process]
+    folder = scratch_folder(tmp_path, pid, minutes_old, locked)
+    assert scratch.sweep(tmp_path) == ([folder] if swept else [])
+    assert folder.exists() != swept
+
+
+def gone_pid() -> int:
+    """The id of a process that has ended."""
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(ended.stdout)
 
 
 # --- 4. an interrupted video render: nothing left, not even the folders it made -------------

@@ -1,10 +1,12 @@
 """Scratch space that is removed on every way out of a process, even a forced one.
 
 Each process keeps its scratch files in a folder of its own in the temporary folder,
-``voicer-scratch-<pid>-<random>``, and holds an exclusive ``flock`` on the ``lock`` file in it
-while it lives. The kernel lets go of the lock however the process ends (kill -9 included), so
-the folder of a process that is gone is one whose lock can be taken: the first time a process
-needs scratch, it removes such folders.
+``voicer-scratch-<pid>-<random>``, and holds a lock on the ``lock`` file in it while it lives
+(``flock``; on Windows ``msvcrt.locking``). The system lets go of the lock however the process
+ends (kill -9 included), so the first time a process needs scratch, it removes the folders whose
+lock it can take: their process is gone. A folder is spared while it may be being set up (its
+process alive and the folder less than a minute old), so a reused process id keeps a stale
+folder for a minute at most.
 
 A normal exit removes the process's folder (``atexit``); a forced exit (``os._exit``) must
 call :func:`remove_all` first, which also removes the files and folders made elsewhere that
@@ -15,17 +17,23 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import os
 import shutil
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+if sys.platform == "win32":
+    import msvcrt
+else:
+    import fcntl
+
 PREFIX = "voicer-scratch-"
 LOCK = "lock"
-_STAGING = "."  # a folder is set up under this prefix, so that it is locked before it is seen
+SETTING_UP_SECONDS = 60  # far longer than making a folder and locking it takes
 
 _making = threading.Lock()
 _registering = threading.Lock()
@@ -47,58 +55,78 @@ def folder() -> Path:
 
 
 def _make_locked_folder(base: Path) -> Path:
-    staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{PREFIX}{os.getpid()}-", dir=base))
-    handle = os.open(staging / LOCK, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
-    fcntl.flock(handle, fcntl.LOCK_EX)  # kept open, so held, for the life of the process
-    final = base / staging.name.removeprefix(_STAGING)
-    staging.rename(final)
-    return final
+    made = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
+    handle = os.open(made / LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    _lock(handle, wait=True)  # kept open, so held, for the life of the process
+    return made
 
 
 def sweep(base: Path) -> list[Path]:
     """Remove the scratch folders in ``base`` whose process is gone; the folders removed."""
     removed = []
     for candidate in base.glob(f"{PREFIX}*"):
-        if candidate != _folder and _remove_if_abandoned(candidate):
+        if candidate != _folder and _abandoned(candidate):
+            shutil.rmtree(candidate, ignore_errors=True)
             removed.append(candidate)
-    for staging in base.glob(f"{_STAGING}{PREFIX}*"):  # a process killed while setting up
-        if not _alive(_pid_in(staging.name)):
-            shutil.rmtree(staging, ignore_errors=True)
-            removed.append(staging)
     return removed
 
 
-def _remove_if_abandoned(candidate: Path) -> bool:
-    try:
-        handle = os.open(candidate / LOCK, os.O_RDWR | os.O_CLOEXEC)
-    except OSError:
-        return False  # not one of ours, or removed meanwhile
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False  # its process is alive
-    else:
-        shutil.rmtree(candidate, ignore_errors=True)
-        return True
-    finally:
-        os.close(handle)
+def _abandoned(candidate: Path) -> bool:
+    pid = _pid_in(candidate.name)
+    if pid is None:
+        return False  # not a name this module gives
+    setting_up = pid != os.getpid() and _alive(pid) and _age(candidate) < SETTING_UP_SECONDS
+    return not setting_up and _lock_free(candidate / LOCK)
 
 
-def _pid_in(name: str) -> int:
-    with contextlib.suppress(ValueError):
-        return int(name.removeprefix(_STAGING).removeprefix(PREFIX).split("-")[0])
-    return 0
+def _pid_in(name: str) -> int | None:
+    number = name.removeprefix(PREFIX).split("-")[0]
+    return int(number) if number.isdigit() else None
 
 
 def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
+    if sys.platform == "win32":
+        return True  # os.kill would end the process there: the lock decides, after a minute
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # someone else's process
+        return True  # another user's process
+    return True
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _lock_free(path: Path) -> bool:
+    """Whether no process holds the lock file at ``path`` (a missing one: its process ended
+    before it was made)."""
+    try:
+        handle = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        return _lock(handle, wait=False)
+    finally:
+        os.close(handle)  # lets go of it again
+
+
+def _lock(handle: int, wait: bool) -> bool:
+    """Lock an open lock file; False when another process holds it (and ``wait`` is False)."""
+    try:
+        if sys.platform == "win32":
+            msvcrt.locking(handle, msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
+        else:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except OSError:
+        return False
     return True
 
 
