@@ -38,7 +38,8 @@ SETTING_UP_SECONDS = 60  # far longer than making a folder and locking it takes
 _making = threading.Lock()
 _registering = threading.Lock()
 _folder: Path | None = None
-_owner = 0  # the process that made _folder (a forked child must not remove its parent's)
+_owner = 0  # the process that made _folder (a forked child makes a folder of its own)
+_importer = os.getpid()  # only this process removes: a forked child leaves its parent's alone
 _registered: dict[Path, int] = {}  # paths removed at a forced exit, with how often registered
 
 
@@ -149,7 +150,9 @@ def owned(paths: Sequence[Path]) -> Iterator[None]:
 def remove_all() -> None:
     """Remove this process's scratch folder and every path :func:`owned` holds now. Safe in a
     signal handler and at exit."""
-    if _folder is not None and _owner == os.getpid():
+    if os.getpid() != _importer:
+        return  # a forked child: its own folder is swept once it has ended
+    if _folder is not None:
         shutil.rmtree(_folder, ignore_errors=True)
     remove(list(_registered))
 
