@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from faults import file_size_limit, read_only_folder, small_disk
+from faults import file_size_limit, read_only, tmpfs
 from hypothesis import given
 from hypothesis import strategies as st
 from speech_audio import run_voicer
@@ -113,7 +113,7 @@ def test_what_is_written_is_read_back(tmp_path_factory, data):
 
 
 def test_a_full_disk_keeps_the_earlier_file(tmp_path):
-    with small_disk(tmp_path / "disk", size="64k") as disk:
+    with tmpfs(tmp_path / "disk", size="64k") as disk:
         target = disk / "report.txt"
         target.write_text("earlier")
         with pytest.raises(OutputError, match=r"cannot write .*report\.txt \(No space left"):
@@ -123,7 +123,9 @@ def test_a_full_disk_keeps_the_earlier_file(tmp_path):
 
 
 def test_a_read_only_folder_is_named_in_one_line(tmp_path):
-    with read_only_folder(tmp_path / "ro", {"report.txt": "earlier"}) as folder:
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "report.txt").write_text("earlier")
+    with read_only(tmp_path / "ro") as folder:
         with pytest.raises(OutputError, match=r"cannot write .*report\.txt \(Read-only"):
             files.write_atomically(folder / "report.txt", "new")
         assert (folder / "report.txt").read_text() == "earlier"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import json
-import logging
 import os
 import re
 import stat
@@ -201,11 +200,11 @@ _G2P_LOCK = threading.Lock()
 
 @cache
 def _g2p() -> Any:
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
     from misaki import zh
 
+    from voicer.synthesis.cache import quiet_jieba
+
+    quiet_jieba()
     return zh.ZHG2P()
 
 
