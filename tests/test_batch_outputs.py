@@ -5,10 +5,10 @@ into reported script by script."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import faults
 import pytest
 from speech_audio import invoke_voicer, run_voicer
 from test_batch_local import write_scripts
@@ -80,20 +80,9 @@ def test_a_link_in_out_to_a_script_counts_as_the_script(tmp_path: Path):
 
 @pytest.fixture
 def read_only_folder(tmp_path: Path) -> Iterator[Path]:
-    """An empty folder on a read-only tmpfs: nothing can be made in it, even by root (whom
-    permission bits do not stop)."""
-    folder = tmp_path / "read-only"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
-        capture_output=True, check=False,
-    )  # fmt: skip
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    """An empty folder on a read-only tmpfs: nothing can be made in it, even by root."""
+    with faults.tmpfs(tmp_path / "read-only", size="64k", read_only=True) as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
 
 
 def test_a_read_only_out_reports_each_script_and_the_report(tmp_path: Path, read_only_folder):
@@ -108,6 +97,6 @@ def test_a_read_only_out_reports_each_script_and_the_report(tmp_path: Path, read
     for script in ("in/a.txt", "in/b.md"):
         (line,) = [line for line in lines if line.startswith(f"voicer: error: {script}: ")]
         assert f"{read_only_folder}: cannot write output here" in line
-    (line,) = [line for line in lines if "the batch report" in line]
-    assert line.startswith(f"voicer: error: cannot write the batch report {read_only_folder}/")
+    (line,) = [line for line in lines if "report.json" in line]
+    assert line.startswith(f"voicer: error: cannot write {read_only_folder}/report.json")
     assert ran.stdout.decode().splitlines()[-1].startswith("2 scripts: 0 delivered, 2 failed")

@@ -201,5 +201,5 @@ def test_write_report_replaces_an_earlier_report(tmp_path):
 def test_a_report_that_cannot_be_written_is_one_output_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(OutputError, match=r"cannot write the batch report .*report\.json"):
+    with pytest.raises(OutputError, match=r"cannot write .*out/report\.json \(Not a directory\)"):
         write_report(OUTCOMES, blocker / "out", 1.0)

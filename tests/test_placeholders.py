@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -270,8 +272,15 @@ def test_load_fill_file_toml_errors(tmp_path):
 
 
 def test_load_fill_file_missing(tmp_path):
-    with pytest.raises(InputError, match=r"cannot read the fill file"):
+    with pytest.raises(InputError, match=r"missing.txt: no such file"):
         load_fill_file(tmp_path / "missing.txt")
+
+
+def test_load_fill_file_endless():
+    with pytest.raises(
+        InputError, match=r"^/dev/zero: more than 16 MiB: too large for a fill file"
+    ):
+        load_fill_file(Path("/dev/zero"))
 
 
 _HAN = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF).filter(lambda c: c != "某")

@@ -46,3 +46,26 @@ def test_checking_creates_nothing(tmp_path: Path):
 def test_check_writable_refuses_what_cannot_be_made(path: str):
     with pytest.raises(InputError, match="cannot write output here"):
         files.check_writable(Path(path))
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "clash"),
+    [
+        ("talk.srt", ["-o", "talk.wav"], "talk.srt"),  # the SRT beside the audio is the script
+        ("talk.txt", ["-o", "talk.wav", "--srt", "link.srt"], "link.srt"),  # a link to it
+        ("talk.txt", ["-o", "talk.wav", "--lexicon", "w.srt", "--srt", "w.srt"], "w.srt"),
+        ("talk.json", ["-o", "talk.wav", "--timeline", "talk.json"], "talk.json"),
+    ],
+)
+def test_no_output_replaces_an_input(tmp_path: Path, script, args, clash):
+    text = "今天开会。"
+    (tmp_path / script).write_text(text, encoding="utf-8")
+    (tmp_path / "link.srt").symlink_to(script)
+    (tmp_path / "w.srt").write_text("AI\tA I\n", encoding="utf-8")
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    result = invoke_voicer("render", script, "--engine", "tone", *args, cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith(f"voicer: error: {clash}: is an input of this render"), line
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before

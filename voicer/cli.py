@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import threading
 import time
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from voicer import __version__, pipeline, reporting
+from voicer import __version__, pipeline, reporting, scratch
 from voicer.audio.loudness import PRESETS as LOUDNESS_PRESETS
 from voicer.errors import InputError, VoicerError
 from voicer.model import Script
@@ -54,12 +55,20 @@ def reports_errors(command: F) -> F:
 
 
 def _leave(code: int) -> None:
-    """Exit now, without waiting for synthesis threads still busy with a request (their
-    results are no longer wanted; a thread inside native code may even abort at shutdown).
-    Every output file was already cleaned up as the error passed."""
+    """Exit now, without waiting for threads still busy (a synthesis request, a script being
+    written: their results are no longer wanted; a thread inside native code may even abort at
+    shutdown). What they were writing is removed first: scratch files, temporary outputs and
+    the folders made for them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # leaving already: another Ctrl-C must wait
+    scratch.remove_all()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM: leave at once, as a second Ctrl-C does, with the shell's code for it."""
+    _leave(128 + signum)
 
 
 def audio_options(command: F) -> F:
@@ -530,7 +539,7 @@ def check_command(source: str, output_format: str, lexicon: Path | None, **limit
 
 def _read_script(source: str) -> Script:
     if source == "-":
-        return reading.script_from_bytes(sys.stdin.buffer.read(), "stdin")
+        return reading.script_from_stream(sys.stdin.buffer, "stdin")
     return reading.read_script(Path(source))
 
 
@@ -690,12 +699,7 @@ def batch_command(
         seconds = time.perf_counter() - began
         unwritten = _unwritten_report(outcomes, out, seconds)
     except KeyboardInterrupt:
-        if bar:
-            bar.clear()
-        _notice("interrupted; a script being written is finished first (Ctrl-C again: stop now)")
-        engines_for.close()
-        _notice("the scripts delivered are kept; the same command goes on from there")
-        _leave(130)
+        _stop_batch(engines_for, bar)
     finally:
         engines_for.close()
         if bar:
@@ -721,6 +725,19 @@ def _unwritten_report(outcomes: list[Outcome], out: Path, seconds: float) -> str
     except VoicerError as error:
         return str(error)
     return None
+
+
+def _stop_batch(backend: Backend, bar: ProgressBar | None) -> None:
+    """After Ctrl-C: the script being written is finished, unless Ctrl-C comes again."""
+    try:
+        if bar:
+            bar.clear()
+        _notice("interrupted; a script being written is finished first (Ctrl-C again: stop now)")
+        backend.close()
+    except KeyboardInterrupt:
+        _notice("stopped; the script that was being written is left out")
+    _notice("the scripts delivered are kept; the same command goes on from there")
+    _leave(130)
 
 
 # the setting each batch option goes to, where the names differ
@@ -816,4 +833,5 @@ def _notice(message: str) -> None:
 
 def main() -> None:
     """Entry point of the ``voicer`` command."""
+    signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="voicer")

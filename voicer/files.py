@@ -1,27 +1,82 @@
-"""Writing outputs all-or-nothing: temporary files beside the targets, renamed at the end."""
+"""Reading inputs with bounds, and writing outputs all-or-nothing: temporary files beside the
+targets, renamed at the end.
+
+Every write here makes a new file and renames it over its target, so:
+
+- a reader never sees a file half-written, and a failure leaves the earlier file as it was;
+- a link at the target is replaced, never written through (a planted ``x.bak -> ~/.bashrc``
+  is replaced by a file of our own); :func:`edit_in_place` alone follows a link, for the
+  user's own file that the user named, so a script kept as a link is edited where it lives;
+- a file replaced keeps its mode and, where the process may set them, its owner and group.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from voicer.errors import InputError, OutputError
 
+MAX_TEXT_BYTES = 16 << 20  # a speech of some 300 hours: anything larger is not a script
 
-def read_input(path: Path, kind: str) -> bytes:
+
+def read_input(path: Path, kind: str, limit: int = MAX_TEXT_BYTES) -> bytes:
     """The bytes of an input file, with a one-line ``InputError`` for every way reading fails;
-    ``kind`` names what the file should be ("text file", "subtitle file")."""
+    ``kind`` names what the file should be ("text file", "subtitle file"). A file of more than
+    ``limit`` bytes is refused without reading on (``/dev/zero`` never ends)."""
+    with _opened(path, kind) as file:
+        return read_bounded(file, str(path), kind, limit)
+
+
+def check_readable(path: Path, kind: str) -> None:
+    """A one-line ``InputError`` unless ``path`` is a file that can be opened and read; what
+    it holds is for the tool that uses it to say (a video is not read into memory)."""
+    with _opened(path, kind) as file:
+        file.read(1)
+
+
+def read_bounded(stream: BinaryIO, source: str, kind: str, limit: int = MAX_TEXT_BYTES) -> bytes:
+    """All of ``stream`` (a file or standard input), or an ``InputError`` naming ``source``
+    when it holds more than ``limit`` bytes.
+
+    >>> import io
+    >>> read_bounded(io.BytesIO(b"abc"), "stdin", "text file", limit=3)
+    b'abc'
+    >>> read_bounded(io.BytesIO(b"abcd"), "stdin", "text file", limit=3)
+    Traceback (most recent call last):
+    voicer.errors.InputError: stdin: more than 3 bytes: too large for a text file
+    """
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"{source}: more than {_size(limit)}: too large for a {kind}")
+    return data
+
+
+@contextlib.contextmanager
+def _opened(path: Path, kind: str) -> Iterator[BinaryIO]:
+    """``path`` open for reading; every way that fails as a one-line InputError."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as file:
+            yield file
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a {kind}") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _size(count: int) -> str:
+    """
+    >>> _size(16 << 20), _size(3)
+    ('16 MiB', '3 bytes')
+    """
+    return f"{count >> 20} MiB" if count >= 1 << 20 else f"{count} bytes"
 
 
 def check_writable(path: Path) -> None:
@@ -62,47 +117,80 @@ def atomic_outputs(targets: Sequence[Path]) -> Iterator[list[Path]]:
     """Yield temporary paths for ``targets``; replace the targets only if the block succeeds.
 
     On any failure (or Ctrl-C) the temporary files are removed and earlier outputs stay as
-    they were.
+    they were. An OSError in the block (a full disk, a file-size limit) becomes an
+    ``OutputError`` naming the output it was writing.
     """
-    temporaries = []
+    temporaries: list[Path] = []
     try:
         for target in targets:
             temporaries.append(_temporary_beside(target))
-        yield temporaries
-        mode = _default_file_mode()
+        try:
+            yield temporaries
+        except OSError as exc:
+            raise _output_error(exc, dict(zip(temporaries, targets, strict=False))) from None
         for temporary, target in zip(temporaries, targets, strict=True):
-            os.chmod(temporary, mode)  # mkstemp makes files private; outputs get the usual mode
-            os.replace(temporary, target)
+            _replace(temporary, target)
     finally:
         for temporary in temporaries:
             temporary.unlink(missing_ok=True)
 
 
-def write_atomically(target: Path, text: str | bytes) -> None:
-    """Write ``text`` (UTF-8, or bytes as they are) to ``target`` by way of a temporary file
-    beside it, so that a reader never sees it half-written; OSError if it cannot be written."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(name, target)
-    finally:
-        Path(name).unlink(missing_ok=True)
+def write_atomically(target: Path, content: str | bytes) -> None:
+    """Write ``content`` (UTF-8, or bytes as they are) as a new file that replaces ``target``
+    (a link there included) only once it is whole; an ``OutputError`` naming ``target`` if it
+    cannot be written, and then no temporary file is left."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    with atomic_outputs([target]) as (temporary,):
+        temporary.write_bytes(data)
+
+
+def edit_in_place(path: Path, content: str | bytes) -> None:
+    """Write the user's own file ``path`` as :func:`write_atomically` does, but where a link
+    there leads: the file the user named is edited, and stays a link if it was one."""
+    write_atomically(path.resolve() if path.is_symlink() else path, content)
 
 
 def _temporary_beside(target: Path) -> Path:
-    """An empty temporary file in the target's folder (made now, after the work succeeded)."""
+    """An empty temporary file in the target's folder."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(
             dir=target.parent, prefix=f".{target.name}.", suffix=".part"
         )
     except OSError as exc:
-        raise OutputError(f"cannot write {target} ({exc.strerror})") from None
+        raise OutputError(f"cannot write {target} ({exc.strerror or exc})") from None
     os.close(handle)
     return Path(name)
+
+
+def _replace(temporary: Path, target: Path) -> None:
+    """Rename ``temporary`` over ``target``, with the mode (and owner) of the file it replaces,
+    or the usual mode for a new file (mkstemp makes files private)."""
+    try:
+        found = os.lstat(target)
+    except FileNotFoundError:
+        found = None
+    if found is not None and stat.S_ISREG(found.st_mode):
+        os.chmod(temporary, stat.S_IMODE(found.st_mode))
+        if (found.st_uid, found.st_gid) != (os.getuid(), os.getgid()):
+            with contextlib.suppress(OSError):  # only root may give a file away
+                os.chown(temporary, found.st_uid, found.st_gid)
+    else:
+        os.chmod(temporary, _default_file_mode())
+    try:
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target} ({exc.strerror or exc})") from None
+
+
+def _output_error(exc: OSError, targets: dict[Path, Path]) -> OutputError:
+    """``exc`` as a one-line error naming the output being written (the only one, or the one
+    whose temporary file it names)."""
+    named = targets.get(Path(exc.filename)) if exc.filename else None
+    if named is None and len(targets) == 1:
+        (named,) = targets.values()
+    what = named if named is not None else ", ".join(str(target) for target in targets.values())
+    return OutputError(f"cannot write {what} ({exc.strerror or exc})")
 
 
 def _default_file_mode() -> int:

@@ -14,13 +14,14 @@ caller that works sentence by sentence (the studio, batch rendering) reuses them
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from voicer import files
+from voicer import files, scratch
 from voicer.audio import assembly, audiosegment, loudness, mastering, mixing
 from voicer.audio.audiosegment import AudioSegment
 from voicer.audio.loudness import Measurement
@@ -322,9 +323,12 @@ def cue(plan: Plan, programme: Programme) -> list[Cue]:
     return cueing.programme_cues(programme, plan.profile, tuple(plan.lexicon or ()))
 
 
-def check_outputs(outputs: Outputs, options: RenderOptions) -> Picture | None:
-    """Every output path and format checked before synthesis (InputError); what a video
-    output shows, when the output is a video."""
+def check_outputs(
+    outputs: Outputs, options: RenderOptions, source: str | None = None
+) -> Picture | None:
+    """Every output path and format checked before synthesis (InputError), none of them an
+    input (the script read from ``source``, the lexicon, the model, a picture, video or font);
+    what a video output shows, when the output is a video."""
     fps = options.profile("zh").fps  # the frame rate is the subtitle profile's, any language
     picture = pictures.picture_for(outputs.audio, options.video, fps)
     if picture is None:
@@ -333,11 +337,11 @@ def check_outputs(outputs: Outputs, options: RenderOptions) -> Picture | None:
             raise InputError("--video-in and --mix need a video output (.mp4, .mkv or .webm)")
     else:
         options.mastering(Path("sound" + picture.container.audio), broadcast=True)
-        source = picture.source
-        if options.mix and not isinstance(source, pictures.Narrated):
+        shown = picture.source
+        if options.mix and not isinstance(shown, pictures.Narrated):
             raise InputError("--mix needs --video-in (the video whose sound is mixed)")
-        if options.mix and isinstance(source, pictures.Narrated) and not source.media.has_audio:
-            raise InputError(f"{source.file}: has no sound to mix under the speech (--mix)")
+        if options.mix and isinstance(shown, pictures.Narrated) and not shown.media.has_audio:
+            raise InputError(f"{shown.file}: has no sound to mix under the speech (--mix)")
     for path in outputs.subtitles:
         formats.format_for(path)
     if outputs.timeline is not None and outputs.timeline.suffix.lower() != ".json":
@@ -345,9 +349,29 @@ def check_outputs(outputs: Outputs, options: RenderOptions) -> Picture | None:
     paths = [path.resolve() for path in outputs.all()]
     if len(set(paths)) != len(paths):
         raise InputError("two outputs would be written to the same file")
+    _check_not_inputs(outputs, options, source)
     for path in outputs.all():
         files.check_writable(path)
     return picture
+
+
+def _check_not_inputs(outputs: Outputs, options: RenderOptions, source: str | None) -> None:
+    """An InputError when an output would replace a file the render reads: a script named
+    ``speech.srt`` must not become its own subtitles."""
+    video = options.video
+    given = [source, options.lexicon, options.kokoro_model, video.video_in, video.background]
+    inputs = [Path(name) for name in [*given, video.font] if name]
+    for output in outputs.all():
+        read = next((path for path in inputs if _same_file(output, path)), None)
+        if read is not None:
+            raise InputError(f"{output}: is an input of this render ({read}): choose another name")
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # either is missing (or not a file at all): nothing would be replaced
+        return False
 
 
 def write(
@@ -377,7 +401,7 @@ def write(
         programme.signal, *loudness.level_knots(assembled.levels, spans, assembled.meter)
     )
     description = f"voicer render, {plan.choice.engine.name} voice {plan.choice.voice}"
-    with files.atomic_outputs(outputs.all()) as temporaries:
+    with delivering(outputs.all()) as temporaries:
         main = outputs.audio
         if picture is None:
             settings = options.mastering(main)
@@ -390,6 +414,24 @@ def write(
         for temporary, content in zip(temporaries[1:], contents, strict=True):
             temporary.write_text(content, encoding="utf-8")
     return measured
+
+
+@contextlib.contextmanager
+def delivering(targets: Sequence[Path]) -> Iterator[list[Path]]:
+    """:func:`voicer.files.atomic_outputs`, and the folders it makes for the targets removed
+    again if nothing is delivered; the temporaries and those folders are removed at a forced
+    exit too (:func:`voicer.scratch.remove_all`)."""
+    made = scratch.missing_folders(targets)
+    try:
+        with (
+            scratch.owned(made),
+            files.atomic_outputs(targets) as temporaries,
+            scratch.owned(temporaries),
+        ):
+            yield temporaries
+    except BaseException:
+        scratch.remove(made)
+        raise
 
 
 @dataclass(frozen=True)
@@ -415,7 +457,7 @@ class Video:
         rate = programme.sample_rate
         seconds = pictures.output_seconds(self.picture, programme.duration)
         with (
-            tempfile.TemporaryDirectory(prefix="voicer-video-") as name,
+            tempfile.TemporaryDirectory(prefix="voicer-video-", dir=scratch.folder()) as name,
             contextlib.ExitStack() as sound_files,
         ):
             folder = Path(name)
@@ -507,7 +549,7 @@ def render_script(
     tell = listener.notice or (lambda message: None)
     if not isinstance(outputs, Outputs):
         outputs = Outputs.beside(outputs or default_output(script.source))
-    picture = check_outputs(outputs, options)
+    picture = check_outputs(outputs, options, script.source)
     plan = prepare(script, options)
     for notice in plan.notices:
         tell(notice)

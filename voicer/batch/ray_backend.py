@@ -63,7 +63,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from voicer import files, pipeline
+from voicer import pipeline, scratch
 from voicer.batch.run import Job
 from voicer.errors import InputError, OutputError, SynthesisError, VoicerError
 from voicer.model import Clip, Prosody, Voice
@@ -298,7 +298,7 @@ def _same(engine: Engine) -> Engine:
 def _deliver_in_a_folder(job: Job) -> tuple[pipeline.Delivered, list[bytes]]:
     """A Ray task: the job delivered into a temporary folder (each output in a folder of its
     own, under its own name), and the bytes of each output, in ``job.outputs.all()``'s order."""
-    with tempfile.TemporaryDirectory(prefix="voicer-ray-") as name:
+    with tempfile.TemporaryDirectory(prefix="voicer-ray-", dir=scratch.folder()) as name:
         folder = Path(name)
         outputs = job.outputs
         moved = pipeline.Outputs(
@@ -326,7 +326,7 @@ def _write_out(
         delivered, contents = result.result()
         targets = outputs.all()
         try:
-            with files.atomic_outputs(targets) as temporaries:
+            with pipeline.delivering(targets) as temporaries:
                 for temporary, content in zip(temporaries, contents, strict=True):
                     temporary.write_bytes(content)
         except OSError as exc:

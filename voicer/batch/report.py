@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicer import files, pipeline, reporting
-from voicer.errors import OutputError
 
 STATUSES = ("ok", "failed", "skipped")
 REPORT_JSON = "report.json"
@@ -216,9 +215,4 @@ def write_report(outcomes: Sequence[Outcome], out: Path, wall_seconds: float) ->
     each replaced in one step; an OutputError when one cannot be written."""
     text = f"{report_table(outcomes)}\n\n{summary_line(outcomes, wall_seconds)}\n"
     for name, content in ((REPORT_JSON, report_json(outcomes, out) + "\n"), (REPORT_TEXT, text)):
-        path = out / name
-        try:
-            files.write_atomically(path, content)
-        except OSError as error:
-            reason = error.strerror or type(error).__name__
-            raise OutputError(f"cannot write the batch report {path} ({reason})") from None
+        files.write_atomically(out / name, content)

@@ -31,7 +31,7 @@ from typing import Protocol
 from voicer import __version__, files, pipeline
 from voicer.batch.manifest import Entry
 from voicer.batch.report import Outcome
-from voicer.errors import VoicerError
+from voicer.errors import OutputError, VoicerError
 from voicer.model import Clip
 from voicer.script import reading
 from voicer.synthesis import engines, pool
@@ -148,7 +148,7 @@ class Batch:
         """The script prepared, or its outcome recorded at once (skipped, or bad input)."""
         began = time.perf_counter()
         try:
-            picture = pipeline.check_outputs(entry.outputs, entry.options)
+            picture = pipeline.check_outputs(entry.outputs, entry.options, str(entry.script))
             if _up_to_date(entry):
                 self._record(number, _outcome(entry, "skipped", began))
                 return None
@@ -309,5 +309,5 @@ def _up_to_date(entry: Entry) -> bool:
 
 def _stamp(entry: Entry) -> None:
     record = {"script": str(entry.script), "made": _fingerprint(entry)}
-    with contextlib.suppress(OSError):  # without it the script is only rendered again
+    with contextlib.suppress(OutputError):  # without it the script is only rendered again
         files.write_atomically(entry.stamp, json.dumps(record) + "\n")

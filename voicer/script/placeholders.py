@@ -42,6 +42,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from voicer.errors import InputError
+from voicer.files import read_input
 from voicer.script.reading import decode
 
 _LATIN = "A-Za-zＡ-Ｚａ-ｚ"  # letters of a Latin word, ASCII and full-width
@@ -363,11 +364,7 @@ def load_fill_file(path: Path) -> dict[str, list[str]]:
     several lines collects its values in order. Text is read like a script (UTF-8, UTF-16
     with a BOM, GB18030).
     """
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the fill file ({error.strerror})") from None
-    text = decode(data, str(path))
+    text = decode(read_input(path, "fill file"), str(path))
     if path.suffix.lower() == ".toml":
         return _from_toml(text, path)
     return _from_lines(text, path)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
+from typing import BinaryIO
 
 from voicer.errors import InputError
-from voicer.files import read_input
+from voicer.files import read_bounded, read_input
 from voicer.model import Script
 from voicer.script.markdown import read_markdown
 from voicer.script.sentences import is_speakable
@@ -146,6 +147,11 @@ def read_script(path: Path) -> Script:
     every way that can fail."""
     markdown = path.suffix.lower() in MARKDOWN_SUFFIXES
     return script_from_bytes(read_input(path, "text file"), str(path), markdown)
+
+
+def script_from_stream(stream: BinaryIO, source: str) -> Script:
+    """Read a speech from a stream (standard input), as much as a script may hold."""
+    return script_from_bytes(read_bounded(stream, source, "text file"), source)
 
 
 def script_from_bytes(data: bytes, source: str, markdown: bool = False) -> Script:

@@ -60,7 +60,7 @@ class Studio:
         self._history: dict[int, list[Undo]] = {}
         self._scratch = contextlib.ExitStack()
         self._backed_up: set[Path] = set()
-        pipeline.check_outputs(outputs, options)
+        pipeline.check_outputs(outputs, options, str(source))
         self.plan = pipeline.prepare(reading.read_script(source), self._plan_options())
         self.speaker = pipeline.open_speaker(self.plan, options)
         self._speak_all()

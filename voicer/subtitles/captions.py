@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
 from voicer import files
+from voicer.errors import OutputError
 from voicer.subtitles.profiles import Limits, Profile, reading_units
 from voicer.synthesis import cache as clip_cache
 
@@ -193,7 +193,7 @@ def _words(text: str) -> list[str]:
 def _segmenter():  # noqa: ANN202 - jieba has no types
     import jieba
 
-    jieba.setLogLevel(logging.WARNING)
+    clip_cache.quiet_jieba()
     return jieba.dt  # the default tokenizer, whose dictionary misaki's G2P loads too
 
 
@@ -401,7 +401,7 @@ def _tags() -> dict[str, str]:
 
     table = jieba.posseg.dt.word_tag_tab
     tags = {word: tag for word, tag in table.items() if _KEPT_TAGS.fullmatch(tag)}
-    with contextlib.suppress(OSError):  # a cache that cannot be written is read next time
+    with contextlib.suppress(OutputError):  # a cache that cannot be written is read next time
         files.write_atomically(stored, json.dumps(tags, ensure_ascii=False))
     return tags
 

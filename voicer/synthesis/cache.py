@@ -19,9 +19,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from voicer.errors import InputError
+from voicer import files
+from voicer.errors import InputError, OutputError
 from voicer.model import Clip, Mark
 
 MAGIC = b"VOICERC1"
@@ -51,6 +52,20 @@ def default_directory() -> Path:
     if os.environ.get(ENV):
         return Path(os.environ[ENV])
     return Path(platformdirs.user_cache_dir("voicer", appauthor=False))
+
+
+def quiet_jieba() -> None:
+    """Have jieba (the Chinese word segmenter) keep the cache of its dictionary (9 MB, built
+    in about a second) in voicer's cache folder rather than the temporary folder, which may be
+    small and holds scratch only; and log nothing below CRITICAL, as a cache jieba could not
+    write is only built again (it would print a traceback)."""
+    import jieba
+
+    jieba.setLogLevel(logging.CRITICAL)
+    folder = default_directory()
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        jieba.dt.tmp_dir = str(folder)
 
 
 def default_limit() -> int:
@@ -181,8 +196,11 @@ class ClipCache:
         """Store a clip atomically, then keep the folder under the limit; a cache that cannot
         be written is simply not used."""
         data = _encode(clip)
-        if _write_atomically(self.path(name), data):
-            self._grew(len(data), keep=name)
+        try:
+            files.write_atomically(self.path(name), data)
+        except OutputError:
+            return  # a read-only or full disk only costs the next render time
+        self._grew(len(data), keep=name)
 
     def usage(self) -> Usage:
         """What the folder holds, scanned now."""
@@ -246,24 +264,6 @@ def _listing(directory: Path) -> list[os.DirEntry[str]]:
             return list(found)
     except OSError:
         return []
-
-
-def _write_atomically(path: Path, data: bytes) -> bool:
-    temporary: Path | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, created = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        temporary = Path(created)
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-        temporary = None
-        return True
-    except OSError:
-        return False  # a read-only or full disk only costs the next render time
-    finally:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
 
 
 def _touch(path: Path) -> None:

@@ -68,7 +68,7 @@ def background_for(value: str | None) -> Background:
 
 
 def _from_file(path: Path) -> Background:
-    files.read_input(path, "picture or video")  # exists, is a file, can be read
+    files.check_readable(path, "picture or video")
     media = ffmpeg.probe(path)
     if media is None or media.picture is None:
         raise InputError(f"{path}: not a picture or a video (--background)")

