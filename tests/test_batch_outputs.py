@@ -5,15 +5,16 @@ into reported script by script."""
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 import faults
 import pytest
 from speech_audio import invoke_voicer, run_voicer
-from test_batch_local import write_scripts
+from test_batch_local import outcomes, write_scripts
 
-from voicer.batch.manifest import entries
+from voicer.batch.manifest import STAMPS, entries
 from voicer.errors import InputError
 
 SPEECH = "同志们好。今天我们召开大会。\n"
@@ -100,3 +101,21 @@ def test_a_read_only_out_reports_each_script_and_the_report(tmp_path: Path, read
     (line,) = [line for line in lines if "report.json" in line]
     assert line.startswith(f"voicer: error: cannot write {read_only_folder}/report.json")
     assert ran.stdout.decode().splitlines()[-1].startswith("2 scripts: 0 delivered, 2 failed")
+
+
+def test_the_report_and_stamps_keep_their_mode_when_written_again(tmp_path: Path):
+    folder = write_scripts(tmp_path / "in", {"a.txt": SPEECH})
+    env = {"VOICER_CACHE_DIR": str(tmp_path / "cache")}
+    command = ("batch", "in", "-o", "out", *TONE)
+    assert invoke_voicer(*command, cwd=tmp_path, env=env).returncode == 0
+    out = tmp_path / "out"
+    modes = {out / "report.json": 0o644, out / "report.txt": 0o640, out / STAMPS / "a.json": 0o664}
+    for path, mode in modes.items():
+        path.chmod(mode)
+    (folder / "a.txt").write_text("同志们好。\n", encoding="utf-8")  # its stamp is made anew
+
+    again = invoke_voicer(*command, cwd=tmp_path, env=env)
+
+    assert again.returncode == 0, again.stderr.decode()
+    assert outcomes(out)["a.txt"]["status"] == "ok"
+    assert {path: stat.S_IMODE(path.stat().st_mode) for path in modes} == modes
