@@ -25,10 +25,13 @@ the local backend.
 The actors reserve no CPU in Ray's books: ``workers`` says how many engines run, a batch may
 hold the actors of more than one engine (tone and kokoro, or two kokoro models), and the
 finishing tasks need CPUs too; reserved CPUs would leave some of them waiting for ever. They
-are spread over the nodes (``SPREAD``). With ``gpus_per_worker`` > 0, each kokoro actor asks
-Ray for that share of a GPU and runs the model with onnxruntime's CUDAExecutionProvider when
-onnxruntime offers it (the ``onnxruntime-gpu`` package), else on the CPU
-(``VOICER_KOKORO_CUDA``, see :mod:`voicer.synthesis.engines.kokoro`).
+are placed turn about on the nodes alive, each node taken as often as it has CPUs (Ray's
+``SPREAD``, and a soft node affinity too, put both actors of two on one node of two about
+half the time). An actor whose node is gone cannot start again there: its request fails, and
+a new actor takes its place on a node alive. With ``gpus_per_worker`` > 0,
+each kokoro actor asks Ray for that share of a GPU and runs the model with onnxruntime's
+CUDAExecutionProvider when onnxruntime offers it (the ``onnxruntime-gpu`` package), else on
+the CPU (``VOICER_KOKORO_CUDA``, see :mod:`voicer.synthesis.engines.kokoro`).
 
 Finishing. A script whose clips all exist is finished by a Ray task (one CPU each, so at
 most as many at once as the cluster has CPUs): :func:`voicer.pipeline.deliver` writes the
@@ -180,16 +183,15 @@ class RayEngine:
         environment = {THREADS_VARIABLE: "1"}
         if gpus > 0:
             environment[CUDA_VARIABLE] = "1"
-        self._actor_class = ray.remote(_EngineActor).options(
-            num_cpus=0,
-            num_gpus=gpus,
-            max_restarts=-1,
-            max_task_retries=-1,
-            scheduling_strategy="SPREAD",
-        )
+        self._actor_class = ray.remote(_EngineActor)
+        self._actor_options = {
+            "num_cpus": 0, "num_gpus": gpus, "max_restarts": -1, "max_task_retries": -1
+        }  # fmt: skip
         self._arguments = (engine, environment)
         self._lock = threading.Lock()
-        self._actors = [self._new_actor() for _ in range(workers)]
+        self._placed = gpus == 0  # else Ray places them where the GPUs are
+        nodes = _nodes_for(ray, workers) if self._placed else [None] * workers
+        self._actors = [self._new_actor(node) for node in nodes]
         self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
         for actor in self._actors:
             self._idle.put(actor)
@@ -223,7 +225,7 @@ class RayEngine:
             return clip
         except ray.exceptions.RayTaskError as exc:
             raise _unwrapped(exc, self.name) from None
-        except ray.exceptions.RayActorError as exc:
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnschedulableError) as exc:
             lost = True
             reason = _last_line(exc)
             raise SynthesisError(
@@ -240,14 +242,23 @@ class RayEngine:
             with contextlib.suppress(Exception):
                 self._ray.kill(actor, no_restart=True)
 
-    def _new_actor(self) -> Any:
-        return self._actor_class.remote(*self._arguments)
+    def _new_actor(self, node: str | None) -> Any:
+        """An actor on ``node``, or where Ray likes (None)."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        placed = NodeAffinitySchedulingStrategy(node, soft=False) if node else "DEFAULT"
+        placing = self._actor_class.options(**self._actor_options, scheduling_strategy=placed)
+        return placing.remote(*self._arguments)
 
     def _replaced(self, actor: Any) -> Any:
-        """A new actor in place of one Ray could not keep alive."""
+        """A new actor in place of one Ray could not keep alive, on the node the nodes alive
+        now give its place."""
         with contextlib.suppress(Exception):
             self._ray.kill(actor, no_restart=True)
-        new = self._new_actor()
+        with self._lock:
+            place = next(n for n, known in enumerate(self._actors) if known is actor)
+        nodes = _nodes_for(self._ray, place + 1) if self._placed else [None]
+        new = self._new_actor(nodes[-1])
         with self._lock:
             self._actors = [new if known is actor else known for known in self._actors]
         return new
@@ -290,6 +301,20 @@ class _EngineActor:
 
 def _same(engine: Engine) -> Engine:
     return engine
+
+
+def _nodes_for(ray: Any, workers: int) -> list[str | None]:
+    """A node for each of ``workers`` actors: the nodes alive turn about, each as often as it
+    has CPUs (A, B, A for A with 2 CPUs and B with 1), and round again past the cluster's CPUs;
+    None (anywhere) for each when no node has a CPU."""
+    cpus = {
+        node["NodeID"]: int(node.get("Resources", {}).get("CPU", 0))
+        for node in ray.nodes()
+        if node.get("Alive")
+    }
+    turns = [node for turn in range(max(cpus.values(), default=0)) for node in sorted(cpus)
+             if cpus[node] > turn]  # fmt: skip
+    return [turns[n % len(turns)] if turns else None for n in range(workers)]
 
 
 # --- finishing a script ----------------------------------------------------------------------
