@@ -17,7 +17,7 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -401,7 +401,7 @@ def write(
         programme.signal, *loudness.level_knots(assembled.levels, spans, assembled.meter)
     )
     description = f"voicer render, {plan.choice.engine.name} voice {plan.choice.voice}"
-    with delivering(outputs.all()) as temporaries:
+    with files.atomic_outputs(outputs.all()) as temporaries:
         main = outputs.audio
         if picture is None:
             settings = options.mastering(main)
@@ -414,24 +414,6 @@ def write(
         for temporary, content in zip(temporaries[1:], contents, strict=True):
             temporary.write_text(content, encoding="utf-8")
     return measured
-
-
-@contextlib.contextmanager
-def delivering(targets: Sequence[Path]) -> Iterator[list[Path]]:
-    """:func:`voicer.files.atomic_outputs`, and the folders it makes for the targets removed
-    again if nothing is delivered; the temporaries and those folders are removed at a forced
-    exit too (:func:`voicer.scratch.remove_all`)."""
-    made = scratch.missing_folders(targets)
-    try:
-        with (
-            scratch.owned(made),
-            files.atomic_outputs(targets) as temporaries,
-            scratch.owned(temporaries),
-        ):
-            yield temporaries
-    except BaseException:
-        scratch.remove(made)
-        raise
 
 
 @dataclass(frozen=True)
