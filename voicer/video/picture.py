@@ -125,7 +125,8 @@ def job(
     heads: Sequence[tuple[int, str]],
 ) -> VideoJob:
     """The ffmpeg job for the video, its side files written into ``folder``: the caption
-    tracks, the drawn captions and title, the chapters (``heads``: start ms and title)."""
+    tracks (none when the captions are burnt in), the drawn captions and title, the chapters
+    (``heads``: start ms and title)."""
     settings, frame = picture.settings, picture.frame
     style = ass.AssStyle(
         frame.width,
@@ -143,7 +144,10 @@ def job(
         drawn = cues if settings.burn_in else []
         (folder / "drawn.ass").write_text(ass.ass_text(drawn, sample_rate, style, title), "utf-8")
         overlay = "drawn.ass"
-    tracks = _tracks(picture.container, cues, sample_rate, folder, language, style)
+    tracks: tuple[SoftTrack, ...] = ()
+    # burnt-in captions are the captions: players would draw a soft track over them again
+    if not settings.burn_in:
+        tracks = _tracks(picture.container, cues, sample_rate, folder, language, style)
     marks = None
     if heads:
         marks = folder / "chapters.txt"
