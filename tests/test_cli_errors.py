@@ -74,3 +74,32 @@ def test_input_is_a_directory(tmp_path: Path):
     result = run_voicer("render", ".", "--engine", "kokoro", cwd=tmp_path)
     assert result.returncode == 2
     assert "is a directory" in result.stderr.decode()
+
+
+# every option of a video output, given with an audio output (only --burn-in in a process)
+VIDEO_ONLY = [
+    ["--burn-in"],
+    ["--title"],
+    ["--caption-box"],
+    ["--size", "1920x1080"],
+    ["--background", "red"],
+    ["--font", "Noto Sans"],
+    ["--video-in", "clip.mp4"],
+    ["--fit", "trim"],
+    ["--mix"],
+    ["--mix-level", "-10"],
+    ["--duck", "5"],
+]
+
+
+@pytest.mark.parametrize("option", VIDEO_ONLY, ids=[option[0] for option in VIDEO_ONLY])
+def test_a_video_option_with_an_audio_output_is_refused(tmp_path: Path, option: list[str]):
+    (tmp_path / "in.txt").write_bytes(GOOD)
+    run = run_voicer if option == ["--burn-in"] else invoke_voicer
+    result = run("render", "in.txt", "-o", "out.mp3", "--engine", "tone", *option, cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert stderr.splitlines() == [
+        f"voicer: error: {option[0]}: for a video output only (.mp4, .mkv or .webm), not out.mp3"
+    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.txt"]  # no work done

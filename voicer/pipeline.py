@@ -329,8 +329,11 @@ def check_outputs(outputs: Outputs, options: RenderOptions) -> Picture | None:
     picture = pictures.picture_for(outputs.audio, options.video, fps)
     if picture is None:
         options.mastering(outputs.audio)
-        if options.video.video_in or options.mix:
-            raise InputError("--video-in and --mix need a video output (.mp4, .mkv or .webm)")
+        if given := video_options_given(options):
+            raise InputError(
+                f"{', '.join(given)}: for a video output only (.mp4, .mkv or .webm), "
+                f"not {outputs.audio.name}"
+            )
     else:
         options.mastering(Path("sound" + picture.container.audio), broadcast=True)
         source = picture.source
@@ -348,6 +351,17 @@ def check_outputs(outputs: Outputs, options: RenderOptions) -> Picture | None:
     for path in outputs.all():
         files.check_writable(path)
     return picture
+
+
+def video_options_given(options: RenderOptions) -> list[str]:
+    """The options of a video output that ``options`` sets, as flags."""
+    default = RenderOptions()
+    mixing_given = [
+        "--" + name.replace("_", "-")
+        for name in ("mix", "mix_level", "duck")
+        if getattr(options, name) != getattr(default, name)
+    ]
+    return pictures.options_given(options.video) + mixing_given
 
 
 def write(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from voicer import ffmpeg, files
@@ -36,6 +36,20 @@ class VideoSettings:
     caption_box: bool = False  # a box behind drawn captions instead of an outline
     video_in: Path | None = None  # a video to narrate
     fit: str = "pad"  # when the narrated video and the programme differ in length
+
+
+def options_given(settings: VideoSettings) -> list[str]:
+    """The options behind ``settings`` that are not at their defaults, as flags.
+
+    >>> options_given(VideoSettings(burn_in=True, size="1920x1080"))
+    ['--size', '--burn-in']
+    """
+    default = VideoSettings()
+    return [
+        "--" + field.name.replace("_", "-")
+        for field in fields(settings)
+        if getattr(settings, field.name) != getattr(default, field.name)
+    ]
 
 
 @dataclass(frozen=True)
