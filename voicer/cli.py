@@ -103,7 +103,7 @@ def audio_options(command: F) -> F:
             default=pipeline.RenderOptions.tail_ms,
             show_default=True,
             metavar="MS",
-            help="Silence after the last speech.",
+            help="Silence after the last speech (longer while the last subtitle is up).",
         ),
     ]
     for option in reversed(options):
