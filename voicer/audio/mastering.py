@@ -28,6 +28,9 @@ from voicer.errors import InputError, OutputError
 STEREO_OFFSET_LU = 3.01  # the same signal in both channels measures 3 LU louder
 LOUDNESS_TOLERANCE_LU = 0.1  # a first lossy encode closer than this to the target is kept
 PEAK_SAFETY_DB = 0.2  # how far under the ceiling a correcting encode aims
+# how far under the ceiling a delivered file's true peak must be on voicer's meter: other
+# BS.1770 meters read up to a few hundredths of a dB higher (ffmpeg's ebur128 within 0.07)
+METER_MARGIN_DB = 0.05
 MAX_ENCODES = 5  # encodes of a lossy file before giving up on its ceiling
 # How much louder (LU) a codec's decoded output measures than its input, so that the first
 # encode usually lands on the target. MP3 (libmp3lame, any bitrate and rate we offer) reads
@@ -141,6 +144,7 @@ def deliver(
             encode_signal(_below_full_scale(resampled), delivery, path, label)
         return measure_file(path, delivery)
     lufs, ceiling = target
+    allowed = ceiling - METER_MARGIN_DB
     aim = lufs - (STEREO_OFFSET_LU if delivery.channels == 2 else 0.0)
     aim -= CODEC_LOUDNESS_SHIFT_LU.get(delivery.format.codec, 0.0)
     meter = loudness.Meter(delivery.sample_rate)
@@ -153,7 +157,7 @@ def deliver(
             measured = measure_file(path, delivery)
             loudness_error = lufs - measured.integrated
             close_enough = abs(loudness_error) <= LOUDNESS_TOLERANCE_LU or encodes > 1
-            if measured.true_peak <= ceiling and close_enough:
+            if measured.true_peak <= allowed and close_enough:
                 return measured
             # the encoder's own peaks ride on the limited ones: lower those by what it added
             limit -= max(0.0, measured.true_peak - ceiling + PEAK_SAFETY_DB)
