@@ -106,19 +106,22 @@ def test_a_video_option_with_an_audio_output_is_refused(tmp_path: Path, option: 
 
 
 @pytest.mark.parametrize(
-    ("text", "args", "message"),
+    ("name", "text", "args", "message"),
     [
-        ("[pause 1s]\n[# 备注]\n", [], "once the markup ([pause …], [voice …], [# …]) is left out"),
-        ("[voice zm_yunxi]\n[# 只有注释]\n", [], "once the markup"),
-        ("【待定】\n", ["--allow-placeholders"], "once the placeholders are left out"),
+        ("in.txt", "[pause 1s]\n[# 备注]\n", [], "nothing is left to speak once the markup ("),
+        ("in.txt", "[voice zm_yunxi]\n[# 只有注释]\n", [], "once the markup ([pause …]"),
+        ("in.md", "[pause 1s]\n\n---\n", [], "once the markup ([pause …], [voice …], [# …])"),
+        ("in.md", "![图](chart.png)\n\n```\nx\n```\n", [], "in.md: nothing to speak: the "),
+        ("in.txt", "【待定】\n", ["--allow-placeholders"], "once the placeholders are left out"),
     ],
 )
-def test_nothing_to_speak_says_why(tmp_path: Path, text: str, args: list[str], message: str):
-    (tmp_path / "in.txt").write_text(text, encoding="utf-8")
-    run = run_voicer if not args else invoke_voicer
-    result = run("render", "in.txt", "--engine", "tone", *args, cwd=tmp_path)
+def test_nothing_to_speak_says_why(tmp_path: Path, name: str, text: str, args, message: str):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    run = run_voicer if name == "in.txt" and not args else invoke_voicer
+    result = run("render", name, "--engine", "tone", *args, cwd=tmp_path)
     stderr = result.stderr.decode()
     assert result.returncode == 2, stderr
     (line,) = stderr.splitlines()
-    assert line.startswith("voicer: error: nothing is left to speak ") and message in line
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.txt"]
+    assert line.startswith("voicer: error: ") and message in line
+    assert "placeholder" not in line or "placeholder" in message
+    assert sorted(path.name for path in tmp_path.iterdir()) == [name]
