@@ -20,6 +20,7 @@ from speech_audio import decode, invoke_voicer
 from voicer import RenderOptions, ffmpeg, render
 from voicer.audio import loudness, mastering
 from voicer.audio.stream import ArraySignal
+from voicer.errors import OutputError
 from voicer.pipeline import Outputs
 
 SPEECH = "一、开幕致辞\n今天我们召开全市工作会议，总结经验，部署任务。\n谢谢大家。\n"
@@ -102,6 +103,23 @@ def test_the_encoders_own_peaks_are_taken_back(tmp_path: Path, preset: str):
         assert ffmpeg_true_peak(path) <= ceiling, suffix
         assert measured.true_peak <= ceiling, suffix
         assert abs(integrated(path) - lufs) <= 0.5, suffix
+
+
+def test_an_encoder_that_stays_over_the_ceiling_fails_the_render(
+    speech_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    encodes = []
+
+    def always_over(path: Path, delivery) -> loudness.Measurement:
+        encodes.append(path)
+        return loudness.Measurement(-16.0, 3.0, -0.5)
+
+    monkeypatch.setattr(mastering, "measure_file", always_over)
+    out = tmp_path / "out.m4a"
+    with pytest.raises(OutputError, match=r"under its true-peak ceiling of -1\.0 dBTP: the AAC"):
+        render(speech_file, out, RenderOptions(engine="tone", loudness="podcast"))
+    assert len(encodes) == mastering.MAX_ENCODES
+    assert sorted(path.name for path in tmp_path.iterdir()) == []  # nothing delivered
 
 
 def test_lufs_and_true_peak_override_the_preset(speech_file: Path, tmp_path: Path):
