@@ -114,7 +114,7 @@ def audio_options(command: F) -> F:
             default=pipeline.RenderOptions.tail_ms,
             show_default=True,
             metavar="MS",
-            help="Silence after the last speech.",
+            help="Silence after the last speech (longer while the last subtitle is up).",
         ),
     ]
     for option in reversed(options):
@@ -379,7 +379,9 @@ def speech_options(command: F) -> F:
             "-j",
             "--jobs",
             type=click.IntRange(1, 32),
-            help="Sentences synthesised at once [default: edge 8, kokoro 1 (it uses every core)].",
+            help=f"Sentences synthesised at once [default: edge {engines.default_jobs('edge')}, "
+            f"kokoro {engines.default_jobs('kokoro')} (a worker process per core, at most "
+            f"{engines.KOKORO_MOST_WORKERS}; env: VOICER_KOKORO_WORKERS)].",
         ),
         click.option(
             "--retries",
@@ -401,14 +403,18 @@ def cli() -> None:
     """Turn a written speech into broadcast-ready audio and a subtitle file that matches it."""
 
 
-@cli.command("render")
+@cli.command(
+    "render",
+    help="Render INPUT (a text file, Markdown when it ends in "
+    f"{' or '.join(reading.MARKDOWN_SUFFIXES)}, or - for standard input) to audio or video "
+    "and an SRT file.",
+)
 @click.argument("source", metavar="INPUT")
 @render_options
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only; no progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Also report every failed attempt.")
 @reports_errors
 def render_command(source: str, quiet: bool, verbose: bool, **given: Any) -> None:
-    """Render INPUT (a text file, or - for standard input) to audio and an SRT file."""
     script = _read_script(source)
     options, outputs = _render_settings(script.source, given)
     bar = ProgressBar() if not quiet and sys.stderr.isatty() else None

@@ -66,7 +66,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from voicer import pipeline, scratch
+from voicer import files, pipeline, scratch
 from voicer.batch.run import Job
 from voicer.errors import InputError, OutputError, SynthesisError, VoicerError
 from voicer.model import Clip, Prosody, Voice
@@ -351,7 +351,7 @@ def _write_out(
         delivered, contents = result.result()
         targets = outputs.all()
         try:
-            with pipeline.delivering(targets) as temporaries:
+            with files.atomic_outputs(targets) as temporaries:
                 for temporary, content in zip(temporaries, contents, strict=True):
                     temporary.write_bytes(content)
         except OSError as exc:
