@@ -196,3 +196,12 @@ def test_an_endless_model_is_refused_before_any_work(tmp_path):
     assert done.returncode == 2
     (line,) = done.stderr.decode().splitlines()
     assert line == "voicer: error: /dev/zero: not a Kokoro model file"
+
+
+def test_an_output_on_a_read_only_disk_is_refused_with_the_reason(tmp_path):
+    (tmp_path / "ro").mkdir()
+    with read_only(tmp_path / "ro") as folder:
+        with pytest.raises(InputError, match=r"cannot write output here \(read-only file system"):
+            files.check_writable(folder / "out.mp3")
+        with pytest.raises(InputError, match=r"no folder can be made in .*: read-only file system"):
+            files.check_writable(folder / "new" / "out.mp3")

@@ -97,8 +97,6 @@ def check_writable(path: Path) -> None:
         existing = existing.parent
     if not existing.is_dir():
         raise InputError(f"{path.parent}: cannot write output here ({existing} is not a folder)")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"{path.parent}: cannot write output here (permission denied)")
     try:
         if existing == folder:
             handle, probe = tempfile.mkstemp(dir=existing, prefix=".voicer-probe-")
