@@ -8,6 +8,7 @@ from contextlib import suppress
 from pathlib import Path
 
 import edge_tts.drm
+import faults
 import pytest
 from edge_server import EdgeServer
 
@@ -92,3 +93,14 @@ def edge_server(
     yield server
     server.reset()
     edge_tts.drm.DRM.clock_skew_seconds = 0.0  # a 403 makes edge-tts adjust its clock
+
+
+# --- faults: made for real (tests/faults.py) -------------------------------------------------
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """An empty 2 MB file system (a disk that fills up), unmounted after the test; the test is
+    skipped where it cannot be mounted."""
+    with faults.tmpfs(tmp_path / "small-tmpfs", "2m") as folder:
+        yield folder

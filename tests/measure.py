@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import signal
 
 from voicer.audio import loudness
 from voicer.audio.stream import ArraySignal, Gained, materialize
@@ -62,3 +63,22 @@ def level_segments(
     levels = [loudness.clip_loudness(x[start:end], rate) for start, end in spans]
     knots = loudness.level_knots(levels, spans, meter(x, rate, False), max_deviation_lu)
     return materialize(Gained(ArraySignal(x, rate), *knots))
+
+
+def speechlike(rate: int, seconds: float, seed: int = 0, peak: float = 0.5) -> np.ndarray:
+    """Voiced pulses through three formants, in syllables and sentences with pauses, each
+    syllable at its own level: speech's spectrum, crest factor and rhythm."""
+    rng = np.random.default_rng(seed)
+    n = round(rate * seconds)
+    t = np.arange(n) / rate
+    pitch = 120 + 30 * np.sin(2 * np.pi * 0.3 * t)
+    pulses = np.diff(np.floor(np.cumsum(pitch / rate)), prepend=0.0)
+    source = signal.lfilter([1.0], [1.0, -0.95], pulses) + 0.05 * rng.standard_normal(n)
+    voice = np.zeros(n)
+    for formant, bandwidth in ((700, 130), (1220, 70), (2600, 160)):
+        voice += signal.lfilter(*signal.iirpeak(formant, formant / bandwidth, rate), source)
+    syllables = np.sin(2 * np.pi * 2.5 * t) ** 2
+    sentences = (t % 4.0) < 3.4
+    levels = 10 ** (rng.uniform(-6, 0, int(seconds * 5) + 1) / 20)[(t * 5).astype(int)]
+    voice *= syllables * sentences * levels
+    return (peak * voice / np.abs(voice).max()).astype(np.float32)

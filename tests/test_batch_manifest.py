@@ -10,6 +10,7 @@ import click
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from speech_audio import run_voicer
 
 from voicer import cli
 from voicer.batch import manifest
@@ -232,6 +233,49 @@ def test_a_missing_script_is_named(tmp_path):
     assert message == f"{path}: script 2 (b.txt): no such file {tmp_path / 'b.txt'}"
 
 
+def test_every_problem_of_a_manifest_is_reported_a_line_each(tmp_path):
+    _files(tmp_path, "a.txt", "b.txt", "c.txt")
+    text = (
+        "colour = 1\n"
+        "[defaults]\nvoise = 'x'\n"
+        "[[script]]\npath = 'a.txt'\nsentence-pause = -5\nformat = 'doc'\n"
+        "[[script]]\npath = 'missing.txt'\nvoice = 3\n"
+        "[[script]]\npath = 'b.txt'\n"
+        "[[script]]\npath = './b.txt'\n"
+        "[[script]]\nvoice = 'x'\n"
+        "[[script]]\npath = 'c.txt'\nlexicon = 'none.tsv'\n"
+    )
+    path = _manifest(tmp_path, text)
+    with pytest.raises(InputError) as caught:
+        entries(path, tmp_path / "out", {}, ())
+    assert caught.value.exit_code == 2
+    assert str(caught.value).splitlines() == [
+        f"{path}: unknown key 'colour' (a manifest has [defaults] and [[script]] only)",
+        f"{path}: [defaults]: unknown option 'voise'",
+        f"{path}: script 1 (a.txt): sentence-pause must be from 0 to 10000, not -5",
+        f"{path}: script 1 (a.txt): format: unknown format 'doc' (use one of "
+        f"{', '.join(manifest.FORMAT_NAMES)})",
+        f"{path}: script 2 (missing.txt): no such file {tmp_path / 'missing.txt'}",
+        f"{path}: script 2 (missing.txt): voice must be a string, not 3",
+        f"{path}: script 4 (./b.txt): the same script as script 3 (b.txt)",
+        f'{path}: script 5: needs a path = "..." (a string)',
+        f"{path}: script 6 (c.txt): lexicon: no such file {tmp_path / 'none.tsv'}",
+    ]
+
+
+def test_the_cli_says_each_problem_of_a_manifest_on_a_line_of_its_own(tmp_path):
+    _files(tmp_path, "a.txt")
+    text = "[[script]]\npath = 'a.txt'\nvoise = 'x'\n[[script]]\npath = 'b.txt'\n"
+    _manifest(tmp_path, text)
+    ran = run_voicer("batch", "batch.toml", "-o", "out", "--engine", "tone", cwd=tmp_path)
+    assert ran.returncode == 2
+    assert ran.stderr.decode().splitlines() == [
+        "voicer: error: batch.toml: script 1 (a.txt): unknown option 'voise'",
+        "voicer: error: batch.toml: script 2 (b.txt): no such file",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -239,7 +283,7 @@ def test_a_missing_script_is_named(tmp_path):
         ("[defaults]\nvoice = 'x'\n", "lists no script to render"),
         ("[script]\npath = 'a.txt'\n", "each script is a table of its own: [[script]]"),
         ("[[script]]\nvoice = 'x'\n", 'script 1: needs a path = "..." (a string)'),
-        ("[[scripts]]\npath = 'a.txt'\n", "unknown key 'scripts'"),
+        ("[[scripts]]\npath = 'a.txt'\n[[script]]\npath = 'a.txt'\n", "unknown key 'scripts'"),
         ("defaults = 3\n[[script]]\npath = 'a.txt'\n", "defaults must be a table"),
         (
             "[[script]]\npath = 'a.txt'\n[[script]]\npath = './a.txt'\n",

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 from speech_audio import run_voicer
 
 from voicer import pipeline
+from voicer.batch.manifest import Entry
 
 pytest.importorskip("ray")
 pytestmark = pytest.mark.xdist_group("ray")  # one Ray at a time on this machine
@@ -124,3 +126,85 @@ def test_the_cli_joins_a_cluster_by_address_and_through_ray_client(tmp_path: Pat
         assert [item["status"] for item in report] == ["ok", "ok"]
         for alone_file in (tmp_path / "alone").iterdir():
             assert (out / alone_file.name).read_bytes() == alone_file.read_bytes(), address
+
+
+@pytest.fixture
+def two_nodes(monkeypatch: pytest.MonkeyPatch):
+    """A head and a worker node, each a raylet with 1 CPU on 127.0.0.1 (Ray's own test
+    cluster, in this process); the cluster and the worker node."""
+    import ray
+    from ray._private import ray_constants
+    from ray.cluster_utils import Cluster
+
+    ray_folder = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # a short path: Ray's sockets
+    monkeypatch.setenv("RAY_TMPDIR", ray_folder)  # also where Cluster notes its address
+    monkeypatch.setenv(ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR, "0")  # servers on loopback
+    monkeypatch.setattr(ray_constants, "ENABLE_RAY_CLUSTER", False)  # read at import
+    loopback = {"num_cpus": 1, "node_ip_address": "127.0.0.1"}
+    cluster = Cluster(initialize_head=True, head_node_args={**loopback, "include_dashboard": False})
+    try:
+        worker = cluster.add_node(**loopback)
+        ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
+        yield cluster, worker
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+        shutil.rmtree(ray_folder, ignore_errors=True)
+
+
+def test_a_batch_goes_on_when_a_node_leaves_mid_batch(tmp_path: Path, two_nodes):
+    """The worker node is removed once an engine actor on it has spoken a sentence; the batch
+    still delivers every script, byte for byte what ``voicer render`` writes, and the cluster
+    it was given stays up."""
+    import ray
+
+    from voicer.batch.ray_backend import RayBackend, RayEngine
+    from voicer.batch.run import Batch, Progress
+    from voicer.synthesis.engines.tone import ToneEngine
+
+    cluster, worker = two_nodes
+    backend = RayBackend(cluster.address, workers=2)  # the cluster this process is connected to
+    try:
+        engine = backend.engine(ToneEngine())  # equal engines share their actors: the batch's
+        assert isinstance(engine, RayEngine) and "2 nodes" in backend.description
+        on_worker = [a for a in engine.actors if ray.get(a.node_id.remote()) == worker.node_id]
+        assert len(on_worker) == 1  # one actor on each node: each has one CPU
+        lock = threading.Lock()
+        removed: list[Progress] = []
+
+        def remove_the_worker_once_it_has_spoken(progress: Progress) -> None:
+            with lock:  # the batch's threads wait here while the node goes: it leaves mid-batch
+                if not removed and ray.get(on_worker[0].requests_served.remote()) > 0:
+                    cluster.remove_node(worker)
+                    removed.append(progress)
+
+        entries = _tone_entries(tmp_path, 8)
+        outcomes = Batch(backend, remove_the_worker_once_it_has_spoken).run(entries)
+    finally:
+        backend.close()
+
+    assert removed and removed[0].sentences_done < removed[0].sentences, removed
+    assert [outcome.status for outcome in outcomes] == ["ok"] * len(entries), outcomes
+    assert [node["NodeID"] for node in ray.nodes() if node["Alive"]] == [cluster.head_node.node_id]
+    assert cluster.head_node.remaining_processes_alive()  # a cluster given is never stopped
+    options = pipeline.RenderOptions(engine="tone", cache_dir=tmp_path / "alone-cache")
+    for entry in entries:
+        alone = pipeline.Outputs.beside(tmp_path / "alone" / entry.outputs.audio.name)
+        pipeline.render(entry.script, alone, options)
+        for made, expected in zip(entry.outputs.all(), alone.all(), strict=True):
+            assert made.read_bytes() == expected.read_bytes(), made.name
+
+
+def _tone_entries(folder: Path, count: int) -> list[Entry]:
+    """``count`` scripts of two sentences each, distinct, to render with the tone engine into
+    ``folder / "out"``."""
+    options = pipeline.RenderOptions(engine="tone", cache_dir=folder / "cache")
+    (folder / "in").mkdir()
+    entries = []
+    for number in range(count):
+        script = folder / "in" / f"{number:02}.txt"
+        text = f"第{number}项：今天讨论第{number}号议题。会议决定推进第{number}号工作。\n"
+        script.write_text(text, encoding="utf-8")
+        outputs = pipeline.Outputs.beside(folder / "out" / f"{number:02}.mp3")
+        entries.append(Entry(script, options, outputs))
+    return entries

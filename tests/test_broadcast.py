@@ -14,11 +14,13 @@ import pyloudnorm
 import pytest
 import srt
 from helpers import read_bext
-from measure import short_term_loudness
+from measure import short_term_loudness, speechlike
 from speech_audio import decode, invoke_voicer
 
 from voicer import RenderOptions, ffmpeg, render
-from voicer.audio import loudness
+from voicer.audio import loudness, mastering
+from voicer.audio.stream import ArraySignal
+from voicer.errors import OutputError
 from voicer.pipeline import Outputs
 
 SPEECH = "一、开幕致辞\n今天我们召开全市工作会议，总结经验，部署任务。\n谢谢大家。\n"
@@ -28,6 +30,7 @@ PRESETS = {
     "podcast": (-19.0, -1.0),  # mono
     "streaming": (-14.0, -1.0),
 }
+LOSSY = [".mp3", ".m4a", ".ogg", ".opus"]
 
 
 def integrated(path: Path) -> float:
@@ -70,6 +73,53 @@ def test_every_preset_lands_on_target_under_its_peak_limit(
     # the summary reports what the file measures
     assert abs(result.loudness.integrated - lufs) <= 0.2
     assert result.loudness.true_peak <= ceiling
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_lossy_format_meets_the_ceiling_as_decoded(
+    speech_file: Path, tmp_path: Path, preset: str
+):
+    _, ceiling = PRESETS[preset]
+    for suffix in LOSSY:  # one preset's formats in one test: the clips come from the cache
+        out = tmp_path / f"out{suffix}"
+        result = render(speech_file, out, RenderOptions(engine="tone", loudness=preset))
+        independent = ffmpeg_true_peak(out)
+        assert independent <= ceiling, suffix
+        # the summary's figure is the delivered file's (ffmpeg prints tenths)
+        assert result.loudness.true_peak == pytest.approx(independent, abs=0.15), suffix
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_the_encoders_own_peaks_are_taken_back(tmp_path: Path, preset: str):
+    # speech's crest factor puts the limiter to work at the podcast and streaming targets, and
+    # the lossy encoders add peaks over what it let through (AAC by up to 3 dB here)
+    speech = ArraySignal(speechlike(24000, 4), 24000)
+    for suffix in LOSSY:
+        path = tmp_path / f"out{suffix}"
+        settings = mastering.mastering_for(path, preset=preset)
+        assert settings.target is not None
+        measured = mastering.deliver(speech, settings.delivery, settings.target, path)
+        lufs, ceiling = settings.target
+        assert ffmpeg_true_peak(path) <= ceiling, suffix
+        assert measured.true_peak <= ceiling, suffix
+        assert abs(integrated(path) - lufs) <= 0.5, suffix
+
+
+def test_an_encoder_that_stays_over_the_ceiling_fails_the_render(
+    speech_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    encodes = []
+
+    def always_over(path: Path, delivery) -> loudness.Measurement:
+        encodes.append(path)
+        return loudness.Measurement(-16.0, 3.0, -0.5)
+
+    monkeypatch.setattr(mastering, "measure_file", always_over)
+    out = tmp_path / "out.m4a"
+    with pytest.raises(OutputError, match=r"under its true-peak ceiling of -1\.0 dBTP: the AAC"):
+        render(speech_file, out, RenderOptions(engine="tone", loudness="podcast"))
+    assert len(encodes) == mastering.MAX_ENCODES
+    assert sorted(path.name for path in tmp_path.iterdir()) == []  # nothing delivered
 
 
 def test_lufs_and_true_peak_override_the_preset(speech_file: Path, tmp_path: Path):
@@ -123,6 +173,21 @@ def test_cue_times_and_duration_agree_across_formats_and_rates(
     wav_seconds = decode(wav, 48000).size / 48000
     mp3_seconds = decode(mp3, 48000).size / 48000
     assert abs(wav_seconds - mp3_seconds) <= 576 / 24000  # one MP3 frame at 24 kHz
+
+
+@pytest.mark.parametrize("tail_ms", [0, 30])
+def test_cues_lie_within_the_audio_as_decoded(tmp_path: Path, tail_ms: int):
+    # a last sentence too short to read: its cue lingers past the speech and a short tail
+    (tmp_path / "in.txt").write_text("今天我们召开全市工作会议。\n谢谢。\n", encoding="utf-8")
+    for suffix in [*LOSSY, ".wav"]:
+        out = tmp_path / f"out{suffix}"
+        result = render(tmp_path / "in.txt", out, RenderOptions(engine="tone", tail_ms=tail_ms))
+        decoded = decode(out, 48000).size / 48000
+        # the encoders' delay and padding are not heard: the programme decodes whole, no more
+        assert decoded == pytest.approx(result.duration, abs=1 / 48000), suffix
+        cues = list(srt.parse(out.with_suffix(".srt").read_text(encoding="utf-8")))
+        assert cues[-1].end.total_seconds() <= decoded, suffix
+        assert not result.violations  # the audio lasts as long as the cue needs, not the cue cut
 
 
 def test_cli_bwf_lead_in_tail_and_summary(speech_file: Path, tmp_path: Path):

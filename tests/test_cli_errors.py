@@ -74,3 +74,54 @@ def test_input_is_a_directory(tmp_path: Path):
     result = run_voicer("render", ".", "--engine", "kokoro", cwd=tmp_path)
     assert result.returncode == 2
     assert "is a directory" in result.stderr.decode()
+
+
+# every option of a video output, given with an audio output (only --burn-in in a process)
+VIDEO_ONLY = [
+    ["--burn-in"],
+    ["--title"],
+    ["--caption-box"],
+    ["--size", "1920x1080"],
+    ["--background", "red"],
+    ["--font", "Noto Sans"],
+    ["--video-in", "clip.mp4"],
+    ["--fit", "trim"],
+    ["--mix"],
+    ["--mix-level", "-10"],
+    ["--duck", "5"],
+]
+
+
+@pytest.mark.parametrize("option", VIDEO_ONLY, ids=[option[0] for option in VIDEO_ONLY])
+def test_a_video_option_with_an_audio_output_is_refused(tmp_path: Path, option: list[str]):
+    (tmp_path / "in.txt").write_bytes(GOOD)
+    run = run_voicer if option == ["--burn-in"] else invoke_voicer
+    result = run("render", "in.txt", "-o", "out.mp3", "--engine", "tone", *option, cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert stderr.splitlines() == [
+        f"voicer: error: {option[0]}: for a video output only (.mp4, .mkv or .webm), not out.mp3"
+    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.txt"]  # no work done
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "args", "message"),
+    [
+        ("in.txt", "[pause 1s]\n[# 备注]\n", [], "nothing is left to speak once the markup ("),
+        ("in.txt", "[voice zm_yunxi]\n[# 只有注释]\n", [], "once the markup ([pause …]"),
+        ("in.md", "[pause 1s]\n\n---\n", [], "once the markup ([pause …], [voice …], [# …])"),
+        ("in.md", "![图](chart.png)\n\n```\nx\n```\n", [], "in.md: nothing to speak: the "),
+        ("in.txt", "【待定】\n", ["--allow-placeholders"], "once the placeholders are left out"),
+    ],
+)
+def test_nothing_to_speak_says_why(tmp_path: Path, name: str, text: str, args, message: str):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    run = run_voicer if name == "in.txt" and not args else invoke_voicer
+    result = run("render", name, "--engine", "tone", *args, cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    (line,) = stderr.splitlines()
+    assert line.startswith("voicer: error: ") and message in line
+    assert "placeholder" not in line or "placeholder" in message
+    assert sorted(path.name for path in tmp_path.iterdir()) == [name]

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from faults import file_size_limit, read_only_folder, small_disk
+from faults import file_size_limit, read_only, tmpfs
 from hypothesis import given
 from hypothesis import strategies as st
 from speech_audio import run_voicer
@@ -113,7 +113,7 @@ def test_what_is_written_is_read_back(tmp_path_factory, data):
 
 
 def test_a_full_disk_keeps_the_earlier_file(tmp_path):
-    with small_disk(tmp_path / "disk", size="64k") as disk:
+    with tmpfs(tmp_path / "disk", size="64k") as disk:
         target = disk / "report.txt"
         target.write_text("earlier")
         with pytest.raises(OutputError, match=r"cannot write .*report\.txt \(No space left"):
@@ -123,7 +123,9 @@ def test_a_full_disk_keeps_the_earlier_file(tmp_path):
 
 
 def test_a_read_only_folder_is_named_in_one_line(tmp_path):
-    with read_only_folder(tmp_path / "ro", {"report.txt": "earlier"}) as folder:
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "report.txt").write_text("earlier")
+    with read_only(tmp_path / "ro") as folder:
         with pytest.raises(OutputError, match=r"cannot write .*report\.txt \(Read-only"):
             files.write_atomically(folder / "report.txt", "new")
         assert (folder / "report.txt").read_text() == "earlier"
@@ -194,3 +196,12 @@ def test_an_endless_model_is_refused_before_any_work(tmp_path):
     assert done.returncode == 2
     (line,) = done.stderr.decode().splitlines()
     assert line == "voicer: error: /dev/zero: not a Kokoro model file"
+
+
+def test_an_output_on_a_read_only_disk_is_refused_with_the_reason(tmp_path):
+    (tmp_path / "ro").mkdir()
+    with read_only(tmp_path / "ro") as folder:
+        with pytest.raises(InputError, match=r"cannot write output here \(read-only file system"):
+            files.check_writable(folder / "out.mp3")
+        with pytest.raises(InputError, match=r"no folder can be made in .*: read-only file system"):
+            files.check_writable(folder / "new" / "out.mp3")

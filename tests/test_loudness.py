@@ -19,6 +19,7 @@ from measure import (
     measure,
     normalize,
     short_term_loudness,
+    speechlike,
 )
 from scipy import signal
 
@@ -45,25 +46,6 @@ def at_lufs(x: np.ndarray, rate: int, lufs: float) -> np.ndarray:
 def noise(rate: int, seconds: float, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return (0.1 * rng.standard_normal(round(rate * seconds))).astype(np.float32)
-
-
-def speechlike(rate: int, seconds: float, seed: int = 0, peak: float = 0.5) -> np.ndarray:
-    """Voiced pulses through three formants, in syllables and sentences with pauses, each
-    syllable at its own level: speech's spectrum, crest factor and rhythm."""
-    rng = np.random.default_rng(seed)
-    n = round(rate * seconds)
-    t = np.arange(n) / rate
-    pitch = 120 + 30 * np.sin(2 * np.pi * 0.3 * t)
-    pulses = np.diff(np.floor(np.cumsum(pitch / rate)), prepend=0.0)
-    source = signal.lfilter([1.0], [1.0, -0.95], pulses) + 0.05 * rng.standard_normal(n)
-    voice = np.zeros(n)
-    for formant, bandwidth in ((700, 130), (1220, 70), (2600, 160)):
-        voice += signal.lfilter(*signal.iirpeak(formant, formant / bandwidth, rate), source)
-    syllables = np.sin(2 * np.pi * 2.5 * t) ** 2
-    sentences = (t % 4.0) < 3.4
-    levels = 10 ** (rng.uniform(-6, 0, int(seconds * 5) + 1) / 20)[(t * 5).astype(int)]
-    voice *= syllables * sentences * levels
-    return (peak * voice / np.abs(voice).max()).astype(np.float32)
 
 
 def faded(x: np.ndarray, rate: int, seconds: float = 0.05) -> np.ndarray:

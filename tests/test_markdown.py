@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import srt
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from speech_audio import invoke_voicer
+from speech_audio import invoke_voicer, run_voicer
 
 from voicer.errors import InputError
 from voicer.script import lint, prepare
@@ -118,6 +119,12 @@ CONSTRUCTS = {
         ["The first line and the second.", "第一行，第二行"],
     ),
     "strikethrough": ("~~删除~~保留", ["删除保留"]),
+    # the CJK-friendly amendment: CommonMark leaves these stars and tildes in the text
+    "bold next to Chinese": (
+        "增长**5.2%**左右，要**“稳”**字当头，~~约3%~~以上",
+        ["增长5.2%左右，要“稳”字当头，约3%以上"],
+    ),
+    "bold next to English, as CommonMark": ('a**"b"**c', ['a**"b"**c']),
     "voicer markup": (
         "[voice zh-CN-YunxiNeural]\n同志们：[pause 1.5s]大家好！[# 鼓掌]\n\n- [pause 1s]继续",
         ["[voice zh-CN-YunxiNeural]同志们：[pause 1.5s]大家好！[# 鼓掌]", "[pause 1s]继续"],
@@ -195,6 +202,20 @@ def test_escaped_stars_and_code_are_no_placeholders():
     assert [(p.line, p.column) for p in prepare.find_placeholders(script)] == [(1, 12)]
     with pytest.raises(InputError, match=r"^1 unfilled placeholder: 1:16 \* in"):
         prepare.prepare(script)
+
+
+def test_bold_next_to_chinese_is_no_placeholder_and_stars_in_a_text_file_are(tmp_path):
+    draft = "今年经济增长**5.2%**左右。\n"
+    (tmp_path / "draft.md").write_text(draft, encoding="utf-8")
+    (tmp_path / "draft.txt").write_text("*市经济增长*%左右。\n", encoding="utf-8")
+    result = run_voicer("render", "draft.md", "--engine", "tone", "-o", "talk.wav", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    (cue,) = srt.parse((tmp_path / "talk.srt").read_text(encoding="utf-8"))
+    assert cue.content == "今年经济增长5.2%左右"
+    refused = run_voicer("render", "draft.txt", "--engine", "tone", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "2 unfilled placeholders: 1:1 * in" in refused.stderr.decode()
+    assert "; 1:7 * in" in refused.stderr.decode()
 
 
 def test_fill_takes_the_position_reported_in_the_markdown_file():

@@ -219,6 +219,17 @@ def test_sound_is_mastered_to_ebu_r128(container_render):
     assert integrated_loudness(samples) == pytest.approx(-23.0, abs=0.5)
 
 
+@pytest.mark.parametrize("extension", ["mp4", "mkv"])
+def test_burnt_in_captions_leave_no_soft_track(tmp_path, extension):
+    # drawn into the picture, the captions would be drawn twice by a player that shows a
+    # default soft track: the file carries none (a small frame keeps the render quick)
+    render_in(tmp_path, f"burnt.{extension}", "--burn-in", "--size", "320x180")
+    found = streams(tmp_path / f"burnt.{extension}")
+    assert len(of_kind(found, "video")) == len(of_kind(found, "audio")) == 1
+    assert of_kind(found, "subtitle") == []  # (an MP4's chapters are a data stream)
+    assert read_cues(tmp_path / "burnt.srt"), "the SRT is still written beside the video"
+
+
 # --- 2. backgrounds ------------------------------------------------------------------------------
 
 

@@ -121,3 +121,34 @@ def test_voices_online_lists_the_service_quietly(edge_server, tmp_path):
     assert result.stderr.decode() == ""
     names = [line.split()[0] for line in result.stdout.decode().splitlines()]
     assert "en-NZ-MollyNeural" in names
+
+
+# --- voicer voices --engine kokoro, and what render --help says about engines and input ------
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_kokoro_voices_say_which_need_the_english_extra(tmp_path, monkeypatch, installed):
+    from voicer.synthesis.engines import kokoro_english
+
+    monkeypatch.setattr(kokoro_english, "available", lambda: installed)
+    result = invoke_voicer("voices", "--engine", "kokoro", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.decode().splitlines()}
+    needs = "needs voicer[english]"
+    said = f"{needs} (installed)" if installed else f"{needs}, not installed: pip install '"
+    for name in ("af_heart", "am_michael", "bf_emma", "bm_george"):
+        assert said in lines[name], lines[name]
+    assert not any("voicer[english]" in lines[name] for name in lines if name.startswith("z"))
+
+
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_render_help_says_the_engines_own_jobs_and_every_input(tmp_path, monkeypatch, workers):
+    result = run_voicer("render", "--help", cwd=tmp_path, env={"VOICER_KOKORO_WORKERS": workers})
+    said = " ".join(result.stdout.decode().split())
+    # the engines a render would make, as many sentences at once as they take by default
+    monkeypatch.setenv("VOICER_KOKORO_WORKERS", workers)
+    edge, kokoro = (engines.create(name).default_jobs for name in ("edge", "kokoro"))
+    assert f"[default: edge {edge}, kokoro {kokoro} (" in said
+    assert (
+        "INPUT (a text file, Markdown when it ends in .md or .markdown, or - for standard " in said
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import threading
 import time
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from voicer import __version__, pipeline, reporting
+from voicer import __version__, pipeline, reporting, scratch
 from voicer.audio.loudness import PRESETS as LOUDNESS_PRESETS
 from voicer.errors import InputError, VoicerError
 from voicer.model import Script
@@ -25,6 +26,7 @@ from voicer.video import picture as pictures
 
 F = TypeVar("F", bound=Callable[..., Any])
 if TYPE_CHECKING:
+    from voicer.batch.report import Outcome
     from voicer.batch.run import Backend
     from voicer.batch.run import Progress as BatchProgress
 
@@ -37,7 +39,8 @@ def reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except VoicerError as exc:
-            click.echo(f"voicer: error: {exc}", err=True)
+            for line in str(exc).splitlines() or [""]:  # several problems: a line each
+                click.echo(f"voicer: error: {line}", err=True)
             _leave(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("voicer: interrupted; no output was written", err=True)
@@ -52,12 +55,20 @@ def reports_errors(command: F) -> F:
 
 
 def _leave(code: int) -> None:
-    """Exit now, without waiting for synthesis threads still busy with a request (their
-    results are no longer wanted; a thread inside native code may even abort at shutdown).
-    Every output file was already cleaned up as the error passed."""
+    """Exit now, without waiting for threads still busy (a synthesis request, a script being
+    written: their results are no longer wanted; a thread inside native code may even abort at
+    shutdown). What they were writing is removed first: scratch files, temporary outputs and
+    the folders made for them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # leaving already: another Ctrl-C must wait
+    scratch.remove_all()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM: leave at once, as a second Ctrl-C does, with the shell's code for it."""
+    _leave(128 + signum)
 
 
 def audio_options(command: F) -> F:
@@ -103,7 +114,7 @@ def audio_options(command: F) -> F:
             default=pipeline.RenderOptions.tail_ms,
             show_default=True,
             metavar="MS",
-            help="Silence after the last speech.",
+            help="Silence after the last speech (longer while the last subtitle is up).",
         ),
     ]
     for option in reversed(options):
@@ -368,7 +379,9 @@ def speech_options(command: F) -> F:
             "-j",
             "--jobs",
             type=click.IntRange(1, 32),
-            help="Sentences synthesised at once [default: edge 8, kokoro 1 (it uses every core)].",
+            help=f"Sentences synthesised at once [default: edge {engines.default_jobs('edge')}, "
+            f"kokoro {engines.default_jobs('kokoro')} (a worker process per core, at most "
+            f"{engines.KOKORO_MOST_WORKERS}; env: VOICER_KOKORO_WORKERS)].",
         ),
         click.option(
             "--retries",
@@ -390,14 +403,18 @@ def cli() -> None:
     """Turn a written speech into broadcast-ready audio and a subtitle file that matches it."""
 
 
-@cli.command("render")
+@cli.command(
+    "render",
+    help="Render INPUT (a text file, Markdown when it ends in "
+    f"{' or '.join(reading.MARKDOWN_SUFFIXES)}, or - for standard input) to audio or video "
+    "and an SRT file.",
+)
 @click.argument("source", metavar="INPUT")
 @render_options
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only; no progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Also report every failed attempt.")
 @reports_errors
 def render_command(source: str, quiet: bool, verbose: bool, **given: Any) -> None:
-    """Render INPUT (a text file, or - for standard input) to audio and an SRT file."""
     script = _read_script(source)
     options, outputs = _render_settings(script.source, given)
     bar = ProgressBar() if not quiet and sys.stderr.isatty() else None
@@ -686,23 +703,47 @@ def batch_command(
         # every output is delivered now; stopping the backend (a Ray instance takes 1-2 s)
         # is not the batch's time, and the report is written before it
         seconds = time.perf_counter() - began
-        report.write_report(outcomes, out, seconds)
+        unwritten = _unwritten_report(outcomes, out, seconds)
     except KeyboardInterrupt:
-        if bar:
-            bar.clear()
-        _notice("interrupted; a script being written is finished first (Ctrl-C again: stop now)")
-        engines_for.close()
-        _notice("the scripts delivered are kept; the same command goes on from there")
-        _leave(130)
+        _stop_batch(engines_for, bar)
     finally:
         engines_for.close()
         if bar:
             bar.clear()
     if not quiet:
         click.echo(report.report_table(outcomes))
+    failed = [outcome for outcome in outcomes if outcome.status == "failed"]
+    for outcome in failed:  # in full, whether or not the report could be written
+        click.echo(f"voicer: error: {outcome.script}: {outcome.error}", err=True)
+    if unwritten:
+        click.echo(f"voicer: error: {unwritten}", err=True)
     click.echo(report.summary_line(outcomes, seconds))
-    if any(outcome.status == "failed" for outcome in outcomes):
+    if failed or unwritten:
         _leave(1)
+
+
+def _unwritten_report(outcomes: list[Outcome], out: Path, seconds: float) -> str | None:
+    """Write the batch's report; why it could not be, or None."""
+    from voicer.batch import report
+
+    try:
+        report.write_report(outcomes, out, seconds)
+    except VoicerError as error:
+        return str(error)
+    return None
+
+
+def _stop_batch(backend: Backend, bar: ProgressBar | None) -> None:
+    """After Ctrl-C: the script being written is finished, unless Ctrl-C comes again."""
+    try:
+        if bar:
+            bar.clear()
+        _notice("interrupted; a script being written is finished first (Ctrl-C again: stop now)")
+        backend.close()
+    except KeyboardInterrupt:
+        _notice("stopped; the script that was being written is left out")
+    _notice("the scripts delivered are kept; the same command goes on from there")
+    _leave(130)
 
 
 # the setting each batch option goes to, where the names differ
@@ -800,4 +841,5 @@ def _notice(message: str) -> None:
 
 def main() -> None:
     """Entry point of the ``voicer`` command."""
+    signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="voicer")

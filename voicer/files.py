@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from voicer import scratch
 from voicer.errors import InputError, OutputError
 
 MAX_TEXT_BYTES = 16 << 20  # a speech of some 300 hours: anything larger is not a script
@@ -96,8 +97,6 @@ def check_writable(path: Path) -> None:
         existing = existing.parent
     if not existing.is_dir():
         raise InputError(f"{path.parent}: cannot write output here ({existing} is not a folder)")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"{path.parent}: cannot write output here (permission denied)")
     try:
         if existing == folder:
             handle, probe = tempfile.mkstemp(dir=existing, prefix=".voicer-probe-")
@@ -116,23 +115,29 @@ def check_writable(path: Path) -> None:
 def atomic_outputs(targets: Sequence[Path]) -> Iterator[list[Path]]:
     """Yield temporary paths for ``targets``; replace the targets only if the block succeeds.
 
-    On any failure (or Ctrl-C) the temporary files are removed and earlier outputs stay as
-    they were. An OSError in the block (a full disk, a file-size limit) becomes an
-    ``OutputError`` naming the output it was writing.
+    On any failure (or Ctrl-C) the temporary files, and the folders made for them, are removed
+    and earlier outputs stay as they were; a forced exit removes them too (``voicer.scratch``).
+    An OSError in the block (a full disk, a file-size limit) becomes an ``OutputError`` naming
+    the output it was writing.
     """
+    made = scratch.missing_folders(targets)
     temporaries: list[Path] = []
+    delivered = False
     try:
-        for target in targets:
-            temporaries.append(_temporary_beside(target))
-        try:
-            yield temporaries
-        except OSError as exc:
-            raise _output_error(exc, dict(zip(temporaries, targets, strict=False))) from None
-        for temporary, target in zip(temporaries, targets, strict=True):
-            _replace(temporary, target)
+        with contextlib.ExitStack() as owning:
+            owning.enter_context(scratch.owned(made))
+            for target in targets:
+                temporaries.append(_temporary_beside(target))
+                owning.enter_context(scratch.owned(temporaries[-1:]))
+            try:
+                yield temporaries
+            except OSError as exc:
+                raise _output_error(exc, dict(zip(temporaries, targets, strict=False))) from None
+            for temporary, target in zip(temporaries, targets, strict=True):
+                _replace(temporary, target)
+            delivered = True
     finally:
-        for temporary in temporaries:
-            temporary.unlink(missing_ok=True)
+        scratch.remove(temporaries if delivered else [*temporaries, *made])
 
 
 def write_atomically(target: Path, content: str | bytes) -> None:

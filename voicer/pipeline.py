@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from voicer import files
+from voicer import files, scratch
 from voicer.audio import assembly, audiosegment, loudness, mastering, mixing
 from voicer.audio.audiosegment import AudioSegment
 from voicer.audio.loudness import Measurement
@@ -35,7 +35,7 @@ from voicer.subtitles import captions, formats, rules, timeline
 from voicer.subtitles import cues as cueing
 from voicer.subtitles.profiles import Profile, profile_for
 from voicer.subtitles.rules import Violation
-from voicer.subtitles.timestamps import to_ms
+from voicer.subtitles.timestamps import from_ms, to_ms
 from voicer.synthesis import cache, engines, pool
 from voicer.synthesis.engines import workers
 from voicer.synthesis.retry import RetryPolicy
@@ -333,8 +333,11 @@ def check_outputs(
     picture = pictures.picture_for(outputs.audio, options.video, fps)
     if picture is None:
         options.mastering(outputs.audio)
-        if options.video.video_in or options.mix:
-            raise InputError("--video-in and --mix need a video output (.mp4, .mkv or .webm)")
+        if given := video_options_given(options):
+            raise InputError(
+                f"{', '.join(given)}: for a video output only (.mp4, .mkv or .webm), "
+                f"not {outputs.audio.name}"
+            )
     else:
         options.mastering(Path("sound" + picture.container.audio), broadcast=True)
         shown = picture.source
@@ -374,6 +377,17 @@ def _same_file(one: Path, other: Path) -> bool:
         return False
 
 
+def video_options_given(options: RenderOptions) -> list[str]:
+    """The options of a video output that ``options`` sets, as flags."""
+    default = RenderOptions()
+    mixing_given = [
+        "--" + name.replace("_", "-")
+        for name in ("mix", "mix_level", "duck")
+        if getattr(options, name) != getattr(default, name)
+    ]
+    return pictures.options_given(options.video) + mixing_given
+
+
 def write(
     outputs: Outputs,
     plan: Plan,
@@ -388,18 +402,16 @@ def write(
     the first output is a video showing it (see :func:`check_outputs`)."""
     programme = assembled.programme
     rate = programme.sample_rate
+    length = programme_length(programme, cues)
     contents = [formats.format_text(cues, rate, path.suffix) for path in outputs.subtitles]
     if outputs.timeline is not None:
         voice, engine = plan.choice.voice, plan.choice.engine.name
         contents.append(
-            timeline.timeline_json(
-                programme.placements, cues, rate, voice, engine, programme.duration
-            )
+            timeline.timeline_json(programme.placements, cues, rate, voice, engine, length / rate)
         )
     spans = [(p.speech_start, p.speech_end) for p in programme.placements]
-    levelled = Gained(
-        programme.signal, *loudness.level_knots(assembled.levels, spans, assembled.meter)
-    )
+    knots = loudness.level_knots(assembled.levels, spans, assembled.meter)
+    levelled = mixing.Fitted(Gained(programme.signal, *knots), length)
     description = f"voicer render, {plan.choice.engine.name} voice {plan.choice.voice}"
     with files.atomic_outputs(outputs.all()) as temporaries:
         main = outputs.audio
@@ -414,6 +426,15 @@ def write(
         for temporary, content in zip(temporaries[1:], contents, strict=True):
             temporary.write_text(content, encoding="utf-8")
     return measured
+
+
+def programme_length(programme: Programme, cues: Sequence[Cue]) -> int:
+    """The programme's length in samples as delivered: followed by silence, if need be, until
+    the last cue ends as its subtitle file says (to the millisecond). A short last sentence's
+    cue stays on screen long enough to read, which can be longer than the tail after it."""
+    rate = programme.sample_rate
+    ends = [from_ms(to_ms(cue.end, rate), rate) for cue in cues]
+    return max([programme.signal.length, *ends])
 
 
 @dataclass(frozen=True)
@@ -437,9 +458,9 @@ class Video:
         """Write the video to ``target``; the loudness of its sound."""
         programme = self.assembled.programme
         rate = programme.sample_rate
-        seconds = pictures.output_seconds(self.picture, programme.duration)
+        seconds = pictures.output_seconds(self.picture, levelled.length / rate)
         with (
-            tempfile.TemporaryDirectory(prefix="voicer-video-") as name,
+            tempfile.TemporaryDirectory(prefix="voicer-video-", dir=scratch.folder()) as name,
             contextlib.ExitStack() as sound_files,
         ):
             folder = Path(name)
@@ -616,7 +637,7 @@ def deliver(
         measured = write(outputs, plan, assembled, cues, options, on_mastering, picture)
         programme = assembled.programme
         return Delivered(
-            duration=programme.duration,
+            duration=programme_length(programme, cues) / programme.sample_rate,
             cues=tuple(cues),
             sample_rate=programme.sample_rate,
             violations=tuple(rules.violations(cues, programme.sample_rate, plan.profile)),

@@ -7,6 +7,8 @@ over another signal, each working on one block (plus the context it needs) at a 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import math
 import os
 import tempfile
@@ -15,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from voicer import scratch
+from voicer.errors import OutputError
 from voicer.model import Signal
 
 BLOCK = 1 << 19  # samples per block: about 11 s at 48 kHz, 2 MB of float32
@@ -77,39 +81,64 @@ class ArraySignal:
 class PcmFile:
     """A signal in a temporary file of raw float32, written once in order, then read.
 
-    Use it as a context manager (or call :meth:`close`): the file is removed when closed.
+    Use it as a context manager (or call :meth:`close`): the file is removed when closed. It
+    is made in the process's scratch folder (:mod:`voicer.scratch`) unless ``directory`` says
+    otherwise; a write that fails (a full disk, a file size limit) is an ``OutputError``.
     """
 
     def __init__(self, sample_rate: int, directory: Path | None = None) -> None:
         self.sample_rate = sample_rate
-        handle, name = tempfile.mkstemp(prefix="voicer-", suffix=".f32", dir=directory)
+        with _scratch_errors(None):
+            where = directory or scratch.folder()
+            handle, name = tempfile.mkstemp(prefix="voicer-", suffix=".f32", dir=where)
         self.path = Path(name)
         self._file = os.fdopen(handle, "w+b")
         self.length = 0
 
     def append(self, samples: np.ndarray) -> None:
-        self._file.seek(0, os.SEEK_END)
-        self._file.write(np.ascontiguousarray(samples, dtype="<f4").tobytes())
+        with _scratch_errors(self.path):
+            self._file.seek(0, os.SEEK_END)
+            self._file.write(np.ascontiguousarray(samples, dtype="<f4").tobytes())
         self.length += int(samples.size)
 
     def read(self, start: int, stop: int) -> np.ndarray:
         lo, hi = max(0, start), min(self.length, stop)
         if hi <= lo:
             return np.zeros(max(0, stop - start), np.float32)
-        self._file.flush()
+        with _scratch_errors(self.path):
+            self._file.flush()  # the buffered end of what was appended
         self._file.seek(lo * 4)
         inside = np.frombuffer(self._file.read((hi - lo) * 4), dtype="<f4")
         return padded(inside, lo, start, stop)
 
     def close(self) -> None:
-        self._file.close()
-        self.path.unlink(missing_ok=True)
+        try:
+            with contextlib.suppress(OSError):  # what it could not flush is removed anyway
+                self._file.close()
+        finally:
+            self.path.unlink(missing_ok=True)
 
     def __enter__(self) -> PcmFile:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def _scratch_errors(path: Path | None) -> Iterator[None]:
+    """An OSError on a scratch file as a one-line ``OutputError`` naming the file (``path``,
+    else the one the error names)."""
+    try:
+        yield
+    except OSError as exc:
+        hint = "; TMPDIR sets where scratch goes" if exc.errno in _ELSEWHERE else ""
+        message = f"cannot write scratch file {path or exc.filename} ({exc.strerror}{hint})"
+        raise OutputError(message) from None
+
+
+# errors that a TMPDIR on another disk would avoid (a file size limit would stay)
+_ELSEWHERE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES)
 
 
 class Gained:

@@ -43,18 +43,20 @@ line's own defaults (an option not typed), RenderOptions' defaults. Placeholder 
 those of the chosen ``fill_file``, then the chosen ``fills`` added after them, as
 ``--fill-file`` and ``--fill`` are on the command line.
 
-Every problem is an ``InputError`` naming the manifest and the entry (``batch.toml: script 3
-(chapters/03.txt): unknown option 'voise'``), found before anything is rendered: unknown keys,
-values of the wrong type or out of range, a script or a file that does not exist, a script
-listed twice, two scripts whose outputs would have the same name.
+Problems are found before anything is rendered, all of them, and reported together in one
+``InputError``, a line each naming the manifest and the entry (``batch.toml: script 3
+(chapters/03.txt): unknown option 'voise'``): unknown keys, values of the wrong type or out of
+range, a script or a file that does not exist, a script listed twice, two scripts whose
+outputs would have the same name, an output that would replace a file the batch reads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import tomllib
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,7 @@ from voicer.synthesis import cache, engines
 from voicer.video.containers import CONTAINERS
 
 SCRIPT_SUFFIXES = (".txt", ".md")
+STAMPS = ".voicer-batch"  # the folder in OUT that holds what made each script's outputs
 DEFAULT_FORMAT = "mp3"
 OUTPUT_CHOICES = ("format", "subtitles", "timeline")  # what is written, beside the options
 FORMAT_NAMES = tuple(suffix[1:] for suffix in (*AUDIO_FORMATS, *CONTAINERS))
@@ -132,6 +135,24 @@ class Entry:
     script: Path
     options: pipeline.RenderOptions
     outputs: pipeline.Outputs
+    fill_file: Path | None = None  # where its placeholders' values were read
+
+    @property
+    def stamp(self) -> Path:
+        """Where a batch records what made the outputs: ``OUT/.voicer-batch/STEM.json``."""
+        return self.outputs.audio.parent / STAMPS / f"{self.outputs.audio.stem}.json"
+
+    def written(self) -> list[Path]:
+        """Every file a batch writes for this script: its outputs and its stamp."""
+        return [*self.outputs.all(), self.stamp]
+
+    def inputs(self) -> list[Path]:
+        """The files a batch reads for this script: the script, its fill file, lexicon and
+        model, and the video files it narrates or draws with."""
+        options, video = self.options, self.options.video
+        named = (self.script, self.fill_file, options.lexicon, options.kokoro_model,
+                 video.video_in, video.background, video.font)  # fmt: skip
+        return [Path(name) for name in named if name is not None and Path(name).is_file()]
 
 
 def entries(
@@ -158,22 +179,48 @@ def entries(
         raise InputError(f"{source}: neither a folder of scripts nor a .toml manifest")
     else:
         raise InputError(f"{source}: no such folder or manifest")
-    made = [
-        _entry(script, {**untyped, **defaults, **typed, **own}, out, where)
-        for script, where, own in scripts
-    ]
-    _check_distinct_outputs(made)
+    problems = Problems()
+    made = []
+    for script, where, own in scripts:
+        with problems.noted():
+            made.append(_entry(script, {**untyped, **defaults, **typed, **own}, out, where))
+    with problems.noted():
+        _check_distinct_outputs(made)
+    with problems.noted():
+        _check_inputs_kept(made, out, source)
+    problems.raise_them()
     return made
+
+
+class Problems:
+    """The problems found so far, so that all are reported at once: an InputError raised in
+    a ``with problems.noted():`` block is kept (each of its lines one problem) and the work
+    goes on; :meth:`raise_them` raises one InputError with every problem, a line each."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    @contextlib.contextmanager
+    def noted(self) -> Iterator[None]:
+        try:
+            yield
+        except InputError as error:
+            self.lines.extend(str(error).splitlines())
+
+    def raise_them(self) -> None:
+        if self.lines:
+            raise InputError("\n".join(self.lines))
 
 
 def folder_scripts(folder: Path) -> list[Path]:
     """The scripts directly in ``folder``: its ``.txt`` and ``.md`` files that are not hidden,
-    sorted by name; an InputError when there is none."""
+    sorted by name, but the report of a batch that wrote into the folder; an InputError when
+    there is none."""
     found = sorted(
         path
         for path in folder.iterdir()
         if path.suffix.lower() in SCRIPT_SUFFIXES and not path.name.startswith(".")
-        if path.is_file()
+        if path.is_file() and not report.is_batch_report(path)
     )
     if not found:
         raise InputError(f"{folder}: holds no .txt or .md script")
@@ -184,30 +231,59 @@ def read_manifest(path: Path) -> tuple[dict[str, Any], list[Listed]]:
     """A manifest's ``[defaults]`` and, for each ``[[script]]``, the script's path, where it
     is in the manifest (for messages) and its own options; every value checked."""
     table = _toml(path)
-    unknown = sorted(set(table) - {"defaults", "script"})
-    if unknown:
-        raise InputError(
-            f"{path}: unknown key {unknown[0]!r} (a manifest has [defaults] and [[script]] only)"
-        )
+    problems = Problems()
+    problems.lines += [
+        f"{path}: unknown key {unknown!r} (a manifest has [defaults] and [[script]] only)"
+        for unknown in sorted(set(table) - {"defaults", "script"})
+    ]
     folder = path.parent
+    defaults: dict[str, Any] = {}
+    with problems.noted():
+        defaults = options_from(_defaults_table(path, table), folder, f"{path}: [defaults]")
+    tables: list[dict[str, Any]] = []
+    with problems.noted():
+        tables = _script_tables(path, table)
+    scripts = []
+    seen: dict[Path, str] = {}
+    for number, item in enumerate(tables, start=1):
+        with problems.noted():
+            scripts.append(_listed(path, number, item, seen))
+    problems.raise_them()
+    return defaults, scripts
+
+
+def _defaults_table(path: Path, table: Mapping[str, Any]) -> dict[str, Any]:
     defaults = table.get("defaults", {})
     if not isinstance(defaults, dict):
         raise InputError(f"{path}: defaults must be a table: [defaults]")
+    return defaults
+
+
+def _script_tables(path: Path, table: Mapping[str, Any]) -> list[dict[str, Any]]:
     listed = table.get("script", [])
     if not isinstance(listed, list) or not all(isinstance(item, dict) for item in listed):
         raise InputError(f"{path}: each script is a table of its own: [[script]]")
     if not listed:
         raise InputError(f"{path}: lists no script to render (add a [[script]] with a path)")
-    scripts = []
-    seen: dict[Path, str] = {}
-    for number, item in enumerate(listed, start=1):
-        script, where = _script_path(path, number, item)
+    return listed
+
+
+def _listed(manifest: Path, number: int, item: dict[str, Any], seen: dict[Path, str]) -> Listed:
+    """``[[script]]`` number ``number``: its script, how messages name it, its own options,
+    every problem of the entry found; ``seen``, the scripts listed before, grows by it."""
+    written = item.get("path")
+    named = isinstance(written, str) and written.strip()
+    where = f"{manifest}: script {number}" + (f" ({written})" if named else "")
+    problems = Problems()
+    with problems.noted():
+        script = _script_path(manifest, item, where)
         if script.resolve() in seen:
             raise InputError(f"{where}: the same script as {seen[script.resolve()]}")
-        seen[script.resolve()] = f"script {number} ({item['path']})"
-        own = {key: value for key, value in item.items() if key != "path"}
-        scripts.append((script, where, options_from(own, folder, where)))
-    return options_from(defaults, folder, f"{path}: [defaults]"), scripts
+        seen[script.resolve()] = f"script {number} ({written})"
+    with problems.noted():
+        own = options_from({k: v for k, v in item.items() if k != "path"}, manifest.parent, where)
+    problems.raise_them()  # else both are set
+    return script, where, own
 
 
 def _toml(path: Path) -> dict[str, Any]:
@@ -221,19 +297,18 @@ def _toml(path: Path) -> dict[str, Any]:
         raise InputError(f"{prefix}: {_TOML_WHERE.sub('', message)}") from None
 
 
-def _script_path(manifest: Path, number: int, item: Mapping[str, Any]) -> tuple[Path, str]:
-    """The script of ``[[script]]`` number ``number`` (relative to the manifest's folder) and
-    how messages name the entry; an InputError when it has no path or there is no such file."""
+def _script_path(manifest: Path, item: Mapping[str, Any], where: str) -> Path:
+    """The script of a ``[[script]]`` entry (relative to the manifest's folder), which
+    messages name ``where``; an InputError when it has no path or there is no such file."""
     written = item.get("path")
     if not isinstance(written, str) or not written.strip():
-        raise InputError(f'{manifest}: script {number}: needs a path = "..." (a string)')
-    where = f"{manifest}: script {number} ({written})"
+        raise InputError(f'{where}: needs a path = "..." (a string)')
     script = manifest.parent / Path(written).expanduser()
     if not script.is_file():
         missing = "is a folder, not a script" if script.is_dir() else "no such file"
         shown = "" if str(script) == written else f" {script}"
         raise InputError(f"{where}: {missing}{shown}")
-    return script, where
+    return script
 
 
 def options_from(table: Mapping[str, Any], folder: Path, where: str) -> dict[str, Any]:
@@ -247,17 +322,20 @@ def options_from(table: Mapping[str, Any], folder: Path, where: str) -> dict[str
     """
     options: dict[str, Any] = {}
     spelled: dict[str, str] = {}
+    problems = Problems()
     for key, value in table.items():
-        name = key.replace("-", "_")
-        negated = name in NEGATED
-        name = NEGATED.get(name) or ALIASES.get(name, name)
-        if name not in KINDS:
-            raise InputError(f"{where}: unknown option {key!r}")
-        if name in spelled:
-            raise InputError(f"{where}: {key!r} and {spelled[name]!r} set the same option")
-        spelled[name] = key
-        checked = _value(name, key, value, folder, where)
-        options[name] = not checked if negated else checked
+        with problems.noted():
+            name = key.replace("-", "_")
+            negated = name in NEGATED
+            name = NEGATED.get(name) or ALIASES.get(name, name)
+            if name not in KINDS:
+                raise InputError(f"{where}: unknown option {key!r}")
+            if name in spelled:
+                raise InputError(f"{where}: {key!r} and {spelled[name]!r} set the same option")
+            spelled[name] = key
+            checked = _value(name, key, value, folder, where)
+            options[name] = not checked if negated else checked
+    problems.raise_them()
     return options
 
 
@@ -401,7 +479,8 @@ def _entry(script: Path, chosen: Mapping[str, Any], out: Path, where: str) -> En
     audio_format = values.pop("format", DEFAULT_FORMAT)
     subtitles = values.pop("subtitles", ())
     timeline = values.pop("timeline", False)
-    fills = placeholders.fill_values(values.pop("fill_file", None), values.pop("fills", None))
+    fill_file = values.pop("fill_file", None)
+    fills = placeholders.fill_values(fill_file, values.pop("fills", None))
     options = pipeline.RenderOptions(**values, fills=fills or None)
     stem = out / script.stem
     outputs = pipeline.Outputs(
@@ -410,7 +489,7 @@ def _entry(script: Path, chosen: Mapping[str, Any], out: Path, where: str) -> En
         Path(f"{stem}.json") if timeline else None,
     )
     _check_delivery(options, outputs.audio, where)
-    return Entry(script, options, outputs)
+    return Entry(script, options, outputs, fill_file)
 
 
 def _check_delivery(options: pipeline.RenderOptions, audio: Path, where: str) -> None:
@@ -442,3 +521,25 @@ def _check_distinct_outputs(made: Sequence[Entry]) -> None:
                     f"{entry.script}: its output {path} is where the batch report goes; "
                     "rename the script"
                 )
+
+
+def _check_inputs_kept(made: Sequence[Entry], out: Path, source: Path) -> None:
+    """Nothing the batch writes (outputs, stamps, the report) would replace a file it reads
+    (a script, the manifest, a lexicon, ...), by its name or through a link."""
+    read: dict[Path, Path] = {}
+    manifest = [source] if source.is_file() else []
+    for path in [*manifest, *(path for entry in made for path in entry.inputs())]:
+        read.update(dict.fromkeys(_places(path), path))
+    reports = [out / name for name in report.REPORT_NAMES]
+    for written in [*(path for entry in made for path in entry.written()), *reports]:
+        clash = next((read[place] for place in _places(written) if place in read), None)
+        if clash is not None:
+            raise InputError(
+                f"{clash}: read by the batch, yet its output {written} would replace it; "
+                "write the outputs to another folder (-o)"
+            )
+
+
+def _places(path: Path) -> set[Path]:
+    """Where ``path`` is: its own name in its real folder, and the file a link leads to."""
+    return {path.parent.resolve() / path.name, path.resolve()}

@@ -3,7 +3,9 @@ on a Ray instance started here.
 
 Where it connects: the ``address`` given (``--ray-address``), else the cluster of the
 ``RAY_ADDRESS`` environment variable, else a local instance it starts (and shuts down when
-done), which listens on 127.0.0.1 only. Ray is an optional extra: ``pip install
+done), which listens on 127.0.0.1 only. That instance ends with this process even when it is
+killed: a watchdog (:mod:`voicer.batch.ray_watchdog`) ends what Ray leaves running. A cluster
+given by its address is never stopped. Ray is an optional extra: ``pip install
 'voicer[ray]'``. On a cluster, every node needs voicer (the same version) installed, and the
 files a script refers to (a lexicon is read here, but ``--video-in`` and font files are read
 where the script is finished) at the same paths.
@@ -23,10 +25,13 @@ the local backend.
 The actors reserve no CPU in Ray's books: ``workers`` says how many engines run, a batch may
 hold the actors of more than one engine (tone and kokoro, or two kokoro models), and the
 finishing tasks need CPUs too; reserved CPUs would leave some of them waiting for ever. They
-are spread over the nodes (``SPREAD``). With ``gpus_per_worker`` > 0, each kokoro actor asks
-Ray for that share of a GPU and runs the model with onnxruntime's CUDAExecutionProvider when
-onnxruntime offers it (the ``onnxruntime-gpu`` package), else on the CPU
-(``VOICER_KOKORO_CUDA``, see :mod:`voicer.synthesis.engines.kokoro`).
+are placed turn about on the nodes alive, each node taken as often as it has CPUs (Ray's
+``SPREAD``, and a soft node affinity too, put both actors of two on one node of two about
+half the time). An actor whose node is gone cannot start again there: its request fails, and
+a new actor takes its place on a node alive. With ``gpus_per_worker`` > 0,
+each kokoro actor asks Ray for that share of a GPU and runs the model with onnxruntime's
+CUDAExecutionProvider when onnxruntime offers it (the ``onnxruntime-gpu`` package), else on
+the CPU (``VOICER_KOKORO_CUDA``, see :mod:`voicer.synthesis.engines.kokoro`).
 
 Finishing. A script whose clips all exist is finished by a Ray task (one CPU each, so at
 most as many at once as the cluster has CPUs): :func:`voicer.pipeline.deliver` writes the
@@ -37,10 +42,11 @@ all or nothing.
 Tested with Ray 2.60 on 2 CPUs, no GPU: on a local instance (tests/test_batch_ray.py) outputs
 byte-identical to ``voicer render``, an actor killed mid-batch, bad input and engine errors; on
 a cluster started with ``ray start --head`` (tests/test_batch_ray_cluster.py), joined by its
-address and through Ray Client (``ray://``, which needs grpcio: the extra brings it). Not
-tested: a GPU (the CUDA path is only reached when onnxruntime offers CUDA), and a cluster of
-more than one node (a second node cannot join one on 127.0.0.1: Ray then connects to the
-machine's own address, and our tests keep to loopback).
+address and through Ray Client (``ray://``, which needs grpcio: the extra brings it); on two
+nodes (two raylets on 127.0.0.1, ``ray.cluster_utils.Cluster``), the worker node removed
+mid-batch; a batch killed (SIGKILL) leaving no process of its own instance
+(tests/test_batch_ray_lifetime.py). Not tested: a GPU (the CUDA path is only reached when
+onnxruntime offers CUDA), and nodes on separate machines.
 """
 
 from __future__ import annotations
@@ -52,13 +58,15 @@ import os
 import pickle
 import queue
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from voicer import files, pipeline
+from voicer import files, pipeline, scratch
 from voicer.batch.run import Job
 from voicer.errors import InputError, OutputError, SynthesisError, VoicerError
 from voicer.model import Clip, Prosody, Voice
@@ -84,7 +92,9 @@ class RayBackend:
         if gpus_per_worker < 0:
             raise InputError("the GPUs per worker cannot be negative")
         address = address or os.environ.get("RAY_ADDRESS") or None
-        self.ray, self.started = _connect(address)
+        self.ray, session = _connect(address)
+        self.started = session is not None
+        self._watchdog = _watchdog(session) if session is not None else None
         self._engines: dict[bytes, RayEngine] = {}
         self._writing = ThreadPoolExecutor(1, thread_name_prefix="voicer-ray-write")
         resources = self.ray.cluster_resources()
@@ -148,6 +158,9 @@ class RayBackend:
         if self.started and self.ray.is_initialized():
             self.ray.shutdown()
             self.started = False
+        if self._watchdog is not None:  # it ends what is left of the instance
+            self._watchdog.communicate(timeout=None)
+            self._watchdog = None
 
 
 class RayEngine:
@@ -170,16 +183,15 @@ class RayEngine:
         environment = {THREADS_VARIABLE: "1"}
         if gpus > 0:
             environment[CUDA_VARIABLE] = "1"
-        self._actor_class = ray.remote(_EngineActor).options(
-            num_cpus=0,
-            num_gpus=gpus,
-            max_restarts=-1,
-            max_task_retries=-1,
-            scheduling_strategy="SPREAD",
-        )
+        self._actor_class = ray.remote(_EngineActor)
+        self._actor_options = {
+            "num_cpus": 0, "num_gpus": gpus, "max_restarts": -1, "max_task_retries": -1
+        }  # fmt: skip
         self._arguments = (engine, environment)
         self._lock = threading.Lock()
-        self._actors = [self._new_actor() for _ in range(workers)]
+        self._placed = gpus == 0  # else Ray places them where the GPUs are
+        nodes = _nodes_for(ray, workers) if self._placed else [None] * workers
+        self._actors = [self._new_actor(node) for node in nodes]
         self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
         for actor in self._actors:
             self._idle.put(actor)
@@ -213,7 +225,7 @@ class RayEngine:
             return clip
         except ray.exceptions.RayTaskError as exc:
             raise _unwrapped(exc, self.name) from None
-        except ray.exceptions.RayActorError as exc:
+        except (ray.exceptions.RayActorError, ray.exceptions.ActorUnschedulableError) as exc:
             lost = True
             reason = _last_line(exc)
             raise SynthesisError(
@@ -230,14 +242,23 @@ class RayEngine:
             with contextlib.suppress(Exception):
                 self._ray.kill(actor, no_restart=True)
 
-    def _new_actor(self) -> Any:
-        return self._actor_class.remote(*self._arguments)
+    def _new_actor(self, node: str | None) -> Any:
+        """An actor on ``node``, or where Ray likes (None)."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        placed = NodeAffinitySchedulingStrategy(node, soft=False) if node else "DEFAULT"
+        placing = self._actor_class.options(**self._actor_options, scheduling_strategy=placed)
+        return placing.remote(*self._arguments)
 
     def _replaced(self, actor: Any) -> Any:
-        """A new actor in place of one Ray could not keep alive."""
+        """A new actor in place of one Ray could not keep alive, on the node the nodes alive
+        now give its place."""
         with contextlib.suppress(Exception):
             self._ray.kill(actor, no_restart=True)
-        new = self._new_actor()
+        with self._lock:
+            place = next(n for n, known in enumerate(self._actors) if known is actor)
+        nodes = _nodes_for(self._ray, place + 1) if self._placed else [None]
+        new = self._new_actor(nodes[-1])
         with self._lock:
             self._actors = [new if known is actor else known for known in self._actors]
         return new
@@ -257,16 +278,43 @@ class _EngineActor:
     def __init__(self, engine: Engine, environment: dict[str, str]) -> None:
         os.environ.update(environment)
         self.engine = engine
+        self.served = 0
 
     def synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
-        return self.engine.synthesize(text, voice, prosody)
+        clip = self.engine.synthesize(text, voice, prosody)
+        self.served += 1
+        return clip
+
+    # where the actor is and what it did (for tests and diagnostics)
 
     def pid(self) -> int:
         return os.getpid()
 
+    def node_id(self) -> str:
+        import ray
+
+        return str(ray.get_runtime_context().get_node_id())
+
+    def requests_served(self) -> int:
+        return self.served
+
 
 def _same(engine: Engine) -> Engine:
     return engine
+
+
+def _nodes_for(ray: Any, workers: int) -> list[str | None]:
+    """A node for each of ``workers`` actors: the nodes alive turn about, each as often as it
+    has CPUs (A, B, A for A with 2 CPUs and B with 1), and round again past the cluster's CPUs;
+    None (anywhere) for each when no node has a CPU."""
+    cpus = {
+        node["NodeID"]: int(node.get("Resources", {}).get("CPU", 0))
+        for node in ray.nodes()
+        if node.get("Alive")
+    }
+    turns = [node for turn in range(max(cpus.values(), default=0)) for node in sorted(cpus)
+             if cpus[node] > turn]  # fmt: skip
+    return [turns[n % len(turns)] if turns else None for n in range(workers)]
 
 
 # --- finishing a script ----------------------------------------------------------------------
@@ -275,7 +323,7 @@ def _same(engine: Engine) -> Engine:
 def _deliver_in_a_folder(job: Job) -> tuple[pipeline.Delivered, list[bytes]]:
     """A Ray task: the job delivered into a temporary folder (each output in a folder of its
     own, under its own name), and the bytes of each output, in ``job.outputs.all()``'s order."""
-    with tempfile.TemporaryDirectory(prefix="voicer-ray-") as name:
+    with tempfile.TemporaryDirectory(prefix="voicer-ray-", dir=scratch.folder()) as name:
         folder = Path(name)
         outputs = job.outputs
         moved = pipeline.Outputs(
@@ -343,10 +391,10 @@ def _last_line(error: BaseException) -> str:
 # --- connecting ------------------------------------------------------------------------------
 
 
-def _connect(address: str | None) -> tuple[Any, bool]:
+def _connect(address: str | None) -> tuple[Any, Path | None]:
     """The ``ray`` module, connected to the cluster at ``address``, or to a local instance
-    started now (``address`` None), and whether it was started; an InputError in one line
-    when it cannot be."""
+    started now (``address`` None), and the session folder of the instance if it was started;
+    an InputError in one line when it cannot be."""
     try:
         ray: Any = importlib.import_module("ray")
     except ImportError:
@@ -354,25 +402,25 @@ def _connect(address: str | None) -> tuple[Any, bool]:
     if address is not None:
         _check_reachable(address)
     if ray.is_initialized():  # this process is already connected (by its caller): use that
-        return ray, False
+        return ray, None
     quiet = {
         "include_dashboard": False,
         "logging_level": logging.ERROR,
         "log_to_driver": False,
     }
     if address is None:
-        _start_local(ray, quiet)
-        return ray, True
+        return ray, _start_local(ray, quiet)
     try:
         ray.init(address=address, **quiet)
     except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ...
         reason = _last_line(exc)
         raise InputError(f"cannot connect to the Ray cluster at {address}: {reason}") from None
-    return ray, False
+    return ray, None
 
 
-def _start_local(ray: Any, quiet: dict[str, Any]) -> None:
-    """Start a Ray instance in this process that listens on 127.0.0.1 only."""
+def _start_local(ray: Any, quiet: dict[str, Any]) -> Path:
+    """Start a Ray instance in this process that listens on 127.0.0.1 only; its session
+    folder."""
     constants: Any = importlib.import_module("ray._private.ray_constants")
     saved_constant = getattr(constants, "ENABLE_RAY_CLUSTER", None)
     saved_variable = os.environ.get(_LOOPBACK_ONLY)
@@ -380,7 +428,7 @@ def _start_local(ray: Any, quiet: dict[str, Any]) -> None:
     if saved_constant is not None:
         constants.ENABLE_RAY_CLUSTER = False  # for this one, which imported it already
     try:
-        ray.init(address="local", **quiet)
+        started = ray.init(address="local", **quiet)
     except Exception as exc:  # noqa: BLE001 - reported in one line
         raise VoicerError(f"cannot start a local Ray instance: {_last_line(exc)}") from None
     finally:
@@ -390,6 +438,21 @@ def _start_local(ray: Any, quiet: dict[str, Any]) -> None:
             os.environ.pop(_LOOPBACK_ONLY, None)
         else:
             os.environ[_LOOPBACK_ONLY] = saved_variable
+    return Path(started.address_info["session_dir"])
+
+
+def _watchdog(session: Path) -> subprocess.Popen[bytes] | None:
+    """The process that ends the instance of ``session`` when the pipe to its stdin closes:
+    when this backend closes it, or when this process dies, however (:mod:`ray_watchdog`);
+    None where there is no ``/proc`` to find the instance's processes in."""
+    if not sys.platform.startswith("linux"):
+        return None
+    script = Path(__file__).with_name("ray_watchdog.py")
+    return subprocess.Popen(
+        [sys.executable, "-I", str(script), str(session)],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the terminal's Ctrl-C is the batch's, not the watchdog's
+    )  # fmt: skip
 
 
 def _quiet_worker_logs(ray: Any, quiet: bool | None) -> bool | None:

@@ -18,6 +18,7 @@ STATUSES = ("ok", "failed", "skipped")
 REPORT_JSON = "report.json"
 REPORT_TEXT = "report.txt"
 REPORT_NAMES = (REPORT_JSON, REPORT_TEXT)
+HEADER = ("script", "status", "audio", "cues", "loudness", "time", "error")  # table columns
 ERROR_COLUMNS = 60  # an error longer than this is cut in the table (never in the JSON)
 
 
@@ -99,9 +100,8 @@ def report_table(outcomes: Sequence[Outcome]) -> str:
     开幕词.txt  ok      1:15.2    31  -16.0 LUFS  12.3 s
     b.md        failed       -     -           -   0.0 s  b.md:3:5: placeholder '*' left
     """
-    header = ("script", "status", "audio", "cues", "loudness", "time", "error")
-    rows = [header, *(_row(outcome) for outcome in outcomes)]
-    widths = [max(columns(row[i]) for row in rows) for i in range(len(header) - 1)]
+    rows = [HEADER, *(_row(outcome) for outcome in outcomes)]
+    widths = [max(columns(row[i]) for row in rows) for i in range(len(HEADER) - 1)]
     right = (False, False, True, True, True, True)
     lines = []
     for row in rows:
@@ -123,6 +123,19 @@ def _row(outcome: Outcome) -> tuple[str, ...]:
         f"{outcome.seconds:.1f} s",
         cut(" ".join((outcome.error or "").split()), ERROR_COLUMNS),
     )
+
+
+def is_batch_report(path: Path) -> bool:
+    """Whether ``path`` is a ``report.txt`` a batch wrote (its table's header first), not a
+    script of that name."""
+    if path.name != REPORT_TEXT:
+        return False
+    try:
+        with path.open("rb") as file:
+            first = file.readline(200).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return tuple(first.split()) == HEADER
 
 
 def columns(text: str) -> int:

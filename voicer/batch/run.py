@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Protocol
 
 from voicer import __version__, files, pipeline
@@ -39,8 +38,6 @@ from voicer.synthesis import engines, pool
 from voicer.synthesis.engines import Engine
 from voicer.synthesis.retry import Backoff
 from voicer.video.picture import Picture
-
-STAMPS = ".voicer-batch"  # the folder in OUT that holds what made each script's outputs
 
 
 @dataclass(frozen=True)
@@ -285,10 +282,6 @@ def _outcome(
 # --- what made the outputs -------------------------------------------------------------------
 
 
-def _stamp_path(entry: Entry) -> Path:
-    return entry.outputs.audio.parent / STAMPS / f"{entry.outputs.audio.stem}.json"
-
-
 def _fingerprint(entry: Entry) -> str:
     """What a script's outputs depend on: voicer's version, the script's and lexicon's bytes,
     the settings and the output files' names."""
@@ -307,7 +300,7 @@ def _fingerprint(entry: Entry) -> str:
 def _up_to_date(entry: Entry) -> bool:
     """Whether the outputs are there, written by a batch from the same script and settings."""
     try:
-        stamp = json.loads(_stamp_path(entry).read_text(encoding="utf-8"))
+        stamp = json.loads(entry.stamp.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     complete = all(path.is_file() for path in entry.outputs.all())
@@ -317,4 +310,4 @@ def _up_to_date(entry: Entry) -> bool:
 def _stamp(entry: Entry) -> None:
     record = {"script": str(entry.script), "made": _fingerprint(entry)}
     with contextlib.suppress(OutputError):  # without it the script is only rendered again
-        files.write_atomically(_stamp_path(entry), json.dumps(record) + "\n")
+        files.write_atomically(entry.stamp, json.dumps(record) + "\n")

@@ -15,7 +15,9 @@ The document is parsed as CommonMark (markdown-it-py), with tables and ~~striket
 - A table row is read as its non-empty cells, separated by ``，`` in a document with Chinese
   text and by ``, `` otherwise.
 - A single ``*`` is never emphasis: in a draft it stands for a figure still to come
-  (``*市``, ``增长*%``); ``**bold**`` is bold, and ``_word_`` emphasis.
+  (``*市``, ``增长*%``); ``**bold**`` is bold, and ``_word_`` emphasis. Next to Chinese text
+  they follow the CJK-friendly amendment to CommonMark (:mod:`voicer.script.cjk_emphasis`), so
+  ``增长**5.2%**左右`` is bold where CommonMark leaves its stars in the text.
 - Escaped characters (``\\*``, ``\\[``) and inline code are text as written: they never form a
   placeholder, and a ``[`` among them is written ``[[`` (voicer markup's literal ``[``).
   Unescaped voicer markup (``[pause 1s]``, ``[# note]``) passes through unchanged.
@@ -31,10 +33,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
-from markdown_it.rules_inline import StateInline, image, link
+from markdown_it.rules_inline import StateInline, emphasis, image, link, strikethrough
 from markdown_it.token import Token
 
 from voicer.model import SourceMap
+from voicer.script.cjk_emphasis import cjk_friendly
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _JOINS_WITHOUT_SPACE = "，。、；：！？"  # after these a wrapped Chinese line goes straight on
@@ -365,6 +368,8 @@ def _noting_end(rule: Callable[[StateInline, bool], bool]) -> Callable[[StateInl
 def _parser() -> MarkdownIt:
     parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
     parser.inline.ruler.before("emphasis", "lone_star", _lone_star)
+    parser.inline.ruler.at("emphasis", cjk_friendly(emphasis.tokenize))
+    parser.inline.ruler.at("strikethrough", cjk_friendly(strikethrough.tokenize))
     parser.inline.ruler.at("link", _noting_end(link))
     parser.inline.ruler.at("image", _noting_end(image))
     parser.core.ruler.disable("text_join")  # keep escapes apart from the text around them

@@ -255,8 +255,17 @@ def speakable(
                 ends_paragraph=before.ends_paragraph or segment.ends_paragraph,
             )
     if not kept:
-        raise InputError("nothing is left to speak once the placeholders are left out")
+        raise InputError(_nothing_to_speak(segments))
     return [replace(segment, index=number) for number, segment in enumerate(kept)]
+
+
+def _nothing_to_speak(segments: list[Segment]) -> str:
+    """Why none of ``segments`` has anything to speak, as true for the script at hand."""
+    if not segments:
+        return "nothing is left to speak once the markup ([pause …], [voice …], [# …]) is left out"
+    if any(placeholders.find_placeholders(segment.shown) for segment in segments):
+        return "nothing is left to speak once the placeholders are left out"
+    return "no sentence has anything that can be spoken"
 
 
 def spoken_text(written: str, language: str, lexicon: Mapping[str, str] | None) -> str:

@@ -160,6 +160,11 @@ def script_from_bytes(data: bytes, source: str, markdown: bool = False) -> Scrip
     decoded, notices = read_text(data, source)
     text = normalise(decoded)
     plain = read_markdown(text) if markdown else None
+    if plain and text.strip() and not plain.text.strip():
+        raise InputError(
+            f"{source}: nothing to speak: the Markdown has no text that is read aloud (only "
+            "markup, code, images, HTML or rules)"
+        )
     if plain:
         text = plain.text
     if not text.strip():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -194,7 +193,7 @@ def _words(text: str) -> list[str]:
 def _segmenter():  # noqa: ANN202 - jieba has no types
     import jieba
 
-    jieba.setLogLevel(logging.WARNING)
+    clip_cache.quiet_jieba()
     return jieba.dt  # the default tokenizer, whose dictionary misaki's G2P loads too
 
 

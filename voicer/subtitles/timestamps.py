@@ -14,6 +14,15 @@ def to_ms(sample: int, sample_rate: int) -> int:
     return (sample * 1000 * 2 + sample_rate) // (2 * sample_rate)
 
 
+def from_ms(ms: int, sample_rate: int) -> int:
+    """The first sample at or after ``ms`` milliseconds.
+
+    >>> from_ms(2, 24000), from_ms(1, 44100)
+    (48, 45)
+    """
+    return -(-ms * sample_rate // 1000)
+
+
 def to_timedelta(sample: int, sample_rate: int) -> timedelta:
     """A sample position rounded to the nearest millisecond (SRT's resolution).
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import threading
@@ -51,6 +52,20 @@ def default_directory() -> Path:
     if os.environ.get(ENV):
         return Path(os.environ[ENV])
     return Path(platformdirs.user_cache_dir("voicer", appauthor=False))
+
+
+def quiet_jieba() -> None:
+    """Have jieba (the Chinese word segmenter) keep the cache of its dictionary (9 MB, built
+    in about a second) in voicer's cache folder rather than the temporary folder, which may be
+    small and holds scratch only; and log nothing below CRITICAL, as a cache jieba could not
+    write is only built again (it would print a traceback)."""
+    import jieba
+
+    jieba.setLogLevel(logging.CRITICAL)
+    folder = default_directory()
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        jieba.dt.tmp_dir = str(folder)
 
 
 def default_limit() -> int:

@@ -27,6 +27,7 @@ from fontTools.ttLib import TTCollection, TTFont
 
 from voicer import ffmpeg
 from voicer.errors import InputError, OutputError
+from voicer.scratch import folder as scratch_folder
 
 HAN_FAMILY = "Noto Sans CJK SC"
 LATIN_FAMILY = "Noto Sans"
@@ -139,7 +140,7 @@ def _requested_family(characters: frozenset[str], family: str) -> Font:
 
 def _probe(characters: frozenset[str], family: str, directory: Path | None) -> _Probe:
     """Let libass draw ``characters`` in ``family`` on one frame and read its fontselect report."""
-    with tempfile.TemporaryDirectory(prefix="voicer-font-") as folder:
+    with tempfile.TemporaryDirectory(prefix="voicer-font-", dir=scratch_folder()) as folder:
         work = Path(folder)
         _probe_subtitles(characters, family).save(str(work / "probe.ass"))
         option = ""
@@ -263,16 +264,22 @@ def _regular_subset(path: Path, characters: frozenset[str], scratch: contextlib.
     subsetter.populate(text="".join(characters))
     subsetter.subset(face)
     regular = instancer.instantiateVariableFont(face, {"wght": 400})
-    folder = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="voicer-fonts-")))
+    folder = _fonts_folder(scratch)
     regular.save(folder / "captions.otf")
     return folder
 
 
 def _folder(font: Path, scratch: contextlib.ExitStack) -> Path:
     """A temporary folder holding only ``font`` (libass loads every file in a fontsdir)."""
-    folder = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="voicer-fonts-")))
+    folder = _fonts_folder(scratch)
     (folder / font.name).symlink_to(font.resolve())
     return folder
+
+
+def _fonts_folder(scratch: contextlib.ExitStack) -> Path:
+    """An empty folder for fonts, removed when ``scratch`` closes."""
+    made = tempfile.TemporaryDirectory(prefix="voicer-fonts-", dir=scratch_folder())
+    return Path(scratch.enter_context(made))
 
 
 def _drawn(text: str) -> frozenset[str]:

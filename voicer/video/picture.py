@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from voicer import ffmpeg, files
@@ -36,6 +36,20 @@ class VideoSettings:
     caption_box: bool = False  # a box behind drawn captions instead of an outline
     video_in: Path | None = None  # a video to narrate
     fit: str = "pad"  # when the narrated video and the programme differ in length
+
+
+def options_given(settings: VideoSettings) -> list[str]:
+    """The options behind ``settings`` that are not at their defaults, as flags.
+
+    >>> options_given(VideoSettings(burn_in=True, size="1920x1080"))
+    ['--size', '--burn-in']
+    """
+    default = VideoSettings()
+    return [
+        "--" + field.name.replace("_", "-")
+        for field in fields(settings)
+        if getattr(settings, field.name) != getattr(default, field.name)
+    ]
 
 
 @dataclass(frozen=True)
@@ -125,7 +139,8 @@ def job(
     heads: Sequence[tuple[int, str]],
 ) -> VideoJob:
     """The ffmpeg job for the video, its side files written into ``folder``: the caption
-    tracks, the drawn captions and title, the chapters (``heads``: start ms and title)."""
+    tracks (none when the captions are burnt in), the drawn captions and title, the chapters
+    (``heads``: start ms and title)."""
     settings, frame = picture.settings, picture.frame
     style = ass.AssStyle(
         frame.width,
@@ -143,7 +158,10 @@ def job(
         drawn = cues if settings.burn_in else []
         (folder / "drawn.ass").write_text(ass.ass_text(drawn, sample_rate, style, title), "utf-8")
         overlay = "drawn.ass"
-    tracks = _tracks(picture.container, cues, sample_rate, folder, language, style)
+    tracks: tuple[SoftTrack, ...] = ()
+    # burnt-in captions are the captions: players would draw a soft track over them again
+    if not settings.burn_in:
+        tracks = _tracks(picture.container, cues, sample_rate, folder, language, style)
     marks = None
     if heads:
         marks = folder / "chapters.txt"

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from voicer.errors import InputError
 from voicer.model import Clip, Prosody, Segment, Voice
+from voicer.synthesis.engines import kokoro_english
 
 
 class Engine(Protocol):
@@ -42,6 +43,11 @@ class Engine(Protocol):
 
 
 ENGINE_NAMES = ("auto", "edge", "kokoro", "tone")  # tone: synthetic, for tests and benchmarks
+# requests to the edge service at once: it answers 429 from about 40 connections at once; 8
+# keeps well clear of that (and measured faster than 4 or 6 against a loopback server paced
+# like the service)
+EDGE_JOBS = 8
+KOKORO_MOST_WORKERS = 4  # see kokoro_processes
 # The voice used when none is asked for, by engine and language of the text.
 DEFAULT_VOICES = {
     "edge": {"zh": "zh-CN-YunyangNeural", "en": "en-US-GuyNeural"},
@@ -77,11 +83,7 @@ def create(name: str, kokoro_model: Path | None = None) -> Engine:
         from voicer.synthesis.engines.kokoro import THREADS_VARIABLE, KokoroEngine
 
         kokoro = KokoroEngine(kokoro_model)
-        # One single-threaded engine process per core speaks sooner than one process with a
-        # thread per core (2 cores: a render with threads takes 1.10-1.21x as long, measured
-        # by scripts/bench.py kokoro); beyond 4 is unmeasured, and each process holds its own
-        # model (about 0.5 GB). VOICER_KOKORO_WORKERS=1: everything in this process.
-        processes = workers.wanted("VOICER_KOKORO_WORKERS", most=4)
+        processes = kokoro_processes()
         if processes < 2:
             return kokoro
         return workers.Workers(kokoro, processes, {THREADS_VARIABLE: "1"})
@@ -89,6 +91,36 @@ def create(name: str, kokoro_model: Path | None = None) -> Engine:
         from voicer.synthesis.engines.tone import ToneEngine
 
         return ToneEngine()
+    raise InputError(f"unknown engine {name!r} (choose from {', '.join(ENGINE_NAMES)})")
+
+
+def kokoro_processes() -> int:
+    """The worker processes the kokoro engine runs in (under 2: none, it runs in this one).
+
+    One single-threaded engine process per core speaks sooner than one process with a thread
+    per core (2 cores: a render with threads takes 1.10-1.21x as long, measured by
+    scripts/bench.py kokoro); beyond 4 is unmeasured, and each process holds its own model
+    (about 0.5 GB). VOICER_KOKORO_WORKERS=1: everything in this process.
+    """
+    from voicer.synthesis.engines import workers
+
+    return workers.wanted("VOICER_KOKORO_WORKERS", most=KOKORO_MOST_WORKERS)
+
+
+def default_jobs(name: str) -> int:
+    """How many sentences engine ``name`` synthesises at once when --jobs does not say: the
+    ``default_jobs`` of the engine :func:`create` makes, without making it."""
+    if name == "kokoro":
+        from voicer.synthesis.engines.kokoro import KokoroEngine
+
+        processes = kokoro_processes()
+        return processes if processes >= 2 else KokoroEngine.default_jobs
+    if name == "tone":
+        from voicer.synthesis.engines.tone import ToneEngine
+
+        return ToneEngine.default_jobs
+    if name == "edge":
+        return EDGE_JOBS
     raise InputError(f"unknown engine {name!r} (choose from {', '.join(ENGINE_NAMES)})")
 
 
@@ -169,7 +201,7 @@ def _edge_only(language: str, reason: str) -> str:
     return message
 
 
-_ENGLISH_MISSING = "for offline English voices: pip install 'voicer[english]'"
+_ENGLISH_MISSING = f"for offline English voices: {kokoro_english.INSTALL}"
 
 
 def _choose_edge(voice: str | None, language: str) -> Choice:
@@ -214,7 +246,7 @@ def _kokoro_refusal(language: str) -> str:
     if language == "en":
         return (
             "the offline kokoro engine speaks English only with the optional espeak-ng part "
-            "(GPL-3.0): pip install 'voicer[english]', or use --engine edge (online)"
+            f"(GPL-3.0): {kokoro_english.INSTALL}, or use --engine edge (online)"
         )
     name = _LANGUAGE_NAMES.get(language, "another language")
     return (

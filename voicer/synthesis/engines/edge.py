@@ -35,6 +35,7 @@ from voicer import ffmpeg
 from voicer.errors import EngineUnavailable, InputError, SynthesisError, VoicerError
 from voicer.model import Clip, Mark, Prosody, Voice
 from voicer.script.sentences import is_speakable, split_to_fit
+from voicer.synthesis.engines import EDGE_JOBS
 
 SAMPLE_RATE = 24000  # the service only sends audio-24khz-48kbitrate-mono-mp3
 TICKS_PER_SECOND = 10_000_000  # WordBoundary offsets and durations are in 100-ns ticks
@@ -90,9 +91,7 @@ class EdgeEngine:
 
     name = "edge"
     word_marks = True
-    # the service answers 429 from about 40 connections at once; 8 keeps well clear of that
-    # (and measured faster than 4 or 6 against a loopback server paced like the service)
-    default_jobs = 8
+    default_jobs = EDGE_JOBS
 
     def __init__(self, url: str | None = None, timeout: float | None = None) -> None:
         """``url``: the service's WebSocket URL (default: $VOICER_EDGE_URL, else edge-tts's own).

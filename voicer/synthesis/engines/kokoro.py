@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import json
-import logging
 import os
 import re
 import stat
@@ -98,6 +97,15 @@ _LETTER_NAMES = dict(
 )
 
 
+def _extra_needed(voice: str) -> str:
+    """What a voice's description adds when the voice needs the optional English extra."""
+    if kokoro_english.accent(voice) is None:
+        return ""
+    if kokoro_english.available():
+        return f"; needs {kokoro_english.EXTRA} (installed)"
+    return f"; needs {kokoro_english.EXTRA}, not installed: {kokoro_english.INSTALL}"
+
+
 class KokoroEngine:
     """Kokoro-82M on the CPU through onnxruntime. Speaks Mandarin, and English with the extra."""
 
@@ -129,7 +137,7 @@ class KokoroEngine:
                 engine=self.name,
                 language=_LANGUAGES.get(name[0], ""),
                 gender="Female" if name[1] == "f" else "Male",
-                description=_DESCRIPTIONS.get(name, ""),
+                description=_DESCRIPTIONS.get(name, "") + _extra_needed(name),
             )
             for name in voice_names()
         ]
@@ -201,11 +209,11 @@ _G2P_LOCK = threading.Lock()
 
 @cache
 def _g2p() -> Any:
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
     from misaki import zh
 
+    from voicer.synthesis.cache import quiet_jieba
+
+    quiet_jieba()
     return zh.ZHG2P()
 
 

@@ -22,9 +22,10 @@ from voicer.synthesis.engines.kokoro_words import Word
 
 # The accent of a Kokoro voice, by the first letter of its name (af_heart: American English).
 ACCENTS = {"a": "en-us", "b": "en-gb"}
+EXTRA = "voicer[english]"  # the optional extra that brings espeak-ng
+INSTALL = f"pip install '{EXTRA}'"
 MISSING = (
-    "the offline English voices need espeak-ng, an optional part of voicer (GPL-3.0): "
-    "pip install 'voicer[english]'"
+    f"the offline English voices need espeak-ng, an optional part of voicer (GPL-3.0): {INSTALL}"
 )
 _WORD = re.compile(r"\S+")
 _PUNCTUATION = ',.!?;:—…"“”()'
