@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
 from voicer import files
+from voicer.script.sentences import segmenter as _segmenter
 from voicer.subtitles.profiles import Limits, Profile, reading_units
 from voicer.synthesis import cache as clip_cache
 
@@ -187,14 +187,6 @@ def _words(text: str) -> list[str]:
     if not text:
         return []
     return list(_segmenter().cut(text, HMM=True))
-
-
-@cache
-def _segmenter():  # noqa: ANN202 - jieba has no types
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba.dt  # the default tokenizer, whose dictionary misaki's G2P loads too
 
 
 def _break_kind(tokens: list[str], end: int) -> str:

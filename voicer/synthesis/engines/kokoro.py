@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import threading
-from functools import cache
+from functools import cache, lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -216,7 +216,13 @@ def voice_language(voice: str) -> str:
     return "en" if kokoro_english.accent(voice) else "zh"
 
 
-@cache
+# Texts whose tokens are kept: a sentence is tokenised when its pieces are fitted to MAX_TOKENS
+# and again when spoken, and its pieces are tried as they are packed (split_to_fit). Unbounded,
+# every text ever tried stayed, in proportion to the length of the speech.
+G2P_CACHED = 256
+
+
+@lru_cache(maxsize=G2P_CACHED)
 def _word_tokens(text: str, accent: str | None = None) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """``text`` as the model's tokens, word by word: each word as written in ``text`` ("" for
     spaces and punctuation between words) and its token ids. ``accent``: an English voice's
@@ -234,7 +240,7 @@ def _word_tokens(text: str, accent: str | None = None) -> tuple[tuple[str, tuple
     )
 
 
-@cache
+@lru_cache(maxsize=G2P_CACHED)
 def _phoneme_ids(text: str, accent: str | None = None) -> tuple[int, ...]:
     return tuple(i for _, ids in _word_tokens(text, accent) for i in ids)
 
