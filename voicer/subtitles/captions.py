@@ -206,13 +206,15 @@ def _break_kind(tokens: list[str], end: int) -> str:
 
 
 def _best_breaks(tokens: tuple[str, ...], profile: Profile, timing: Timing) -> list[int]:
-    """Token indices ending each piece, chosen by dynamic programming over break positions."""
+    """Token indices ending each piece, chosen by dynamic programming over break positions.
+
+    ``best[end]`` is the cost of the best pieces up to ``end`` and where its last piece starts
+    (not every break before it: on a sentence of thousands of tokens that was quadratic)."""
     n = len(tokens)
     token_list = list(tokens)
     limits = Limits.of(profile, timing.rate)
     longest = limits.max_duration * (1.0 if timing.exact else _ESTIMATE_SHARE)
-    unreached: tuple[float, list[int]] = (float("inf"), [])
-    best = [(0.0, list[int]())] + [unreached] * n
+    best = [(0.0, 0)] + [(float("inf"), 0)] * n
     for end in range(1, n + 1):
         kind = _break_kind(token_list, end)
         if kind == "never" or end in timing.unbreakable:
@@ -236,10 +238,13 @@ def _best_breaks(tokens: tuple[str, ...], profile: Profile, timing: Timing) -> l
             if _too_quick(piece, profile, timing, limits, start, end):
                 cost += _TOO_QUICK_COST
             if cost < best[end][0]:
-                best[end] = (cost, [*best[start][1], end])
+                best[end] = (cost, start)
     if best[n][0] == float("inf"):  # cannot happen with single-token pieces allowed, but be safe
         return [n]
-    return best[n][1]
+    ends = [n]
+    while best[ends[-1]][1] > 0:
+        ends.append(best[ends[-1]][1])
+    return ends[::-1]
 
 
 def _too_quick(
