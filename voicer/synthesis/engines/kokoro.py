@@ -339,6 +339,20 @@ def _with_durations(model: bytes) -> bytes:
     return with_output(model, DURATIONS) or model
 
 
+@cache
+def _run_options() -> Any:
+    """Each inference gives back to the system what it took beyond the session's own memory.
+    onnxruntime's arena otherwise keeps every block it ever took, and as calls of different
+    lengths follow one another a single-threaded worker grew from 860 MB after its first call
+    of 200 characters to 1.5 GB (10,000 characters in 51 pieces); with this it stays at its
+    peak of one call (900 MB), for about 2 % more CPU time per call."""
+    import onnxruntime
+
+    options = onnxruntime.RunOptions()
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
+
+
 def _infer(
     model_path: Path | None, ids: tuple[int, ...], style: np.ndarray, speed: float
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -353,7 +367,7 @@ def _infer(
         "speed": np.array([speed], dtype=np.float32),
     }
     try:
-        audio, *rest = _session(model_path).run(None, inputs)
+        audio, *rest = _session(model_path).run(None, inputs, _run_options())
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise SynthesisError(f"kokoro: inference failed: {exc}") from None
     durations = np.asarray(rest[0], dtype=np.float64).ravel() if rest else None
