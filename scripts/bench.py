@@ -1,7 +1,7 @@
 """Benchmarks for issue 5 (speed, re-renders, long scripts); prints figures, asserts nothing.
 
-    python scripts/bench.py [edge] [rerender] [kokoro] [long] [video] [studio] [batch] [--quick]
-                            [--text FILE]
+    python scripts/bench.py [edge] [rerender] [kokoro] [long] [longline] [video] [studio] [batch]
+                            [--quick] [--text FILE]
 
 Every section runs when none is named.
 
@@ -21,6 +21,11 @@ kokoro    The example (or --text FILE) with the offline engine in this process: 
 long      Generated scripts of 1,000 and 10,000 sentences (--quick: 100 and 1,000) with the
           tone engine to WAV: audio hours, wall time and the child's peak RSS; the time ratio
           (target <= ~12x) and the RSS target for 3 hours of audio (< 400 MB).
+longline  One line with no punctuation at all (a varied Mandarin phrase repeated), rendered by
+          the CLI to WAV, each a subprocess: 10,000 characters with kokoro (the default offline
+          engine) and 50,000 with the tone engine (--quick: 1,000 with kokoro, 10,000 with
+          tone): audio length, wall time and the child's peak RSS (its largest process: kokoro's
+          worker processes each hold a model) against the target (< 400 MB).
 video     examples/long-speech.txt (or --text FILE) with the tone engine, each render a CLI
           subprocess sharing one cache (filled first by an untimed render, so no timed render
           synthesises anything): to .mp3 (audio only), then to .mp4 and to .webm with
@@ -78,7 +83,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "speech.txt"
 LONG_EXAMPLE = ROOT / "examples" / "long-speech.txt"
-SECTIONS = ("edge", "rerender", "kokoro", "long", "video", "studio", "batch")
+SECTIONS = ("edge", "rerender", "kokoro", "long", "longline", "video", "studio", "batch")
 EDGE_VOICE = "zh-CN-YunyangNeural"  # voicer's default edge voice for Mandarin
 LATENCY_SECONDS = 0.3
 REALTIME = 3.0
@@ -495,6 +500,54 @@ def long_run(folder: Path, count: int) -> Run:
     return run
 
 
+# --- longline ------------------------------------------------------------------------------
+
+
+LONGLINE_RUNS = (("kokoro", 10_000), ("tone", 50_000))
+LONGLINE_QUICK = (("kokoro", 1_000), ("tone", 10_000))
+LONGLINE_PHRASES = (
+    "我们要继续推动科技创新",
+    "加快建设现代化产业体系",
+    "让更多的科研成果走出实验室",
+    "走向生产线",
+    "为青年人才创造良好条件",
+    "全市广大干部群众共同努力",
+    "不断提高人民群众的生活水平",
+    "深化改革扩大开放",
+)
+
+
+def unpunctuated_line(characters: int) -> str:
+    """A deterministic Mandarin line of ``characters`` characters with no punctuation: the
+    phrases in turn, every third one followed by the start of another."""
+    phrases, count, n = [], 0, 0
+    while count < characters:
+        chosen = LONGLINE_PHRASES[n % len(LONGLINE_PHRASES)]
+        if n % 3 == 0:
+            chosen += LONGLINE_PHRASES[(5 * n + 1) % len(LONGLINE_PHRASES)][:4]
+        phrases.append(chosen)
+        count += len(chosen)
+        n += 1
+    return "".join(phrases)[:characters]
+
+
+def longline_section(quick: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        for engine, characters in LONGLINE_QUICK if quick else LONGLINE_RUNS:
+            source = Path(tmp) / f"line-{characters}.txt"
+            source.write_text(unpunctuated_line(characters) + "\n", encoding="utf-8")
+            args = (source.name, "--engine", engine, "--no-cache", "-o", f"{source.stem}.wav")
+            run = run_child(voicer_render(*args), Path(tmp), child_env())
+            hours = summary_of(run).audio_seconds / 3600
+            holds = "holds" if run.peak_mb < RSS_TARGET_MB else "MISSED"
+            print(
+                f"{characters:>6} characters {engine:<6} {hours:5.2f} h of audio in "
+                f"{run.seconds:7.1f} s, peak RSS {run.peak_mb:5.0f} MB "
+                f"(target < {RSS_TARGET_MB} MB): {holds}",
+                flush=True,
+            )
+
+
 # --- video ---------------------------------------------------------------------------------
 
 
@@ -736,7 +789,12 @@ def cache_note(run: Run) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", metavar="SECTION", help=", ".join(SECTIONS))
-    parser.add_argument("--quick", action="store_true", help="long: 100 and 1,000 sentences")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="long: 100 and 1,000 sentences; longline: 1,000 characters (kokoro) and 10,000 "
+        "(tone); batch: the tone engine",
+    )
     parser.add_argument(
         "--text",
         type=Path,
@@ -752,6 +810,7 @@ def main() -> None:
         "rerender": rerender_section,
         "kokoro": lambda: kokoro_section(args.text or EXAMPLE),
         "long": lambda: long_section(args.quick),
+        "longline": lambda: longline_section(args.quick),
         "video": lambda: video_section(args.text or LONG_EXAMPLE),
         "studio": studio_section,
         "batch": lambda: batch_section(args.quick),

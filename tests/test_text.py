@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voicer.errors import InputError
@@ -125,6 +125,7 @@ def test_splitting_then_joining_gives_back_the_paragraph(paragraph):
     assert all(paragraph[s:e] == paragraph[s:e].strip() and e > s for s, e in spans)
 
 
+@settings(deadline=None)  # the first text cut between words loads jieba's dictionary (about 1 s)
 @given(st.text(_TEXT_ALPHABET, min_size=1, max_size=200), st.integers(1, 30))
 def test_split_to_fit_pieces_fit_and_join_back(text, limit):
     pieces = split_to_fit(text, lambda s: len(s) <= limit)

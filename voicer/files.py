@@ -20,10 +20,20 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+import platformdirs
+
 from voicer import scratch
 from voicer.errors import InputError, OutputError
 
+CACHE_FOLDER_VARIABLE = "VOICER_CACHE_DIR"
 MAX_TEXT_BYTES = 16 << 20  # a speech of some 300 hours: anything larger is not a script
+
+
+def cache_folder() -> Path:
+    """The platform's cache folder for voicer (``$VOICER_CACHE_DIR`` overrides it): clips and
+    jieba's dictionary and word tags, kept between runs."""
+    given = os.environ.get(CACHE_FOLDER_VARIABLE)
+    return Path(given) if given else Path(platformdirs.user_cache_dir("voicer", appauthor=False))
 
 
 def read_input(path: Path, kind: str, limit: int = MAX_TEXT_BYTES) -> bytes:

@@ -81,7 +81,7 @@ class RenderOptions:
     bwf: bool = False
     lead_in_ms: int = MARGIN_MS
     tail_ms: int = MARGIN_MS
-    cache_dir: Path | None = None  # default: cache.default_directory()
+    cache_dir: Path | None = None  # default: files.cache_folder()
     cache_max: int | None = None  # bytes, 0: no limit; default: cache.default_limit()
     use_cache: bool = True
     lexicon: Path | None = None  # written form -> spoken form, TSV or TOML

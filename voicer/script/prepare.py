@@ -240,9 +240,11 @@ def speakable(
 ) -> list[Segment]:
     """The sentences with what the engine is to say for each, leaving out those with nothing
     to say (a placeholder alone, with --allow-placeholders); the sentence before one left out
-    takes over its pause."""
+    takes over its pause. A sentence too long to speak in one piece is first cut into pieces
+    (:func:`sentences.pieces`), never inside a lexicon entry."""
     kept: list[Segment] = []
-    for segment in segments:
+    terms = tuple(lexicon or ())
+    for segment in (piece for found in segments for piece in sentences.pieces(found, terms)):
         segment = replace(segment, spoken=spoken_text(segment.shown, language, lexicon))
         if sentences.is_speakable(segment.spoken):
             kept.append(segment)

@@ -5,10 +5,30 @@ Everything here is pure: str in, plain data out.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 from collections.abc import Callable, Collection, Iterator
+from dataclasses import replace
+from functools import cache
+from typing import Any
 
+from voicer.files import cache_folder
 from voicer.model import Script, Segment
+
+# A sentence is synthesised, kept and joined as one clip, and its cues are cut over all of it,
+# so a sentence takes memory in proportion to its length: one line of 10,000 characters with
+# no punctuation (26 minutes of speech) took 2.5 GB, and 50,000 took 12 GB. A longer sentence
+# is spoken in pieces of at most this many characters, each a segment of its own. 200
+# characters is about 30 s of Mandarin (kokoro), more than any sentence a speech is written in
+# (those of more than about 100 already draw `voicer check`'s long-sentence warning), so
+# written sentences are spoken whole and only runaway lines are cut; edge speaks a piece in
+# one request (MAX_REQUEST_BYTES).
+MAX_SENTENCE_CHARS = 200
+# Silence between the pieces of one sentence: a breath, not a sentence's pause; as long as
+# kokoro leaves between the parts of a sentence it speaks in several calls (CLAUSE_GAP and the
+# margins kept around the speech of each part).
+PIECE_PAUSE_MS = 180
 
 # Full-width terminators always end a sentence; half-width ones only before a space, CJK or the end.
 _FULL_ENDS = "。！？；…︒"
@@ -160,21 +180,66 @@ def _is_cjk(c: str) -> bool:
     return "\u2e80" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef" or "\u3000" <= c <= "\u303f"
 
 
-def split_to_fit(text: str, fits: Callable[[str], bool]) -> list[str]:
+def pieces(segment: Segment, keep_together: tuple[str, ...] = ()) -> list[Segment]:
+    """``segment`` alone when it has at most MAX_SENTENCE_CHARS characters, else its pieces
+    (cut where :func:`split_to_fit` cuts, never inside a ``keep_together`` string), each a
+    segment at its own column, PIECE_PAUSE_MS apart; the last keeps the sentence's pause.
+
+    For a segment not yet given its spoken form: each piece says what it shows.
+    """
+    if len(segment.shown) <= MAX_SENTENCE_CHARS:
+        return [segment]
+    found = []
+    offset = 0
+    cut = split_to_fit(segment.shown, lambda piece: len(piece) <= MAX_SENTENCE_CHARS, keep_together)
+    for number, piece in enumerate(cut):
+        start = offset + len(piece) - len(piece.lstrip())
+        offset += len(piece)
+        if not piece.strip():
+            continue
+        last = number == len(cut) - 1
+        found.append(
+            replace(
+                segment,
+                shown=piece.strip(),
+                spoken=piece.strip(),
+                column=segment.column + start,
+                ends_paragraph=segment.ends_paragraph and last,
+                pause_after_ms=segment.pause_after_ms if last else PIECE_PAUSE_MS,
+            )
+        )
+    return found
+
+
+def split_to_fit(
+    text: str, fits: Callable[[str], bool], keep_together: tuple[str, ...] = ()
+) -> list[str]:
     """Split ``text`` into pieces that each satisfy ``fits``, joining back to ``text``.
 
-    Breaks go after clause punctuation first, then at spaces, then anywhere.
+    Breaks go after clause punctuation first, then at spaces, then between words (for text
+    with neither, unpunctuated Chinese): between two words of two Han characters or more,
+    then between any two Han words, never inside a ``keep_together`` string; then anywhere.
 
     >>> split_to_fit("一二三，四五六，七八九。", lambda s: len(s) <= 8)
     ['一二三，四五六，', '七八九。']
+    >>> split_to_fit("我们要继续推动科技创新加快建设", lambda s: len(s) <= 8)
+    ['我们要继续推动', '科技创新加快建设']
     """
     if fits(text) or len(text) <= 1:
         return [text]
-    for pieces in (_split_after(text, _CLAUSE_MARKS), _split_at_spaces(text)):
-        if len(pieces) > 1:
-            return [part for piece in _pack(pieces, fits) for part in split_to_fit(piece, fits)]
+    for split in (
+        lambda: _split_after(text, _CLAUSE_MARKS),
+        lambda: _split_at_spaces(text),
+        lambda: _split_between_words(text, keep_together, shortest=2),
+        lambda: _split_between_words(text, keep_together, shortest=1),
+    ):
+        found = split()
+        if len(found) > 1:
+            packed = _pack(found, fits)
+            return [part for piece in packed for part in split_to_fit(piece, fits, keep_together)]
     middle = len(text) // 2
-    return split_to_fit(text[:middle], fits) + split_to_fit(text[middle:], fits)
+    halves = (text[:middle], text[middle:])
+    return [part for half in halves for part in split_to_fit(half, fits, keep_together)]
 
 
 def _split_after(text: str, marks: str) -> list[str]:
@@ -184,6 +249,49 @@ def _split_after(text: str, marks: str) -> list[str]:
 
 def _split_at_spaces(text: str) -> list[str]:
     return [p for p in re.split(r"(?<=\s)(?=\S)", text) if p]
+
+
+def _split_between_words(text: str, keep_together: tuple[str, ...], shortest: int) -> list[str]:
+    """``text`` cut between words of at least ``shortest`` characters where both are Han, so
+    never inside a number or a Latin word; with 2, a phrase keeps its one-character words
+    (在, 的, 了, 个 ...) with its others."""
+    words = segmenter().lcut(text)
+    kept = [
+        (m.start(), m.end()) for word in keep_together for m in re.finditer(re.escape(word), text)
+    ]
+    cuts = [0]
+    at = 0
+    for before, after in zip(words, words[1:], strict=False):
+        at += len(before)
+        if (
+            _is_han(before[-1])
+            and _is_han(after[0])
+            and min(len(before), len(after)) >= shortest
+            and not any(start < at < end for start, end in kept)
+        ):
+            cuts.append(at)
+    return [text[left:right] for left, right in zip(cuts, [*cuts[1:], len(text)], strict=True)]
+
+
+def _is_han(c: str) -> bool:
+    return "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf"
+
+
+@cache
+def segmenter() -> Any:
+    """jieba's default tokenizer (whose dictionary misaki's G2P loads too), set up once: it
+    keeps the cache of its dictionary (9 MB, built in about a second) in voicer's cache folder
+    rather than the temporary folder, which may be small and holds scratch only, and it logs
+    nothing below CRITICAL, as a cache it could not write is only built again (it would print
+    a traceback)."""
+    import jieba
+
+    jieba.setLogLevel(logging.CRITICAL)
+    folder = cache_folder()
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        jieba.dt.tmp_dir = str(folder)
+    return jieba.dt
 
 
 def _pack(pieces: list[str], fits: Callable[[str], bool]) -> list[str]:

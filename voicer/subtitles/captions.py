@@ -18,8 +18,8 @@ from functools import cache, lru_cache
 
 from voicer import files
 from voicer.errors import OutputError
+from voicer.script.sentences import segmenter as _segmenter
 from voicer.subtitles.profiles import Limits, Profile, reading_units
-from voicer.synthesis import cache as clip_cache
 
 CLAUSE_END = "，、；：,;:"
 SENTENCE_END = "。！？!?…."
@@ -189,14 +189,6 @@ def _words(text: str) -> list[str]:
     return list(_segmenter().cut(text, HMM=True))
 
 
-@cache
-def _segmenter():  # noqa: ANN202 - jieba has no types
-    import jieba
-
-    clip_cache.quiet_jieba()
-    return jieba.dt  # the default tokenizer, whose dictionary misaki's G2P loads too
-
-
 def _break_kind(tokens: list[str], end: int) -> str:
     """How good a break after ``tokens[end - 1]`` is (or "never")."""
     if end >= len(tokens):
@@ -214,13 +206,15 @@ def _break_kind(tokens: list[str], end: int) -> str:
 
 
 def _best_breaks(tokens: tuple[str, ...], profile: Profile, timing: Timing) -> list[int]:
-    """Token indices ending each piece, chosen by dynamic programming over break positions."""
+    """Token indices ending each piece, chosen by dynamic programming over break positions.
+
+    ``best[end]`` is the cost of the best pieces up to ``end`` and where its last piece starts
+    (not every break before it: on a sentence of thousands of tokens that was quadratic)."""
     n = len(tokens)
     token_list = list(tokens)
     limits = Limits.of(profile, timing.rate)
     longest = limits.max_duration * (1.0 if timing.exact else _ESTIMATE_SHARE)
-    unreached: tuple[float, list[int]] = (float("inf"), [])
-    best = [(0.0, list[int]())] + [unreached] * n
+    best = [(0.0, 0)] + [(float("inf"), 0)] * n
     for end in range(1, n + 1):
         kind = _break_kind(token_list, end)
         if kind == "never" or end in timing.unbreakable:
@@ -244,10 +238,13 @@ def _best_breaks(tokens: tuple[str, ...], profile: Profile, timing: Timing) -> l
             if _too_quick(piece, profile, timing, limits, start, end):
                 cost += _TOO_QUICK_COST
             if cost < best[end][0]:
-                best[end] = (cost, [*best[start][1], end])
+                best[end] = (cost, start)
     if best[n][0] == float("inf"):  # cannot happen with single-token pieces allowed, but be safe
         return [n]
-    return best[n][1]
+    ends = [n]
+    while best[ends[-1]][1] > 0:
+        ends.append(best[ends[-1]][1])
+    return ends[::-1]
 
 
 def _too_quick(
@@ -392,7 +389,7 @@ def _tags() -> dict[str, str]:
     for each jieba version and read back from there in milliseconds."""
     import jieba
 
-    stored = clip_cache.default_directory() / f"jieba-tags-{jieba.__version__}.json"
+    stored = files.cache_folder() / f"jieba-tags-{jieba.__version__}.json"
     with contextlib.suppress(OSError, ValueError):
         tags: dict[str, str] = json.loads(stored.read_text(encoding="utf-8"))
         return tags

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import os
 import re
 import threading
@@ -29,14 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 
 from voicer import files
 from voicer.errors import InputError, OutputError
 from voicer.model import Clip, Mark
 
 MAGIC = b"VOICERC1"
-ENV = "VOICER_CACHE_DIR"
 LIMIT_ENV = "VOICER_CACHE_MAX"
 DEFAULT_LIMIT = 2_000_000_000  # bytes; 0 means no limit
 LOW_WATER = 0.9  # eviction frees this much below the limit, so a full cache is not rescanned
@@ -45,27 +42,6 @@ ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.clip")  # only files voicer wrote are ev
 UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 UNITS |= {"ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
 SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]i?)?b?\s*", re.IGNORECASE)
-
-
-def default_directory() -> Path:
-    """The platform's cache folder for voicer ($VOICER_CACHE_DIR overrides it)."""
-    if os.environ.get(ENV):
-        return Path(os.environ[ENV])
-    return Path(platformdirs.user_cache_dir("voicer", appauthor=False))
-
-
-def quiet_jieba() -> None:
-    """Have jieba (the Chinese word segmenter) keep the cache of its dictionary (9 MB, built
-    in about a second) in voicer's cache folder rather than the temporary folder, which may be
-    small and holds scratch only; and log nothing below CRITICAL, as a cache jieba could not
-    write is only built again (it would print a traceback)."""
-    import jieba
-
-    jieba.setLogLevel(logging.CRITICAL)
-    folder = default_directory()
-    with contextlib.suppress(OSError):
-        folder.mkdir(parents=True, exist_ok=True)
-        jieba.dt.tmp_dir = str(folder)
 
 
 def default_limit() -> int:
@@ -170,9 +146,9 @@ class ClipCache:
 
     @classmethod
     def open(cls, directory: Path | None = None, limit: int | None = None) -> ClipCache:
-        """The cache in ``directory`` (default: :func:`default_directory`) with ``limit``
+        """The cache in ``directory`` (default: :func:`voicer.files.cache_folder`) with ``limit``
         (default: :func:`default_limit`)."""
-        return cls(directory or default_directory(), default_limit() if limit is None else limit)
+        return cls(directory or files.cache_folder(), default_limit() if limit is None else limit)
 
     def path(self, name: str) -> Path:
         return self.directory / name[:2] / f"{name}.clip"
