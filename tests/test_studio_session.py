@@ -497,3 +497,18 @@ def test_a_random_walk_of_edits_and_undos_undoes_back_to_the_script(tmp_path: Pa
         session.close()
     assert talk(tmp_path) == SCRIPT
     assert lexicon.read_text(encoding="utf-8") == ""
+
+
+def test_a_finding_shows_on_its_sentence_after_a_line_spoken_in_pieces(tmp_path: Path):
+    runaway = "我们要继续推动科技创新加快建设现代化产业体系" * 25  # 550 characters: 3 pieces
+    (tmp_path / "talk.txt").write_text(f"{runaway}\n\n今天开会,明天休息。\n", encoding="utf-8")
+    outputs = pipeline.Outputs.beside(tmp_path / "talk.mp3")
+    session = Studio(tmp_path / "talk.txt", pipeline.RenderOptions(engine="tone"), outputs)
+    try:
+        sentences = session.state()["sentences"]
+    finally:
+        session.close()
+    flagged = [
+        s["index"] for s in sentences if any(f["kind"] == "punctuation" for f in s["findings"])
+    ]
+    assert len(sentences) > 3 and flagged == [len(sentences) - 1]

@@ -445,7 +445,7 @@ class Studio:
     def _check(self) -> None:
         """What ``voicer check`` says, by sentence: each finding goes to the sentence it lies
         in (the last one starting at or before it)."""
-        starts = [(segment.line, segment.column) for segment in self.plan.drafted]
+        starts = [(segment.line, segment.column) for segment in self.plan.segments]
         found: dict[int, list[dict[str, Any]]] = {}
         for finding in pipeline.script_findings(self.plan.script, self.options, self.plan.lexicon):
             index = max(0, bisect.bisect_right(starts, (finding.line, finding.column)) - 1)
