@@ -82,6 +82,26 @@ def _opened(path: Path, kind: str) -> Iterator[BinaryIO]:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
+def read_own_file(path: Path, limit: int) -> bytes | None:
+    """The bytes of a file voicer wrote itself (a cache entry, a batch's stamp), or None when
+    there is none to read: only a file is read, never a link, a FIFO or a device found at its
+    name (a shared or cloned folder may hold ``-> /dev/zero``), and none over ``limit`` bytes.
+    Opening neither follows a link nor waits for a FIFO's writer."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        handle = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    with os.fdopen(handle, "rb") as file:
+        try:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                return None
+            data = file.read(limit + 1)
+        except OSError:
+            return None
+    return data if len(data) <= limit else None
+
+
 def _size(count: int) -> str:
     """
     >>> _size(16 << 20), _size(3)

@@ -32,7 +32,7 @@ from typing import Protocol
 from voicer import __version__, files, pipeline
 from voicer.batch.manifest import Entry
 from voicer.batch.report import Outcome
-from voicer.errors import InputError, OutputError, VoicerError
+from voicer.errors import OutputError, VoicerError
 from voicer.model import Clip
 from voicer.script import reading
 from voicer.synthesis import engines, pool
@@ -308,13 +308,12 @@ def _up_to_date(entry: Entry) -> bool:
 
 
 def _read_stamp(path: Path) -> object:
-    """The record in the stamp at ``path``, or None. Only a file is read, and only so much:
-    a link, a FIFO or a device found there (``-> /dev/zero``) is no stamp of a batch's."""
-    if path.is_symlink() or not path.is_file():
-        return None
+    """The record in the stamp at ``path``, or None: a link, a FIFO or a device found there
+    (``-> /dev/zero``) is no stamp of a batch's (``files.read_own_file``)."""
+    data = files.read_own_file(path, STAMP_LIMIT)
     try:
-        return json.loads(files.read_input(path, "batch stamp", STAMP_LIMIT))
-    except (InputError, ValueError):
+        return json.loads(data) if data is not None else None
+    except ValueError:
         return None
 
 
