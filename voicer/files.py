@@ -176,7 +176,18 @@ def write_atomically(target: Path, content: str | bytes) -> None:
     cannot be written, and then no temporary file is left."""
     data = content.encode("utf-8") if isinstance(content, str) else content
     with atomic_outputs([target]) as (temporary,):
-        temporary.write_bytes(data)
+        write_file(temporary, data)
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` (a temporary file of :func:`atomic_outputs`), so that an
+    OSError names ``path`` however writing fails: a full disk may be told only when the file
+    is closed, which names no file, and the error must name the output it was for."""
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        exc.filename = exc.filename or str(path)
+        raise
 
 
 def edit_in_place(path: Path, content: str | bytes) -> None:

@@ -425,7 +425,7 @@ def write(
             video = Video(picture, plan, assembled, cues, options)
             measured = video.write(levelled, temporaries[0], main.name, progress)
         for temporary, content in zip(temporaries[1:], contents, strict=True):
-            temporary.write_text(content, encoding="utf-8")
+            files.write_file(temporary, content.encode("utf-8"))
     return measured
 
 
