@@ -128,6 +128,7 @@ def test_the_documented_manifest(tmp_path):
         voice="zf_xiaobei",
         lexicon=folder / "names.tsv",
         fills={"*": ["5.2", "上海", "北京"]},  # the fill file's, then the entry's
+        fill_file=folder / "values.toml",
     )
     assert first.outputs.all() == [tmp_path / f"out/01.{ext}" for ext in ("mp3", "srt", "vtt")]
     assert second.options == RenderOptions(

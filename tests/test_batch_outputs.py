@@ -5,6 +5,7 @@ into reported script by script."""
 from __future__ import annotations
 
 import json
+import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +70,21 @@ def test_a_timeline_that_would_replace_a_fill_file_is_refused(tmp_path: Path):
     assert fill_file.read_text(encoding="utf-8") == "*=上海\n"
 
 
+def test_an_output_that_would_replace_the_command_lines_fill_file_is_refused(tmp_path: Path):
+    write_scripts(tmp_path / "in", {"a.txt": "今天在*市开会。\n"})
+    fill_file = tmp_path / "out" / "a.srt"
+    fill_file.parent.mkdir()
+    fill_file.write_text("*=上海\n", encoding="utf-8")
+
+    ran = run_voicer("batch", "in", "-o", "out", "--fill-file", "out/a.srt", *TONE, cwd=tmp_path)
+
+    assert ran.returncode == 2, ran.stderr.decode()
+    assert "out/a.srt: read by the batch, yet its output out/a.srt would" in one_error_line(
+        ran.stderr
+    )
+    assert fill_file.read_text(encoding="utf-8") == "*=上海\n"
+
+
 def test_a_link_in_out_to_a_script_counts_as_the_script(tmp_path: Path):
     write_scripts(tmp_path / "in", {"a.txt": SPEECH, "b.txt": SPEECH})
     (tmp_path / "out").mkdir()
@@ -119,3 +135,44 @@ def test_the_report_and_stamps_keep_their_mode_when_written_again(tmp_path: Path
     assert again.returncode == 0, again.stderr.decode()
     assert outcomes(out)["a.txt"]["status"] == "ok"
     assert {path: stat.S_IMODE(path.stat().st_mode) for path in modes} == modes
+
+
+def test_a_stamps_folder_that_is_a_link_is_refused_before_any_work(tmp_path: Path):
+    """A cloned folder may hold ``out/.voicer-batch -> ~/.config``: stamps named after the
+    scripts (``settings.json``) must not be written wherever it leads."""
+    write_scripts(tmp_path / "in", {"settings.txt": SPEECH})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "settings.json").write_text("{}\n", encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / STAMPS).symlink_to(elsewhere)
+
+    ran = run_voicer("batch", "in", "-o", "out", *TONE, cwd=tmp_path)
+
+    assert ran.returncode == 2, ran.stderr.decode()
+    assert one_error_line(ran.stderr).startswith(f"voicer: error: out/{STAMPS}: is a link")
+    assert [path.name for path in elsewhere.iterdir()] == ["settings.json"]
+    assert (elsewhere / "settings.json").read_text(encoding="utf-8") == "{}\n"
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [STAMPS]
+
+
+@pytest.mark.parametrize("planted", ["/dev/zero", "fifo"])
+def test_a_stamp_that_is_no_file_is_not_read(tmp_path: Path, planted: str):
+    """A stamp found as a link to ``/dev/zero`` (read forever) or as a FIFO (waits for a
+    writer forever) is no stamp: the script is rendered and its stamp made anew."""
+    write_scripts(tmp_path / "in", {"a.txt": SPEECH})
+    stamps = tmp_path / "out" / STAMPS
+    stamps.mkdir(parents=True)
+    stamp = stamps / "a.json"
+    if planted == "fifo":
+        os.mkfifo(stamp)
+    else:
+        stamp.symlink_to(planted)
+    env = {"VOICER_CACHE_DIR": str(tmp_path / "cache")}
+
+    ran = run_voicer("batch", "in", "-o", "out", "-q", *TONE, cwd=tmp_path, env=env)
+
+    assert ran.returncode == 0, ran.stderr.decode()
+    assert outcomes(tmp_path / "out")["a.txt"]["status"] == "ok"
+    assert stamp.is_file() and not stamp.is_symlink()
+    assert json.loads(stamp.read_text(encoding="utf-8"))["script"] == "in/a.txt"

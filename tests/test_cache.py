@@ -36,6 +36,33 @@ def test_entries_round_trip_and_damage_is_detected(tmp_path: Path):
     assert not list(tmp_path.rglob("*.part"))
 
 
+@pytest.mark.parametrize("planted", ["/dev/zero", "fifo", "a link to an entry"])
+def test_an_entry_that_is_no_file_is_not_read_and_is_replaced(tmp_path: Path, planted: str):
+    """A cache folder may be shared (VOICER_CACHE_DIR, a manifest's cache_dir): an entry
+    found as a link to /dev/zero (read until memory runs out), a FIFO (waits forever) or a link
+    is a miss, and the next put makes a file of its own there."""
+    clips = ClipCache(tmp_path / "cache")
+    clip = Clip(np.linspace(-1, 1, 480, dtype=np.float32), 24000, ())
+    name = key("tone", "v", "x", "+0%", "词")
+    entry = clips.path(name)
+    entry.parent.mkdir(parents=True)
+    if planted == "fifo":
+        os.mkfifo(entry)
+    elif planted == "/dev/zero":
+        entry.symlink_to("/dev/zero")
+    else:
+        elsewhere = ClipCache(tmp_path / "elsewhere")
+        elsewhere.put(name, clip)
+        entry.symlink_to(elsewhere.path(name))
+
+    assert clips.get(name) is None
+    clips.put(name, clip)
+
+    assert entry.is_file() and not entry.is_symlink()
+    again = clips.get(name)
+    assert again is not None and np.array_equal(again.samples, clip.samples)
+
+
 def test_keys_cover_everything_that_changes_the_audio():
     base = ("kokoro", "v1", "zm_yunxi", "+0%", "你好")
     variants = [

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 
+import jieba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 from voicer.audio.stream import ArraySignal
 from voicer.model import Cue, Mark, Placement, Programme, Segment
 from voicer.script.prepare import spoken_text
-from voicer.subtitles import rules
+from voicer.subtitles import captions, rules
 from voicer.subtitles.captions import display, layout, split_captions, tokenize
 from voicer.subtitles.cues import fit_to_profile, programme_cues
 from voicer.subtitles.profiles import profile_for
@@ -246,3 +248,20 @@ def test_empty_and_single_word_sentences(profile):
     assert split_captions("", profile) == []
     (only,) = split_captions("好。", profile)
     assert only.text == "好。"
+
+
+@pytest.mark.parametrize("planted", ["/dev/zero", "fifo"])
+def test_word_tags_stored_as_no_file_are_made_again(tmp_path, monkeypatch, planted: str):
+    """The word tags kept in the cache folder (which may be shared) are read only from a file
+    of voicer's own: a link to /dev/zero there was read until memory ran out, a FIFO forever."""
+    stored = tmp_path / f"jieba-tags-{jieba.__version__}.json"
+    if planted == "fifo":
+        os.mkfifo(stored)
+    else:
+        stored.symlink_to(planted)
+    monkeypatch.setenv("VOICER_CACHE_DIR", str(tmp_path))
+
+    tags = captions._tags.__wrapped__()
+
+    assert tags["的"].startswith("u")
+    assert stored.is_file() and not stored.is_symlink()

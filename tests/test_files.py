@@ -160,6 +160,24 @@ def test_an_output_error_inside_the_block_names_its_output(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_full_disk_names_only_the_subtitles_that_did_not_fit(tmp_path):
+    """The SRT on a full disk, the audio and VTT elsewhere: the one line names the SRT (a full
+    disk told at close, which names no file, named every output) and earlier files stay."""
+    script = tmp_path / "long.txt"
+    speech = Path(__file__).parent.parent / "examples" / "long-speech.txt"
+    script.write_text(speech.read_text(encoding="utf-8") * 3, "utf-8")
+    with tmpfs(tmp_path / "disk", size="8k") as disk:
+        (disk / "a.srt").write_text("earlier")
+        args = ["-o", "a.mp3", "--vtt", "--srt", "disk/a.srt", "--engine", "tone", "-q"]
+        ran = run_voicer("render", "long.txt", *args, cwd=tmp_path)
+        assert ran.returncode == 1, ran.stderr.decode()
+        (line,) = ran.stderr.decode().splitlines()
+        assert line == "voicer: error: cannot write disk/a.srt (No space left on device)"
+        assert (disk / "a.srt").read_text() == "earlier"
+        assert leftovers(disk) == []
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["disk", "long.txt"]
+
+
 def test_reading_is_bounded(tmp_path):
     big = tmp_path / "big.txt"
     big.write_bytes(b"a" * 101)

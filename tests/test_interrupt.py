@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 
-from speech_audio import invoke_voicer, none_left, start_cli, workers_seen
+from speech_audio import interruptible, invoke_voicer, none_left, start_cli, workers_seen
 
 # Five sentences of examples/speech.txt, short ones first: with two workers the three short
 # ones are done (three clips, the point of the interruption) while each worker is well into a
@@ -55,3 +57,22 @@ def test_ctrl_c_mid_render_then_resume(tmp_path: Path):
     assert resumed.returncode == 0, resumed.stderr.decode()
     assert f"{done} from the cache" in resumed.stdout.decode()
     assert (tmp_path / "audio" / "talk.mp3").exists()
+
+
+def test_ctrl_c_while_voicer_is_still_starting_is_one_line(tmp_path: Path):
+    """Ctrl-C while the command's modules are being imported (numpy loaded, the rest not yet):
+    one line and exit code 130, as later, not a traceback."""
+    (tmp_path / "talk.txt").write_text("今天开会。\n", encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voicer", "render", "talk.txt", "--engine", "tone", "-q"],
+        cwd=tmp_path, stderr=subprocess.PIPE, preexec_fn=interruptible,
+    )  # fmt: skip
+    maps = Path(f"/proc/{process.pid}/maps")
+    while process.poll() is None and "_multiarray_umath" not in maps.read_text():
+        time.sleep(0.001)  # until numpy is loaded, well before the command's last module
+    assert process.poll() is None, "voicer was done before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr.decode()
+    assert stderr.decode() == "voicer: interrupted; no output was written\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["talk.txt"]

@@ -201,6 +201,15 @@ def test_true_peak_sees_inter_sample_peaks(rate):
     assert loudness.true_peak(x, rate) == pytest.approx(0.0, abs=0.05)
 
 
+@pytest.mark.parametrize("rate", [176400, 192000])
+def test_true_peak_at_the_highest_rates_is_the_sample_peak(rate):
+    """At 176.4 kHz and above nothing is oversampled (``--sample-rate 192000`` was an internal
+    error: no interpolation filter can be cut off at the Nyquist frequency itself)."""
+    x = speechlike(rate, 2, peak=0.5)
+    assert loudness.true_peak(x, rate) == pytest.approx(20 * np.log10(np.abs(x).max()), abs=1e-4)
+    assert loudness.true_peak(limit_true_peak(x, rate, -12.0), rate) <= -12.0
+
+
 def test_true_peak_of_nothing():
     assert loudness.true_peak(np.zeros(1000, np.float32), 48000) == -math.inf
     assert loudness.true_peak(np.zeros(0, np.float32), 48000) == -math.inf

@@ -247,6 +247,29 @@ def test_a_scratch_folder_is_swept_when_its_process_is_gone(
     assert folder.exists() != swept
 
 
+@pytest.mark.parametrize("planted", ["a lock that is a link", "a name that is a link"])
+def test_what_a_scratch_folder_is_not_is_never_swept_nor_followed(planted, tmp_path):
+    """Another user may plant ``voicer-scratch-*`` in a shared temporary folder: a lock that is
+    a link (to a device, say, whose opening does something) is never opened, and a name that
+    is a link to a folder elsewhere is left, and so is all it leads to."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("kept", encoding="utf-8")
+    base = tmp_path / "tmp"
+    base.mkdir()
+    planted_at = base / f"{scratch.PREFIX}{gone_pid()}-planted"
+    if planted == "a lock that is a link":
+        planted_at.mkdir()
+        (planted_at / scratch.LOCK).symlink_to(elsewhere / "no-such-device")
+    else:
+        planted_at.symlink_to(elsewhere)
+
+    assert scratch.sweep(base) == []
+
+    assert os.path.lexists(planted_at)
+    assert [path.name for path in elsewhere.iterdir()] == ["keep.txt"]
+
+
 def gone_pid() -> int:
     """The id of a process that has ended."""
     ended = subprocess.run(

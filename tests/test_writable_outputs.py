@@ -54,6 +54,7 @@ def test_check_writable_refuses_what_cannot_be_made(path: str):
         ("talk.srt", ["-o", "talk.wav"], "talk.srt"),  # the SRT beside the audio is the script
         ("talk.txt", ["-o", "talk.wav", "--srt", "link.srt"], "link.srt"),  # a link to it
         ("talk.txt", ["-o", "talk.wav", "--lexicon", "w.srt", "--srt", "w.srt"], "w.srt"),
+        ("talk.txt", ["-o", "talk.wav", "--fill-file", "w.srt", "--srt", "w.srt"], "w.srt"),
         ("talk.json", ["-o", "talk.wav", "--timeline", "talk.json"], "talk.json"),
     ],
 )

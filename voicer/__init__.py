@@ -3,8 +3,12 @@
 >>> from voicer import render, RenderOptions, synthesize
 """
 
+from typing import TYPE_CHECKING, Any
+
 from voicer.errors import InputError, SynthesisError, VoicerError
-from voicer.pipeline import RenderOptions, RenderResult, render, render_script, synthesize
+
+if TYPE_CHECKING:
+    from voicer.pipeline import RenderOptions, RenderResult, render, render_script, synthesize
 
 __all__ = [
     "InputError",
@@ -17,3 +21,15 @@ __all__ = [
     "synthesize",
 ]
 __version__ = "0.1.0"
+
+_FROM_PIPELINE = ("RenderOptions", "RenderResult", "render", "render_script", "synthesize")
+
+
+def __getattr__(name: str) -> Any:
+    """The pipeline's names, imported when first asked for: importing ``voicer`` alone takes
+    no time, so the command takes Ctrl-C from its first moment (``voicer.__main__``)."""
+    if name in _FROM_PIPELINE:
+        from voicer import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'voicer' has no attribute {name!r}")

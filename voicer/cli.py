@@ -440,14 +440,17 @@ def _render_settings(
     """The options and outputs of a render from :func:`render_options`' values."""
     output, srt_path = given.pop("output"), given.pop("srt_path")
     subtitles, vtt, timeline = given.pop("extra_subtitles"), given.pop("vtt"), given.pop("timeline")
-    fills = _fills(given.pop("fill_pairs"), given.pop("fill_file"))
+    fill_file = given.pop("fill_file")
+    fills = _fills(given.pop("fill_pairs"), fill_file)
     use_cache = not given.pop("no_cache")
     if given.get("bit_depth") is not None:
         given["bit_depth"] = int(given["bit_depth"])
     if given.get("cache_max") is not None:
         given["cache_max"] = cache.parse_size(given["cache_max"])
     video = pictures.VideoSettings(**{name: given.pop(name) for name in VIDEO_SETTINGS})
-    options = pipeline.RenderOptions(fills=fills, use_cache=use_cache, video=video, **given)
+    options = pipeline.RenderOptions(
+        fills=fills, fill_file=fill_file, use_cache=use_cache, video=video, **given
+    )
     audio_path = output or pipeline.default_output(source_name)
     return options, pipeline.Outputs.beside(audio_path, srt_path, subtitles, vtt, timeline)
 
@@ -752,7 +755,6 @@ _SETTING_OF = {
     "vtt": "subtitles",
     "ass": "subtitles",
     "fill_pairs": "fills",
-    "fill_file": "fills",
     "no_cache": "use_cache",
     **{name: "video" for name in VIDEO_SETTINGS},
 }
@@ -763,7 +765,7 @@ def _batch_settings(given: dict[str, Any]) -> dict[str, Any]:
     settings = dict(given)
     settings["format"] = settings.pop("output_format").lstrip(".").lower()
     settings["subtitles"] = [kind for kind in ("vtt", "ass") if settings.pop(kind)]
-    settings["fills"] = _fills(settings.pop("fill_pairs"), settings.pop("fill_file"))
+    settings["fills"] = placeholders.parse_fills(settings.pop("fill_pairs"))  # after the file's
     settings["use_cache"] = not settings.pop("no_cache")
     if settings.get("bit_depth") is not None:
         settings["bit_depth"] = int(settings["bit_depth"])

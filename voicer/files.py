@@ -82,6 +82,26 @@ def _opened(path: Path, kind: str) -> Iterator[BinaryIO]:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
+def read_own_file(path: Path, limit: int) -> bytes | None:
+    """The bytes of a file voicer wrote itself (a cache entry, a batch's stamp), or None when
+    there is none to read: only a file is read, never a link, a FIFO or a device found at its
+    name (a shared or cloned folder may hold ``-> /dev/zero``), and none over ``limit`` bytes.
+    Opening neither follows a link nor waits for a FIFO's writer."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        handle = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    with os.fdopen(handle, "rb") as file:
+        try:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                return None
+            data = file.read(limit + 1)
+        except OSError:
+            return None
+    return data if len(data) <= limit else None
+
+
 def _size(count: int) -> str:
     """
     >>> _size(16 << 20), _size(3)
@@ -156,7 +176,18 @@ def write_atomically(target: Path, content: str | bytes) -> None:
     cannot be written, and then no temporary file is left."""
     data = content.encode("utf-8") if isinstance(content, str) else content
     with atomic_outputs([target]) as (temporary,):
-        temporary.write_bytes(data)
+        write_file(temporary, data)
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` (a temporary file of :func:`atomic_outputs`), so that an
+    OSError names ``path`` however writing fails: a full disk may be told only when the file
+    is closed, which names no file, and the error must name the output it was for."""
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        exc.filename = exc.filename or str(path)
+        raise
 
 
 def edit_in_place(path: Path, content: str | bytes) -> None:

@@ -86,6 +86,7 @@ class RenderOptions:
     use_cache: bool = True
     lexicon: Path | None = None  # written form -> spoken form, TSV or TOML
     fills: Mapping[str, Sequence[str]] | None = None  # placeholder values (placeholders.fill)
+    fill_file: Path | None = None  # where some of the fills were read: no output may replace it
     allow_placeholders: bool = False  # render a draft with placeholders left (not spoken)
     jobs: int | None = None  # sentences synthesised at once; None: the engine's default
     retries: int = RetryPolicy.retries  # further attempts after a transient engine failure
@@ -362,8 +363,8 @@ def _check_not_inputs(outputs: Outputs, options: RenderOptions, source: str | No
     """An InputError when an output would replace a file the render reads: a script named
     ``speech.srt`` must not become its own subtitles."""
     video = options.video
-    given = [source, options.lexicon, options.kokoro_model, video.video_in, video.background]
-    inputs = [Path(name) for name in [*given, video.font] if name]
+    given = [source, options.lexicon, options.fill_file, options.kokoro_model, video.video_in]
+    inputs = [Path(name) for name in [*given, video.background, video.font] if name]
     for output in outputs.all():
         read = next((path for path in inputs if _same_file(output, path)), None)
         if read is not None:
@@ -424,7 +425,7 @@ def write(
             video = Video(picture, plan, assembled, cues, options)
             measured = video.write(levelled, temporaries[0], main.name, progress)
         for temporary, content in zip(temporaries[1:], contents, strict=True):
-            temporary.write_text(content, encoding="utf-8")
+            files.write_file(temporary, content.encode("utf-8"))
     return measured
 
 

@@ -74,8 +74,8 @@ def sweep(base: Path) -> list[Path]:
 
 def _abandoned(candidate: Path) -> bool:
     pid = _pid_in(candidate.name)
-    if pid is None:
-        return False  # not a name this module gives
+    if pid is None or candidate.is_symlink() or not candidate.is_dir():
+        return False  # not a folder this module makes
     setting_up = pid != os.getpid() and _alive(pid) and _age(candidate) < SETTING_UP_SECONDS
     return not setting_up and _lock_free(candidate / LOCK)
 
@@ -106,9 +106,11 @@ def _age(path: Path) -> float:
 
 def _lock_free(path: Path) -> bool:
     """Whether no process holds the lock file at ``path`` (a missing one: its process ended
-    before it was made)."""
+    before it was made). A link there is no lock of ours, and is never followed: opening may
+    do something where it leads (``-> /dev/watchdog`` arms a watchdog), so its folder stays."""
+    flags = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        handle = os.open(path, os.O_RDWR)
+        handle = os.open(path, flags)
     except FileNotFoundError:
         return True
     except OSError:

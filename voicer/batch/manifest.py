@@ -47,7 +47,8 @@ Problems are found before anything is rendered, all of them, and reported togeth
 ``InputError``, a line each naming the manifest and the entry (``batch.toml: script 3
 (chapters/03.txt): unknown option 'voise'``): unknown keys, values of the wrong type or out of
 range, a script or a file that does not exist, a script listed twice, two scripts whose
-outputs would have the same name, an output that would replace a file the batch reads.
+outputs would have the same name, an output that would replace a file the batch reads,
+a stamps folder (``OUT/.voicer-batch``) that is a link.
 """
 
 from __future__ import annotations
@@ -135,7 +136,6 @@ class Entry:
     script: Path
     options: pipeline.RenderOptions
     outputs: pipeline.Outputs
-    fill_file: Path | None = None  # where its placeholders' values were read
 
     @property
     def stamp(self) -> Path:
@@ -150,7 +150,7 @@ class Entry:
         """The files a batch reads for this script: the script, its fill file, lexicon and
         model, and the video files it narrates or draws with."""
         options, video = self.options, self.options.video
-        named = (self.script, self.fill_file, options.lexicon, options.kokoro_model,
+        named = (self.script, options.fill_file, options.lexicon, options.kokoro_model,
                  video.video_in, video.background, video.font)  # fmt: skip
         return [Path(name) for name in named if name is not None and Path(name).is_file()]
 
@@ -162,7 +162,7 @@ def entries(
     with its options and its outputs in ``out``, named by the script's stem.
 
     ``settings`` are the command line's keyword arguments for ``pipeline.RenderOptions``
-    (``fills`` may come with the ``fill_file`` they are added to), plus ``format``,
+    (``fills`` and the ``fill_file`` whose values come before them), plus ``format``,
     ``subtitles`` and ``timeline``; ``explicit`` names those the user typed. The rest are
     only defaults, which a manifest's ``[defaults]`` overrides (precedence: module docstring).
     """
@@ -188,6 +188,8 @@ def entries(
         _check_distinct_outputs(made)
     with problems.noted():
         _check_inputs_kept(made, out, source)
+    with problems.noted():
+        _check_stamps_folder(out)
     problems.raise_them()
     return made
 
@@ -481,7 +483,7 @@ def _entry(script: Path, chosen: Mapping[str, Any], out: Path, where: str) -> En
     timeline = values.pop("timeline", False)
     fill_file = values.pop("fill_file", None)
     fills = placeholders.fill_values(fill_file, values.pop("fills", None))
-    options = pipeline.RenderOptions(**values, fills=fills or None)
+    options = pipeline.RenderOptions(**values, fills=fills or None, fill_file=fill_file)
     stem = out / script.stem
     outputs = pipeline.Outputs(
         Path(f"{stem}.{audio_format}"),
@@ -489,7 +491,7 @@ def _entry(script: Path, chosen: Mapping[str, Any], out: Path, where: str) -> En
         Path(f"{stem}.json") if timeline else None,
     )
     _check_delivery(options, outputs.audio, where)
-    return Entry(script, options, outputs, fill_file)
+    return Entry(script, options, outputs)
 
 
 def _check_delivery(options: pipeline.RenderOptions, audio: Path, where: str) -> None:
@@ -538,6 +540,17 @@ def _check_inputs_kept(made: Sequence[Entry], out: Path, source: Path) -> None:
                 f"{clash}: read by the batch, yet its output {written} would replace it; "
                 "write the outputs to another folder (-o)"
             )
+
+
+def _check_stamps_folder(out: Path) -> None:
+    """``OUT/.voicer-batch`` is the batch's own folder, never a link: the stamps would be
+    written wherever a link planted there leads (``-> ~/.config``)."""
+    stamps = out / STAMPS
+    if stamps.is_symlink():
+        raise InputError(
+            f"{stamps}: is a link, where a batch keeps its own records; remove it "
+            "(the batch makes the folder)"
+        )
 
 
 def _places(path: Path) -> set[Path]:

@@ -353,7 +353,7 @@ def _write_out(
         try:
             with files.atomic_outputs(targets) as temporaries:
                 for temporary, content in zip(temporaries, contents, strict=True):
-                    temporary.write_bytes(content)
+                    files.write_file(temporary, content)
         except OSError as exc:
             raise OutputError(f"cannot write {outputs.audio} ({exc.strerror or exc})") from None
     except BaseException as exc:  # noqa: BLE001 - every failure is the job's

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Protocol
 
 from voicer import __version__, files, pipeline
@@ -38,6 +39,8 @@ from voicer.synthesis import engines, pool
 from voicer.synthesis.engines import Engine
 from voicer.synthesis.retry import Backoff
 from voicer.video.picture import Picture
+
+STAMP_LIMIT = 64 << 10  # a stamp holds a script's name and a digest: far less than this
 
 
 @dataclass(frozen=True)
@@ -299,12 +302,19 @@ def _fingerprint(entry: Entry) -> str:
 
 def _up_to_date(entry: Entry) -> bool:
     """Whether the outputs are there, written by a batch from the same script and settings."""
-    try:
-        stamp = json.loads(entry.stamp.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
+    stamp = _read_stamp(entry.stamp)
     complete = all(path.is_file() for path in entry.outputs.all())
     return complete and isinstance(stamp, dict) and stamp.get("made") == _fingerprint(entry)
+
+
+def _read_stamp(path: Path) -> object:
+    """The record in the stamp at ``path``, or None: a link, a FIFO or a device found there
+    (``-> /dev/zero``) is no stamp of a batch's (``files.read_own_file``)."""
+    data = files.read_own_file(path, STAMP_LIMIT)
+    try:
+        return json.loads(data) if data is not None else None
+    except ValueError:
+        return None
 
 
 def _stamp(entry: Entry) -> None:

@@ -390,9 +390,11 @@ def _tags() -> dict[str, str]:
     import jieba
 
     stored = files.cache_folder() / f"jieba-tags-{jieba.__version__}.json"
-    with contextlib.suppress(OSError, ValueError):
-        tags: dict[str, str] = json.loads(stored.read_text(encoding="utf-8"))
-        return tags
+    with contextlib.suppress(ValueError):
+        kept = files.read_own_file(stored, files.MAX_TEXT_BYTES)
+        if kept is not None:
+            tags: dict[str, str] = json.loads(kept)
+            return tags
     _segmenter()  # the dictionary, loaded once
     import jieba.posseg
 

@@ -38,6 +38,7 @@ LIMIT_ENV = "VOICER_CACHE_MAX"
 DEFAULT_LIMIT = 2_000_000_000  # bytes; 0 means no limit
 LOW_WATER = 0.9  # eviction frees this much below the limit, so a full cache is not rescanned
 # on every write
+MAX_ENTRY_BYTES = 1 << 28  # some 45 minutes of audio at 24 kHz: far more than any sentence
 ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.clip")  # only files voicer wrote are ever removed
 UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 UNITS |= {"ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
@@ -157,10 +158,9 @@ class ClipCache:
         """The clip stored under ``name``, or None if missing or damaged (then removed).
         A hit marks the entry as just used."""
         path = self.path(name)
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
+        data = files.read_own_file(path, MAX_ENTRY_BYTES)
+        if data is None:
+            return None  # written anew by put, even where something else lay at its name
         clip = _decode(data)
         if clip is None:
             _remove(path)

@@ -101,6 +101,8 @@ def _phase_filters(factor: int) -> tuple[np.ndarray, float]:
     crossings fall on the original samples, so position 0 is the samples themselves.
     """
     taps = 2 * FILTER_HALF
+    if factor == 1:  # 176.4 kHz and above: the samples alone, no position between them
+        return np.zeros((0, taps), np.float32), 1.0
     prototype = scipy_signal().firwin(
         taps * factor + 1, 1 / factor, window=("kaiser", _FILTER_BETA)
     )
