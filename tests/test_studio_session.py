@@ -337,8 +337,10 @@ def test_a_change_the_file_no_longer_holds_is_not_undone(studio: Studio, tmp_pat
     by_hand = talk(tmp_path).replace("奋战", "工作")  # the author edits the file meanwhile
     (tmp_path / "talk.txt").write_text(by_hand, encoding="utf-8")
     assert not studio.state()["sentences"][2]["undo"]
-    with pytest.raises(InputError, match="sentence 3: its last change cannot be undone"):
+    with pytest.raises(InputError, match="talk.txt changed outside the studio"):
         studio.undo(2)
+    with pytest.raises(InputError, match="sentence 3 has no edit to undo"):
+        studio.undo(2)  # the author wrote over it
     assert talk(tmp_path) == by_hand
 
 
@@ -497,3 +499,158 @@ def test_a_random_walk_of_edits_and_undos_undoes_back_to_the_script(tmp_path: Pa
         session.close()
     assert talk(tmp_path) == SCRIPT
     assert lexicon.read_text(encoding="utf-8") == ""
+
+
+# --- another program, other line breaks, other lexicons ----------------------------------------
+
+
+def open_studio(folder: Path, script: bytes, lexicon: bytes | None = None, name: str = "talk.txt"):
+    (folder / name).write_bytes(script)
+    if lexicon is not None:
+        (folder / "names.tsv").write_bytes(lexicon)
+    options = pipeline.RenderOptions(engine="tone", lexicon=folder / "names.tsv")
+    return Studio(folder / name, options, pipeline.Outputs.beside(folder / "t.mp3"))
+
+
+@pytest.mark.parametrize(
+    ("script", "edited"),
+    [
+        ("甲。\r乙。\n乙。\n", "甲。\r丙。\n乙。\n"),  # a lone CR ends a line, as the reader says
+        ("\u200b\u200b\u200b\u200bab. ab. ab.\n", "\u200b\u200b\u200b\u200bab. cd. ab.\n"),
+    ],
+)
+def test_a_retake_lands_on_its_own_sentence_whatever_the_line_breaks(tmp_path, script, edited):
+    """Lines were counted by LF alone and zero-width characters took a column: the re-take of
+    one sentence rewrote another that read the same."""
+    session = open_studio(tmp_path, script.encode())
+    try:
+        session.retake(1, "丙。" if "甲" in script else "cd.")
+        assert (tmp_path / "talk.txt").read_bytes().decode() == edited
+        session.undo(1)
+    finally:
+        session.close()
+    assert (tmp_path / "talk.txt").read_bytes().decode() == script
+
+
+def test_a_file_another_program_changed_is_read_again_before_an_edit(tmp_path: Path):
+    """An undo once put its text back where it had been before the file moved: over the
+    author's own sentence, which read the same."""
+    session = open_studio(tmp_path, "乙。甲。\n".encode())
+    try:
+        session.retake(1, "乙。")
+        (tmp_path / "talk.txt").write_text("新的。乙。乙。\n", encoding="utf-8")
+        with pytest.raises(InputError, match="talk.txt changed outside the studio"):
+            session.undo(1)
+        assert talk(tmp_path) == "新的。乙。乙。\n"
+        assert [s["shown"] for s in session.state()["sentences"]] == ["新的。", "乙。", "乙。"]
+        session.undo(2)  # the studio's change, where it is now
+        assert talk(tmp_path) == "新的。乙。甲。\n"
+        (tmp_path / "talk.txt").write_text("丁。\n新的。乙。甲。\n", encoding="utf-8")
+        with pytest.raises(InputError, match="changed outside the studio"):
+            session.retake(3, "戊。")
+        session.retake(3, "戊。")  # sentence 4 is 甲 now, on line 2
+        assert talk(tmp_path) == "丁。\n新的。乙。戊。\n"
+    finally:
+        session.close()
+
+
+def test_a_reading_keeps_the_lexicons_own_bytes_and_undo_gives_them_back(tmp_path: Path):
+    lexicon = "\ufeff# names\r\nAI\tA I\r\n重庆\tchong2 qing4".encode()
+    session = open_studio(tmp_path, "我们的AI很好。\n".encode(), lexicon)
+    try:
+        session.set_reading(0, "我们", "我门")
+        assert (tmp_path / "names.tsv").read_bytes() == lexicon + "\r\n我们\t我门\r\n".encode()
+        session.set_reading(0, "AI", "")
+        assert (tmp_path / "names.tsv").read_bytes() == (
+            "\ufeff# names\r\n重庆\tchong2 qing4\r\n我们\t我门\r\n".encode()
+        )
+        session.undo(0)
+        session.undo(0)
+    finally:
+        session.close()
+    assert (tmp_path / "names.tsv").read_bytes() == lexicon
+
+
+@pytest.mark.parametrize(
+    ("spoken", "says"),
+    [("。", "nothing that can be spoken"), ("#", "nothing that can be spoken")],
+)
+def test_a_reading_that_says_nothing_is_refused(studio_with_lexicon, spoken, says):
+    """Such a reading made its sentence vanish from the page: saved, and never undoable."""
+    session, folder = studio_with_lexicon
+    with pytest.raises(InputError, match=says):
+        session.set_reading(1, "同志们", spoken)
+    assert len(session.state()["sentences"]) == 5
+    assert (folder / "names.tsv").read_bytes() == b""
+
+
+def test_a_written_form_the_lexicon_reads_as_a_comment_is_refused(studio_with_lexicon):
+    session, folder = studio_with_lexicon
+    session.retake(1, "#1号同志们好。")
+    with pytest.raises(InputError, match="cannot start with #"):
+        session.set_reading(1, "#1号", "一号")
+    assert (folder / "names.tsv").read_bytes() == b""
+
+
+@pytest.fixture
+def studio_with_lexicon(tmp_path: Path):
+    session = open_studio(tmp_path, SCRIPT.encode(), b"")
+    yield session, tmp_path
+    session.close()
+
+
+@pytest.mark.parametrize(
+    ("how", "says"),
+    [
+        ("a folder", "names.tsv: is a directory"),
+        ("GB18030", "names.tsv: a lexicon must be UTF-8"),
+        ("UTF-16", "names.tsv: a lexicon must be UTF-8"),
+    ],
+)
+def test_a_lexicon_that_cannot_be_edited_is_a_one_line_refusal(studio_with_lexicon, how, says):
+    session, folder = studio_with_lexicon
+    lexicon = folder / "names.tsv"
+    lexicon.unlink()
+    if how == "a folder":
+        lexicon.mkdir()
+    else:
+        lexicon.write_bytes("同志们\t同志门\n".encode(how.lower()))
+    with pytest.raises(InputError, match=says):
+        session.set_reading(1, "同志们", "同志们呀")
+    assert len(session.state()["sentences"]) == 5
+    if how != "a folder":
+        assert lexicon.read_bytes() == "同志们\t同志门\n".encode(how.lower())
+
+
+@pytest.mark.parametrize("how", ["removed", "a folder"])
+def test_a_script_gone_mid_session_is_refused_and_the_page_still_shows(studio, tmp_path, how):
+    script = tmp_path / "talk.txt"
+    script.unlink()
+    if how == "a folder":
+        script.mkdir()
+    state = studio.state()
+    assert len(state["sentences"]) == 5 and not any(s["editable"] for s in state["sentences"])
+    for act in (lambda: studio.retake(1, "好。"), lambda: studio.undo(1)):
+        with pytest.raises(InputError, match="talk.txt: (no such file|is a directory)"):
+            act()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["**好**。", "<!-- 注 -->好。", "# 好。", "1. 好。", "&amp;好。", "`好`。", "好  。"],
+)
+def test_a_markdown_retake_must_read_as_written(tmp_path: Path, text: str):
+    """Saved into a .md file, such a text read as something else, or as nothing: an HTML
+    comment took the sentence and its neighbours off the page, with no undo."""
+    markdown = "# 标题\n\n甲说：我们开会。乙说：散会吧！\n"
+    session = open_studio(tmp_path, markdown.encode(), name="talk.md")
+    try:
+        with pytest.raises(InputError, match="line 3: the new text reads otherwise in Markdown"):
+            session.retake(1, text)
+        session.retake(1, "好_啊_，[[注]。")  # what reads as written is saved
+        assert session.state()["sentences"][1]["shown"] == "好_啊_，[注]。"
+    finally:
+        session.close()
+    assert (tmp_path / "talk.md").read_text(encoding="utf-8") == markdown.replace(
+        "甲说：我们开会。", "好_啊_，[[注]。"
+    )

@@ -188,6 +188,12 @@ class History:
         change = Change(edit, first, last, self._made, edit.start, tuple(covered), zone)
         self._changes.append(change)
 
+    def outside(self, edit: Edit) -> None:
+        """Another program made ``edit``: the changes it wrote over (and those they hold) can
+        no longer be undone, and the others move along with the file."""
+        touched, _, _ = self._covered(edit.path, edit.start, edit.replaced_end)
+        self._changes = [c.after(edit, self.script) for c in self._changes if c not in touched]
+
     def _covered(self, path: Path, start: int, end: int) -> tuple[list[Change], int, int]:
         """The changes within ``start``-``end`` of ``path``, or within the zones of those
         (and so on), and the stretch they all cover."""

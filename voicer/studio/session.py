@@ -58,6 +58,7 @@ class Studio:
         self._backed_up: set[Path] = set()
         pipeline.check_outputs(outputs, options, str(source))
         self.plan = pipeline.prepare(reading.read_script(source), self._plan_options())
+        self._seen = self._snapshot()  # what the files held when the studio last read or wrote them
         self.speaker = pipeline.open_speaker(self.plan, options)
         self._speak_all()
         self._build()
@@ -77,7 +78,7 @@ class Studio:
         clip hash, cues, voice, rate, pause and findings; the voices the engine offers."""
         with self._lock:
             rate = self.programme.sample_rate
-            content = self.source.read_bytes().decode("utf-8", errors="replace")
+            content = self._shown_script()
             words = self.plan.lexicon or {}
             engine = self.plan.choice.engine
             return {
@@ -136,9 +137,11 @@ class Studio:
             if change.get("voice") is not None:
                 self._check_voice(change["voice"])
             if text is not None:
+                self._check_markdown(index, text)
                 change["text"] = text
             if not change:
                 raise InputError(f"sentence {index + 1}: nothing to change")
+            self._follow_outside_changes()
             content = self._script_text()
             self._save(index, self.source, content, self._changed_script(index, content, change))
             return self.state()
@@ -149,6 +152,7 @@ class Studio:
         sentence it changes is spoken again."""
         with self._lock:
             path = self._lexicon_file()
+            self._follow_outside_changes()
             written = written.strip()
             if not written or written not in self.plan.segments[self._known(index)].shown:
                 raise InputError(f"sentence {index + 1} does not contain “{written}”")
@@ -161,6 +165,7 @@ class Studio:
         reading), all of it: a re-take that made several sentences of one is undone on any
         of them. An InputError when the file no longer holds what the change wrote there."""
         with self._lock:
+            self._follow_outside_changes()
             change = self.history.last_for(self._offset(self._script_text(), index))
             if change is None:
                 raise InputError(f"sentence {index + 1} has no edit to undo")
@@ -296,9 +301,48 @@ class Studio:
 
     def _script_text(self) -> str:
         try:
-            return self.source.read_bytes().decode("utf-8")
+            return files.read_input(self.source, "text file").decode("utf-8")
         except UnicodeDecodeError:
             raise InputError(f"{self.source}: the studio edits UTF-8 scripts only") from None
+
+    def _shown_script(self) -> str:
+        """The script's text for the page: nothing (so nothing is editable) while it cannot
+        be read."""
+        try:
+            return files.read_input(self.source, "text file").decode("utf-8", errors="replace")
+        except InputError:
+            return ""
+
+    def _snapshot(self) -> dict[Path, bytes | None]:
+        paths = [self.source] if self.lexicon is None else [self.source, self.lexicon]
+        return {path: _bytes_of(path) for path in paths}
+
+    def _follow_outside_changes(self) -> None:
+        """When another program changed the script or the lexicon since the studio last read
+        or wrote them, read them again (the plan, and the changes to undo moved along or,
+        where it wrote, dropped) and refuse the request: a sentence's place, or what an undo
+        puts back, may no longer be what the page showed."""
+        now = self._snapshot()
+        changed = [path for path, data in now.items() if data != self._seen[path]]
+        if not changed:
+            return
+        plan = self.plan
+        try:
+            script = reading.read_script(self.source)
+            self.plan = pipeline.prepare(script, self._plan_options(), plan.choice)
+            self._build()
+        except BaseException:
+            self.plan = plan
+            raise
+        for path in changed:
+            before, after = (_text(data[path]) for data in (self._seen, now))
+            self.history.outside(history.Edit.between(path, before, after))
+        self._seen = now
+        names = " and ".join(path.name for path in changed)
+        raise InputError(
+            f"{names} changed outside the studio: it has been read again; check the sentence "
+            "and try again"
+        )
 
     def _lexicon_file(self) -> Path:
         path = self.lexicon
@@ -334,11 +378,13 @@ class Studio:
     def _undoable(self, index: int, script: str) -> bool:
         try:
             change = self.history.last_for(self._offset(script, index))
-        except InputError:
+            if change is None:
+                return False
+            return change.intact(
+                script if change.path == self.source else self._text_of(change.path)
+            )
+        except InputError:  # the sentence is not where it was, or the lexicon cannot be read
             return False
-        if change is None:
-            return False
-        return change.intact(script if change.path == self.source else self._text_of(change.path))
 
     def _text_of(self, path: Path) -> str:
         return self._script_text() if path == self.source else self._lexicon_text(path)
@@ -351,6 +397,12 @@ class Studio:
             if voice.language in ("und", "") or voice.language.startswith(self.plan.language)
         ]
 
+    def _check_markdown(self, index: int, text: str) -> None:
+        """A re-take's text in a Markdown script must read as it is written."""
+        if self.source.suffix.lower() in reading.MARKDOWN_SUFFIXES:
+            line = self.plan.segments[self._known(index)].line
+            edits.check_plain_markdown(edits.new_text(text, line), line)
+
     def _check_voice(self, voice: edits.Setting) -> None:
         names = [v.name for v in self._voices()]
         if voice not in names:
@@ -362,19 +414,25 @@ class Studio:
 
     @staticmethod
     def _lexicon_text(path: Path) -> str:
-        return path.read_text(encoding="utf-8-sig") if path.exists() else ""
+        """The lexicon's text, a byte-order mark included (so an undo puts back its bytes)."""
+        data = _bytes_of(path)
+        try:
+            return "" if data is None else data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: the studio saves readings to UTF-8 lexicons only") from None
 
     def _rewrite(self, changes: Mapping[Path, str]) -> None:
         """Write the files (the first write of each keeping a backup beside it), then rebuild
         from them; if that fails, the files go back to what they were. A file is edited where
         the user's link to it leads, keeping its mode."""
-        earlier = {path: path.read_bytes() if path.exists() else None for path in changes}
+        earlier = {path: _bytes_of(path) for path in changes}
         for path, content in changes.items():
             if path not in self._backed_up and path.exists():
                 # a new file in place of the .bak path: a link planted there is replaced
                 files.write_atomically(path.with_name(path.name + ".bak"), path.read_bytes())
             self._backed_up.add(path)
             files.edit_in_place(path, content)
+            self._seen[path] = content.encode("utf-8")
         plan = self.plan
         try:
             script = reading.read_script(self.source)
@@ -387,6 +445,7 @@ class Studio:
                     path.resolve().unlink(missing_ok=True)  # what the write made, not a link
                 else:
                     files.edit_in_place(path, before)
+                self._seen[path] = before
             raise
 
     def _speak_all(self) -> None:
@@ -471,6 +530,20 @@ class Studio:
         self._scratch, self.assembled = scratch, assembled
         self._check()
         self.version += 1
+
+
+def _bytes_of(path: Path) -> bytes | None:
+    """What the file holds, None when there is none (a link to nothing included); a one-line
+    InputError when it cannot be read (a folder now, say)."""
+    if not path.exists():
+        return None
+    return files.read_input(path, "text file")
+
+
+def _text(data: bytes | None) -> str:
+    """A file's bytes as text, for following another program's change: a file no longer
+    UTF-8 is refused on its next edit anyway."""
+    return "" if data is None else data.decode("utf-8", errors="replace")
 
 
 def _key(segment: Segment) -> tuple[str, str | None, int | None]:
