@@ -357,6 +357,7 @@ def test_a_change_the_file_no_longer_holds_is_not_undone(studio: Studio, tmp_pat
         ("\ufeff首先，我们开会。", "首先，我们开会。"),
         ("首先[[注]，我们开会。", "首先[注]，我们开会。"),
         ("[[[[首先，我们开会。", "[[首先，我们开会。"),
+        ("[[# 注]首先，我们开会。", "[# 注]首先，我们开会。"),  # a literal [, not a comment
     ],
 )
 def test_a_saved_text_stays_editable_and_undoable(studio, tmp_path, typed, shown):
