@@ -560,10 +560,10 @@ def test_a_reading_keeps_the_lexicons_own_bytes_and_undo_gives_them_back(tmp_pat
     session = open_studio(tmp_path, "我们的AI很好。\n".encode(), lexicon)
     try:
         session.set_reading(0, "我们", "我门")
-        assert (tmp_path / "names.tsv").read_bytes() == lexicon + "\r\n我们\t我门\r\n".encode()
+        assert (tmp_path / "names.tsv").read_bytes() == lexicon + "\r\n我们\t我门".encode()
         session.set_reading(0, "AI", "")
         assert (tmp_path / "names.tsv").read_bytes() == (
-            "\ufeff# names\r\n重庆\tchong2 qing4\r\n我们\t我门\r\n".encode()
+            "\ufeff# names\r\n重庆\tchong2 qing4\r\n我们\t我门".encode()
         )
         session.undo(0)
         session.undo(0)
@@ -655,3 +655,47 @@ def test_a_markdown_retake_must_read_as_written(tmp_path: Path, text: str):
     assert (tmp_path / "talk.md").read_text(encoding="utf-8") == markdown.replace(
         "甲说：我们开会。", "好_啊_，[[注]。"
     )
+
+
+def test_readings_added_to_a_lexicon_without_a_final_line_break_are_undone_in_any_order(
+    tmp_path: Path,
+):
+    """The first reading once added the missing line break, which the second one needed:
+    undoing the first alone joined the second to the line before it, and the lexicon broke."""
+    session = open_studio(tmp_path, SCRIPT.encode(), b"AI\tA I")
+    try:
+        session.set_reading(1, "同志们", "同志门")
+        session.set_reading(2, "首先", "首先呀")
+        session.undo(1)
+        assert (tmp_path / "names.tsv").read_bytes() == "AI\tA I\n首先\t首先呀".encode()
+        session.undo(2)
+    finally:
+        session.close()
+    assert (tmp_path / "names.tsv").read_bytes() == b"AI\tA I"
+
+
+def test_a_reading_stays_undoable_once_a_setting_of_its_sentence_is_undone(tmp_path: Path):
+    """A setting rewrites markup on both sides of its sentence, one stretch holding it: the
+    reading's sentence was moved to the stretch's start, and lost there once it was undone."""
+    session = open_studio(tmp_path, "甲。[rate +10%]乙。\n".encode(), b"")
+    try:
+        session.set_reading(1, "乙", "乙乙")
+        session.retake(1, settings={"rate": -10, "pause": 300})
+        session.undo(1)
+        assert session.state()["sentences"][1]["undo"]
+        session.undo(1)
+    finally:
+        session.close()
+    assert (tmp_path / "names.tsv").read_bytes() == b""
+    assert talk(tmp_path) == "甲。[rate +10%]乙。\n"
+
+
+@pytest.mark.parametrize("text", ["]好。", "”好。", "）好。"])
+def test_a_text_that_would_join_the_sentence_before_it_is_refused(studio, tmp_path, text):
+    """Closing punctuation at its start joined the sentence before: that sentence changed,
+    and the re-take, which no sentence then began with, could not be undone."""
+    before = studio.state()
+    with pytest.raises(InputError, match="line 3: the new text would join the sentence before"):
+        studio.retake(2, text)
+    assert studio.state() == before
+    assert talk(tmp_path) == SCRIPT

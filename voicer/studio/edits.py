@@ -80,6 +80,23 @@ def changed(content: str, place: Place, change: Mapping[str, Setting]) -> str:
     return content
 
 
+def start_after(content: str, place: Place, change: Mapping[str, Setting]) -> int:
+    """Where the sentence at ``place`` starts in ``content`` once :func:`changed` has made
+    ``change`` to it (after its own markup).
+
+    >>> start_after("一。[voice A]二。", Place(1, 12, "二。"), {"voice": None, "text": "”二。"})
+    2
+    """
+    start, _ = _span(content, place)
+    head = _run_before(content, start)
+    return head[0] + len(_rewritten(content[slice(*head)], change, BEFORE))
+
+
+def line_of(content: str, at: int) -> int:
+    """The line (as the reader counts them) that offset ``at`` of ``content`` lies on."""
+    return len(_LINE_BREAK.findall(content, 0, at)) + 1
+
+
 def with_setting_before(content: str, place: Place, keyword: str, value: str) -> str:
     """``content`` with ``[keyword value]`` written right before the sentence at ``place``
     (its text need not be as shown), unless one is there already."""
@@ -131,7 +148,7 @@ def with_reading(content: str, written: str, spoken: str) -> str:
     >>> with_reading("\\ufeffAI\\tA I\\r\\n重庆\\tx", "AI", "")
     '\\ufeff重庆\\tx'
     >>> with_reading("AI\\tA I\\r\\n重庆\\tx", "GDP", "G D P")
-    'AI\\tA I\\r\\n重庆\\tx\\r\\nGDP\\tG D P\\r\\n'
+    'AI\\tA I\\r\\n重庆\\tx\\r\\nGDP\\tG D P'
     """
     written, spoken = written.strip(), spoken.strip()
     if not written or "\t" in written + spoken or _UNWRITABLE.search(written + spoken):
@@ -146,9 +163,11 @@ def with_reading(content: str, written: str, spoken: str) -> str:
     if spoken:
         found = _LINE_BREAK.search(content)
         ending = "\n" if found is None else found.group()  # the file's own
-        if kept and kept[-1] == kept[-1].splitlines()[0]:  # a last line without its break
-            kept[-1] += ending
-        kept.append(f"{written}\t{spoken}{ending}")
+        entry = f"{written}\t{spoken}"
+        # a file that ends without a line break still does: each entry added brings its own
+        # break, so any of them can be undone alone
+        ended = not kept or kept[-1] != kept[-1].splitlines()[0]
+        kept.append(entry + ending if ended else ending + entry)
     return mark + "".join(kept)
 
 

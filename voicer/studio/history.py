@@ -29,10 +29,13 @@ A change that overlaps an earlier one holds it until it is undone itself:
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from voicer.errors import InputError
+
+_MATCHED_AT_MOST = 2000  # characters of a stretch searched for the text an edit kept in it
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,25 @@ class Edit:
     @property
     def end(self) -> int:
         return self.start + len(self.written)
+
+    def followed(self, offset: int) -> int:
+        """Where the text at ``offset`` before this edit is after it, following it inside the
+        stretch replaced when the edit kept it there (a setting's markup written on both sides
+        of a sentence replaces one stretch that holds the sentence, unchanged).
+
+        >>> Edit(Path("a"), 1, "[x]甲。", "[y]甲。[z]").followed(4)  # 甲
+        4
+        >>> Edit(Path("a"), 1, "ab", "c").followed(2)  # b, replaced
+        1
+        """
+        inside = offset - self.start
+        if not 0 <= inside < len(self.earlier) or len(self.earlier) > _MATCHED_AT_MOST:
+            return self.moved(offset)
+        matcher = difflib.SequenceMatcher(None, self.earlier, self.written, autojunk=False)
+        for before, after, size in matcher.get_matching_blocks():
+            if before <= inside < before + size:
+                return self.start + after + inside - before
+        return self.start
 
     def inverse(self) -> Edit:
         return Edit(self.path, self.start, self.written, self.earlier)
@@ -147,7 +169,7 @@ class Change:
     def sentences_after(self, edit: Edit) -> Change:
         """A lexicon change (and those it covers) with its sentence where it is once the
         script edit ``edit`` has been made."""
-        first = edit.moved(self.first)
+        first = edit.followed(self.first)
         covered = tuple(change.sentences_after(edit) for change in self.covered)
         return replace(self, first=first, last=first + 1, covered=covered)
 

@@ -143,7 +143,11 @@ class Studio:
                 raise InputError(f"sentence {index + 1}: nothing to change")
             self._follow_outside_changes()
             content = self._script_text()
-            self._save(index, self.source, content, self._changed_script(index, content, change))
+            edited = self._changed_script(index, content, change)
+            begins = (
+                None if text is None else edits.start_after(content, self._place(index), change)
+            )
+            self._save(index, self.source, content, edited, begins)
             return self.state()
 
     def set_reading(self, index: int, written: str, spoken: str) -> dict[str, Any]:
@@ -364,11 +368,13 @@ class Studio:
                 content = edits.with_setting_before(content, place, keyword, shown)
         return edits.changed(content, self._place(index), change)
 
-    def _save(self, index: int, path: Path, content: str, edited: str) -> None:
+    def _save(
+        self, index: int, path: Path, content: str, edited: str, begins: int | None = None
+    ) -> None:
         """``edited`` written to ``path`` (which holds ``content``), kept for sentence
-        ``index`` to undo."""
+        ``index`` to undo; a sentence must begin at offset ``begins`` of the script then."""
         sentence = self._offset(self._script_text(), index)
-        self._rewrite({path: edited})
+        self._rewrite({path: edited}, begins)
         self.history.record(history.Edit.between(path, content, edited), sentence)
 
     def _offset(self, script: str, index: int) -> int:
@@ -397,6 +403,19 @@ class Studio:
             if voice.language in ("und", "") or voice.language.startswith(self.plan.language)
         ]
 
+    def _check_begins_sentence(self, script: str, at: int) -> None:
+        """A re-take's text must begin a sentence of the plan (of ``script``): text that
+        begins with closing punctuation (”, ], ）) would join the sentence before it."""
+        line = edits.line_of(script, at)
+        for segment in (s for s in self.plan.segments if s.line == line):
+            with contextlib.suppress(InputError):
+                if edits.offset_of(script, _place_of(segment)) == at:
+                    return
+        raise InputError(
+            f"line {line}: the new text would join the sentence before it: begin it with "
+            "what can begin a sentence"
+        )
+
     def _check_markdown(self, index: int, text: str) -> None:
         """A re-take's text in a Markdown script must read as it is written."""
         if self.source.suffix.lower() in reading.MARKDOWN_SUFFIXES:
@@ -421,7 +440,7 @@ class Studio:
         except UnicodeDecodeError:
             raise InputError(f"{path}: the studio saves readings to UTF-8 lexicons only") from None
 
-    def _rewrite(self, changes: Mapping[Path, str]) -> None:
+    def _rewrite(self, changes: Mapping[Path, str], begins: int | None = None) -> None:
         """Write the files (the first write of each keeping a backup beside it), then rebuild
         from them; if that fails, the files go back to what they were. A file is edited where
         the user's link to it leads, keeping its mode."""
@@ -437,6 +456,8 @@ class Studio:
         try:
             script = reading.read_script(self.source)
             self.plan = pipeline.prepare(script, self._plan_options(), plan.choice)
+            if begins is not None:
+                self._check_begins_sentence(changes[self.source], begins)
             self._build()
         except BaseException:
             self.plan = plan  # the change did not take: the plan and files as they were
