@@ -699,3 +699,17 @@ def test_a_text_that_would_join_the_sentence_before_it_is_refused(studio, tmp_pa
         studio.retake(2, text)
     assert studio.state() == before
     assert talk(tmp_path) == SCRIPT
+
+
+def test_a_setting_removed_before_a_text_that_begins_with_a_bracket_can_be_undone(
+    studio: Studio, tmp_path: Path
+):
+    """The shortest stretch that differs took the [ of "[voice default]" for the text's own
+    "[[": it began inside the sentence, and the change belonged to no sentence."""
+    studio.retake(2, "[[注]首先，我们开会。")
+    studio.retake(1, settings={"voice": "tone-low"})  # [voice default] before sentence 3
+    after = studio.retake(2, settings={"voice": None})
+    assert after["sentences"][2]["undo"]
+    for index in (2, 1, 2):
+        studio.undo(index)
+    assert talk(tmp_path) == SCRIPT

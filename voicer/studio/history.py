@@ -190,9 +190,11 @@ class History:
         self._changes: list[Change] = []
         self._made = 0
 
-    def record(self, edit: Edit, sentence: int) -> None:
+    def record(self, edit: Edit, sentence: int, begins: int | None = None) -> None:
         """Keep ``edit``, made for the sentence that started at script offset ``sentence``
-        before it."""
+        before it and starts at ``begins`` after it (when the caller knows: the shortest
+        stretch that differs may start inside the sentence, its first ``[`` taken for the
+        ``[`` of markup removed before it)."""
         if not edit.earlier and not edit.written:
             return  # nothing changed: nothing to undo
         script = edit.path == self.script
@@ -203,9 +205,11 @@ class History:
             start, end = min(start, sentence), max(end, sentence + 1)
         covered, start, end = self._covered(edit.path, start, end)
         self._changes = [c.after(edit, self.script) for c in self._changes if c not in covered]
-        at = edit.moved(sentence) if script else sentence
+        at = sentence
+        if script:
+            at = edit.moved(sentence) if begins is None else begins
         first, last = (min(edit.start, at), max(edit.end, at + 1)) if script else (at, at + 1)
-        zone = (min(edit.start, edit.moved(start)), max(edit.end, edit.moved(end, end=True)))
+        zone = (min(edit.start, edit.moved(start), first), max(edit.end, edit.moved(end, end=True)))
         self._made += 1
         change = Change(edit, first, last, self._made, edit.start, tuple(covered), zone)
         self._changes.append(change)

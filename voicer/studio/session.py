@@ -144,9 +144,7 @@ class Studio:
             self._follow_outside_changes()
             content = self._script_text()
             edited = self._changed_script(index, content, change)
-            begins = (
-                None if text is None else edits.start_after(content, self._place(index), change)
-            )
+            begins = edits.start_after(content, self._place(index), change)
             self._save(index, self.source, content, edited, begins)
             return self.state()
 
@@ -372,10 +370,10 @@ class Studio:
         self, index: int, path: Path, content: str, edited: str, begins: int | None = None
     ) -> None:
         """``edited`` written to ``path`` (which holds ``content``), kept for sentence
-        ``index`` to undo; a sentence must begin at offset ``begins`` of the script then."""
+        ``index`` to undo; in the script, it must begin at offset ``begins`` then."""
         sentence = self._offset(self._script_text(), index)
         self._rewrite({path: edited}, begins)
-        self.history.record(history.Edit.between(path, content, edited), sentence)
+        self.history.record(history.Edit.between(path, content, edited), sentence, begins)
 
     def _offset(self, script: str, index: int) -> int:
         """Where sentence ``index`` starts in the script's text ``script``."""
