@@ -713,3 +713,23 @@ def test_a_setting_removed_before_a_text_that_begins_with_a_bracket_can_be_undon
     for index in (2, 1, 2):
         studio.undo(index)
     assert talk(tmp_path) == SCRIPT
+
+
+def test_a_reading_follows_its_sentence_through_markup_removed_and_put_back(tmp_path: Path):
+    """Markup removed before a text that begins with "]" and put back by an undo: the
+    reading's sentence was then found one character early, and the reading never undone."""
+    script = "大会\n\n今天开会。首先问候！\n[voice tone-low]过去一年，增长12.5%。\n二、成绩\n"
+    session = open_studio(tmp_path, script.encode(), b"")
+    settings = {"voice": "tone-low", "rate": -10, "pause": 300}
+    try:
+        session.retake(2, settings=settings)  # [rate default] before sentence 4
+        session.set_reading(3, "过去", "过去呀")
+        session.retake(3, "]好。")
+        session.retake(4, settings=settings)
+        session.retake(3, settings={"rate": None})
+        while offered := [s["index"] for s in session.state()["sentences"] if s["undo"]]:
+            session.undo(offered[0])
+    finally:
+        session.close()
+    assert (tmp_path / "names.tsv").read_bytes() == b""
+    assert talk(tmp_path) == script

@@ -30,6 +30,7 @@ A change that overlaps an earlier one holds it until it is undone itself:
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -90,6 +91,9 @@ class Edit:
         inside = offset - self.start
         if not 0 <= inside < len(self.earlier) or len(self.earlier) > _MATCHED_AT_MOST:
             return self.moved(offset)
+        kept = len(os.path.commonprefix([self.earlier[::-1], self.written[::-1]]))
+        if inside >= len(self.earlier) - kept:  # in the character kept beside a deletion
+            return self.end - (len(self.earlier) - inside)
         matcher = difflib.SequenceMatcher(None, self.earlier, self.written, autojunk=False)
         for before, after, size in matcher.get_matching_blocks():
             if before <= inside < before + size:
