@@ -733,3 +733,18 @@ def test_a_reading_follows_its_sentence_through_markup_removed_and_put_back(tmp_
         session.close()
     assert (tmp_path / "names.tsv").read_bytes() == b""
     assert talk(tmp_path) == script
+
+
+def test_a_reading_moves_along_the_lexicon_when_an_earlier_one_is_undone(tmp_path: Path):
+    """A reading's stretch of the lexicon once began at its sentence's place in the script:
+    an earlier reading undone then moved neither, and the later one could not be undone."""
+    session = open_studio(tmp_path, SCRIPT.encode(), b"AI\tA I\n")
+    try:
+        session.set_reading(4, "研发", "研究开发")
+        session.set_reading(0, "科技", "科学技术")
+        session.undo(4)
+        assert session.state()["sentences"][0]["undo"]
+        session.undo(0)
+    finally:
+        session.close()
+    assert (tmp_path / "names.tsv").read_bytes() == b"AI\tA I\n"

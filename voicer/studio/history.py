@@ -213,7 +213,8 @@ class History:
         if script:
             at = edit.moved(sentence) if begins is None else begins
         first, last = (min(edit.start, at), max(edit.end, at + 1)) if script else (at, at + 1)
-        zone = (min(edit.start, edit.moved(start), first), max(edit.end, edit.moved(end, end=True)))
+        begin = min(edit.start, edit.moved(start), first if script else edit.start)
+        zone = (begin, max(edit.end, edit.moved(end, end=True)))  # in the edit's own file
         self._made += 1
         change = Change(edit, first, last, self._made, edit.start, tuple(covered), zone)
         self._changes.append(change)
