@@ -336,9 +336,9 @@ def test_a_change_the_file_no_longer_holds_is_not_undone(studio: Studio, tmp_pat
     studio.retake(2, EDITED)
     by_hand = talk(tmp_path).replace("奋战", "工作")  # the author edits the file meanwhile
     (tmp_path / "talk.txt").write_text(by_hand, encoding="utf-8")
-    assert not studio.state()["sentences"][2]["undo"]
     with pytest.raises(InputError, match="talk.txt changed outside the studio"):
         studio.undo(2)
+    assert not studio.state()["sentences"][2]["undo"]
     with pytest.raises(InputError, match="sentence 3 has no edit to undo"):
         studio.undo(2)  # the author wrote over it
     assert talk(tmp_path) == by_hand
@@ -748,3 +748,15 @@ def test_a_reading_moves_along_the_lexicon_when_an_earlier_one_is_undone(tmp_pat
     finally:
         session.close()
     assert (tmp_path / "names.tsv").read_bytes() == b"AI\tA I\n"
+
+
+def test_the_page_follows_lines_another_program_added_at_both_ends(studio: Studio, tmp_path: Path):
+    """Lines added before and after by another program: the page offered no undo (its
+    sentences were still where they had been), and following them took the whole file for
+    one change, dropping every undo between."""
+    studio.retake(2, settings={"rate": 20})
+    (tmp_path / "talk.txt").write_text("前言。\n" + talk(tmp_path) + "结语。\n", encoding="utf-8")
+    state = studio.state()
+    assert [s["index"] for s in state["sentences"] if s["undo"]] == [3]
+    studio.undo(3)
+    assert talk(tmp_path) == "前言。\n" + SCRIPT + "结语。\n"

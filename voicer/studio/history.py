@@ -30,6 +30,7 @@ A change that overlaps an earlier one holds it until it is undone itself:
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -219,11 +220,14 @@ class History:
         change = Change(edit, first, last, self._made, edit.start, tuple(covered), zone)
         self._changes.append(change)
 
-    def outside(self, edit: Edit) -> None:
-        """Another program made ``edit``: the changes it wrote over (and those they hold) can
-        no longer be undone, and the others move along with the file."""
-        touched, _, _ = self._covered(edit.path, edit.start, edit.replaced_end)
-        self._changes = [c.after(edit, self.script) for c in self._changes if c not in touched]
+    def outside(self, path: Path, before: str, after: str) -> None:
+        """Another program made ``path``'s text ``after`` where the studio left ``before``:
+        the changes it wrote over (and those they hold) can no longer be undone, and the
+        others move along with the file. What it changed is found line by line, so that
+        changes at both ends of the file leave the studio's changes between them."""
+        for edit in reversed(_line_edits(path, before, after)):  # the last first: no shifts
+            touched, _, _ = self._covered(path, edit.start, edit.replaced_end)
+            self._changes = [c.after(edit, self.script) for c in self._changes if c not in touched]
 
     def _covered(self, path: Path, start: int, end: int) -> tuple[list[Change], int, int]:
         """The changes within ``start``-``end`` of ``path``, or within the zones of those
@@ -252,3 +256,22 @@ class History:
         by = change.edit.start - change.made_at
         script = change.path == self.script
         self._changes += [covered.shifted(by, script) for covered in change.covered]
+
+
+def _line_edits(path: Path, before: str, after: str) -> list[Edit]:
+    """The stretches that differ between ``before`` and ``after``, by runs of lines, each as
+    short as it can be, in file order.
+
+    >>> found = _line_edits(Path("a"), "一\\n二\\n", "零\\n一\\n二\\n三")
+    >>> [(edit.start, edit.earlier, edit.written) for edit in found]
+    [(0, '', '零\\n'), (4, '', '三')]
+    """
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    starts = [0, *itertools.accumulate(len(line) for line in old)]
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    edits = []
+    for tag, first, last, new_first, new_last in matcher.get_opcodes():
+        if tag != "equal":
+            inner = Edit.between(path, "".join(old[first:last]), "".join(new[new_first:new_last]))
+            edits.append(replace(inner, start=inner.start + starts[first]))
+    return edits

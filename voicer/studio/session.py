@@ -27,7 +27,7 @@ from voicer import files, pipeline, reporting
 from voicer.audio import loudness
 from voicer.audio.assembly import Assembled
 from voicer.audio.stream import Gained, materialize
-from voicer.errors import InputError
+from voicer.errors import InputError, VoicerError
 from voicer.model import Clip, Cue, Prosody, Segment
 from voicer.script import reading
 from voicer.script.prepare import spoken_text
@@ -77,6 +77,8 @@ class Studio:
         """The script as the page shows it: each sentence with its text, spoken form, times,
         clip hash, cues, voice, rate, pause and findings; the voices the engine offers."""
         with self._lock:
+            with contextlib.suppress(VoicerError):  # the files as they are, when they can be read
+                self._follow_outside_changes()
             rate = self.programme.sample_rate
             content = self._shown_script()
             words = self.plan.lexicon or {}
@@ -141,7 +143,7 @@ class Studio:
                 change["text"] = text
             if not change:
                 raise InputError(f"sentence {index + 1}: nothing to change")
-            self._follow_outside_changes()
+            self._refuse_after_outside_changes()
             content = self._script_text()
             edited = self._changed_script(index, content, change)
             begins = edits.start_after(content, self._place(index), change)
@@ -154,7 +156,7 @@ class Studio:
         sentence it changes is spoken again."""
         with self._lock:
             path = self._lexicon_file()
-            self._follow_outside_changes()
+            self._refuse_after_outside_changes()
             written = written.strip()
             if not written or written not in self.plan.segments[self._known(index)].shown:
                 raise InputError(f"sentence {index + 1} does not contain “{written}”")
@@ -167,7 +169,7 @@ class Studio:
         reading), all of it: a re-take that made several sentences of one is undone on any
         of them. An InputError when the file no longer holds what the change wrote there."""
         with self._lock:
-            self._follow_outside_changes()
+            self._refuse_after_outside_changes()
             change = self.history.last_for(self._offset(self._script_text(), index))
             if change is None:
                 raise InputError(f"sentence {index + 1} has no edit to undo")
@@ -319,15 +321,24 @@ class Studio:
         paths = [self.source] if self.lexicon is None else [self.source, self.lexicon]
         return {path: _bytes_of(path) for path in paths}
 
-    def _follow_outside_changes(self) -> None:
-        """When another program changed the script or the lexicon since the studio last read
-        or wrote them, read them again (the plan, and the changes to undo moved along or,
-        where it wrote, dropped) and refuse the request: a sentence's place, or what an undo
-        puts back, may no longer be what the page showed."""
+    def _refuse_after_outside_changes(self) -> None:
+        """An edit or undo is refused when the files changed since the page was shown: a
+        sentence's place, or what an undo puts back, may not be what the page showed."""
+        changed = self._follow_outside_changes()
+        if changed:
+            names = " and ".join(path.name for path in changed)
+            raise InputError(
+                f"{names} changed outside the studio: it has been read again; check the "
+                "sentence and try again"
+            )
+
+    def _follow_outside_changes(self) -> list[Path]:
+        """The files another program changed since the studio last read or wrote them, read
+        again: the plan, and the changes to undo moved along (or, where it wrote, dropped)."""
         now = self._snapshot()
         changed = [path for path, data in now.items() if data != self._seen[path]]
         if not changed:
-            return
+            return []
         plan = self.plan
         try:
             script = reading.read_script(self.source)
@@ -337,14 +348,9 @@ class Studio:
             self.plan = plan
             raise
         for path in changed:
-            before, after = (_text(data[path]) for data in (self._seen, now))
-            self.history.outside(history.Edit.between(path, before, after))
+            self.history.outside(path, _text(self._seen[path]), _text(now[path]))
         self._seen = now
-        names = " and ".join(path.name for path in changed)
-        raise InputError(
-            f"{names} changed outside the studio: it has been read again; check the sentence "
-            "and try again"
-        )
+        return changed
 
     def _lexicon_file(self) -> Path:
         path = self.lexicon
