@@ -18,11 +18,14 @@ import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
+import uvicorn
 from speech_audio import interruptible
 
+from voicer.studio import server as studio_server
 from voicer.subtitles.vtt import parse_vtt
 
 SPEECH = (
@@ -545,21 +548,57 @@ def test_a_voice_is_one_the_engine_offers(server: Server, voice: str):
     assert talk.read_bytes() == before
 
 
-def test_a_failure_inside_the_studio_is_a_plain_500(tmp_path: Path):
-    """A script deleted under the studio: the answer says nothing of the exception or the
-    path, and stderr has one line about it, no traceback."""
-    running = start(tmp_path / "studio")
+def test_a_failure_inside_the_studio_is_a_plain_500(capfd: pytest.CaptureFixture[str]):
+    """Whatever fails inside the studio (here a state that raises with a path in its words):
+    the answer says nothing of it, and stderr has one line about it, no traceback."""
+
+    def broken() -> dict:
+        raise RuntimeError("/home/someone/talk.txt: gone")
+
+    sock = studio_server.bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    app = studio_server.create_app(SimpleNamespace(state=broken), "t0ken", port)  # type: ignore[arg-type]
+    running = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]})
+    thread.start()
     try:
-        (running.folder / "talk.txt").unlink()
-        with running.client() as client:
-            answer = client.get("/api/state")
-        assert answer.status_code == 500
-        assert answer.json() == {"error": "internal error: the studio's terminal says more"}
+        while not running.started and thread.is_alive():
+            time.sleep(0.01)
+        answer = httpx.get(
+            f"http://127.0.0.1:{port}/api/state", headers={"X-Voicer-Token": "t0ken"}
+        )
     finally:
-        assert running.stop() == 0
-    said = running.stderr.read_text()
+        running.should_exit = True
+        thread.join()
+        sock.close()
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "internal error: the studio's terminal says more"}
+    said = capfd.readouterr().err
     assert "Traceback" not in said
     assert said.count("voicer: studio: internal error") == 1
+
+
+def test_a_script_gone_under_the_studio_is_a_one_line_refusal(tmp_path: Path):
+    """A script deleted, or made a folder, under the studio was a 500 on every request."""
+    running = start(tmp_path / "studio")
+    talk = running.folder / "talk.txt"
+    try:
+        with running.client() as client:
+            for gone in (talk.unlink, talk.mkdir):
+                gone()
+                assert client.get("/api/state").status_code == 200
+                for action in ("retake", "undo", "reading"):
+                    answer = client.post(f"/api/sentences/1/{action}", json={"text": "好。"})
+                    assert answer.status_code in (400, 422), answer.text
+                    assert "\n" not in answer.json()["error"]
+            talk.rmdir()
+            talk.write_text(SPEECH, encoding="utf-8")
+            answer = client.post("/api/sentences/1/retake", json={"text": "好。"})
+            assert answer.status_code == 200, answer.text
+    finally:
+        assert running.stop() == 0
+    assert "Traceback" not in running.stderr.read_text()
+    assert "internal error" not in running.stderr.read_text()
 
 
 # --- where it listens --------------------------------------------------------------------------

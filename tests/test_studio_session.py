@@ -336,9 +336,11 @@ def test_a_change_the_file_no_longer_holds_is_not_undone(studio: Studio, tmp_pat
     studio.retake(2, EDITED)
     by_hand = talk(tmp_path).replace("奋战", "工作")  # the author edits the file meanwhile
     (tmp_path / "talk.txt").write_text(by_hand, encoding="utf-8")
-    assert not studio.state()["sentences"][2]["undo"]
-    with pytest.raises(InputError, match="sentence 3: its last change cannot be undone"):
+    with pytest.raises(InputError, match="talk.txt changed outside the studio"):
         studio.undo(2)
+    assert not studio.state()["sentences"][2]["undo"]
+    with pytest.raises(InputError, match="sentence 3 has no edit to undo"):
+        studio.undo(2)  # the author wrote over it
     assert talk(tmp_path) == by_hand
 
 
@@ -355,6 +357,7 @@ def test_a_change_the_file_no_longer_holds_is_not_undone(studio: Studio, tmp_pat
         ("\ufeff首先，我们开会。", "首先，我们开会。"),
         ("首先[[注]，我们开会。", "首先[注]，我们开会。"),
         ("[[[[首先，我们开会。", "[[首先，我们开会。"),
+        ("[[# 注]首先，我们开会。", "[# 注]首先，我们开会。"),  # a literal [, not a comment
     ],
 )
 def test_a_saved_text_stays_editable_and_undoable(studio, tmp_path, typed, shown):
@@ -497,6 +500,266 @@ def test_a_random_walk_of_edits_and_undos_undoes_back_to_the_script(tmp_path: Pa
         session.close()
     assert talk(tmp_path) == SCRIPT
     assert lexicon.read_text(encoding="utf-8") == ""
+
+
+# --- another program, other line breaks, other lexicons ----------------------------------------
+
+
+def open_studio(folder: Path, script: bytes, lexicon: bytes | None = None, name: str = "talk.txt"):
+    (folder / name).write_bytes(script)
+    if lexicon is not None:
+        (folder / "names.tsv").write_bytes(lexicon)
+    options = pipeline.RenderOptions(engine="tone", lexicon=folder / "names.tsv")
+    return Studio(folder / name, options, pipeline.Outputs.beside(folder / "t.mp3"))
+
+
+@pytest.mark.parametrize(
+    ("script", "edited"),
+    [
+        ("甲。\r乙。\n乙。\n", "甲。\r丙。\n乙。\n"),  # a lone CR ends a line, as the reader says
+        ("\u200b\u200b\u200b\u200bab. ab. ab.\n", "\u200b\u200b\u200b\u200bab. cd. ab.\n"),
+    ],
+)
+def test_a_retake_lands_on_its_own_sentence_whatever_the_line_breaks(tmp_path, script, edited):
+    """Lines were counted by LF alone and zero-width characters took a column: the re-take of
+    one sentence rewrote another that read the same."""
+    session = open_studio(tmp_path, script.encode())
+    try:
+        session.retake(1, "丙。" if "甲" in script else "cd.")
+        assert (tmp_path / "talk.txt").read_bytes().decode() == edited
+        session.undo(1)
+    finally:
+        session.close()
+    assert (tmp_path / "talk.txt").read_bytes().decode() == script
+
+
+def test_a_file_another_program_changed_is_read_again_before_an_edit(tmp_path: Path):
+    """An undo once put its text back where it had been before the file moved: over the
+    author's own sentence, which read the same."""
+    session = open_studio(tmp_path, "乙。甲。\n".encode())
+    try:
+        session.retake(1, "乙。")
+        (tmp_path / "talk.txt").write_text("新的。乙。乙。\n", encoding="utf-8")
+        with pytest.raises(InputError, match="talk.txt changed outside the studio"):
+            session.undo(1)
+        assert talk(tmp_path) == "新的。乙。乙。\n"
+        assert [s["shown"] for s in session.state()["sentences"]] == ["新的。", "乙。", "乙。"]
+        session.undo(2)  # the studio's change, where it is now
+        assert talk(tmp_path) == "新的。乙。甲。\n"
+        (tmp_path / "talk.txt").write_text("丁。\n新的。乙。甲。\n", encoding="utf-8")
+        with pytest.raises(InputError, match="changed outside the studio"):
+            session.retake(3, "戊。")
+        session.retake(3, "戊。")  # sentence 4 is 甲 now, on line 2
+        assert talk(tmp_path) == "丁。\n新的。乙。戊。\n"
+    finally:
+        session.close()
+
+
+def test_a_reading_keeps_the_lexicons_own_bytes_and_undo_gives_them_back(tmp_path: Path):
+    lexicon = "\ufeff# names\r\nAI\tA I\r\n重庆\tchong2 qing4".encode()
+    session = open_studio(tmp_path, "我们的AI很好。\n".encode(), lexicon)
+    try:
+        session.set_reading(0, "我们", "我门")
+        assert (tmp_path / "names.tsv").read_bytes() == lexicon + "\r\n我们\t我门".encode()
+        session.set_reading(0, "AI", "")
+        assert (tmp_path / "names.tsv").read_bytes() == (
+            "\ufeff# names\r\n重庆\tchong2 qing4\r\n我们\t我门".encode()
+        )
+        session.undo(0)
+        session.undo(0)
+    finally:
+        session.close()
+    assert (tmp_path / "names.tsv").read_bytes() == lexicon
+
+
+@pytest.mark.parametrize(
+    ("spoken", "says"),
+    [("。", "nothing that can be spoken"), ("#", "nothing that can be spoken")],
+)
+def test_a_reading_that_says_nothing_is_refused(studio_with_lexicon, spoken, says):
+    """Such a reading made its sentence vanish from the page: saved, and never undoable."""
+    session, folder = studio_with_lexicon
+    with pytest.raises(InputError, match=says):
+        session.set_reading(1, "同志们", spoken)
+    assert len(session.state()["sentences"]) == 5
+    assert (folder / "names.tsv").read_bytes() == b""
+
+
+def test_a_written_form_the_lexicon_reads_as_a_comment_is_refused(studio_with_lexicon):
+    session, folder = studio_with_lexicon
+    session.retake(1, "#1号同志们好。")
+    with pytest.raises(InputError, match="cannot start with #"):
+        session.set_reading(1, "#1号", "一号")
+    assert (folder / "names.tsv").read_bytes() == b""
+
+
+@pytest.fixture
+def studio_with_lexicon(tmp_path: Path):
+    session = open_studio(tmp_path, SCRIPT.encode(), b"")
+    yield session, tmp_path
+    session.close()
+
+
+@pytest.mark.parametrize(
+    ("how", "says"),
+    [
+        ("a folder", "names.tsv: is a directory"),
+        ("GB18030", "names.tsv: a lexicon must be UTF-8"),
+        ("UTF-16", "names.tsv: a lexicon must be UTF-8"),
+    ],
+)
+def test_a_lexicon_that_cannot_be_edited_is_a_one_line_refusal(studio_with_lexicon, how, says):
+    session, folder = studio_with_lexicon
+    lexicon = folder / "names.tsv"
+    lexicon.unlink()
+    if how == "a folder":
+        lexicon.mkdir()
+    else:
+        lexicon.write_bytes("同志们\t同志门\n".encode(how.lower()))
+    with pytest.raises(InputError, match=says):
+        session.set_reading(1, "同志们", "同志们呀")
+    assert len(session.state()["sentences"]) == 5
+    if how != "a folder":
+        assert lexicon.read_bytes() == "同志们\t同志门\n".encode(how.lower())
+
+
+@pytest.mark.parametrize("how", ["removed", "a folder"])
+def test_a_script_gone_mid_session_is_refused_and_the_page_still_shows(studio, tmp_path, how):
+    script = tmp_path / "talk.txt"
+    script.unlink()
+    if how == "a folder":
+        script.mkdir()
+    state = studio.state()
+    assert len(state["sentences"]) == 5 and not any(s["editable"] for s in state["sentences"])
+    for act in (lambda: studio.retake(1, "好。"), lambda: studio.undo(1)):
+        with pytest.raises(InputError, match="talk.txt: (no such file|is a directory)"):
+            act()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["**好**。", "<!-- 注 -->好。", "# 好。", "1. 好。", "&amp;好。", "`好`。", "好  。"],
+)
+def test_a_markdown_retake_must_read_as_written(tmp_path: Path, text: str):
+    """Saved into a .md file, such a text read as something else, or as nothing: an HTML
+    comment took the sentence and its neighbours off the page, with no undo."""
+    markdown = "# 标题\n\n甲说：我们开会。乙说：散会吧！\n"
+    session = open_studio(tmp_path, markdown.encode(), name="talk.md")
+    try:
+        with pytest.raises(InputError, match="line 3: the new text reads otherwise in Markdown"):
+            session.retake(1, text)
+        session.retake(1, "好_啊_，[[注]。")  # what reads as written is saved
+        assert session.state()["sentences"][1]["shown"] == "好_啊_，[注]。"
+    finally:
+        session.close()
+    assert (tmp_path / "talk.md").read_text(encoding="utf-8") == markdown.replace(
+        "甲说：我们开会。", "好_啊_，[[注]。"
+    )
+
+
+def test_readings_added_to_a_lexicon_without_a_final_line_break_are_undone_in_any_order(
+    tmp_path: Path,
+):
+    """The first reading once added the missing line break, which the second one needed:
+    undoing the first alone joined the second to the line before it, and the lexicon broke."""
+    session = open_studio(tmp_path, SCRIPT.encode(), b"AI\tA I")
+    try:
+        session.set_reading(1, "同志们", "同志门")
+        session.set_reading(2, "首先", "首先呀")
+        session.undo(1)
+        assert (tmp_path / "names.tsv").read_bytes() == "AI\tA I\n首先\t首先呀".encode()
+        session.undo(2)
+    finally:
+        session.close()
+    assert (tmp_path / "names.tsv").read_bytes() == b"AI\tA I"
+
+
+def test_a_reading_stays_undoable_once_a_setting_of_its_sentence_is_undone(tmp_path: Path):
+    """A setting rewrites markup on both sides of its sentence, one stretch holding it: the
+    reading's sentence was moved to the stretch's start, and lost there once it was undone."""
+    session = open_studio(tmp_path, "甲。[rate +10%]乙。\n".encode(), b"")
+    try:
+        session.set_reading(1, "乙", "乙乙")
+        session.retake(1, settings={"rate": -10, "pause": 300})
+        session.undo(1)
+        assert session.state()["sentences"][1]["undo"]
+        session.undo(1)
+    finally:
+        session.close()
+    assert (tmp_path / "names.tsv").read_bytes() == b""
+    assert talk(tmp_path) == "甲。[rate +10%]乙。\n"
+
+
+@pytest.mark.parametrize("text", ["]好。", "”好。", "）好。"])
+def test_a_text_that_would_join_the_sentence_before_it_is_refused(studio, tmp_path, text):
+    """Closing punctuation at its start joined the sentence before: that sentence changed,
+    and the re-take, which no sentence then began with, could not be undone."""
+    before = studio.state()
+    with pytest.raises(InputError, match="line 3: the new text would join the sentence before"):
+        studio.retake(2, text)
+    assert studio.state() == before
+    assert talk(tmp_path) == SCRIPT
+
+
+def test_a_setting_removed_before_a_text_that_begins_with_a_bracket_can_be_undone(
+    studio: Studio, tmp_path: Path
+):
+    """The shortest stretch that differs took the [ of "[voice default]" for the text's own
+    "[[": it began inside the sentence, and the change belonged to no sentence."""
+    studio.retake(2, "[[注]首先，我们开会。")
+    studio.retake(1, settings={"voice": "tone-low"})  # [voice default] before sentence 3
+    after = studio.retake(2, settings={"voice": None})
+    assert after["sentences"][2]["undo"]
+    for index in (2, 1, 2):
+        studio.undo(index)
+    assert talk(tmp_path) == SCRIPT
+
+
+def test_a_reading_follows_its_sentence_through_markup_removed_and_put_back(tmp_path: Path):
+    """Markup removed before a text that begins with "]" and put back by an undo: the
+    reading's sentence was then found one character early, and the reading never undone."""
+    script = "大会\n\n今天开会。首先问候！\n[voice tone-low]过去一年，增长12.5%。\n二、成绩\n"
+    session = open_studio(tmp_path, script.encode(), b"")
+    settings = {"voice": "tone-low", "rate": -10, "pause": 300}
+    try:
+        session.retake(2, settings=settings)  # [rate default] before sentence 4
+        session.set_reading(3, "过去", "过去呀")
+        session.retake(3, "]好。")
+        session.retake(4, settings=settings)
+        session.retake(3, settings={"rate": None})
+        while offered := [s["index"] for s in session.state()["sentences"] if s["undo"]]:
+            session.undo(offered[0])
+    finally:
+        session.close()
+    assert (tmp_path / "names.tsv").read_bytes() == b""
+    assert talk(tmp_path) == script
+
+
+def test_a_reading_moves_along_the_lexicon_when_an_earlier_one_is_undone(tmp_path: Path):
+    """A reading's stretch of the lexicon once began at its sentence's place in the script:
+    an earlier reading undone then moved neither, and the later one could not be undone."""
+    session = open_studio(tmp_path, SCRIPT.encode(), b"AI\tA I\n")
+    try:
+        session.set_reading(4, "研发", "研究开发")
+        session.set_reading(0, "科技", "科学技术")
+        session.undo(4)
+        assert session.state()["sentences"][0]["undo"]
+        session.undo(0)
+    finally:
+        session.close()
+    assert (tmp_path / "names.tsv").read_bytes() == b"AI\tA I\n"
+
+
+def test_the_page_follows_lines_another_program_added_at_both_ends(studio: Studio, tmp_path: Path):
+    """Lines added before and after by another program: the page offered no undo (its
+    sentences were still where they had been), and following them took the whole file for
+    one change, dropping every undo between."""
+    studio.retake(2, settings={"rate": 20})
+    (tmp_path / "talk.txt").write_text("前言。\n" + talk(tmp_path) + "结语。\n", encoding="utf-8")
+    state = studio.state()
+    assert [s["index"] for s in state["sentences"] if s["undo"]] == [3]
+    studio.undo(3)
+    assert talk(tmp_path) == "前言。\n" + SCRIPT + "结语。\n"
 
 
 def test_a_finding_shows_on_its_sentence_after_a_line_spoken_in_pieces(tmp_path: Path):

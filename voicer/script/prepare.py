@@ -16,7 +16,7 @@ from voicer.script import markup, placeholders, sentences, spoken_form
 from voicer.script.placeholders import Placeholder
 
 SHOWN_IN_ERROR = 5  # placeholders named in the one-line error; `voicer check` lists them all
-_COMMENT = re.compile(r"\[#[^\]\n]*\]")
+_COMMENT = re.compile(r"\[\[|\[#[^\]\n]*\]")  # a [[ is a literal [: no comment starts there
 _POSITION = re.compile(r"(\d+):(\d+)")
 
 
@@ -137,8 +137,17 @@ def find_placeholders(script: Script) -> list[Placeholder]:
 
 def without_comment_text(draft: str) -> str:
     """``draft`` with the text of its markup comments blanked out (positions kept), so that
-    nothing in a comment counts as a placeholder or gets filled."""
-    return _COMMENT.sub(lambda match: "[#" + " " * (len(match.group()) - 3) + "]", draft)
+    nothing in a comment counts as a placeholder or gets filled; ``[[# x]`` is text.
+
+    >>> without_comment_text("[# 待定*]增长*%，[[# 注]")
+    '[#    ]增长*%，[[# 注]'
+    """
+    return _COMMENT.sub(_blanked, draft)
+
+
+def _blanked(match: re.Match[str]) -> str:
+    found = match.group()
+    return found if found == "[[" else "[#" + " " * (len(found) - 3) + "]"
 
 
 def placeholder_error(script: Script, left: Sequence[Placeholder]) -> str:

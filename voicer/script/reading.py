@@ -16,7 +16,8 @@ from voicer.model import Script
 from voicer.script.markdown import read_markdown
 from voicer.script.sentences import is_speakable
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"  # left out of the text: no column of their own
+_ZERO_WIDTH = dict.fromkeys(map(ord, ZERO_WIDTH), None)
 
 
 def decode(data: bytes, source: str) -> str:

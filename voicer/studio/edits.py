@@ -21,13 +21,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from voicer.errors import InputError
+from voicer.script.markdown import read_markdown
 from voicer.script.markup import MAX_PAUSE
-from voicer.script.reading import normalise
+from voicer.script.reading import ZERO_WIDTH, normalise
 from voicer.script.sentences import is_speakable
 
 BEFORE = ("voice", "rate")  # settings written before the sentence; a pause goes after it
 _TOKEN = re.compile(r"\[\[|\[([^\]]*)\]")
 _SPACES = " \t\u3000"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the reader's line breaks
 MAX_PAUSE_MS = round(MAX_PAUSE * 1000)
 VOICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _ARGUMENT = re.compile(r"[^\[\]\s]{1,100}")  # a setting as written in markup: "1.5s", "+10%"
@@ -78,6 +80,23 @@ def changed(content: str, place: Place, change: Mapping[str, Setting]) -> str:
     return content
 
 
+def start_after(content: str, place: Place, change: Mapping[str, Setting]) -> int:
+    """Where the sentence at ``place`` starts in ``content`` once :func:`changed` has made
+    ``change`` to it (after its own markup).
+
+    >>> start_after("一。[voice A]二。", Place(1, 12, "二。"), {"voice": None, "text": "”二。"})
+    2
+    """
+    start, _ = _span(content, place)
+    head = _run_before(content, start)
+    return head[0] + len(_rewritten(content[slice(*head)], change, BEFORE))
+
+
+def line_of(content: str, at: int) -> int:
+    """The line (as the reader counts them) that offset ``at`` of ``content`` lies on."""
+    return len(_LINE_BREAK.findall(content, 0, at)) + 1
+
+
 def with_setting_before(content: str, place: Place, keyword: str, value: str) -> str:
     """``content`` with ``[keyword value]`` written right before the sentence at ``place``
     (its text need not be as shown), unless one is there already."""
@@ -121,24 +140,40 @@ def markup_for(keyword: str, value: Setting) -> str:
 
 def with_reading(content: str, written: str, spoken: str) -> str:
     """A TSV lexicon's text with ``written`` said as ``spoken`` (an empty ``spoken`` removes
-    the entry); other lines as they were.
+    the entry); every other line as it was, its line break and a byte-order mark included, so
+    an undo gives back the file's own bytes.
 
     >>> with_reading("# names\\nAI\\tA I\\n", "重庆", "chong2 qing4")
     '# names\\nAI\\tA I\\n重庆\\tchong2 qing4\\n'
-    >>> with_reading("AI\\tA I\\n重庆\\tx\\n", "AI", "")
-    '重庆\\tx\\n'
+    >>> with_reading("\\ufeffAI\\tA I\\r\\n重庆\\tx", "AI", "")
+    '\\ufeff重庆\\tx'
+    >>> with_reading("AI\\tA I\\r\\n重庆\\tx", "GDP", "G D P")
+    'AI\\tA I\\r\\n重庆\\tx\\r\\nGDP\\tG D P'
     """
     written, spoken = written.strip(), spoken.strip()
     if not written or "\t" in written + spoken or _UNWRITABLE.search(written + spoken):
         raise InputError("a reading is one line: the written form and how to say it")
-    lines = [
-        line
-        for line in content.splitlines()
-        if line.split("\t", 1)[0].strip() != written or line.lstrip().startswith("#")
-    ]
+    if written.startswith("#"):
+        raise InputError("a written form cannot start with #: the lexicon reads that as a comment")
+    if spoken and not is_speakable(spoken):
+        raise InputError("the spoken form has nothing that can be spoken (empty removes it)")
+    mark = "\ufeff" if content.startswith("\ufeff") else ""
+    lines = content[len(mark) :].splitlines(keepends=True)  # the lexicon reader's lines
+    kept = [line for line in lines if not _entry_of(line, written)]
     if spoken:
-        lines.append(f"{written}\t{spoken}")
-    return "".join(line + "\n" for line in lines)
+        found = _LINE_BREAK.search(content)
+        ending = "\n" if found is None else found.group()  # the file's own
+        entry = f"{written}\t{spoken}"
+        # a file that ends without a line break still does: each entry added brings its own
+        # break, so any of them can be undone alone
+        ended = not kept or kept[-1] != kept[-1].splitlines()[0]
+        kept.append(entry + ending if ended else ending + entry)
+    return mark + "".join(kept)
+
+
+def _entry_of(line: str, written: str) -> bool:
+    """Whether the lexicon's ``line`` says how to read ``written``."""
+    return not line.lstrip().startswith("#") and line.split("\t", 1)[0].strip() == written
 
 
 def new_text(text: str, line: int) -> str:
@@ -172,21 +207,54 @@ def new_text(text: str, line: int) -> str:
     return text
 
 
+def check_plain_markdown(text: str, line: int) -> None:
+    """An InputError unless ``text`` (as :func:`new_text` gives it) reads as itself in a
+    Markdown script: else it would be saved as one thing and shown, or not read, as another.
+
+    >>> check_plain_markdown("增长_5%_左右。", 3)
+    >>> check_plain_markdown("<!-- 注 -->增长。", 3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    voicer.errors.InputError: line 3: the new text reads otherwise in Markdown ...
+    """
+    if read_markdown(text).text != text + "\n":  # voicer's own [[ passes through
+        raise InputError(
+            f"line {line}: the new text reads otherwise in Markdown (emphasis, code, HTML, "
+            "entities, headings or lists): edit it in the file"
+        )
+
+
 def shown_of(text: str) -> str:
     """A text checked by :func:`new_text` as the page shows it: ``[[`` is a ``[``."""
     return text.replace("[[", "[")
 
 
 def offset_of(content: str, place: Place) -> int:
-    """Where the sentence at ``place`` starts in ``content``; an InputError when the file no
-    longer has that line and column."""
-    lines = content.split("\n")
-    if not 0 < place.line <= len(lines) or place.column - 1 > len(lines[place.line - 1]):
+    """Where the sentence at ``place`` starts in ``content``, counting lines and columns as
+    the reader does (a CR, LF or CRLF ends a line; zero-width characters and a byte-order mark
+    take no column); an InputError when the file no longer has that line and column.
+
+    >>> offset_of("一。\\r二。\\n\\u200b三。", Place(3, 1, "三。"))
+    7
+    """
+    starts = [0, *(match.end() for match in _LINE_BREAK.finditer(content))]
+    if not 0 < place.line <= len(starts):
         raise InputError(f"line {place.line}: the file no longer has this sentence there")
-    start = sum(len(line) + 1 for line in lines[: place.line - 1]) + place.column - 1
-    if place.line == 1 and content.startswith("\ufeff"):
-        start += 1  # the reader leaves the byte-order mark out of the first line's columns
-    return start
+    at = starts[place.line - 1]
+    end = _line_bounds(content, at)[1]
+    column = 1
+    while at < end and (column < place.column or content[at] in ZERO_WIDTH):
+        column += content[at] not in ZERO_WIDTH
+        at += 1
+    if column != place.column:
+        raise InputError(f"line {place.line}: the file no longer has this sentence there")
+    return at
+
+
+def _line_bounds(content: str, at: int) -> tuple[int, int]:
+    """Where the line holding offset ``at`` starts and ends (before its line break)."""
+    begin = max(content.rfind("\n", 0, at), content.rfind("\r", 0, at)) + 1
+    found = _LINE_BREAK.search(content, at)
+    return begin, len(content) if found is None else found.start()
 
 
 def _span(content: str, place: Place) -> tuple[int, int]:
@@ -218,9 +286,7 @@ def _end_as_shown(content: str, start: int, shown: str) -> int | None:
 
 def _markup_spans(content: str, at: int) -> list[tuple[int, int]]:
     """The spans of the markup tokens on the line around offset ``at``."""
-    begin = content.rfind("\n", 0, at) + 1
-    stop = content.find("\n", at)
-    stop = len(content) if stop < 0 else stop
+    begin, stop = _line_bounds(content, at)
     return [m.span() for m in _TOKEN.finditer(content, begin, stop) if m.group(1) is not None]
 
 

@@ -29,10 +29,15 @@ A change that overlaps an earlier one holds it until it is undone itself:
 
 from __future__ import annotations
 
+import difflib
+import itertools
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from voicer.errors import InputError
+
+_MATCHED_AT_MOST = 2000  # characters of a stretch searched for the text an edit kept in it
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,28 @@ class Edit:
     @property
     def end(self) -> int:
         return self.start + len(self.written)
+
+    def followed(self, offset: int) -> int:
+        """Where the text at ``offset`` before this edit is after it, following it inside the
+        stretch replaced when the edit kept it there (a setting's markup written on both sides
+        of a sentence replaces one stretch that holds the sentence, unchanged).
+
+        >>> Edit(Path("a"), 1, "[x]甲。", "[y]甲。[z]").followed(4)  # 甲
+        4
+        >>> Edit(Path("a"), 1, "ab", "c").followed(2)  # b, replaced
+        1
+        """
+        inside = offset - self.start
+        if not 0 <= inside < len(self.earlier) or len(self.earlier) > _MATCHED_AT_MOST:
+            return self.moved(offset)
+        kept = len(os.path.commonprefix([self.earlier[::-1], self.written[::-1]]))
+        if inside >= len(self.earlier) - kept:  # in the character kept beside a deletion
+            return self.end - (len(self.earlier) - inside)
+        matcher = difflib.SequenceMatcher(None, self.earlier, self.written, autojunk=False)
+        for before, after, size in matcher.get_matching_blocks():
+            if before <= inside < before + size:
+                return self.start + after + inside - before
+        return self.start
 
     def inverse(self) -> Edit:
         return Edit(self.path, self.start, self.written, self.earlier)
@@ -147,7 +174,7 @@ class Change:
     def sentences_after(self, edit: Edit) -> Change:
         """A lexicon change (and those it covers) with its sentence where it is once the
         script edit ``edit`` has been made."""
-        first = edit.moved(self.first)
+        first = edit.followed(self.first)
         covered = tuple(change.sentences_after(edit) for change in self.covered)
         return replace(self, first=first, last=first + 1, covered=covered)
 
@@ -168,9 +195,11 @@ class History:
         self._changes: list[Change] = []
         self._made = 0
 
-    def record(self, edit: Edit, sentence: int) -> None:
+    def record(self, edit: Edit, sentence: int, begins: int | None = None) -> None:
         """Keep ``edit``, made for the sentence that started at script offset ``sentence``
-        before it."""
+        before it and starts at ``begins`` after it (when the caller knows: the shortest
+        stretch that differs may start inside the sentence, its first ``[`` taken for the
+        ``[`` of markup removed before it)."""
         if not edit.earlier and not edit.written:
             return  # nothing changed: nothing to undo
         script = edit.path == self.script
@@ -181,12 +210,24 @@ class History:
             start, end = min(start, sentence), max(end, sentence + 1)
         covered, start, end = self._covered(edit.path, start, end)
         self._changes = [c.after(edit, self.script) for c in self._changes if c not in covered]
-        at = edit.moved(sentence) if script else sentence
+        at = sentence
+        if script:
+            at = edit.moved(sentence) if begins is None else begins
         first, last = (min(edit.start, at), max(edit.end, at + 1)) if script else (at, at + 1)
-        zone = (min(edit.start, edit.moved(start)), max(edit.end, edit.moved(end, end=True)))
+        begin = min(edit.start, edit.moved(start), first if script else edit.start)
+        zone = (begin, max(edit.end, edit.moved(end, end=True)))  # in the edit's own file
         self._made += 1
         change = Change(edit, first, last, self._made, edit.start, tuple(covered), zone)
         self._changes.append(change)
+
+    def outside(self, path: Path, before: str, after: str) -> None:
+        """Another program made ``path``'s text ``after`` where the studio left ``before``:
+        the changes it wrote over (and those they hold) can no longer be undone, and the
+        others move along with the file. What it changed is found line by line, so that
+        changes at both ends of the file leave the studio's changes between them."""
+        for edit in reversed(_line_edits(path, before, after)):  # the last first: no shifts
+            touched, _, _ = self._covered(path, edit.start, edit.replaced_end)
+            self._changes = [c.after(edit, self.script) for c in self._changes if c not in touched]
 
     def _covered(self, path: Path, start: int, end: int) -> tuple[list[Change], int, int]:
         """The changes within ``start``-``end`` of ``path``, or within the zones of those
@@ -215,3 +256,22 @@ class History:
         by = change.edit.start - change.made_at
         script = change.path == self.script
         self._changes += [covered.shifted(by, script) for covered in change.covered]
+
+
+def _line_edits(path: Path, before: str, after: str) -> list[Edit]:
+    """The stretches that differ between ``before`` and ``after``, by runs of lines, each as
+    short as it can be, in file order.
+
+    >>> found = _line_edits(Path("a"), "一\\n二\\n", "零\\n一\\n二\\n三")
+    >>> [(edit.start, edit.earlier, edit.written) for edit in found]
+    [(0, '', '零\\n'), (4, '', '三')]
+    """
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    starts = [0, *itertools.accumulate(len(line) for line in old)]
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    edits = []
+    for tag, first, last, new_first, new_last in matcher.get_opcodes():
+        if tag != "equal":
+            inner = Edit.between(path, "".join(old[first:last]), "".join(new[new_first:new_last]))
+            edits.append(replace(inner, start=inner.start + starts[first]))
+    return edits

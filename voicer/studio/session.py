@@ -27,7 +27,7 @@ from voicer import files, pipeline, reporting
 from voicer.audio import loudness
 from voicer.audio.assembly import Assembled
 from voicer.audio.stream import Gained, materialize
-from voicer.errors import InputError
+from voicer.errors import InputError, VoicerError
 from voicer.model import Clip, Cue, Prosody, Segment
 from voicer.script import reading
 from voicer.script.prepare import spoken_text
@@ -58,6 +58,7 @@ class Studio:
         self._backed_up: set[Path] = set()
         pipeline.check_outputs(outputs, options, str(source))
         self.plan = pipeline.prepare(reading.read_script(source), self._plan_options())
+        self._seen = self._snapshot()  # what the files held when the studio last read or wrote them
         self.speaker = pipeline.open_speaker(self.plan, options)
         self._speak_all()
         self._build()
@@ -76,8 +77,10 @@ class Studio:
         """The script as the page shows it: each sentence with its text, spoken form, times,
         clip hash, cues, voice, rate, pause and findings; the voices the engine offers."""
         with self._lock:
+            with contextlib.suppress(VoicerError):  # the files as they are, when they can be read
+                self._follow_outside_changes()
             rate = self.programme.sample_rate
-            content = self.source.read_bytes().decode("utf-8", errors="replace")
+            content = self._shown_script()
             words = self.plan.lexicon or {}
             engine = self.plan.choice.engine
             return {
@@ -136,11 +139,15 @@ class Studio:
             if change.get("voice") is not None:
                 self._check_voice(change["voice"])
             if text is not None:
+                self._check_markdown(index, text)
                 change["text"] = text
             if not change:
                 raise InputError(f"sentence {index + 1}: nothing to change")
+            self._refuse_after_outside_changes()
             content = self._script_text()
-            self._save(index, self.source, content, self._changed_script(index, content, change))
+            edited = self._changed_script(index, content, change)
+            begins = edits.start_after(content, self._place(index), change)
+            self._save(index, self.source, content, edited, begins)
             return self.state()
 
     def set_reading(self, index: int, written: str, spoken: str) -> dict[str, Any]:
@@ -149,6 +156,7 @@ class Studio:
         sentence it changes is spoken again."""
         with self._lock:
             path = self._lexicon_file()
+            self._refuse_after_outside_changes()
             written = written.strip()
             if not written or written not in self.plan.segments[self._known(index)].shown:
                 raise InputError(f"sentence {index + 1} does not contain “{written}”")
@@ -161,6 +169,7 @@ class Studio:
         reading), all of it: a re-take that made several sentences of one is undone on any
         of them. An InputError when the file no longer holds what the change wrote there."""
         with self._lock:
+            self._refuse_after_outside_changes()
             change = self.history.last_for(self._offset(self._script_text(), index))
             if change is None:
                 raise InputError(f"sentence {index + 1} has no edit to undo")
@@ -296,9 +305,52 @@ class Studio:
 
     def _script_text(self) -> str:
         try:
-            return self.source.read_bytes().decode("utf-8")
+            return files.read_input(self.source, "text file").decode("utf-8")
         except UnicodeDecodeError:
             raise InputError(f"{self.source}: the studio edits UTF-8 scripts only") from None
+
+    def _shown_script(self) -> str:
+        """The script's text for the page: nothing (so nothing is editable) while it cannot
+        be read."""
+        try:
+            return files.read_input(self.source, "text file").decode("utf-8", errors="replace")
+        except InputError:
+            return ""
+
+    def _snapshot(self) -> dict[Path, bytes | None]:
+        paths = [self.source] if self.lexicon is None else [self.source, self.lexicon]
+        return {path: _bytes_of(path) for path in paths}
+
+    def _refuse_after_outside_changes(self) -> None:
+        """An edit or undo is refused when the files changed since the page was shown: a
+        sentence's place, or what an undo puts back, may not be what the page showed."""
+        changed = self._follow_outside_changes()
+        if changed:
+            names = " and ".join(path.name for path in changed)
+            raise InputError(
+                f"{names} changed outside the studio: it has been read again; check the "
+                "sentence and try again"
+            )
+
+    def _follow_outside_changes(self) -> list[Path]:
+        """The files another program changed since the studio last read or wrote them, read
+        again: the plan, and the changes to undo moved along (or, where it wrote, dropped)."""
+        now = self._snapshot()
+        changed = [path for path, data in now.items() if data != self._seen[path]]
+        if not changed:
+            return []
+        plan = self.plan
+        try:
+            script = reading.read_script(self.source)
+            self.plan = pipeline.prepare(script, self._plan_options(), plan.choice)
+            self._build()
+        except BaseException:
+            self.plan = plan
+            raise
+        for path in changed:
+            self.history.outside(path, _text(self._seen[path]), _text(now[path]))
+        self._seen = now
+        return changed
 
     def _lexicon_file(self) -> Path:
         path = self.lexicon
@@ -320,12 +372,14 @@ class Studio:
                 content = edits.with_setting_before(content, place, keyword, shown)
         return edits.changed(content, self._place(index), change)
 
-    def _save(self, index: int, path: Path, content: str, edited: str) -> None:
+    def _save(
+        self, index: int, path: Path, content: str, edited: str, begins: int | None = None
+    ) -> None:
         """``edited`` written to ``path`` (which holds ``content``), kept for sentence
-        ``index`` to undo."""
+        ``index`` to undo; in the script, it must begin at offset ``begins`` then."""
         sentence = self._offset(self._script_text(), index)
-        self._rewrite({path: edited})
-        self.history.record(history.Edit.between(path, content, edited), sentence)
+        self._rewrite({path: edited}, begins)
+        self.history.record(history.Edit.between(path, content, edited), sentence, begins)
 
     def _offset(self, script: str, index: int) -> int:
         """Where sentence ``index`` starts in the script's text ``script``."""
@@ -334,11 +388,13 @@ class Studio:
     def _undoable(self, index: int, script: str) -> bool:
         try:
             change = self.history.last_for(self._offset(script, index))
-        except InputError:
+            if change is None:
+                return False
+            return change.intact(
+                script if change.path == self.source else self._text_of(change.path)
+            )
+        except InputError:  # the sentence is not where it was, or the lexicon cannot be read
             return False
-        if change is None:
-            return False
-        return change.intact(script if change.path == self.source else self._text_of(change.path))
 
     def _text_of(self, path: Path) -> str:
         return self._script_text() if path == self.source else self._lexicon_text(path)
@@ -351,6 +407,25 @@ class Studio:
             if voice.language in ("und", "") or voice.language.startswith(self.plan.language)
         ]
 
+    def _check_begins_sentence(self, script: str, at: int) -> None:
+        """A re-take's text must begin a sentence of the plan (of ``script``): text that
+        begins with closing punctuation (”, ], ）) would join the sentence before it."""
+        line = edits.line_of(script, at)
+        for segment in (s for s in self.plan.segments if s.line == line):
+            with contextlib.suppress(InputError):
+                if edits.offset_of(script, _place_of(segment)) == at:
+                    return
+        raise InputError(
+            f"line {line}: the new text would join the sentence before it: begin it with "
+            "what can begin a sentence"
+        )
+
+    def _check_markdown(self, index: int, text: str) -> None:
+        """A re-take's text in a Markdown script must read as it is written."""
+        if self.source.suffix.lower() in reading.MARKDOWN_SUFFIXES:
+            line = self.plan.segments[self._known(index)].line
+            edits.check_plain_markdown(edits.new_text(text, line), line)
+
     def _check_voice(self, voice: edits.Setting) -> None:
         names = [v.name for v in self._voices()]
         if voice not in names:
@@ -362,23 +437,31 @@ class Studio:
 
     @staticmethod
     def _lexicon_text(path: Path) -> str:
-        return path.read_text(encoding="utf-8-sig") if path.exists() else ""
+        """The lexicon's text, a byte-order mark included (so an undo puts back its bytes)."""
+        data = _bytes_of(path)
+        try:
+            return "" if data is None else data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: the studio saves readings to UTF-8 lexicons only") from None
 
-    def _rewrite(self, changes: Mapping[Path, str]) -> None:
+    def _rewrite(self, changes: Mapping[Path, str], begins: int | None = None) -> None:
         """Write the files (the first write of each keeping a backup beside it), then rebuild
         from them; if that fails, the files go back to what they were. A file is edited where
         the user's link to it leads, keeping its mode."""
-        earlier = {path: path.read_bytes() if path.exists() else None for path in changes}
+        earlier = {path: _bytes_of(path) for path in changes}
         for path, content in changes.items():
             if path not in self._backed_up and path.exists():
                 # a new file in place of the .bak path: a link planted there is replaced
                 files.write_atomically(path.with_name(path.name + ".bak"), path.read_bytes())
             self._backed_up.add(path)
             files.edit_in_place(path, content)
+            self._seen[path] = content.encode("utf-8")
         plan = self.plan
         try:
             script = reading.read_script(self.source)
             self.plan = pipeline.prepare(script, self._plan_options(), plan.choice)
+            if begins is not None:
+                self._check_begins_sentence(changes[self.source], begins)
             self._build()
         except BaseException:
             self.plan = plan  # the change did not take: the plan and files as they were
@@ -387,6 +470,7 @@ class Studio:
                     path.resolve().unlink(missing_ok=True)  # what the write made, not a link
                 else:
                     files.edit_in_place(path, before)
+                self._seen[path] = before
             raise
 
     def _speak_all(self) -> None:
@@ -471,6 +555,20 @@ class Studio:
         self._scratch, self.assembled = scratch, assembled
         self._check()
         self.version += 1
+
+
+def _bytes_of(path: Path) -> bytes | None:
+    """What the file holds, None when there is none (a link to nothing included); a one-line
+    InputError when it cannot be read (a folder now, say)."""
+    if not path.exists():
+        return None
+    return files.read_input(path, "text file")
+
+
+def _text(data: bytes | None) -> str:
+    """A file's bytes as text, for following another program's change: a file no longer
+    UTF-8 is refused on its next edit anyway."""
+    return "" if data is None else data.decode("utf-8", errors="replace")
 
 
 def _key(segment: Segment) -> tuple[str, str | None, int | None]:
