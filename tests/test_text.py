@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import srt
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from speech_audio import invoke_voicer
 
 from voicer.errors import InputError
 from voicer.script.reading import decode, detect_language, normalise, script_from_bytes
@@ -70,6 +72,13 @@ def split_sentences(text: str) -> list[str]:
         ("1. Plan the work. Do it.", ["1. Plan the work.", "Do it."]),
         ("Apples, pears, etc. Then more.", ["Apples, pears, etc.", "Then more."]),
         ("Is it? Yes! Fine; go.", ["Is it?", "Yes!", "Fine;", "go."]),
+        ("今天邀请到Dr. Smith来做报告。", ["今天邀请到Dr. Smith来做报告。"]),
+        ("会议由Prof. Wang和Mrs. Li主持。", ["会议由Prof. Wang和Mrs. Li主持。"]),
+        ("参见No. 5文件，e.g. 附录。", ["参见No. 5文件，e.g. 附录。"]),
+        ("由ABC Co., Ltd. 承办。", ["由ABC Co., Ltd. 承办。"]),
+        ("我们买了苹果、梨etc. 然后回家。", ["我们买了苹果、梨etc. 然后回家。"]),
+        ("苹果、梨etc.他说。", ["苹果、梨etc.他说。"]),
+        ("会上讨论了苹果、梨etc.", ["会上讨论了苹果、梨etc."]),
         ("See file.txt and example.com now.", ["See file.txt and example.com now."]),
     ],
 )
@@ -144,3 +153,16 @@ def test_split_to_fit_prefers_clause_punctuation_then_spaces():
         "three ",
         "four",
     ]
+
+
+def test_an_abbreviation_in_chinese_renders_as_one_sentence(tmp_path):
+    sentence = "今天邀请到Dr. Smith来做报告。"
+    (tmp_path / "in.txt").write_text(sentence + "\n", encoding="utf-8")
+    result = invoke_voicer("render", "in.txt", "--engine", "tone", "-o", "out.mp3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    cues = list(srt.parse((tmp_path / "out.srt").read_text(encoding="utf-8")))
+    shown = "".join(cue.content.replace("\n", "") for cue in cues)
+    assert shown.replace(" ", "") == sentence.replace(" ", "").rstrip("。")
+    assert not any(cue.content.endswith("Dr.") for cue in cues)
+    report = (result.stdout + result.stderr).decode()
+    assert "1 sentence," in report, report

@@ -159,21 +159,36 @@ def _sentence_end_at(text: str, i: int) -> int | None:
 
 
 def _period_ends_sentence(text: str, dot: int, after: int) -> bool:
+    """Whether the half-width period at ``dot`` ends a sentence, judged by the Latin word it
+    closes: a title (Dr.), an initial or a dotted abbreviation (e.g.) never does, and an
+    abbreviation in _ENDABLE_ABBREVIATIONS only before a capital.
+
+    >>> text = "今天邀请到Dr. Smith来做报告。"
+    >>> _period_ends_sentence(text, 7, 8)
+    False
+    """
     word_start = dot
-    while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "."):
+    while word_start > 0 and _is_word_char(text[word_start - 1]):
         word_start -= 1
     word = text[word_start:dot]
     if not word:
         return True
+    # Glued to Chinese (维生素C.), one letter is no initial; the Chinese was never the word.
+    glued = word_start > 0 and text[word_start - 1].isalnum()
     if word.isdigit() and not text[:word_start].strip():
         return False  # an enumeration such as "1. "
     lower = word.lower()
-    if lower in _TITLES or (len(word) == 1 and word.isalpha()) or "." in word:
+    if lower in _TITLES or (len(word) == 1 and word.isalpha() and not glued) or "." in word:
         return False  # Mr. / J. Smith / U.S. / e.g.
     if lower in _ENDABLE_ABBREVIATIONS:
         following = text[after:].lstrip()
         return bool(following) and following[0].isupper()
     return True
+
+
+def _is_word_char(c: str) -> bool:
+    """A character of the Latin word (or number) a period may close: ASCII letters, digits, dots."""
+    return c.isascii() and (c.isalnum() or c == ".")
 
 
 def _is_cjk(c: str) -> bool:
