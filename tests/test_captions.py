@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import jieba
 import numpy as np
 import pytest
+import srt
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from speech_audio import invoke_voicer
 
 from voicer.audio.stream import ArraySignal
 from voicer.model import Cue, Mark, Placement, Programme, Segment
@@ -116,6 +119,40 @@ def test_never_break_inside_numbers_titles_or_words():
     assert any("《中华人民共和国国民经济和社会发展第十四个五年规划纲要》" in line for line in shown)
     assert any("12.5%" in line for line in shown)
     assert "研发" in tokenize("全市研发投入增长") and "实验室" in tokenize("重点实验室")
+
+
+# A number range or a number with its unit, as the tests below look for it in what is shown.
+NUMBER_SPAN = re.compile(r"\d[\d.,]*(?:[-～至—]\d[\d.,]*)?(?:[%℃年月日家]|万元)")
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def broken_number_spans(lines: list[str]) -> list[str]:
+    """The number ranges and numbers with units that ``lines`` (read in order) cut in two."""
+    ends = [sum(map(len, lines[: n + 1])) for n in range(len(lines) - 1)]
+    text = "".join(lines)
+    return [
+        m.group() for m in NUMBER_SPAN.finditer(text) if any(m.start() < e < m.end() for e in ends)
+    ]
+
+
+@pytest.mark.parametrize("span", ["3-5年", "3～5年", "2024—2025年", "5.2万元", "30℃"])
+def test_lines_never_break_inside_a_number_range_or_a_number_with_its_unit(span):
+    before, after = "全市各类高新技术企业的数量", "左右且比上年同期明显增长"
+    for a in range(3, len(before) + 1):
+        for b in range(3, len(after) + 1):
+            lines = layout(tokenize(before[-a:] + span + after[:b]), ZH)
+            assert lines is None or not broken_number_spans(list(lines)), lines
+
+
+def test_the_drafts_render_never_breaks_a_number_range_or_unit(tmp_path):
+    args = ["--fill-file", str(EXAMPLES / "draft-fills.toml"), "--engine", "tone"]
+    draft = str(EXAMPLES / "draft.txt")
+    result = invoke_voicer("render", draft, *args, "-o", "out.mp3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    cues = list(srt.parse((tmp_path / "out.srt").read_text(encoding="utf-8")))
+    lines = [line for cue in cues for line in cue.content.split("\n")]
+    assert any("3-5年" in line for line in lines)
+    assert broken_number_spans(lines) == []
 
 
 def test_two_lines_are_balanced_and_one_line_when_it_fits():

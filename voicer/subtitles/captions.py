@@ -56,6 +56,8 @@ _DIRECTIONS = frozenset(
 _INTRODUCERS = frozenset(
     "什么 这种 那种 这些 那些 哪些 这个 那个 这样 那样 各种 各项 每个 一些 所谓 所有".split()  # noqa: SIM905 - a list of words
 )
+_RANGE_MARKS = "-–—~～至到"  # 3-5年, 3～5年, 3至5年, 2024—2025年
+_UNIT_SIGNS = "%％‰℃°"
 _NUMERAL = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿几多余]+$")
 
 
@@ -194,7 +196,7 @@ def _break_kind(tokens: list[str], end: int) -> str:
     if end >= len(tokens):
         return "end"
     before, after = tokens[end - 1], tokens[end]
-    if after[0] in NO_LINE_START or before[-1] in OPENERS:
+    if after[0] in NO_LINE_START or before[-1] in OPENERS or _inside_number(tokens, end):
         return "never"
     if before[-1] in CLAUSE_END or before[-1] in SENTENCE_END:
         return "clause"
@@ -203,6 +205,29 @@ def _break_kind(tokens: list[str], end: int) -> str:
     if before.isspace() or after.isspace():
         return "space"
     return "word"
+
+
+def _inside_number(tokens: list[str], end: int) -> bool:
+    """Whether a break before ``tokens[end]`` parts a number from its unit (1280|家, 30|℃,
+    5.2|万元) or cuts a range (3|-5年, 3|至|5, 2024|—|2025): a number is never parted from
+    the Han word, unit sign or range mark right after it, nor a range mark from its second
+    number.
+
+    >>> _inside_number(["达到", "1280", "家"], 2), _inside_number(["3", "至", "5", "年"], 2)
+    (True, True)
+    >>> _inside_number(["达到", "1280", "家"], 1), _inside_number(["热线", "12345", "，"], 2)
+    (False, False)
+    """
+    before, after = tokens[end - 1], tokens[end]
+    if before[-1].isdigit():
+        return after[0] in _RANGE_MARKS or after[0] in _UNIT_SIGNS or _is_han(after[0])
+    return (
+        before in _RANGE_MARKS and after[0].isdigit() and end >= 2 and tokens[end - 2][-1].isdigit()
+    )
+
+
+def _is_han(c: str) -> bool:
+    return "\u4e00" <= c <= "\u9fff"
 
 
 def _best_breaks(tokens: tuple[str, ...], profile: Profile, timing: Timing) -> list[int]:
