@@ -550,7 +550,7 @@ _ZH_RULES = (
     _rule(
         "time", rf"{_START}(?P<hour>\d{{1,2}}):(?P<minute>\d\d)(?::(?P<second>\d\d))?(?!\d)", _time
     ),
-    _rule("ratio", rf"{_START}(?P<a>\d+(?:\.\d+)?):(?P<b>\d+(?:\.\d+)?)(?![\d.])", _ratio),
+    _rule("ratio", rf"{_START}(?P<a>\d+(?:\.\d+)?)[:∶](?P<b>\d+(?:\.\d+)?)(?![\d.])", _ratio),
     _rule("version", rf"{_START}\d+(?:\.\d+){{2,}}(?![\d.])", _version),
     _rule("fraction", rf"{_START}(?P<numerator>\d+)/(?P<denominator>\d+)(?![\d/])", _fraction),
     _rule(
