@@ -381,12 +381,23 @@ def _phone(match: re.Match[str]) -> str | None:
         looks = len(groups[0]) >= 7 and not _counts(match)
     else:
         looks = groups[0].startswith("0") or max(map(len, groups)) >= 7 or len(groups) >= 3
-    cued = _preceded_by(match, _PHONE_CUES, skip="：: 为是") or bool(
-        re.match(r"[\u4e00-\u9fff]{0,8}热线", match.string[match.end() :])
-    )
+    cued = _phone_cued(match.string, match.start(), match.end())
     if not (looks or (cued and len(match.group()) >= 3)):
         return None
     return " ".join(_read_digits(group, yao=True) for group in groups)
+
+
+_LISTED_BEFORE = re.compile(r"(?:\d{3,}(?:[、和及与]|或者?))+$")
+_LISTED_AFTER = re.compile(r"(?:(?:[、和及与]|或者?)\d{3,})*[\u4e00-\u9fff]{0,8}热线")
+
+
+def _phone_cued(text: str, start: int, end: int) -> bool:
+    """After 电话/热线/拨打... or before 热线, alone or in a list of such numbers
+    (拨打110、119或120: all three)."""
+    listed = _LISTED_BEFORE.search(text, 0, start)
+    first = listed.start() if listed else start
+    before = text[:first].rstrip("：: 为是")
+    return before.endswith(_PHONE_CUES) or bool(_LISTED_AFTER.match(text, end))
 
 
 def _time(match: re.Match[str]) -> str | None:
