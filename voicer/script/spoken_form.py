@@ -357,6 +357,13 @@ def _date(match: re.Match[str]) -> str | None:
     return said + (_read_integer(day, False) + (match["day_word"] or "日") if day else "")
 
 
+def _dotted_date(match: re.Match[str]) -> str | None:
+    """An event named by its date, 5·12 or 12·9: said digit by digit (五一二, 一二九)."""
+    if not (1 <= int(match["month"]) <= 12 and 1 <= int(match["day"]) <= 31):
+        return None
+    return _read_digits(match["month"] + match["day"])
+
+
 def _year(match: re.Match[str]) -> str | None:
     if not 1000 <= int(match["year"]) <= 2199 or _preceded_by(match, _NOT_YEAR_CUES):
         return None
@@ -550,6 +557,11 @@ _ZH_RULES = (
         rf"{_START}(?:(?P<year>\d{{4}})年)?(?P<month>\d{{1,2}})月"
         r"(?:(?P<day>\d{1,2})(?P<day_word>[日号]))?",
         _date,
+    ),
+    _rule(
+        "date",
+        rf"{_START}(?P<month>\d{{1,2}})[·・•](?P<day>\d{{1,2}})(?![\d·・•])",
+        _dotted_date,
     ),
     _rule(
         "year",
