@@ -569,6 +569,7 @@ _ZH_RULES = (
         _year_range,
     ),
     _rule("year", rf"{_START}(?P<year>\d{{4}})(?=年|赛季|学年|财年)", _year),
+    _rule("year", r"(?<=[〔［\[])(?P<year>\d{4})(?=[〕］\]])", _year),  # 国发〔2024〕1号
     _rule("digits", rf"{_START}\d+(?:-\d+)*(?![\d.,%‰‱])", _phone),
     _rule(
         "time", rf"{_START}(?P<hour>\d{{1,2}}):(?P<minute>\d\d)(?::(?P<second>\d\d))?(?!\d)", _time
