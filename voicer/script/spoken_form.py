@@ -407,6 +407,11 @@ def _phone_cued(text: str, start: int, end: int) -> bool:
     return before.endswith(_PHONE_CUES) or bool(_LISTED_AFTER.match(text, end))
 
 
+def _cohort(match: re.Match[str]) -> str | None:
+    """A decade cohort, 90后 or 00后: 九零后, 零零后."""
+    return _read_digits(match.group())
+
+
 def _time(match: re.Match[str]) -> str | None:
     hour, minute, second = int(match["hour"]), int(match["minute"]), match["second"]
     if hour > 24 or minute > 59 or (second and int(second) > 59):
@@ -570,6 +575,7 @@ _ZH_RULES = (
     ),
     _rule("year", rf"{_START}(?P<year>\d{{4}})(?=年|赛季|学年|财年)", _year),
     _rule("year", r"(?<=[〔［\[])(?P<year>\d{4})(?=[〕］\]])", _year),  # 国发〔2024〕1号
+    _rule("digits", r"(?<![\d.])\d\d(?=后)", _cohort),
     _rule("digits", rf"{_START}\d+(?:-\d+)*(?![\d.,%‰‱])", _phone),
     _rule(
         "time", rf"{_START}(?P<hour>\d{{1,2}}):(?P<minute>\d\d)(?::(?P<second>\d\d))?(?!\d)", _time
