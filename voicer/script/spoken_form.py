@@ -36,7 +36,7 @@ Choices, the way a Mandarin newsreader says it:
 
 Rule names in :func:`explain`: lexicon, fullwidth, date, year, time, range, percent, unit,
 money, number, decimal, negative, ordinal, digits (phone numbers and numbers with a leading
-zero), abbreviation, fraction, ratio, multiplication, version.
+zero), abbreviation, fraction, ratio, multiplication, version, roman (Ⅱ类, IV级).
 """
 
 from __future__ import annotations
@@ -412,6 +412,17 @@ def _cohort(match: re.Match[str]) -> str | None:
     return _read_digits(match.group())
 
 
+_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8}
+_ROMAN_GRADE = "(?:" + "|".join(sorted(_ROMAN, key=len, reverse=True)) + ")"
+
+
+def _roman(match: re.Match[str]) -> str | None:
+    """Ⅳ (U+2160 to U+216B, Ⅰ to Ⅻ) or a grade in ASCII (IV级): 四."""
+    written = match.group()
+    value = _ROMAN.get(written) or ord(written) - ord("Ⅰ") + 1
+    return _read_integer(str(value), quantity=False)
+
+
 def _time(match: re.Match[str]) -> str | None:
     hour, minute, second = int(match["hour"]), int(match["minute"]), match["second"]
     if hour > 24 or minute > 59 or (second and int(second) > 59):
@@ -550,6 +561,8 @@ _ZH_RULES = (
         r"(?:\.[0-9]+)*(?![A-Za-z])",
         _placeholder,
     ),
+    _rule("roman", "[Ⅰ-Ⅻ]", _roman),
+    _rule("roman", rf"(?<![A-Za-z]){_ROMAN_GRADE}(?=[级类期型])", _roman),  # not X: a placeholder
     _rule("abbreviation", r"(?<![A-Za-z0-9])[A-Za-z]+(?:\d+(?:\.\d+)?[A-Za-z]*)+", _abbreviation),
     _rule(
         "date",
