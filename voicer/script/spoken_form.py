@@ -283,8 +283,11 @@ def _read_number(written: str, quantity: bool = True, measure: bool = False) -> 
     return _read_integer(whole, quantity)
 
 
-def _signed(sign: str | None, reading: str) -> str:
-    return ("负" if sign else "") + reading
+def _signed(sign: str | None, reading: str, unit: str | None = None) -> str:
+    """负 before a number, 零下 before a temperature (-5℃ is 零下五摄氏度)."""
+    if not sign:
+        return reading
+    return ("零下" if unit in _TEMPERATURES else "负") + reading
 
 
 # --- the Mandarin rules -------------------------------------------------------------------------
@@ -303,6 +306,7 @@ _UNITS = {
     "kHz": "千赫", "MHz": "兆赫", "GHz": "吉赫", "h": "小时", "min": "分钟", "dB": "分贝",
     "℃": "摄氏度", "°C": "摄氏度", "℉": "华氏度", "°F": "华氏度", "°": "度",
 }  # fmt: skip
+_TEMPERATURES = {"℃", "°C", "℉", "°F"}
 _NOT_COUNTED = {"摄氏度", "华氏度", "度", "分贝"}  # 二摄氏度, not 两摄氏度
 _UNIT = (
     "(?:"
@@ -473,9 +477,9 @@ def _range(match: re.Match[str]) -> str | None:
         return None
     unit = last or first
     cardinal, measure = not _preceded_by(match, ("第",)), _counted(match, unit)
-    first = unit if first or unit in _PERCENT else None  # 3-5% is 3% to 5%; 3-5km is 3 to 5km
+    say_first = bool(first) or unit in _PERCENT  # 3-5% is 3% to 5%; 3-5km is 3 to 5km
     return (
-        _quantity(match["sa"], match["a"], first, cardinal, measure)
+        _quantity(match["sa"], match["a"], unit, cardinal, measure, say_unit=say_first)
         + _spoken_separator(match["sep"])
         + _quantity(match["sb"], match["b"], unit, cardinal, measure)
     )
@@ -488,13 +492,19 @@ def _single(match: re.Match[str]) -> str | None:
 
 
 def _quantity(
-    sign: str | None, number: str, unit: str | None, cardinal: bool, measure: bool
+    sign: str | None,
+    number: str,
+    unit: str | None,
+    cardinal: bool,
+    measure: bool,
+    say_unit: bool = True,
 ) -> str:
-    """A signed number with its unit or percent sign: -3.5 -> 负三点五, 25℃ -> 二十五摄氏度."""
+    """A signed number with its unit or percent sign (``say_unit``: said after it, not only
+    after the last number of a range): -3.5 -> 负三点五, -5℃ -> 零下五摄氏度."""
     if unit in _PERCENT:
         return _signed(sign, _PERCENT[unit] + _read_number(number, False))
-    said = _signed(sign, _read_number(number, cardinal, measure and cardinal))
-    return said + (_UNITS[unit] if unit else "")
+    said = _signed(sign, _read_number(number, cardinal, measure and cardinal), unit)
+    return said + (_UNITS[unit] if unit and say_unit else "")
 
 
 def _suffix(written: str | None) -> str | None:
