@@ -502,7 +502,8 @@ def _quantity(
     """A signed number with its unit or percent sign (``say_unit``: said after it, not only
     after the last number of a range): -3.5 -> 负三点五, -5℃ -> 零下五摄氏度."""
     if unit in _PERCENT:
-        return _signed(sign, _PERCENT[unit] + _read_number(number, False))
+        whole = unit == "%" and number == "100"
+        return _signed(sign, _PERCENT[unit] + ("百" if whole else _read_number(number, False)))
     said = _signed(sign, _read_number(number, cardinal, measure and cardinal), unit)
     return said + (_UNITS[unit] if unit and say_unit else "")
 
