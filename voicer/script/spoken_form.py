@@ -17,13 +17,19 @@ Choices, the way a Mandarin newsreader says it:
   word or unit (两个, 两年, 两公里); 二 everywhere else (十二, 二百, 百分之二, 第二, 二月,
   二点五, 二零二四年, 三分之二, 零二万).
 - Phone-like numbers are read digit by digit with 一 as 幺; groups written with a hyphen
-  are joined by a single space (010-12345678 -> 零幺零 幺二三四五六七八). Other digit
-  strings (years, model numbers such as C919, numbers with a leading zero) keep 一.
+  are joined by a single space (010-12345678 -> 零幺零 幺二三四五六七八), and so is every
+  number of a list after a phone cue (拨打110、119或120 -> 拨打幺幺零、幺幺九或幺二零).
+  Other digit strings (years, model numbers such as C919, numbers with a leading zero,
+  event dates such as 5·12 -> 五一二, cohorts such as 90后 -> 九零后) keep 一.
 - Years (four digits from 1000 to 2199 before 年, 赛季, 学年 or 财年, not after 近/约/超...)
-  are read digit by digit with 零 (二零二四年); 2024名 or 2024 alone is a quantity. Dates
-  (2024-03-05, 2024/3/5, 2024.3.5) become 二零二四年三月五日; another a/b is a fraction
-  (1/3 -> 三分之一). Ranges between numbers (- – — ~ ～) are read with 到; a written 至 or
-  到 is kept (3至5年 -> 三至五年). 3-5% means 百分之三到百分之五.
+  are read digit by digit with 零 (二零二四年); 2024名 or 2024 alone is a quantity.
+  A document number's year in 〔〕 or [] is a year too (国发〔2024〕1号 -> 国发〔二零二四〕一号).
+  Dates (2024-03-05, 2024/3/5, 2024.3.5) become 二零二四年三月五日; another a/b is a fraction
+  (1/3 -> 三分之一); a:b or a∶b between numbers that is not a time is a ratio (2.39∶1 ->
+  二点三九比一). Ranges between numbers (- – — ~ ～) are read with 到; a written 至 or
+  到 is kept (3至5年 -> 三至五年). 3-5% means 百分之三到百分之五; exactly 100% is 百分之百.
+- A minus sign is 负, but 零下 before a temperature (-5℃ -> 零下五摄氏度). Roman numerals
+  Ⅰ to Ⅻ are numbers (Ⅱ类 -> 二类); ASCII I to VIII only as a grade (IV级 -> 四级).
 - Left to the engine: Latin words and acronyms (GDP, AI, GB, the G of 5G), the Chinese
   words between numbers (至, 到, 亿元, 平方米, 个百分点), signs such as + and /, and
   placeholders (*, ＊, X, XX, ××, Ｘ, and any digits touching one, such as 20XX): a number
