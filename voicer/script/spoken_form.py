@@ -17,13 +17,19 @@ Choices, the way a Mandarin newsreader says it:
   word or unit (两个, 两年, 两公里); 二 everywhere else (十二, 二百, 百分之二, 第二, 二月,
   二点五, 二零二四年, 三分之二, 零二万).
 - Phone-like numbers are read digit by digit with 一 as 幺; groups written with a hyphen
-  are joined by a single space (010-12345678 -> 零幺零 幺二三四五六七八). Other digit
-  strings (years, model numbers such as C919, numbers with a leading zero) keep 一.
+  are joined by a single space (010-12345678 -> 零幺零 幺二三四五六七八), and so is every
+  number of a list after a phone cue (拨打110、119或120 -> 拨打幺幺零、幺幺九或幺二零).
+  Other digit strings (years, model numbers such as C919, numbers with a leading zero,
+  event dates such as 5·12 -> 五一二, cohorts such as 90后 -> 九零后) keep 一.
 - Years (four digits from 1000 to 2199 before 年, 赛季, 学年 or 财年, not after 近/约/超...)
-  are read digit by digit with 零 (二零二四年); 2024名 or 2024 alone is a quantity. Dates
-  (2024-03-05, 2024/3/5, 2024.3.5) become 二零二四年三月五日; another a/b is a fraction
-  (1/3 -> 三分之一). Ranges between numbers (- – — ~ ～) are read with 到; a written 至 or
-  到 is kept (3至5年 -> 三至五年). 3-5% means 百分之三到百分之五.
+  are read digit by digit with 零 (二零二四年); 2024名 or 2024 alone is a quantity.
+  A document number's year in 〔〕 or [] is a year too (国发〔2024〕1号 -> 国发〔二零二四〕一号).
+  Dates (2024-03-05, 2024/3/5, 2024.3.5) become 二零二四年三月五日; another a/b is a fraction
+  (1/3 -> 三分之一); a:b or a∶b between numbers that is not a time is a ratio (2.39∶1 ->
+  二点三九比一). Ranges between numbers (- – — ~ ～) are read with 到; a written 至 or
+  到 is kept (3至5年 -> 三至五年). 3-5% means 百分之三到百分之五; exactly 100% is 百分之百.
+- A minus sign is 负, but 零下 before a temperature (-5℃ -> 零下五摄氏度). Roman numerals
+  Ⅰ to Ⅻ are numbers (Ⅱ类 -> 二类); ASCII I to VIII only as a grade (IV级 -> 四级).
 - Left to the engine: Latin words and acronyms (GDP, AI, GB, the G of 5G), the Chinese
   words between numbers (至, 到, 亿元, 平方米, 个百分点), signs such as + and /, and
   placeholders (*, ＊, X, XX, ××, Ｘ, and any digits touching one, such as 20XX): a number
@@ -36,7 +42,7 @@ Choices, the way a Mandarin newsreader says it:
 
 Rule names in :func:`explain`: lexicon, fullwidth, date, year, time, range, percent, unit,
 money, number, decimal, negative, ordinal, digits (phone numbers and numbers with a leading
-zero), abbreviation, fraction, ratio, multiplication, version.
+zero), abbreviation, fraction, ratio, multiplication, version, roman (Ⅱ类, IV级).
 """
 
 from __future__ import annotations
@@ -283,8 +289,11 @@ def _read_number(written: str, quantity: bool = True, measure: bool = False) -> 
     return _read_integer(whole, quantity)
 
 
-def _signed(sign: str | None, reading: str) -> str:
-    return ("负" if sign else "") + reading
+def _signed(sign: str | None, reading: str, unit: str | None = None) -> str:
+    """负 before a number, 零下 before a temperature (-5℃ is 零下五摄氏度)."""
+    if not sign:
+        return reading
+    return ("零下" if unit in _TEMPERATURES else "负") + reading
 
 
 # --- the Mandarin rules -------------------------------------------------------------------------
@@ -303,6 +312,7 @@ _UNITS = {
     "kHz": "千赫", "MHz": "兆赫", "GHz": "吉赫", "h": "小时", "min": "分钟", "dB": "分贝",
     "℃": "摄氏度", "°C": "摄氏度", "℉": "华氏度", "°F": "华氏度", "°": "度",
 }  # fmt: skip
+_TEMPERATURES = {"℃", "°C", "℉", "°F"}
 _NOT_COUNTED = {"摄氏度", "华氏度", "度", "分贝"}  # 二摄氏度, not 两摄氏度
 _UNIT = (
     "(?:"
@@ -357,6 +367,13 @@ def _date(match: re.Match[str]) -> str | None:
     return said + (_read_integer(day, False) + (match["day_word"] or "日") if day else "")
 
 
+def _dotted_date(match: re.Match[str]) -> str | None:
+    """An event named by its date, 5·12 or 12·9: said digit by digit (五一二, 一二九)."""
+    if not (1 <= int(match["month"]) <= 12 and 1 <= int(match["day"]) <= 31):
+        return None
+    return _read_digits(match["month"] + match["day"])
+
+
 def _year(match: re.Match[str]) -> str | None:
     if not 1000 <= int(match["year"]) <= 2199 or _preceded_by(match, _NOT_YEAR_CUES):
         return None
@@ -381,12 +398,39 @@ def _phone(match: re.Match[str]) -> str | None:
         looks = len(groups[0]) >= 7 and not _counts(match)
     else:
         looks = groups[0].startswith("0") or max(map(len, groups)) >= 7 or len(groups) >= 3
-    cued = _preceded_by(match, _PHONE_CUES, skip="：: 为是") or bool(
-        re.match(r"[\u4e00-\u9fff]{0,8}热线", match.string[match.end() :])
-    )
+    cued = _phone_cued(match.string, match.start(), match.end())
     if not (looks or (cued and len(match.group()) >= 3)):
         return None
     return " ".join(_read_digits(group, yao=True) for group in groups)
+
+
+_LISTED_BEFORE = re.compile(r"(?:\d{3,}(?:[、和及与]|或者?))+$")
+_LISTED_AFTER = re.compile(r"(?:(?:[、和及与]|或者?)\d{3,})*[\u4e00-\u9fff]{0,8}热线")
+
+
+def _phone_cued(text: str, start: int, end: int) -> bool:
+    """After 电话/热线/拨打... or before 热线, alone or in a list of such numbers
+    (拨打110、119或120: all three)."""
+    listed = _LISTED_BEFORE.search(text, 0, start)
+    first = listed.start() if listed else start
+    before = text[:first].rstrip("：: 为是")
+    return before.endswith(_PHONE_CUES) or bool(_LISTED_AFTER.match(text, end))
+
+
+def _cohort(match: re.Match[str]) -> str | None:
+    """A decade cohort, 90后 or 00后: 九零后, 零零后."""
+    return _read_digits(match.group())
+
+
+_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8}
+_ROMAN_GRADE = "(?:" + "|".join(sorted(_ROMAN, key=len, reverse=True)) + ")"
+
+
+def _roman(match: re.Match[str]) -> str | None:
+    """Ⅳ (U+2160 to U+216B, Ⅰ to Ⅻ) or a grade in ASCII (IV级): 四."""
+    written = match.group()
+    value = _ROMAN.get(written) or ord(written) - ord("Ⅰ") + 1
+    return _read_integer(str(value), quantity=False)
 
 
 def _time(match: re.Match[str]) -> str | None:
@@ -439,9 +483,9 @@ def _range(match: re.Match[str]) -> str | None:
         return None
     unit = last or first
     cardinal, measure = not _preceded_by(match, ("第",)), _counted(match, unit)
-    first = unit if first or unit in _PERCENT else None  # 3-5% is 3% to 5%; 3-5km is 3 to 5km
+    say_first = bool(first) or unit in _PERCENT  # 3-5% is 3% to 5%; 3-5km is 3 to 5km
     return (
-        _quantity(match["sa"], match["a"], first, cardinal, measure)
+        _quantity(match["sa"], match["a"], unit, cardinal, measure, say_unit=say_first)
         + _spoken_separator(match["sep"])
         + _quantity(match["sb"], match["b"], unit, cardinal, measure)
     )
@@ -454,13 +498,20 @@ def _single(match: re.Match[str]) -> str | None:
 
 
 def _quantity(
-    sign: str | None, number: str, unit: str | None, cardinal: bool, measure: bool
+    sign: str | None,
+    number: str,
+    unit: str | None,
+    cardinal: bool,
+    measure: bool,
+    say_unit: bool = True,
 ) -> str:
-    """A signed number with its unit or percent sign: -3.5 -> 负三点五, 25℃ -> 二十五摄氏度."""
+    """A signed number with its unit or percent sign (``say_unit``: said after it, not only
+    after the last number of a range): -3.5 -> 负三点五, -5℃ -> 零下五摄氏度."""
     if unit in _PERCENT:
-        return _signed(sign, _PERCENT[unit] + _read_number(number, False))
-    said = _signed(sign, _read_number(number, cardinal, measure and cardinal))
-    return said + (_UNITS[unit] if unit else "")
+        whole = unit == "%" and number == "100"
+        return _signed(sign, _PERCENT[unit] + ("百" if whole else _read_number(number, False)))
+    said = _signed(sign, _read_number(number, cardinal, measure and cardinal), unit)
+    return said + (_UNITS[unit] if unit and say_unit else "")
 
 
 def _suffix(written: str | None) -> str | None:
@@ -527,6 +578,8 @@ _ZH_RULES = (
         r"(?:\.[0-9]+)*(?![A-Za-z])",
         _placeholder,
     ),
+    _rule("roman", "[Ⅰ-Ⅻ]", _roman),
+    _rule("roman", rf"(?<![A-Za-z]){_ROMAN_GRADE}(?=[级类期型])", _roman),  # not X: a placeholder
     _rule("abbreviation", r"(?<![A-Za-z0-9])[A-Za-z]+(?:\d+(?:\.\d+)?[A-Za-z]*)+", _abbreviation),
     _rule(
         "date",
@@ -541,16 +594,23 @@ _ZH_RULES = (
         _date,
     ),
     _rule(
+        "date",
+        rf"{_START}(?P<month>\d{{1,2}})[·・•](?P<day>\d{{1,2}})(?![\d·・•])",
+        _dotted_date,
+    ),
+    _rule(
         "year",
         rf"{_START}(?P<first>\d{{4}})(?P<sep>[{_SEPARATORS}])(?P<last>\d{{4}})(?![\d.])",
         _year_range,
     ),
     _rule("year", rf"{_START}(?P<year>\d{{4}})(?=年|赛季|学年|财年)", _year),
+    _rule("year", r"(?<=[〔［\[])(?P<year>\d{4})(?=[〕］\]])", _year),  # 国发〔2024〕1号
+    _rule("digits", r"(?<![\d.])\d\d(?=后)", _cohort),
     _rule("digits", rf"{_START}\d+(?:-\d+)*(?![\d.,%‰‱])", _phone),
     _rule(
         "time", rf"{_START}(?P<hour>\d{{1,2}}):(?P<minute>\d\d)(?::(?P<second>\d\d))?(?!\d)", _time
     ),
-    _rule("ratio", rf"{_START}(?P<a>\d+(?:\.\d+)?):(?P<b>\d+(?:\.\d+)?)(?![\d.])", _ratio),
+    _rule("ratio", rf"{_START}(?P<a>\d+(?:\.\d+)?)[:∶](?P<b>\d+(?:\.\d+)?)(?![\d.])", _ratio),
     _rule("version", rf"{_START}\d+(?:\.\d+){{2,}}(?![\d.])", _version),
     _rule("fraction", rf"{_START}(?P<numerator>\d+)/(?P<denominator>\d+)(?![\d/])", _fraction),
     _rule(
