@@ -223,3 +223,28 @@ def test_an_output_on_a_read_only_disk_is_refused_with_the_reason(tmp_path):
             files.check_writable(folder / "out.mp3")
         with pytest.raises(InputError, match=r"no folder can be made in .*: read-only file system"):
             files.check_writable(folder / "new" / "out.mp3")
+
+
+def test_a_file_size_limit_on_the_delivered_audio_is_named(tmp_path):
+    """The limit passes the scratch (mono float) and stops the delivery (stereo 24-bit), which
+    ffmpeg writes: the kernel stops it with SIGXFSZ before it can say why."""
+    speech = "今天我们在这里召开全市科技创新大会，回顾过去一年的工作。\n明天继续开会。\n"
+    (tmp_path / "talk.txt").write_text(speech, encoding="utf-8")
+    args = ["render", "talk.txt", "--engine", "tone", "--no-cache", "-q", "--channels", "2"]
+    assert run_voicer(*args, "-o", "out.wav", cwd=tmp_path).returncode == 0
+    earlier = (tmp_path / "out.wav").read_bytes()
+    (tmp_path / "talk.txt").write_text(speech.replace("明天", "后天"), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "voicer", *args, "-o", "out.wav"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        preexec_fn=file_size_limit(len(earlier) * 8 // 10),
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "voicer: error: cannot encode out.wav: File too large (a file size limit stopped ffmpeg)"
+    ]
+    assert (tmp_path / "out.wav").read_bytes() == earlier
+    assert leftovers(tmp_path) == []

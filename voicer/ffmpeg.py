@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -97,9 +98,19 @@ def encode_blocks(
 
 
 def _reason(stderr: bytes, returncode: int) -> str:
-    """Why ffmpeg failed: the last line it printed, else its exit code."""
+    """Why ffmpeg failed: the last line it printed, else what ended it.
+
+    >>> _reason(b"", -signal.SIGXFSZ)
+    'File too large (a file size limit stopped ffmpeg)'
+    >>> _reason(b"No space left on device", 1), _reason(b"", 1)
+    ('No space left on device', 'ffmpeg exited with 1')
+    """
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
-    return lines[-1] if lines else f"ffmpeg exited with {returncode}"
+    if lines:
+        return lines[-1]
+    if returncode == -signal.SIGXFSZ:  # ulimit -f: the kernel stops the writer, it says nothing
+        return "File too large (a file size limit stopped ffmpeg)"
+    return f"ffmpeg exited with {returncode}"
 
 
 @dataclass(frozen=True)
