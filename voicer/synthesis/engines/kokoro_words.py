@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from voicer.model import Mark
+from voicer.script import pinyin
 from voicer.script.spoken_form import origins
 
 SAMPLES_PER_FRAME = 600  # one duration frame of Kokoro v1.0 at 24 kHz (25 ms)
@@ -77,6 +78,22 @@ def words(text: str, spoken: str) -> list[Word]:
         found.append(Word("", phonemes))
         spans.append(span)
     return _merge(text, found, spans)
+
+
+def readings(spoken: str) -> list[pinyin.Word]:
+    """``spoken`` as the engine reads it (letters spelled, digits through cn2an, punctuation
+    mapped), cut into words with their pinyin. The model is not loaded.
+
+    >>> " ".join(s for w in readings("GDP增长5%") for s in w.pinyin)
+    'ji2 di2 pi1 zeng1 zhang3 bai3 fen1 zhi1 wu3'
+    """
+    import cn2an
+    from misaki.zh import ZHG2P
+
+    from voicer.synthesis.engines.kokoro import _spell_letters  # kokoro imports this module
+
+    spelled = _spell_letters(spoken)
+    return pinyin.read(ZHG2P.map_punctuation(cn2an.transform(spelled, "an2cn")))
 
 
 def marks(
