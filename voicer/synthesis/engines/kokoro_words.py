@@ -90,10 +90,11 @@ def readings(spoken: str) -> list[pinyin.Word]:
     import cn2an
     from misaki.zh import ZHG2P
 
-    from voicer.synthesis.engines.kokoro import _spell_letters  # kokoro imports this module
+    from voicer.synthesis.engines.kokoro import _G2P_LOCK, _spell_letters  # it imports this
 
-    spelled = _spell_letters(spoken)
-    return pinyin.read(ZHG2P.map_punctuation(cn2an.transform(spelled, "an2cn")))
+    prepared = ZHG2P.map_punctuation(cn2an.transform(_spell_letters(spoken), "an2cn"))
+    with _G2P_LOCK:  # jieba, as the engine uses it
+        return pinyin.read(prepared)
 
 
 def marks(
