@@ -541,7 +541,7 @@ def check_command(
 
     Exit code 0 when there are no errors or warnings (notes alone), 1 otherwise, 2 when the
     input cannot be read. With --readings: each sentence's reading, exit code 0 (2 when the
-    input cannot be read or its markup does not parse).
+    input cannot be read, its markup does not parse or it has nothing to speak).
     """
     script = _read_script(source)
     for notice in script.notices:
