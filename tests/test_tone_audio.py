@@ -17,10 +17,10 @@ Slopes measured (semitones per second; deterministic: the same with 1 or 2 threa
     zm_yunxi     我们用了一天。 (yi1/yi4)  -94.7     -163.1
 
 Left out, as not robust in both voices: 不 inside 这样说不对。 (zf_xiaobei dips and rises in both
-renderings; with the span moved 45 ms earlier, as kokoro.EARLY_SAMPLES would, its two slopes were
-equal), and 一天 alone (the model already makes yī fall there: -12.2 -> -28.1 and -63.3 -> -101.3,
-smaller margins). With the span moved 45 ms earlier the kept items still pass (+12 and +19 for
-bú; -71 and -115 for yì, margins 32 to 66).
+renderings: -28.0 -> +19.8 here, but -55 -> -55 with the span moved 45 ms earlier, as
+kokoro.EARLY_SAMPLES moves word starts), and 一天 alone (the model already makes yī fall there:
+-12.2 -> -28.1 and -63.3 -> -101.3, smaller margins). The span is the durations' own: moved 45 ms
+earlier, the kept items give -8 -> +14 and -34 -> +29 for 不对, +17 -> -50 and -16 -> -88 for 一.
 """
 
 from __future__ import annotations
