@@ -127,7 +127,6 @@ def test_yi_before_a_first_tone_falls_when_spoken_yi4(slopes, voice):
     assert uncorrected - corrected > MARGIN, (uncorrected, corrected)
 
 
-@pytest.mark.xfail(strict=False, reason="tone rules not merged yet")
 @pytest.mark.parametrize(
     "text, pinyin",
     [(BU.text, "bu2 dui4"), ("一天", "yi4tian1"), (YI.text, "wo3men5 yong4 le5 yi4tian1")],
