@@ -25,10 +25,10 @@ FLOORS = {
     "third": 0.0,
     "neutral": 0.51,
     "polyphone": 0.80,
-    "number": 0.79,
+    "number": 0.76,
     "news": 0.95,
 }
-TONE_FLOOR = 0.83  # share of syllables with the right tone, over every set present
+TONE_FLOOR = 0.82  # share of syllables with the right tone, over every set present
 
 HAN = re.compile("[\u4e00-\u9fff]")
 SYLLABLE = re.compile(r"([a-z]+)([1-5])")
