@@ -23,7 +23,7 @@ FLOORS = {
     "bu": 0.38,
     "yi": 0.47,
     "third": 0.0,
-    "neutral": 0.51,
+    "neutral": 0.50,
     "polyphone": 0.80,
     "number": 0.76,
     "news": 0.95,
@@ -85,12 +85,10 @@ def test_tone_accuracy_keeps_its_floor(scores):
 
 @pytest.mark.xfail(reason="tone rules not merged yet", strict=False)
 def test_news_register_keeps_full_tones():
-    items = [item for path in _present() for item in accuracy.load(path)]
-    wrong = {
-        item.text: accuracy.said(item.text)
-        for item in items
-        if item.category == "news" and accuracy.said(item.text) not in item.readings
-    }
+    news = [item for path in _present() for item in accuracy.load(path) if item.category == "news"]
+    said = {item.text: accuracy.said(item.text) for item in news}
+    wrong = {item.text: said[item.text] for item in news if said[item.text] not in item.readings}
+    assert news
     assert wrong == {}
 
 
