@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SETS = [ROOT / "tests" / "data" / "readings.tsv", ROOT / "tests" / "data" / "polyphones.tsv"]
 
 # Share of items fully right, per category, as the dictionary readings alone reach it (rounded
-# down); the tone rules raise them. The polyphone floor was set from a draft of polyphones.tsv
-# (86 % then), with room for the items still being added.
+# down); the tone rules raise them. The polyphone floor was set from drafts of polyphones.tsv
+# (83-86 %), with room for the items still being added.
 FLOORS = {
     "bu": 0.38,
     "yi": 0.47,
