@@ -1,7 +1,8 @@
 """How well each offline Mandarin G2P option reads polyphones in context.
 
 Usage:
-    python scripts/polyphones.py [--option NAME ...] [--plain FILE] [--show-errors]
+    python scripts/polyphones.py [--option NAME ...] [--plain FILE] [--runs N] [--show-errors]
+    python scripts/polyphones.py --changed phrase_pinyin_data.large_pinyin [--top N]
 
 Each option runs in a process of its own (some of them load data into pypinyin's global
 dictionaries, and the load time and memory are measured), on tests/data/polyphones.tsv and,
@@ -23,12 +24,14 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 POLYPHONES = ROOT / "tests" / "data" / "polyphones.tsv"
@@ -279,14 +282,22 @@ def run_option(name: str, files: list[Path]) -> dict[str, object]:
     return report
 
 
-def _measure(names: list[str], files: list[Path]) -> Iterator[dict[str, object]]:
+def _measure(names: list[str], files: list[Path], runs: int) -> Iterator[dict[str, object]]:
+    """Each option in ``runs`` fresh processes; the timings and memory are the medians."""
     for name in names:
         command = [sys.executable, __file__, "--child", name, *(str(f) for f in files)]
-        done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
-        if done.returncode != 0:
-            yield {"name": name, "failed": done.stderr.strip().splitlines()[-1:]}
-            continue
-        yield json.loads(done.stdout.strip().splitlines()[-1])
+        reports: list[dict[str, Any]] = []
+        for _ in range(runs):
+            done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
+            if done.returncode != 0:
+                reports.append({"name": name, "failed": done.stderr.strip().splitlines()[-1:]})
+                break
+            reports.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        report = reports[-1]
+        for key in ("first_s", "rss_mib", "per_item_ms"):
+            if key in report:
+                report[key] = statistics.median(float(r[key]) for r in reports)
+        yield report
 
 
 def _percent(part: object, whole: object) -> str:
@@ -338,6 +349,29 @@ def table(reports: list[dict[str, object]], files: list[Path], show_errors: bool
     return "\n".join(lines)
 
 
+def changed_words(data: list[str], top: int) -> list[tuple[str, str, str]]:
+    """jieba's ``top`` most frequent words whose pypinyin reading loading ``data`` changes."""
+    import importlib
+
+    import jieba
+    from pypinyin import Style, lazy_pinyin
+
+    ranked = []
+    for line in (Path(jieba.__file__).parent / "dict.txt").read_text(encoding="utf-8").splitlines():
+        word, frequency = line.split()[:2]
+        if len(word) > 1 and HAN.fullmatch(word):
+            ranked.append((-int(frequency), word))
+    words = [word for _, word in sorted(ranked)[:top]]
+
+    def read(word: str) -> str:
+        return " ".join(lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True))
+
+    before = {word: read(word) for word in words}
+    for name in data:
+        importlib.import_module(f"pypinyin_dict.{name}").load()
+    return [(w, before[w], read(w)) for w in words if read(w) != before[w]]
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--child"]:
         print(json.dumps(run_option(sys.argv[2], [Path(p) for p in sys.argv[3:]])))
@@ -346,10 +380,24 @@ def main() -> None:
     parser.add_argument("--option", action="append", choices=list(OPTIONS))
     parser.add_argument("--plain", type=Path, help="a labelled file of plain news sentences")
     parser.add_argument("--show-errors", action="store_true")
+    parser.add_argument("--runs", type=int, default=3, help="processes per option (medians)")
+    parser.add_argument(
+        "--changed",
+        metavar="DATA",
+        help="instead: list the frequent words whose reading pypinyin-dict data changes "
+        "(e.g. phrase_pinyin_data.large_pinyin; several joined by commas)",
+    )
+    parser.add_argument("--top", type=int, default=5000, help="with --changed: how many words")
     args = parser.parse_args()
+    if args.changed:
+        changed = changed_words(args.changed.split(","), args.top)
+        print(f"{args.changed}: {len(changed)} of jieba's {args.top} most frequent words change")
+        for word, before, after in changed:
+            print(f"  {word}\t{before}\t-> {after}")
+        return
     files = [POLYPHONES] + ([args.plain] if args.plain else [])
     names = args.option or list(OPTIONS)
-    reports = list(_measure(names, files))
+    reports = list(_measure(names, files, args.runs))
     print(table(reports, files, args.show_errors))
     print()
     for name in names:
