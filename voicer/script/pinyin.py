@@ -190,6 +190,7 @@ class _Run:
 
 def _read_run(chars: str, offset: int, overrides: Sequence[Override]) -> list[Word]:
     run = _dictionary_readings(chars, offset, overrides)
+    _polyphones(run)
     _neutral_tones(run)
     _bu(run)
     _yi(run)
@@ -242,6 +243,64 @@ def _cut(chars: str) -> list[tuple[str, str]]:
 
 def _tone(syllable: str) -> int:
     return int(syllable[-1]) if syllable[-1:].isdigit() else 5
+
+
+# --- polyphones the dictionary reads wrong ------------------------------------------------------
+
+# Phrases of speeches whose reading pypinyin's phrase table gets wrong (checked against the
+# 现代汉语词典); each is found anywhere in a run, whatever the word cut.
+_PHRASES = {
+    "还款": "huan2 kuan3",
+    "还贷": "huan2 dai4",
+    "还钱": "huan2 qian2",
+    "还债": "huan2 zhai4",
+    "有借有还": "you3 jie4 you3 huan2",
+    "数以": "shu4 yi3",
+    "出处": "chu1 chu4",
+    "朝鲜": "chao2 xian3",
+    "中肯": "zhong4 ken3",
+    "全长": "quan2 chang2",
+    "接种": "jie1 zhong4",
+    "开花结果": "kai1 hua1 jie1 guo3",
+    "蒙古": "meng3 gu3",
+}
+# verbs before which 为 is still "for" (要为人民服务), not "as"
+_MODAL_VERBS = frozenset(
+    ["要", "会", "能", "应", "该", "应该", "应当", "必须", "需要", "可以", "愿意", "想", "敢", "是"]
+)
+
+
+def _polyphones(run: _Run) -> None:
+    """Phrases from :data:`_PHRASES`, and the readings a word's part of speech decides: 为 as
+    "as" after a verb (成长为, 评为) or in 以…为 is wéi; 长 as an adjective is cháng; 中 as a
+    verb (中了埋伏) is zhòng; 大都 before a verb, "mostly", is dàdōu."""
+    chars = run.chars
+    for phrase, said in _PHRASES.items():
+        for found in re.finditer(phrase, chars):
+            for index, syllable in enumerate(said.split(), found.start()):
+                run.set_syllable(index, syllable)
+                run.base[index] = run.said[index]
+    spans = run.spans()
+    for number, (start, end, word, tag) in enumerate(spans):
+        before = spans[number - 1] if number else (0, 0, "", "")
+        after = spans[number + 1][3] if number + 1 < len(spans) else ""
+        if word == "为" and (_verb_before(before) or "以" in chars[:start]):
+            run.set_syllable(start, "wei2")
+        elif len(word) == 2 and word[1] == "为" and tag.startswith("v"):
+            run.set_syllable(start + 1, "wei2")
+        elif word == "长" and tag == "a" and not after.startswith("a"):  # not 长高
+            run.set_syllable(start, "chang2")
+        elif word == "中" and after == "ul":
+            run.set_syllable(start, "zhong4")
+        elif word == "大都" and after.startswith("v"):
+            run.set_syllable(end - 1, "dou1")
+
+
+def _verb_before(word: tuple[int, int, str, str]) -> bool:
+    """Whether ``word`` is a verb 为 can complete (成长为), not a modal or a reduplication
+    (要为人民, 处处为群众)."""
+    text = word[2]
+    return word[3].startswith("v") and text not in _MODAL_VERBS and text[:1] != text[1:2]
 
 
 # --- 1. neutral tones -------------------------------------------------------------------------
@@ -394,7 +453,7 @@ def _yi_is_one(before: str, after: str, later: str, ends_word: bool) -> bool:
         or (last in _NUMERALS and not (last in _UNITS and after in _UNITS))  # 十一, 一千一百
         or after in _DIGITS
         or (after in "到至" and later[:1] in _NUMERALS)  # 1-2月: 一到二月
-        or ("二" in later and after not in _NUMERALS)  # 一清二楚, 数一数二, 说一不二
+        or (later[:1] == "二" and after not in _NUMERALS)  # 一清二楚, 数一数二, 说一不二
         or (last == "比" and before[:1] in _NUMERALS)  # 3∶1: 三比一
         or after in _ORDINAL_AFTER_YI
         or (after == "月" and last != "个")
