@@ -539,6 +539,8 @@ def check_command(source: str, output_format: str, lexicon: Path | None, **limit
         _notice(notice)
     words = spoken_form.load_lexicon(lexicon) if lexicon else None
     findings = pipeline.script_findings(script, pipeline.RenderOptions(**limits), words)
+    for notice in pipeline.check_notices(script, words):
+        _notice(notice)
     if output_format == "json":
         click.echo(lint.format_json(findings, script.source))
     else:

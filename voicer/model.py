@@ -11,6 +11,8 @@ from typing import Protocol
 
 import numpy as np
 
+from voicer.script.pinyin import Override
+
 
 class Signal(Protocol):
     """Mono float32 samples, readable in any range (see voicer.audio.stream)."""
@@ -89,6 +91,8 @@ class Segment:
     voice: str | None = None  # set by markup: another voice than the render's
     rate: int | None = None  # set by markup: speaking rate in percent, instead of the render's
     pause_after_ms: int | None = None  # set by markup: the pause after this sentence
+    # readings the author gave (lexicon or markup), at their offsets in ``spoken``
+    pinyin: tuple[Override, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from voicer.errors import InputError, SynthesisError
 from voicer.model import Clip, Cue, Programme, Prosody, Script, Segment
 from voicer.script import headings, lint, reading, spoken_form
 from voicer.script import prepare as drafts
+from voicer.script.overrides import annotate
 from voicer.script.prosody import parse_prosody
 from voicer.subtitles import captions, formats, rules, timeline
 from voicer.subtitles import cues as cueing
@@ -240,7 +241,7 @@ class Plan:
     lead_in_ms: int  # silence markup asks for before the first sentence
     profile: Profile
     prosody: Prosody
-    lexicon: Mapping[str, str] | None
+    lexicon: spoken_form.Lexicon | None
     choice: engines.Choice
     notices: tuple[str, ...]
 
@@ -261,11 +262,17 @@ def prepare(script: Script, options: RenderOptions, choice: engines.Choice | Non
         options.engine, options.voice, script.language, options.kokoro_model, options.probe_timeout
     )
     segments, mapped = engines.with_engine_voices(segments, choice)
+    unsaid: list[str] = []
+    if not choice.engine.takes_pinyin:
+        say = lexicon.say if lexicon else {}
+        unsaid = pinyin_notices(choice.engine.name, segments, say)
+        segments = [drafts.said_instead(segment, say) for segment in segments]
     notices = [
         *script.notices,
         *choice.notices,
         *engines.ignored_settings_notices(choice, prosody),
         *mapped,
+        *unsaid,
     ]
     return Plan(
         script=script,
@@ -301,7 +308,8 @@ def synthesise_segment(speaker: pool.Speaker, plan: Plan, segment: Segment) -> C
     """The clip of ``segment``, spoken as the plan speaks its sentences."""
     prosody = None if segment.rate is None else replace(plan.prosody, rate=segment.rate)
     try:
-        return speaker.speak(segment.spoken, segment.voice, prosody)
+        # the readings travel in the text (none for an engine that cannot take them)
+        return speaker.speak(annotate(segment.spoken, segment.pinyin), segment.voice, prosody)
     except SynthesisError as exc:
         raise type(exc)(f"line {segment.line} (“{pool.preview(segment.shown)}”): {exc}") from None
 
@@ -527,6 +535,31 @@ def script_findings(
 ) -> list[lint.Finding]:
     """What ``voicer check`` reports on a draft, with the subtitle profile of ``options``."""
     return lint.script_findings(script, _cue_count(options.profile(script.language)), lexicon)
+
+
+def pinyin_notices(engine: str, segments: Sequence[Segment], say: Mapping[str, str]) -> list[str]:
+    """The one notice, if any, naming the readings of ``segments`` that ``engine``, which
+    cannot take pinyin, leaves unsaid (``say`` gives none of them a text to say instead):
+    render says it for its engine, and check for the edge engine."""
+    unsaid = drafts.unsaid(segments, say)
+    if not unsaid:
+        return []
+    listed = ", ".join(f"{written} ({syllables})" for written, syllables in unsaid)
+    return [
+        f"{engine} cannot take pinyin: {listed}; it says these as written "
+        "(a lexicon entry can give the text to say instead: a third column in TSV, say = in TOML)"
+    ]
+
+
+def check_notices(script: Script, lexicon: spoken_form.Lexicon | None) -> list[str]:
+    """What ``voicer check`` says besides its findings: the readings the online engine
+    cannot apply (nothing when the draft cannot be prepared: its findings say why)."""
+    try:
+        prepared = drafts.prepare(script, allow_placeholders=True)
+        segments = drafts.speakable(prepared.segments, script.language, lexicon)
+    except InputError:
+        return []
+    return pinyin_notices("edge", segments, lexicon.say if lexicon else {})
 
 
 def render(

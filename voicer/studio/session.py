@@ -81,7 +81,7 @@ class Studio:
                 self._follow_outside_changes()
             rate = self.programme.sample_rate
             content = self._shown_script()
-            words = self.plan.lexicon or {}
+            words: Mapping[str, str] = self.plan.lexicon or {}
             engine = self.plan.choice.engine
             return {
                 "source": str(self.source),

@@ -111,6 +111,7 @@ class KokoroEngine:
 
     name = "kokoro"
     word_marks = True
+    takes_pinyin = True
     default_jobs = 1  # one inference already keeps every core busy (intra-op threads)
 
     def __init__(self, model_path: Path | str | None = None) -> None:
