@@ -4,24 +4,93 @@ sandhi.
 The offline engine speaks the phonemes it is given, so what is decided here is what the
 listener hears. A text is cut into words with their parts of speech (jieba), each word gets
 its dictionary reading (pypinyin, whose phrase table settles most polyphones), and then the
-rules of the spoken language are applied: neutral tones, 不 and 一 sandhi, and third-tone
-sandhi. Syllables are written with a tone number, 1 to 4, and 5 for the neutral tone
-(``hang2``, ``ma5``); ü is ``v``.
+rules of the spoken language are applied, in this order:
 
-One syllable per Han character, always: word marks are counted by character.
+1. neutral tones: particles by part of speech (的/地/得/了/着/过, 吗/呢/吧…), 们, reduplicated
+   nouns and verbs (妈妈, 看看), 子 as a suffix, and a list of common words (东西, 先生,
+   喜欢…) less the words a newsreader says with full tones (:data:`NEWS_FULL_TONES`);
+2. 不: bú before a 4th tone, neutral inside A不A and V不C (是不是, 看不懂);
+3. 一: yī where it is a digit, an ordinal or the end of a word (一九四九, 第一, 十一月, 一月,
+   统一, 一是…), neutral in 看一看, otherwise yí before a 4th tone and yì before the others,
+   before 万/千/亿/百 too;
+4. third tone: 3+3 becomes 2+3 within prosodic words (你好), then across their boundaries,
+   left to right, so 展览馆 is 2+2+3 and 小老虎 (小+老虎) is 3+2+3.
+
+Syllables are written with a tone number, 1 to 4, and 5 for the neutral tone (``hang2``,
+``ma5``); ü is ``v``. One syllable per Han character, always, so word marks, counted by
+character, never move. Readings the user gives (:class:`Override`) are said exactly.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
-__all__ = ["Override", "Word", "read", "syllables"]
+__all__ = ["NEWS_FULL_TONES", "VERSION", "Override", "Word", "read", "syllables"]
+
+VERSION = 1  # raise whenever a rule changes what is said: the offline engine's clips are redone
+
+_HAN = re.compile("[\u4e00-\u9fff]+")
+_DIGITS = set("零〇一二三四五六七八九")
+_NUMERALS = _DIGITS | set("十百千万亿两点第")
+_PARTICLES = {"uj": "的", "uv": "地", "ud": "得", "ul": "了", "uz": "着", "ug": "过"}
+_MODAL = set("吗呢吧啊呀嘛啦哇哪呐")
+# 一 reads yī before these: ordinals and ranks (一号线, 一等奖, 一季度, 一级响应, 一把手)
+_ORDINAL_AFTER_YI = set("号等季级流线审")
+# 一 at the start of an enumeration: 一是…二是…, 一要…二要…
+_ENUMERATION_AFTER_YI = set("是要")
+# reduplications that stay full: "every" (人人, 天天), not the neutral-tone kind (妈妈, 看看)
+_EVERY = set("人天年月日家户处事时步层条个件样村县省国代")
+# words whose 子 keeps its third tone (a person, a particle, a seed): not the suffix
+_FULL_ZI_WORDS = (
+    "男子 女子 分子 原子 电子 量子 粒子 质子 中子 光子 离子 因子 算子 学子 弟子 君子 "
+    "王子 太子 天子 公子 游子 赤子 孔子 孟子 老子 庄子 墨子 荀子 韩子 瓜子 莲子 鱼子 "
+    "棋子 孝子 臣子 才子 士子 舟子 独生子"
+)
+_FULL_ZI = frozenset(_FULL_ZI_WORDS.split())
+
+# Words that colloquial lists say with a neutral tone but a newsreader says with full tones,
+# each with its reason. They win over every neutral-tone rule.
+NEWS_FULL_TONES: dict[str, str] = {
+    "过去": "the past (过去的五年): a time noun on air, guòqù",
+    "分析": "fēnxī in the dictionary; only careless speech weakens it",
+    "上下": "上下一心, 上下功夫: both parts carry meaning",
+    "部分": "部分地区: a quantity, bùfèn",
+    "计划": "jìhuà in the dictionary",
+    "精神": "the spirit (会议精神) is jīngshén; jīngshen is 'lively'",
+    "熟悉": "shúxī on air",
+    "介绍": "jièshào in the dictionary",
+    "照顾": "zhàogù in the dictionary",
+    "幸福": "xìngfú in the dictionary",
+    "费用": "fèiyòng in the dictionary",
+    "位置": "wèizhì in the dictionary",
+    "刺激": "cìjī in the dictionary",
+    "逻辑": "luójí in the dictionary",
+    "编辑": "biānjí in the dictionary",
+    "报复": "bàofù in the dictionary",
+    "意识": "yìshí in the dictionary",
+    "将军": "jiāngjūn in the dictionary",
+    "冷战": "the Cold War, lěngzhàn (lěngzhan is a shiver)",
+    "利害": "利害关系: interests, lìhài (lìhai is 'fierce')",
+    "下水": "a ship launched, xiàshuǐ (xiàshui is offal)",
+    "大人": "an adult, dàrén (大人和孩子)",
+    "千斤": "千斤顶 and weights: qiānjīn",
+    "一辈": "一辈子 is yíbèizi: 辈 keeps its tone",
+    "不由": "不由得: 由 keeps its tone",
+    "地方": "local (地方政府, before a noun) is dìfāng; a place (这个地方) stays dìfang",
+    "东家": "the east household (东家 in 东家西家) is said in full on air",
+    "实在": "实实在在, real: shízài",
+    "自在": "自由自在: zìzài",
+}
+# 地方 before a noun is "local" (dìfāng); elsewhere "a place" (dìfang)
+_PLACE = "地方"
 
 
 @dataclass(frozen=True)
 class Override:
-    """A reading given by the user for ``spoken[start:end]``: one syllable per character."""
+    """A reading given by the user for ``text[start:end]``: one syllable per character."""
 
     start: int
     end: int
@@ -38,25 +107,28 @@ class Word:
 
     text: str
     start: int  # offset in the text read
-    tag: str  # jieba's part of speech; "x" for what is not a Han word
+    tag: str  # jieba's part of speech; "x" for what is not a Han word, "" for an override
     pinyin: tuple[str, ...]
 
 
 def read(text: str, overrides: Sequence[Override] = ()) -> list[Word]:
-    """``text`` cut into words, each with its reading; ``overrides`` are said exactly as given.
+    """``text`` cut into words, each with its reading; ``overrides`` are said exactly.
 
-    >>> [(w.text, w.pinyin) for w in read("银行行长")]
-    [('银行行长', ('yin2', 'hang2', 'hang2', 'zhang3'))]
+    >>> [(w.text, " ".join(w.pinyin)) for w in read("不对，一天。")]
+    [('不', 'bu2'), ('对', 'dui4'), ('，', ''), ('一天', 'yi4 tian1'), ('。', '')]
+    >>> syllables("银行行长说你好")
+    ['yin2', 'hang2', 'hang2', 'zhang3', 'shuo1', 'ni2', 'hao3']
     """
-    from pypinyin import Style, lazy_pinyin
-
-    found = []
-    for word, start, tag in _cut(text):
-        if tag == "x":
-            found.append(Word(word, start, tag, ()))
-            continue
-        readings = lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True)
-        found.append(Word(word, start, tag, tuple(readings)))
+    found: list[Word] = []
+    at = 0
+    for run in _HAN.finditer(text):
+        if run.start() > at:
+            found.append(Word(text[at : run.start()], at, "x", ()))
+        inside = [o for o in overrides if run.start() <= o.start and o.end <= run.end()]
+        found += _read_run(run.group(), run.start(), inside)
+        at = run.end()
+    if at < len(text):
+        found.append(Word(text[at:], at, "x", ()))
     return found
 
 
@@ -64,27 +136,260 @@ def syllables(text: str, overrides: Sequence[Override] = ()) -> list[str]:
     """Every Han character's syllable, in order.
 
     >>> syllables("你好，世界")
-    ['ni3', 'hao3', 'shi4', 'jie4']
+    ['ni2', 'hao3', 'shi4', 'jie4']
     """
     return [syllable for word in read(text, overrides) for syllable in word.pinyin]
 
 
-def _cut(text: str) -> list[tuple[str, int, str]]:
-    """``text`` as (word, offset, tag); runs of anything but Han characters are tagged "x"."""
-    import re
+# --- one run of Han characters ----------------------------------------------------------------
 
+
+@dataclass
+class _Run:
+    """A run of Han characters being read: its words, each character's dictionary reading
+    and the reading said so far."""
+
+    words: list[tuple[str, str]]  # (word, tag)
+    base: list[str]  # the dictionary's syllable of each character
+    said: list[str]
+    fixed: set[int]  # characters whose reading the user gave
+
+    @property
+    def chars(self) -> str:
+        return "".join(word for word, _ in self.words)
+
+    def spans(self) -> list[tuple[int, int, str, str]]:
+        """Each word as (start, end, word, tag), offsets in the run."""
+        found, at = [], 0
+        for word, tag in self.words:
+            found.append((at, at + len(word), word, tag))
+            at += len(word)
+        return found
+
+    def set_tone(self, index: int, tone: int) -> None:
+        if index not in self.fixed:
+            self.said[index] = self.said[index][:-1] + str(tone)
+
+
+def _read_run(chars: str, offset: int, overrides: Sequence[Override]) -> list[Word]:
+    run = _dictionary_readings(chars, offset, overrides)
+    _neutral_tones(run)
+    _bu(run)
+    _yi(run)
+    _third_tones(run)
+    return [
+        Word(word, offset + start, tag, tuple(run.said[start:end]))
+        for start, end, word, tag in run.spans()
+    ]
+
+
+def _dictionary_readings(chars: str, offset: int, overrides: Sequence[Override]) -> _Run:
+    """The run cut into words, the user's readings as words of their own, and the
+    dictionary's reading of every character."""
+    from pypinyin import Style, lazy_pinyin
+
+    words: list[tuple[str, str]] = []
+    given: dict[int, tuple[str, ...]] = {}
+    at = 0
+    for override in sorted(overrides, key=lambda o: o.start):
+        start, end = override.start - offset, override.end - offset
+        if start < at or len(override.pinyin) != end - start:
+            continue
+        words += _cut(chars[at:start])
+        given[sum(len(w) for w, _ in words)] = override.pinyin
+        words.append((chars[start:end], ""))
+        at = end
+    words += _cut(chars[at:])
+    base: list[str] = []
+    fixed: set[int] = set()
+    for word, _ in words:
+        if len(base) in given:
+            fixed.update(range(len(base), len(base) + len(word)))
+            base += given[len(base)]
+        else:
+            base += lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True)
+    return _Run(words, base, list(base), fixed)
+
+
+def _cut(chars: str) -> list[tuple[str, str]]:
+    """Words and their parts of speech."""
     import jieba.posseg
 
     from voicer.script.sentences import segmenter
 
-    segmenter()
-    found = []
-    for run in re.finditer("[\u4e00-\u9fff]+|[^\u4e00-\u9fff]+", text):
-        at = run.start()
-        if not "\u4e00" <= run.group()[0] <= "\u9fff":
-            found.append((run.group(), at, "x"))
+    if not chars:
+        return []
+    segmenter()  # jieba set up as voicer wants it, before its first use
+    return [(pair.word, pair.flag) for pair in jieba.posseg.cut(chars)]
+
+
+def _tone(syllable: str) -> int:
+    return int(syllable[-1]) if syllable[-1:].isdigit() else 5
+
+
+# --- 1. neutral tones -------------------------------------------------------------------------
+
+
+def _neutral_tones(run: _Run) -> None:
+    spans = run.spans()
+    for number, (start, end, word, tag) in enumerate(spans):
+        following = spans[number + 1][3] if number + 1 < len(spans) else ""
+        last = end - 1
+        if word == _PLACE and not following.startswith("n"):
+            run.set_tone(last, 5)  # 这个地方: a place
+        elif word in NEWS_FULL_TONES:
+            for index in range(start, end):
+                if run.said[index].endswith("5"):
+                    run.said[index] = _full(word, index - start)
+        elif _is_neutral_word(word, tag):
+            run.set_tone(last, 5)
+        elif len(word) == 3 and word[1] == "得" and tag[:1] in "vla":
+            run.set_tone(start + 1, 5)  # 跑得快, 说得好: 得 between a verb and its complement
+        elif len(word) == 2 and word[0] == word[1] and tag[:1] in "nv" and word[0] not in _EVERY:
+            run.set_tone(last, 5)  # 妈妈, 看看
+        elif len(word) > 1 and word.endswith("子") and word not in _FULL_ZI:
+            if run.base[last] == "zi3" and _common_neutral(word):
+                run.set_tone(last, 5)
+        elif _common_neutral(word) or (len(word) > 2 and _common_neutral(word[-2:])):
+            run.set_tone(last, 5)
+    _zi_reading(run)
+
+
+def _is_neutral_word(word: str, tag: str) -> bool:
+    """A particle or suffix that is said with the neutral tone."""
+    if len(word) != 1:
+        return False
+    return (
+        _PARTICLES.get(tag) == word
+        or (word in _MODAL and tag in ("y", "e", "x", "zg"))
+        or (word == "们" and tag == "k")
+    )
+
+
+def _zi_reading(run: _Run) -> None:
+    """子 in the words that keep it: zǐ, even where the dictionary says zi (男子)."""
+    for _, end, word, _ in run.spans():
+        if word in _FULL_ZI and end - 1 not in run.fixed:
+            run.said[end - 1] = run.base[end - 1] = "zi3"
+
+
+def _full(word: str, index: int) -> str:
+    """The syllable of ``word[index]`` with its full tone, from the single character's
+    readings (a neutral tone in the dictionary's phrase table left out)."""
+    from pypinyin import Style, pinyin
+
+    readings = pinyin(word[index], style=Style.TONE3, heteronym=True)[0]
+    full = [r for r in readings if r[-1:] in "1234"]
+    return full[0] if full else readings[0]
+
+
+@cache
+def _common_neutral_words() -> frozenset[str]:
+    """Common words said with a neutral last syllable: misaki's list (from PaddleSpeech,
+    installed with the engine), less the news register's full-tone words."""
+    from misaki.tone_sandhi import ToneSandhi
+
+    words: set[str] = ToneSandhi().must_neural_tone_words
+    return frozenset(words - set(NEWS_FULL_TONES))
+
+
+def _common_neutral(word: str) -> bool:
+    return word in _common_neutral_words()
+
+
+# --- 2. 不 -------------------------------------------------------------------------------------
+
+
+def _bu(run: _Run) -> None:
+    chars = run.chars
+    word_of = _word_index(run)
+    spans = run.spans()
+    for index, char in enumerate(chars):
+        if char != "不" or index + 1 >= len(chars):
             continue
-        for pair in jieba.posseg.cut(run.group(), HMM=True):
-            found.append((pair.word, at, pair.flag))
-            at += len(pair.word)
-    return found
+        start, _, word, _ = spans[word_of[index]]
+        if index > 0 and chars[index - 1] == chars[index + 1]:
+            run.set_tone(index, 5)  # 是不是, 好不好
+        elif len(word) == 3 and index == start + 1:
+            run.set_tone(index, 5)  # 看不懂, 来不及, 对不起
+        elif _tone(run.base[index + 1]) == 4:
+            run.set_tone(index, 2)
+
+
+def _word_index(run: _Run) -> list[int]:
+    """For each character of the run, the number of its word."""
+    return [number for number, (word, _) in enumerate(run.words) for _ in word]
+
+
+# --- 3. 一 -------------------------------------------------------------------------------------
+
+
+def _yi(run: _Run) -> None:
+    chars = run.chars
+    spans = run.spans()
+    word_of = _word_index(run)
+    for index, char in enumerate(chars):
+        if char != "一":
+            continue
+        before = chars[index - 1] if index else ""
+        after = chars[index + 1] if index + 1 < len(chars) else ""
+        start, end, word, _ = spans[word_of[index]]
+        if before and before == after and before not in _NUMERALS:
+            run.set_tone(index, 5)  # 看一看
+        elif _yi_is_one(before, after, index + 1 == end and end - start > 1, index == 0):
+            run.set_tone(index, 1)
+        elif _tone(run.base[index + 1]) == 4 or after == "个":
+            run.set_tone(index, 2)
+        else:
+            run.set_tone(index, 4)
+
+
+def _yi_is_one(before: str, after: str, ends_word: bool, starts_run: bool) -> bool:
+    """Whether 一 is said yī here: the end of a run or of a word, a digit, an ordinal, a
+    month or a day, the head of an enumeration."""
+    return (
+        not after
+        or ends_word
+        or before in _NUMERALS
+        or after in _DIGITS
+        or after in _ORDINAL_AFTER_YI
+        or (after == "月" and before != "个")
+        or (after in "日号" and before == "月")
+        or (starts_run and after in _ENUMERATION_AFTER_YI)
+    )
+
+
+# --- 4. third tone ------------------------------------------------------------------------------
+
+
+def _third_tones(run: _Run) -> None:
+    units = _prosodic_units(run)
+    for start, end in units:
+        if end - start == 2 and _tone(run.said[start]) == _tone(run.said[start + 1]) == 3:
+            run.set_tone(start, 2)
+    for (_, left_end), (right_start, _) in zip(units, units[1:], strict=False):
+        if _tone(run.said[left_end - 1]) == 3 and _tone(run.said[right_start]) == 3:
+            run.set_tone(left_end - 1, 2)
+
+
+def _prosodic_units(run: _Run) -> list[tuple[int, int]]:
+    """The run cut into units of one or two syllables, as a reader groups them: a word of
+    three as 2+1 when its first two make a word (展览+馆), else 1+2 (小+老虎); longer words
+    in twos."""
+    units = []
+    for start, end, word, _ in run.spans():
+        if len(word) <= 2:
+            units.append((start, end))
+        elif len(word) == 3:
+            cut = start + (2 if _is_word(word[:2]) else 1)
+            units += [(start, cut), (cut, end)]
+        else:
+            units += [(at, min(at + 2, end)) for at in range(start, end, 2)]
+    return units
+
+
+def _is_word(chars: str) -> bool:
+    """Whether jieba's dictionary has ``chars`` as a word."""
+    from voicer.script.sentences import segmenter
+
+    return bool(segmenter().FREQ.get(chars))

@@ -13,7 +13,6 @@ import hashlib
 import importlib.resources
 import json
 import os
-import re
 import stat
 import threading
 from functools import cache, lru_cache
@@ -25,6 +24,7 @@ import numpy as np
 
 from voicer.errors import EngineUnavailable, InputError, SynthesisError
 from voicer.model import Clip, Mark, Prosody, Voice
+from voicer.script import pinyin
 from voicer.script.sentences import segmenter, split_to_fit
 from voicer.synthesis.engines import kokoro_english, kokoro_words
 from voicer.synthesis.engines.onnx_outputs import with_output
@@ -60,41 +60,6 @@ _DESCRIPTIONS = {
     "bm_george": "male, British English",
 }
 _LANGUAGES = {"z": "zh-CN", "a": "en-US", "b": "en-GB"}  # by the first letter of a voice's name
-# Mandarin readers say Latin letters by these names; misaki would pass them through unspoken.
-_LETTER_NAMES = dict(
-    zip(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-        [
-            "诶",
-            "比",
-            "西",
-            "迪",
-            "伊",
-            "艾弗",
-            "吉",
-            "艾尺",
-            "艾",
-            "杰",
-            "开",
-            "艾勒",
-            "艾姆",
-            "恩",
-            "欧",
-            "披",
-            "扣",
-            "阿",
-            "艾斯",
-            "提",
-            "优",
-            "维",
-            "达布留",
-            "艾克斯",
-            "歪",
-            "贼",
-        ],
-        strict=True,
-    )
-)
 
 
 def _extra_needed(voice: str) -> str:
@@ -128,7 +93,8 @@ class KokoroEngine:
         english = f"/espeak {version('espeakng-loader')}" if kokoro_english.available() else ""
         return (
             f"kokoro/{model}/misaki {version('misaki')}/onnxruntime {version('onnxruntime')}"
-            f"/marks {MARKS_VERSION}{english}"
+            f"/marks {MARKS_VERSION}/readings {pinyin.VERSION} pypinyin {version('pypinyin')}"
+            f" jieba {version('jieba')}{english}"
         )
 
     def voices(self) -> list[Voice]:
@@ -216,10 +182,6 @@ def _g2p() -> Any:
     return zh.ZHG2P()
 
 
-def _spell_letters(text: str) -> str:
-    return re.sub(r"[A-Za-z]", lambda m: _LETTER_NAMES[m.group().upper()], text)
-
-
 def voice_language(voice: str) -> str:
     """The language a vendored voice speaks: "en" or "zh"."""
     return "en" if kokoro_english.accent(voice) else "zh"
@@ -241,7 +203,7 @@ def _word_tokens(text: str, accent: str | None = None) -> tuple[tuple[str, tuple
     else:
         with _G2P_LOCK:  # jieba and misaki are not known to be safe across threads
             _g2p()  # jieba's log level is set before first use
-            found = kokoro_words.words(text, _spell_letters(text))
+            found = kokoro_words.words(text, kokoro_words.spell_letters(text))
     vocabulary = _vocabulary()
     return tuple(
         (word.text, tuple(vocabulary[p] for p in word.phonemes if p in vocabulary))

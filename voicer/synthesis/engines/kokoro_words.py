@@ -13,16 +13,52 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import cache
 from typing import NamedTuple
 
 import numpy as np
 
 from voicer.model import Mark
+from voicer.script import pinyin
 from voicer.script.spoken_form import origins
 
 SAMPLES_PER_FRAME = 600  # one duration frame of Kokoro v1.0 at 24 kHz (25 ms)
-_HAN_RUNS = re.compile("[\u4e00-\u9fff]+|[^\u4e00-\u9fff]+")
 _UNSPOKEN_MARK = chr(815)  # misaki removes it from its output
+# Mandarin readers say Latin letters by these names; misaki would pass them through unspoken.
+LETTER_NAMES = dict(
+    zip(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        [
+            "诶",
+            "比",
+            "西",
+            "迪",
+            "伊",
+            "艾弗",
+            "吉",
+            "艾尺",
+            "艾",
+            "杰",
+            "开",
+            "艾勒",
+            "艾姆",
+            "恩",
+            "欧",
+            "披",
+            "扣",
+            "阿",
+            "艾斯",
+            "提",
+            "优",
+            "维",
+            "达布留",
+            "艾克斯",
+            "歪",
+            "贼",
+        ],
+        strict=True,
+    )
+)
 
 
 class Word(NamedTuple):
@@ -43,40 +79,68 @@ def words(text: str, spoken: str) -> list[Word]:
     >>> [w.text for w in words("今天开会，好。", "今天开会，好。") if w.text]
     ['今天', '开会', '好']
     """
-    import cn2an
-    import jieba
-    from misaki.zh import ZHG2P
-
     if not spoken.strip():
         return []
-    prepared = ZHG2P.map_punctuation(cn2an.transform(spoken, "an2cn"))
-    pieces: list[tuple[int, int, str | None]] = []  # span in ``prepared``, phonemes (None: word)
-    for run in _HAN_RUNS.finditer(prepared):
-        if _is_han(run.group()[0]):
-            at = run.start()
-            for index, word in enumerate(jieba.lcut(run.group(), cut_all=False)):
-                if index:
-                    pieces.append((at, at, " "))
-                pieces.append((at, at + len(word), None))
-                at += len(word)
-        else:
-            pieces.append((run.start(), run.end(), run.group()))
+    prepared = prepare(spoken)
     origin = origins(text, prepared)
     found: list[Word] = []
     spans: list[tuple[int, int] | None] = []
-    for start, end, literal in pieces:
-        if literal is not None:
-            found.append(Word("", literal.replace(_UNSPOKEN_MARK, "")))
+    after_han = False
+    for word in pinyin.read(prepared):
+        if not word.pinyin:
+            found.append(Word("", word.text.replace(_UNSPOKEN_MARK, "")))
             spans.append(None)
+            after_han = False
             continue
-        phonemes = ZHG2P.word2ipa(prepared[start:end]).replace(_UNSPOKEN_MARK, "")
-        span = (
-            min(origin[i][0] for i in range(start, end)),
-            max(origin[i][1] for i in range(start, end)),
-        )
-        found.append(Word("", phonemes))
-        spans.append(span)
+        if after_han:  # misaki puts a space between the words of a run of Han characters
+            found.append(Word("", " "))
+            spans.append(None)
+        end = word.start + len(word.text)
+        found.append(Word("", "".join(_ipa(syllable) for syllable in word.pinyin)))
+        spans.append((
+            min(origin[i][0] for i in range(word.start, end)),
+            max(origin[i][1] for i in range(word.start, end)),
+        ))  # fmt: skip
+        after_han = True
     return _merge(text, found, spans)
+
+
+def readings(spoken: str) -> list[pinyin.Word]:
+    """What the engine says for ``spoken``: the text it reads (letters spelled, digits the
+    spoken form left turned into Chinese) cut into words with their pinyin.
+
+    >>> [(w.text, w.pinyin) for w in readings("不对")]
+    [('不', ('bu2',)), ('对', ('dui4',))]
+    """
+    return pinyin.read(prepare(spell_letters(spoken)))
+
+
+def prepare(spoken: str) -> str:
+    """The text misaki's G2P reads: digits as Chinese (cn2an), punctuation as ``, . ! ?``."""
+    import cn2an
+    from misaki.zh import ZHG2P
+
+    return str(ZHG2P.map_punctuation(cn2an.transform(spoken, "an2cn")))
+
+
+def spell_letters(text: str) -> str:
+    """Latin letters by the names a Mandarin reader says (misaki would leave them unspoken).
+
+    >>> spell_letters("GDP")
+    '吉迪披'
+    """
+    return re.sub(r"[A-Za-z]", lambda m: LETTER_NAMES[m.group().upper()], text)
+
+
+@cache
+def _ipa(syllable: str) -> str:
+    """One syllable (``hao3``) in misaki's phonemes; nothing for what is not pinyin."""
+    from misaki.zh import ZHG2P
+
+    try:
+        return str(ZHG2P.py2ipa(syllable)).replace(_UNSPOKEN_MARK, "")
+    except (ValueError, KeyError, IndexError, AssertionError):
+        return ""
 
 
 def marks(
@@ -98,10 +162,6 @@ def marks(
             found.append(Mark(start, end, text))
         token += count
     return found
-
-
-def _is_han(char: str) -> bool:
-    return "\u4e00" <= char <= "\u9fff"
 
 
 def _merge(text: str, found: list[Word], spans: list[tuple[int, int] | None]) -> list[Word]:
