@@ -264,7 +264,7 @@ def prepare(script: Script, options: RenderOptions, choice: engines.Choice | Non
     segments, mapped = engines.with_engine_voices(segments, choice)
     unsaid: list[str] = []
     if not choice.engine.takes_pinyin:
-        say = lexicon.say if lexicon else {}
+        say = lexicon.say if lexicon is not None else {}
         unsaid = pinyin_notices(choice.engine.name, segments, say)
         segments = [drafts.said_instead(segment, say) for segment in segments]
     notices = [
@@ -559,7 +559,7 @@ def check_notices(script: Script, lexicon: spoken_form.Lexicon | None) -> list[s
         segments = drafts.speakable(prepared.segments, script.language, lexicon)
     except InputError:
         return []
-    return pinyin_notices("edge", segments, lexicon.say if lexicon else {})
+    return pinyin_notices("edge", segments, lexicon.say if lexicon is not None else {})
 
 
 def render(

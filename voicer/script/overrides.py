@@ -25,6 +25,7 @@ __all__ = [
     "annotate",
     "is_han",
     "looks_like_pinyin",
+    "moved",
     "parse_pinyin",
     "split_annotated",
     "within",
@@ -191,3 +192,28 @@ def within(overrides: Sequence[Override], start: int, end: int) -> tuple[Overrid
             syllables = override.pinyin[first - override.start : last - override.start]
             kept.append(Override(first - start, last - start, syllables))
     return tuple(kept)
+
+
+def moved(written: str, said: str, overrides: Sequence[Override]) -> tuple[Override, ...]:
+    """The ``overrides`` of ``written``, moved to where ``said`` (a rewriting of it: its
+    spoken form, say) has the same characters; one whose characters were rewritten is
+    dropped.
+
+    >>> moved("增长5%，行长说", "增长百分之五，行长说", [Override(5, 7, ("hang2", "zhang3"))])
+    (Override(start=8, end=10, pinyin=('hang2', 'zhang3')),)
+    """
+    from voicer.script.spoken_form import origins
+
+    if not overrides:
+        return ()
+    where: dict[int, int] = {}
+    for at, (start, end) in enumerate(origins(written, said)):
+        if end == start + 1 and written[start] == said[at]:
+            where[start] = at
+    found = []
+    for override in overrides:
+        places = [where.get(i) for i in range(override.start, override.end)]
+        first = places[0]
+        if first is not None and places == list(range(first, first + len(places))):
+            found.append(Override(first, first + len(places), override.pinyin))
+    return tuple(found)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from voicer.errors import InputError
 from voicer.model import Script, Segment
 from voicer.script import markup, placeholders, sentences, spoken_form
-from voicer.script.overrides import within
+from voicer.script.overrides import moved, within
 from voicer.script.pinyin import Override
 from voicer.script.placeholders import Placeholder
 
@@ -322,7 +322,7 @@ def spoken_readings(
     >>> spoken_readings("银行长期", "银行长期", (), {"行长": ("hang2", "zhang3")})
     ()
     """
-    found = list(_still_said(shown, spoken, given)) if given else []
+    found = list(moved(shown, spoken, given)) if given else []
     keys = sorted((key for key in entries if key in spoken), key=len, reverse=True)
     if not keys:
         return tuple(found)
@@ -337,22 +337,6 @@ def spoken_readings(
             found.append(Override(at, at + len(match), entries[match]))
         at += len(match or " ")
     return tuple(sorted(found, key=lambda override: override.start))
-
-
-def _still_said(shown: str, spoken: str, given: Sequence[Override]) -> list[Override]:
-    """The overrides ``given`` for ``shown``, moved to where ``spoken`` says the same
-    characters; one whose characters the spoken form rewrote (a lexicon entry) is dropped."""
-    where: dict[int, int] = {}
-    for at, (start, end) in enumerate(spoken_form.origins(shown, spoken)):
-        if end == start + 1 and shown[start] == spoken[at]:
-            where[start] = at
-    moved = []
-    for override in given:
-        places = [where.get(i) for i in range(override.start, override.end)]
-        first = places[0]
-        if first is not None and places == list(range(first, first + len(places))):
-            moved.append(Override(first, first + len(places), override.pinyin))
-    return moved
 
 
 def _applies(text: str, key: str, at: int, taken: list[bool], words: list[tuple[int, int]]) -> bool:
