@@ -11,8 +11,6 @@ from typing import Protocol
 
 import numpy as np
 
-from voicer.script.pinyin import Override
-
 
 class Signal(Protocol):
     """Mono float32 samples, readable in any range (see voicer.audio.stream)."""
@@ -75,6 +73,16 @@ class Script:
     def locate(self, line: int, column: int) -> tuple[int, int]:
         """Where the text's ``line``:``column`` (1-based) was written in the source."""
         return self.positions.locate(line, column) if self.positions else (line, column)
+
+
+@dataclass(frozen=True)
+class Override:
+    """A reading given by the user for ``text[start:end]``: one syllable per character, in
+    the form :mod:`voicer.script.pinyin` writes them (``hang2``, ``ma5``, ``lv4``)."""
+
+    start: int
+    end: int
+    pinyin: tuple[str, ...]
 
 
 @dataclass(frozen=True)

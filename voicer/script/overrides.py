@@ -200,7 +200,7 @@ def moved(written: str, said: str, overrides: Sequence[Override]) -> tuple[Overr
     dropped.
 
     >>> moved("增长5%，行长说", "增长百分之五，行长说", [Override(5, 7, ("hang2", "zhang3"))])
-    (Override(start=8, end=10, pinyin=('hang2', 'zhang3')),)
+    (Override(start=7, end=9, pinyin=('hang2', 'zhang3')),)
     """
     from voicer.script.spoken_form import origins
 

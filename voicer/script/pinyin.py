@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from voicer.model import Override  # a reading the user gives, as sentences carry it
+
 __all__ = ["NEWS_FULL_TONES", "VERSION", "Override", "Word", "read", "syllables"]
 
 VERSION = 1  # raise whenever a rule changes what is said: the offline engine's clips are redone
@@ -86,15 +88,6 @@ NEWS_FULL_TONES: dict[str, str] = {
 }
 # 地方 before a noun is "local" (dìfāng); elsewhere "a place" (dìfang)
 _PLACE = "地方"
-
-
-@dataclass(frozen=True)
-class Override:
-    """A reading given by the user for ``text[start:end]``: one syllable per character."""
-
-    start: int
-    end: int
-    pinyin: tuple[str, ...]
 
 
 @dataclass(frozen=True)
