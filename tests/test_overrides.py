@@ -253,15 +253,20 @@ def test_check_with_a_bad_reading_in_the_lexicon_is_a_usage_error_in_one_line(tm
     ]
 
 
-def test_check_names_once_the_readings_the_online_engine_cannot_apply(tmp_path):
+def test_check_notes_each_reading_and_names_once_those_the_online_engine_cannot_apply(tmp_path):
     (tmp_path / "draft.txt").write_text("行长说。\n行长又说，单于来了。\n", encoding="utf-8")
     (tmp_path / "words.tsv").write_text("行长\thang2 zhang3\n单于\tchan2 yu2\t缠于\n", "utf-8")
-    result = invoke_voicer("check", "draft.txt", "--lexicon", "words.tsv", cwd=tmp_path, text=True)
+    result = voicer("check", "draft.txt", "--lexicon", "words.tsv", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    notices = [line for line in result.stderr.splitlines() if "pinyin" in line]
-    assert notices == [
+    assert result.stderr.splitlines() == [
         "voicer: edge cannot take pinyin: 行长 (hang2 zhang3); it says these as written "
         "(a lexicon entry can give the text to say instead: a third column in TSV, say = in TOML)"
+    ]
+    notes = result.stdout.splitlines()
+    assert notes[:3] == [
+        "draft.txt:1:1: note: 行长 will be read “hang2 zhang3” (pinyin; by the offline engine)",
+        "draft.txt:2:1: note: 行长 will be read “hang2 zhang3” (pinyin; by the offline engine)",
+        "draft.txt:2:6: note: 单于 will be read “chan2 yu2” (pinyin; by the offline engine)",
     ]
 
 
@@ -272,11 +277,11 @@ def test_check_reports_a_bad_inline_reading_at_its_line_and_column(tmp_path):
     assert "draft.txt:2:4: error: the reading [hang2 zhang3] needs 2" in result.stdout
 
 
-def test_a_render_with_the_tone_engine_and_a_pinyin_lexicon(tmp_path):
+def test_a_render_with_the_tone_engine_and_a_pinyin_lexicon_names_the_reading_once(tmp_path):
     (tmp_path / "draft.txt").write_text("银行行长说。\n行长又说。\n", encoding="utf-8")
     (tmp_path / "words.tsv").write_text("行长\thang2 zhang3\n", encoding="utf-8")
-    args = ["-o", "out.wav", "--engine", "tone", "--lexicon", "words.tsv", "--timeline", "t.json"]
-    result = invoke_voicer("render", "draft.txt", *args, cwd=tmp_path, text=True)
+    args = ["-o", "out.wav", "--engine", "tone", "--lexicon", "words.tsv"]
+    result = voicer("render", "draft.txt", *args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("tone cannot take pinyin: 行长 (hang2 zhang3)") == 1
     assert (tmp_path / "out.wav").stat().st_size > 0
@@ -317,3 +322,14 @@ def test_a_lexicon_reading_changes_the_phonemes_kokoro_gets(tmp_path):
     assert given[0] == ("重庆", ids(ZHG2P.py2ipa("zhong4") + ZHG2P.py2ipa("qing4")))
     assert plain[0][0] == "重庆" and plain[0][1] != given[0][1]
     assert given[1:] == plain[1:]
+
+
+def test_a_sentence_retyped_in_the_studio_takes_the_lexicons_readings(tmp_path):
+    path = tmp_path / "words.tsv"
+    path.write_text("行长\thang2 zhang3\n单于\tchan2 yu2\t缠于\n", encoding="utf-8")
+    script = Script("开会。", "draft.txt", "zh")
+    plan = pipeline.prepare(script, pipeline.RenderOptions(engine="tone", lexicon=path))
+    retyped = pipeline.respoken(plan, plan.segments[0], "单于见行长。")
+    assert retyped.spoken == "缠于见行长。" and retyped.pinyin == ()
+    kept = drafts.spoken_readings("单于见行长。", "单于见行长。", (), load_lexicon(path).pinyin)
+    assert [(o.start, o.pinyin) for o in kept] == [(0, ("chan2", "yu2")), (3, ("hang2", "zhang3"))]

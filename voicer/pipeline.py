@@ -287,6 +287,19 @@ def prepare(script: Script, options: RenderOptions, choice: engines.Choice | Non
     )
 
 
+def respoken(plan: Plan, segment: Segment, shown: str) -> Segment:
+    """``segment`` showing ``shown`` (a text without markup) instead, spoken as the plan
+    speaks its sentences: the spoken form, the lexicon's readings, the plan's engine."""
+    lexicon = plan.lexicon
+    spoken = drafts.spoken_text(shown, plan.language, lexicon)
+    entries = lexicon.pinyin if lexicon is not None else {}
+    readings = drafts.spoken_readings(shown, spoken, (), entries)
+    said = replace(segment, shown=shown, spoken=spoken, pinyin=readings)
+    if plan.choice.engine.takes_pinyin:
+        return said
+    return drafts.said_instead(said, lexicon.say if lexicon is not None else {})
+
+
 def open_speaker(
     plan: Plan, options: RenderOptions, on_retry: Callable[[str], None] | None = None
 ) -> pool.Speaker:
