@@ -333,3 +333,18 @@ def test_a_sentence_retyped_in_the_studio_takes_the_lexicons_readings(tmp_path):
     assert retyped.spoken == "缠于见行长。" and retyped.pinyin == ()
     kept = drafts.spoken_readings("单于见行长。", "单于见行长。", (), load_lexicon(path).pinyin)
     assert [(o.start, o.pinyin) for o in kept] == [(0, ("chan2", "yu2")), (3, ("hang2", "zhang3"))]
+
+
+def test_kokoro_cuts_a_long_annotated_text_keeping_each_reading_with_its_characters():
+    from voicer.synthesis.engines import kokoro
+
+    plain = "，".join(["今年以来全市经济运行总体平稳稳中有进"] * 14) + "，银行行长讲话。"
+    reading = Override(plain.index("行长"), plain.index("行长") + 2, ("hang2", "zhang3"))
+    pieces = kokoro._pieces(annotate(plain, [reading]), None)
+    assert len(pieces) > 1
+    assert all(len(kokoro._phoneme_ids(piece)) <= kokoro.MAX_TOKENS for piece in pieces)
+    split = [split_annotated(piece) for piece in pieces]
+    assert "".join(text for text, _ in split) == plain
+    *before, (last, given) = split
+    assert all(not overrides for _, overrides in before)
+    assert [(last[o.start : o.end], o.pinyin) for o in given] == [("行长", ("hang2", "zhang3"))]
