@@ -1,7 +1,8 @@
 """voicer studio's page in a real browser: headless Chromium (driven by Playwright) opens the
 page a user opens, lists the sentences, plays from a clicked sentence, re-takes one sentence
 through its edit box, gives one sentence another voice and another a longer pause after it,
-saves a reading to the lexicon, undoes, and exports; every step is checked against the
+saves a reading to the lexicon, shows every sentence's pinyin and fixes a word's, undoes, and
+exports; every step is checked against the
 server's own state and the files it writes.
 
 One studio (started with a lexicon) and one browser serve the whole module, each test on a
@@ -51,6 +52,7 @@ PAUSED = 2  # sentence 3: a longer pause after it
 LONGER_MS = 1000  # how much longer
 LEXICON = "words.tsv"
 WRITTEN, SPOKEN = "召开", "举行"  # a reading for a word only sentence 1 has
+PINYIN_WORD, PINYIN_MARKS, PINYIN_NUMBERS = "科技", "kē jì", "ke1 ji4"  # a word of sentence 1
 SCREENSHOT = Path(__file__).resolve().parents[1] / "examples" / "studio.png"
 WAIT = 60_000  # ms: generous, for a loaded machine; the test waits for conditions, not times
 LAUNCH_ARGS = [
@@ -446,6 +448,59 @@ def test_a_reading_saved_to_the_lexicon(browser: Any, studio: Studio, tmp_path: 
         assert f"{WRITTEN}\t{SPOKEN}" not in lexicon.read_text("utf-8").splitlines()
         assert undone["sentences"][0]["hash"] == before["sentences"][0]["hash"]
         assert undone["sentences"][0]["readings"] == before["sentences"][0]["readings"]
+
+
+def test_each_sentence_shows_its_pinyin_and_a_word_is_fixed(
+    browser: Any, studio: Studio, tmp_path: Path
+):
+    with opened(browser, studio, tmp_path) as page:
+        before = state(page, studio.token)
+        # every sentence's words under their pinyin, as the state (and check --readings) says
+        for current in before["sentences"]:
+            item = sentence(page, current["index"])
+            syllables = item.locator(".pinyin rt").all_inner_texts()
+            assert syllables == [word["pinyin"] for word in current["words"]]
+            assert " ".join(syllables) == current["pinyin"] != ""
+        first = sentence(page, 0)
+        assert first.locator(".pinyin").is_visible()
+        page.locator("#show-pinyin").uncheck()
+        assert first.locator(".pinyin").is_hidden()
+        page.locator("#show-pinyin").check()
+        assert first.locator(".pinyin").is_visible()
+
+        lexicon = studio.folder / LEXICON
+        entries = lexicon.read_text("utf-8")
+        word = first.locator("button.word", has_text=PINYIN_WORD)
+        assert PINYIN_WORD in word.locator("ruby").inner_text()
+        word.click()
+        fix = first.locator(".pinyin-fix")
+        assert fix.is_visible()
+        assert fix.locator(".pinyin-word").input_value() == PINYIN_WORD
+
+        # one syllable for two characters: refused, the lexicon as it was
+        fix.locator(".pinyin-syllables").fill("ke1")
+        fix.locator(".save-pinyin").click()
+        page.wait_for_function(
+            "() => document.querySelector('#status').classList.contains('bad')"
+            " && !document.body.classList.contains('busy')",
+            timeout=WAIT,
+        )
+        assert "one syllable per character" in sentence(page, 0).locator(".error").inner_text()
+        assert lexicon.read_text("utf-8") == entries
+
+        # in tone marks: saved as a lexicon entry, in tone numbers
+        sentence(page, 0).locator("button.word", has_text=PINYIN_WORD).click()
+        fix = sentence(page, 0).locator(".pinyin-fix")
+        fix.locator(".pinyin-syllables").fill(PINYIN_MARKS)
+        fix.locator(".save-pinyin").click()
+        after = settled(page, studio, before)
+        assert page.locator("#status").inner_text().startswith("Saved the pinyin")
+        assert f"{PINYIN_WORD}\t{PINYIN_NUMBERS}" in lexicon.read_text("utf-8").splitlines()
+
+        # Undo takes it back
+        sentence(page, 0).locator(".undo").click()
+        settled(page, studio, after)
+        assert lexicon.read_text("utf-8") == entries
 
 
 @pytest.mark.skipif(

@@ -524,20 +524,34 @@ class ProgressBar:
     help="A readable report, or JSON.",
 )
 @click.option("--lexicon", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--readings",
+    is_flag=True,
+    help="Instead: every sentence with the text the offline engine reads and its pinyin "
+    "(tones after sandhi, 5 neutral), one syllable per Han character.",
+)
 @subtitle_options
 @reports_errors
-def check_command(source: str, output_format: str, lexicon: Path | None, **limits: Any) -> None:
+def check_command(
+    source: str, output_format: str, lexicon: Path | None, readings: bool, **limits: Any
+) -> None:
     """Report what to fix in a draft before rendering it: unfilled placeholders, malformed
     markup, sentences too long to subtitle well, characters no engine can speak, half-width
     punctuation in Chinese text, and how numbers and symbols will be read.
 
     Exit code 0 when there are no errors or warnings (notes alone), 1 otherwise, 2 when the
-    input cannot be read.
+    input cannot be read. With --readings: each sentence's reading, exit code 0 (2 when the
+    input cannot be read, its markup does not parse or it has nothing to speak).
     """
     script = _read_script(source)
     for notice in script.notices:
         _notice(notice)
     words = spoken_form.load_lexicon(lexicon) if lexicon else None
+    if readings:
+        found = pipeline.sentence_readings(script, words)
+        show = reporting.readings_json if output_format == "json" else reporting.readings_text
+        click.echo(show(found))
+        _leave(0)
     findings = pipeline.script_findings(script, pipeline.RenderOptions(**limits), words)
     for notice in pipeline.check_notices(script, words):
         _notice(notice)

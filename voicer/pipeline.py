@@ -14,6 +14,7 @@ caller that works sentence by sentence (the studio, batch rendering) reuses them
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 import time
@@ -27,7 +28,7 @@ from voicer.audio.audiosegment import AudioSegment
 from voicer.audio.loudness import Measurement
 from voicer.audio.stream import Gained, Signal
 from voicer.errors import InputError, SynthesisError
-from voicer.model import Clip, Cue, Programme, Prosody, Script, Segment
+from voicer.model import Clip, Cue, Override, Programme, Prosody, Script, Segment
 from voicer.script import headings, lint, reading, spoken_form
 from voicer.script import prepare as drafts
 from voicer.script.overrides import annotate
@@ -38,7 +39,7 @@ from voicer.subtitles.profiles import Profile, profile_for
 from voicer.subtitles.rules import Violation
 from voicer.subtitles.timestamps import from_ms, to_ms
 from voicer.synthesis import cache, engines, pool
-from voicer.synthesis.engines import workers
+from voicer.synthesis.engines import kokoro_words, workers
 from voicer.synthesis.retry import RetryPolicy
 from voicer.synthesis.speech import MARGIN_MS
 from voicer.video import compose
@@ -573,6 +574,61 @@ def check_notices(script: Script, lexicon: spoken_form.Lexicon | None) -> list[s
     except InputError:
         return []
     return pinyin_notices("edge", segments, lexicon.say if lexicon is not None else {})
+
+
+@dataclass(frozen=True)
+class WordReading:
+    """A word the offline engine says, and its syllables (TONE3, 5 neutral, one per Han
+    character)."""
+
+    text: str
+    pinyin: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SentenceReading:
+    """How the offline engine reads a sentence: where it was written, its text as shown, the
+    text the engine reads (``spoken``) and that text's syllables, space-separated, one per Han
+    character; ``words`` are its Han words with their syllables."""
+
+    line: int
+    column: int
+    text: str
+    spoken: str
+    pinyin: str
+    words: tuple[WordReading, ...]
+
+
+def sentence_readings(
+    script: Script, lexicon: Mapping[str, str] | None = None
+) -> list[SentenceReading]:
+    """Every sentence of ``script`` as the offline engine reads it (``voicer check
+    --readings``): the sentences a render speaks, placeholders left out; an InputError for
+    markup that does not parse or a script with nothing to speak."""
+    prepared = drafts.prepare(script, allow_placeholders=True)
+    segments = drafts.speakable(prepared.segments, script.language, lexicon)
+    return [segment_reading(segment, script.language) for segment in segments]
+
+
+def segment_reading(segment: Segment, language: str) -> SentenceReading:
+    """How the offline engine reads ``segment`` (already given its spoken form); a sentence
+    of an English script has no pinyin."""
+    if language != "zh":
+        return SentenceReading(segment.line, segment.column, segment.shown, segment.spoken, "", ())
+    spoken, words = _engine_reading(segment.spoken, segment.pinyin)
+    syllables = " ".join(syllable for word in words for syllable in word.pinyin)
+    return SentenceReading(segment.line, segment.column, segment.shown, spoken, syllables, words)
+
+
+@functools.lru_cache(maxsize=1024)
+def _engine_reading(
+    spoken: str, given: tuple[Override, ...] = ()
+) -> tuple[str, tuple[WordReading, ...]]:
+    """The text the offline engine reads for ``spoken`` with the readings ``given``, and its
+    Han words (the studio asks again for every sentence whenever it shows the script)."""
+    found = kokoro_words.readings(spoken, given)
+    text = "".join(word.text for word in found)
+    return text, tuple(WordReading(word.text, word.pinyin) for word in found if word.pinyin)
 
 
 def render(

@@ -1,7 +1,10 @@
 """What a finished render says about itself: the lines ``voicer render`` prints, which the
-studio's export shows too."""
+studio's export shows too; and the readings ``voicer check --readings`` prints."""
 
 from __future__ import annotations
+
+import json
+from dataclasses import asdict
 
 from voicer import pipeline
 from voicer.subtitles.profiles import reading_speed
@@ -71,3 +74,40 @@ def progress_state(progress: pipeline.Progress) -> tuple[float, str]:
             f"{progress.done}/{progress.total} sentences, {audio}, about {clock(left)} left",
         )
     return progress.mastering, f"{progress.step} {audio}, {progress.mastering:.0%}"
+
+
+def readings_text(readings: list[pipeline.SentenceReading]) -> str:
+    """Each sentence at ``LINE:COLUMN`` with its text, then, indented below the text, the
+    text the offline engine reads and its pinyin: a sentence is three lines, and a grep for a
+    syllable or a word finds its line (``grep -B2`` its sentence).
+
+    >>> print(readings_text([pipeline.SentenceReading(3, 1, "好。", "好.", "hao3", ())]))
+    3:1  好。
+         spoken  好.
+         pinyin  hao3
+    """
+    places = [f"{reading.line}:{reading.column}" for reading in readings]
+    width = max(map(len, places), default=0)
+    indent = " " * (width + 2)
+    lines = []
+    for place, reading in zip(places, readings, strict=True):
+        lines += [
+            f"{place:<{width}}  {reading.text}",
+            f"{indent}spoken  {reading.spoken}",
+            f"{indent}pinyin  {reading.pinyin or '(no Han characters)'}",
+        ]
+    return "\n".join(lines)
+
+
+def readings_json(readings: list[pipeline.SentenceReading]) -> str:
+    """The readings as a JSON list: each sentence's line, column, text, spoken text, pinyin
+    (space-separated syllables) and its Han words (each word's text and pinyin, the same
+    way)."""
+    found = [
+        {
+            **asdict(reading),
+            "words": [{"text": w.text, "pinyin": " ".join(w.pinyin)} for w in reading.words],
+        }
+        for reading in readings
+    ]
+    return json.dumps(found, ensure_ascii=False, indent=2)

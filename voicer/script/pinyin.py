@@ -36,8 +36,19 @@ VERSION = 1  # raise whenever a rule changes what is said: the offline engine's 
 
 _HAN = re.compile("[\u4e00-\u9fff]+")
 _DIGITS = set("零〇一二三四五六七八九")
-_NUMERALS = _DIGITS | set("十百千万亿两点第")
+_UNITS = set("百千万亿")
+_NUMERALS = _DIGITS | _UNITS | set("十两点第")
 _PARTICLES = {"uj": "的", "uv": "地", "ud": "得", "ul": "了", "uz": "着", "ug": "过"}
+_PARTICLE_READINGS = {
+    "的": "de5",
+    "地": "de5",
+    "得": "de5",
+    "了": "le5",
+    "着": "zhe5",
+    "过": "guo5",
+}
+# verbs whose 过 in a word of two is the particle of experience (去过, 见过), unlike 通过, 经过
+_EXPERIENCED = set("看去来做见听吃用说想到写读学住干试遇碰有受走坐演")
 _MODAL = set("吗呢吧啊呀嘛啦哇哪呐")
 # 一 reads yī before these: ordinals and ranks (一号线, 一等奖, 一季度, 一级响应, 一把手)
 _ORDINAL_AFTER_YI = set("号等季级流线审")
@@ -85,6 +96,9 @@ NEWS_FULL_TONES: dict[str, str] = {
     "东家": "the east household (东家 in 东家西家) is said in full on air",
     "实在": "实实在在, real: shízài",
     "自在": "自由自在: zìzài",
+    "关系": "国际关系, 关系到: xì keeps its tone on air",
+    "队伍": "干部队伍, 人才队伍: duìwǔ on air",
+    "困难": "困难群众, 克服困难: kùnnán on air",
 }
 # 地方 before a noun is "local" (dìfāng); elsewhere "a place" (dìfang)
 _PLACE = "地方"
@@ -160,8 +174,11 @@ class _Run:
         return found
 
     def set_tone(self, index: int, tone: int) -> None:
+        self.set_syllable(index, self.said[index][:-1] + str(tone))
+
+    def set_syllable(self, index: int, syllable: str) -> None:
         if index not in self.fixed:
-            self.said[index] = self.said[index][:-1] + str(tone)
+            self.said[index] = syllable
 
 
 def _read_run(chars: str, offset: int, overrides: Sequence[Override]) -> list[Word]:
@@ -235,7 +252,9 @@ def _neutral_tones(run: _Run) -> None:
                 if run.said[index].endswith("5"):
                     run.said[index] = _full(word, index - start)
         elif _is_neutral_word(word, tag):
-            run.set_tone(last, 5)
+            _say_particle(run, number, spans)
+        elif len(word) == 2 and word[1] == "过" and word[0] in _EXPERIENCED:
+            run.set_syllable(last, "guo5")
         elif len(word) == 3 and word[1] == "得" and tag[:1] in "vla":
             run.set_tone(start + 1, 5)  # 跑得快, 说得好: 得 between a verb and its complement
         elif len(word) == 2 and word[0] == word[1] and tag[:1] in "nv" and word[0] not in _EVERY:
@@ -246,6 +265,21 @@ def _neutral_tones(run: _Run) -> None:
         elif _common_neutral(word) or (len(word) > 2 and _common_neutral(word[-2:])):
             run.set_tone(last, 5)
     _zi_reading(run)
+
+
+def _say_particle(run: _Run, number: int, spans: list[tuple[int, int, str, str]]) -> None:
+    """A particle of one character: 的/地/得 are de, 了 le…, all neutral; but 得 between a
+    subject and a verb is děi, "must" (我们得抓紧)."""
+    start, _, word, _ = spans[number]
+    if word not in _PARTICLE_READINGS:
+        run.set_tone(start, 5)
+        return
+    before = spans[number - 1][3] if number else ""
+    after = spans[number + 1][3] if number + 1 < len(spans) else ""
+    if word == "得" and before[:1] in ("r", "n", "d") and after[:1] in ("v", "l", "i"):
+        run.set_syllable(start, "dei3")
+    else:
+        run.set_syllable(start, _PARTICLE_READINGS[word])
 
 
 def _is_neutral_word(word: str, tag: str) -> bool:
@@ -260,10 +294,12 @@ def _is_neutral_word(word: str, tag: str) -> bool:
 
 
 def _zi_reading(run: _Run) -> None:
-    """子 in the words that keep it: zǐ, even where the dictionary says zi (男子)."""
-    for _, end, word, _ in run.spans():
-        if word in _FULL_ZI and end - 1 not in run.fixed:
-            run.said[end - 1] = run.base[end - 1] = "zi3"
+    """子 in the words that keep it: zǐ, even where the dictionary says zi (男子, 电子商务)."""
+    chars = run.chars
+    for at in (m.start() + 1 for m in re.finditer("(?=.子)", chars)):
+        if chars[at - 1 : at + 1] in _FULL_ZI or chars[at - 2 : at + 1] in _FULL_ZI:
+            run.set_syllable(at, "zi3")
+            run.base[at] = run.said[at]
 
 
 def _full(word: str, index: int) -> str:
@@ -327,9 +363,12 @@ def _yi(run: _Run) -> None:
         before = chars[index - 1] if index else ""
         after = chars[index + 1] if index + 1 < len(chars) else ""
         start, end, word, _ = spans[word_of[index]]
-        if before and before == after and before not in _NUMERALS:
-            run.set_tone(index, 5)  # 看一看
-        elif _yi_is_one(before, after, index + 1 == end and end - start > 1, index == 0):
+        later = chars[index + 2 : index + 4]
+        if before and before == after and before not in _NUMERALS and "二" not in later:
+            run.set_tone(index, 5)  # 看一看, but not 数一数二
+        elif _yi_is_one(
+            chars[max(0, index - 2) : index], after, later, index + 1 == end and end - start > 1
+        ):
             run.set_tone(index, 1)
         elif _tone(run.base[index + 1]) == 4 or after == "个":
             run.set_tone(index, 2)
@@ -337,18 +376,23 @@ def _yi(run: _Run) -> None:
             run.set_tone(index, 4)
 
 
-def _yi_is_one(before: str, after: str, ends_word: bool, starts_run: bool) -> bool:
-    """Whether 一 is said yī here: the end of a run or of a word, a digit, an ordinal, a
-    month or a day, the head of an enumeration."""
+def _yi_is_one(before: str, after: str, later: str, ends_word: bool) -> bool:
+    """Whether 一 is said yī here: the end of a run or of a word, a digit (in a number, a
+    ratio or a range), an ordinal, a month or a day, the head of an enumeration.
+    ``before``: up to two characters before it; ``later``: up to two after ``after``."""
+    last = before[-1:]
     return (
         not after
         or ends_word
-        or before in _NUMERALS
+        or (last in _NUMERALS and not (last in _UNITS and after in _UNITS))  # 十一, 一千一百
         or after in _DIGITS
+        or (after in "到至" and later[:1] in _NUMERALS)  # 1-2月: 一到二月
+        or ("二" in later and after not in _NUMERALS)  # 一清二楚, 数一数二, 说一不二
+        or (last == "比" and before[:1] in _NUMERALS)  # 3∶1: 三比一
         or after in _ORDINAL_AFTER_YI
-        or (after == "月" and before != "个")
-        or (after in "日号" and before == "月")
-        or (starts_run and after in _ENUMERATION_AFTER_YI)
+        or (after == "月" and last != "个")
+        or (after in "日号" and last == "月")
+        or (not before and after in _ENUMERATION_AFTER_YI)
     )
 
 

@@ -522,11 +522,48 @@ _LISTED_AFTER = re.compile(r"(?:(?:[、和及与]|或者?)\d{3,})*[\u4e00-\u9fff
 
 def _phone_cued(text: str, start: int, end: int) -> bool:
     """After 电话/热线/拨打... or before 热线, alone or in a list of such numbers
-    (拨打110、119或120: all three)."""
+    (拨打110、119或120: all three); or in a list of service numbers alone (110、119或120)."""
     listed = _LISTED_BEFORE.search(text, 0, start)
     first = listed.start() if listed else start
     before = text[:first].rstrip("：: 为是")
-    return before.endswith(_PHONE_CUES) or bool(_LISTED_AFTER.match(text, end))
+    return (
+        before.endswith(_PHONE_CUES)
+        or bool(_LISTED_AFTER.match(text, end))
+        or _service_numbers(text, start, end)
+    )
+
+
+# Emergency and public service numbers everyone knows; a list of nothing but these is read
+# digit by digit even with no cue (110、119或120), since no one counts 110 of something that way.
+_SERVICE = frozenset(
+    [
+        "110",
+        "119",
+        "120",
+        "122",
+        "999",
+        "12345",
+        "12315",
+        "12306",
+        "12333",
+        "12348",
+        "12366",
+        "12369",
+    ]
+)
+_NUMBER_LIST = re.compile(r"\d+(?:(?:[、和及与]|或者?)\d+)+")
+_COUNTED = set("人个名位户家所项次件元万亿千百十年月日天岁米吨%％")
+
+
+def _service_numbers(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is in a list of two or more service numbers that count
+    nothing."""
+    for listed in _NUMBER_LIST.finditer(text):
+        if listed.start() <= start and end <= listed.end():
+            numbers = re.findall(r"\d+", listed.group())
+            counts = text[listed.end() : listed.end() + 1] in _COUNTED
+            return not counts and all(number in _SERVICE for number in numbers)
+    return False
 
 
 def _cohort(match: re.Match[str]) -> str | None:
@@ -716,6 +753,8 @@ _ZH_RULES = (
         _year_range,
     ),
     _rule("year", rf"{_START}(?P<year>\d{{4}})(?=年|赛季|学年|财年)", _year),
+    # a list of years: 2024、2025年 and 2023年、2024年
+    _rule("year", rf"{_START}(?P<year>\d{{4}})(?=(?:[、和及与]|或者?)\d{{4}}年)", _year),
     _rule("year", r"(?<=[〔［\[])(?P<year>\d{4})(?=[〕］\]])", _year),  # 国发〔2024〕1号
     _rule("digits", r"(?<![\d.])\d\d(?=后)", _cohort),
     _rule("digits", rf"{_START}\d+(?:-\d+)*(?![\d.,%‰‱])", _phone),

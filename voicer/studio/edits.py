@@ -16,6 +16,7 @@ rewrites only that markup, and the sentence's text where the file holds it as sh
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -169,6 +170,64 @@ def with_reading(content: str, written: str, spoken: str) -> str:
         ended = not kept or kept[-1] != kept[-1].splitlines()[0]
         kept.append(entry + ending if ended else ending + entry)
     return mark + "".join(kept)
+
+
+def pinyin_reading(word: str, pinyin: str) -> str:
+    """The lexicon value that has ``word`` (Han characters) said with ``pinyin``: one syllable
+    per character, with tone numbers (5 or none: neutral) or tone marks, ü as ü, v or u:;
+    written TONE3, ü as v. An empty ``pinyin`` gives "" (the entry is removed). An InputError
+    for anything else.
+
+    >>> pinyin_reading("银行", "yín háng"), pinyin_reading("女儿", "nü3 er5")
+    ('yin2 hang2', 'nv3 er5')
+    >>> pinyin_reading("银行", "yin2")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    voicer.errors.InputError: pinyin: 银行 has 2 characters and “yin2” 1 syllable: ...
+    """
+    word, pinyin = word.strip(), pinyin.strip()
+    if not _HAN_WORD.fullmatch(word):
+        raise InputError(f"pinyin: “{word}” is not a word of Han characters only")
+    try:
+        syllables = _parse_pinyin(pinyin)
+    except ValueError as exc:
+        raise InputError(f"pinyin: {exc}") from None
+    if syllables and len(syllables) != len(word):
+        count = f"{len(syllables)} syllable{'s' if len(syllables) > 1 else ''}"
+        raise InputError(
+            f"pinyin: {word} has {len(word)} characters and “{pinyin}” {count}: "
+            "one syllable per character"
+        )
+    return " ".join(syllables)
+
+
+_HAN_WORD = re.compile("[\u4e00-\u9fff]{1,50}")
+_TONE3 = re.compile("([a-z]+)([1-5])")
+
+
+def _parse_pinyin(text: str) -> tuple[str, ...]:
+    """``text``'s syllables in TONE3 (5 neutral, ü as v); a ValueError for what is not pinyin."""
+    # TODO(lead): use overrides.parse_pinyin
+    from pypinyin.contrib.tone_convert import to_tone3
+
+    found = []
+    for given in text.lower().replace("u:", "v").replace("ü", "v").replace("'", " ").split():
+        if given[-1].isdigit() and not given.isascii():
+            raise ValueError(f"“{given}” has a tone mark and a tone number")
+        syllable = to_tone3(given, neutral_tone_with_five=True)
+        match = _TONE3.fullmatch(syllable)
+        if match is None or match[1] not in _syllables():
+            raise ValueError(f"“{given}” is not a pinyin syllable")
+        found.append(syllable)
+    return tuple(found)
+
+
+@functools.cache
+def _syllables() -> frozenset[str]:
+    """Every syllable without its tone that pypinyin gives a character."""
+    from pypinyin.contrib.tone_convert import to_normal
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    return frozenset(to_normal(p) for found in pinyin_dict.values() for p in found.split(","))
 
 
 def _entry_of(line: str, written: str) -> bool:

@@ -277,6 +277,11 @@ class ReadingBody(_Body):
     spoken: str
 
 
+class PinyinBody(_Body):
+    word: str
+    pinyin: str
+
+
 class DraftBody(_Body):
     text: str
 
@@ -287,6 +292,7 @@ RETAKE_HELP = (
     '100) and "pause" (ms after the sentence); null drops the sentence\'s own setting'
 )
 READING_HELP = 'send JSON like {"written": "重庆", "spoken": "崇庆"}'
+PINYIN_HELP = 'send JSON like {"word": "银行", "pinyin": "yin2 hang2"}'
 DRAFT_HELP = 'send JSON like {"text": "the sentence as typed so far"}'
 B = TypeVar("B", bound=_Body)
 
@@ -401,6 +407,13 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
         if isinstance(given, JSONResponse):
             return given
         return await edit(index, lambda i: studio.set_reading(i, given.written, given.spoken))
+
+    @app.post("/api/sentences/{index}/pinyin")
+    async def pinyin(index: str, request: Request) -> Response:
+        given = _body(PinyinBody, await request.body(), PINYIN_HELP)
+        if isinstance(given, JSONResponse):
+            return given
+        return await edit(index, lambda i: studio.set_pinyin(i, given.word, given.pinyin))
 
     @app.post("/api/sentences/{index}/draft")
     async def draft(index: str, request: Request) -> Response:

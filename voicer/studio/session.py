@@ -73,8 +73,9 @@ class Studio:
         return self.options.lexicon
 
     def state(self) -> dict[str, Any]:
-        """The script as the page shows it: each sentence with its text, spoken form, times,
-        clip hash, cues, voice, rate, pause and findings; the voices the engine offers."""
+        """The script as the page shows it: each sentence with its text, spoken form, pinyin
+        as the offline engine reads it (and its words), times, clip hash, cues, voice, rate,
+        pause and findings; the voices the engine offers."""
         with self._lock:
             with contextlib.suppress(VoicerError):  # the files as they are, when they can be read
                 self._follow_outside_changes()
@@ -162,6 +163,13 @@ class Studio:
             content = self._lexicon_text(path)
             self._save(index, path, content, edits.with_reading(content, written, spoken))
             return self.state()
+
+    def set_pinyin(self, index: int, word: str, pinyin: str) -> dict[str, Any]:
+        """``word`` (Han characters), which sentence ``index`` holds, said with ``pinyin`` (one
+        syllable per character) wherever it occurs: a lexicon entry ``word<TAB>pinyin`` saved
+        as :meth:`set_reading` saves one (an empty ``pinyin`` removes it); an InputError for
+        pinyin that is not one syllable per character."""
+        return self.set_reading(index, word, edits.pinyin_reading(word, pinyin))
 
     def undo(self, index: int) -> dict[str, Any]:
         """The last change made for sentence ``index`` undone (its text, settings or a
@@ -257,10 +265,13 @@ class Studio:
         except InputError:
             own, editable = {}, False
         spacing = self.options.spacing()
+        said = pipeline.segment_reading(segment, self.plan.language)
         return {
             "index": index,
             "shown": segment.shown,
             "spoken": segment.spoken,
+            "pinyin": said.pinyin,
+            "words": [{"text": w.text, "pinyin": " ".join(w.pinyin)} for w in said.words],
             "line": segment.line,
             "column": segment.column,
             "start": placement.speech_start / rate,

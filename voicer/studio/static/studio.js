@@ -13,6 +13,7 @@ const exportButton = document.getElementById("export");
 const exportProgress = document.getElementById("export-progress");
 const report = document.getElementById("report");
 const reportLines = document.getElementById("report-lines");
+const pinyinToggle = document.getElementById("show-pinyin");
 
 const DRAFT_DELAY = 600; // ms of no typing before the text is spoken ahead of a re-take
 const PROGRESS_EVERY = 300; // ms between export progress polls
@@ -183,6 +184,63 @@ function readingForm(sentence, number) {
   return { form, written, spoken };
 }
 
+// the sentence's words as the offline engine reads them, each under its pinyin; a word the
+// sentence holds as written can be clicked to fix its pinyin (a lexicon entry)
+function pinyinLine(sentence, number) {
+  const line = element("div", "pinyin");
+  line.setAttribute("aria-label", "Pinyin of sentence " + number);
+  const form = element("form", "pinyin-fix");
+  form.hidden = true;
+  form.noValidate = true;
+  form.setAttribute("aria-label", "Fix the pinyin of a word in sentence " + number);
+  const word = element("input", "pinyin-word");
+  word.type = "text";
+  word.placeholder = "word";
+  word.setAttribute("aria-label", "Word, as written in sentence " + number);
+  const syllables = element("input", "pinyin-syllables");
+  syllables.type = "text";
+  syllables.placeholder = "pinyin, e.g. hang2 or háng";
+  syllables.title = "One syllable per character, tone numbers (5: neutral) or marks; " +
+    "empty: remove the word's entry";
+  syllables.setAttribute("aria-label", "Its pinyin");
+  const save = button("save-pinyin", "Save pinyin");
+  save.type = "submit";
+  form.title = state && state.lexicon
+    ? "Saved to " + state.lexicon + "; every sentence with the word is re-taken" : "";
+  form.append(element("span", "caption legend", "Pinyin"), word, syllables, save);
+  const fixable = Boolean(state && state.lexicon);
+  for (const entry of sentence.words || []) {
+    const ruby = element("ruby", "", entry.text);
+    ruby.append(element("rt", "", entry.pinyin));
+    let node;
+    if (fixable && sentence.shown.includes(entry.text)) {
+      node = button("word", undefined, "Fix the pinyin of " + entry.text);
+      node.addEventListener("click", () => {
+        form.hidden = false;
+        word.value = entry.text;
+        syllables.value = entry.pinyin;
+        syllables.focus();
+        syllables.select();
+      });
+    } else {
+      node = element("span", "word");
+      if (!fixable) node.title = NO_LEXICON;
+    }
+    node.append(ruby);
+    line.append(node);
+  }
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!word.value.trim()) {
+      word.focus();
+      say("sentence " + number + ": write the word as written in the sentence", true);
+      return;
+    }
+    change(sentence.index, "pinyin", { word: word.value.trim(), pinyin: syllables.value.trim() });
+  });
+  return [line, form];
+}
+
 function sentenceNode(sentence) {
   const number = sentence.index + 1;
   const editable = sentence.editable !== false;
@@ -213,6 +271,7 @@ function sentenceNode(sentence) {
   if (sentence.spoken && sentence.spoken !== sentence.shown) {
     item.append(element("div", "spoken", "spoken: " + sentence.spoken));
   }
+  if (sentence.words && sentence.words.length) item.append(...pinyinLine(sentence, number));
   const reading = readingForm(sentence, number);
   if (sentence.readings && sentence.readings.length) {
     const readings = element("ul", "readings");
@@ -497,6 +556,7 @@ const ACTIONS = {
   retake: ["Re-taking", "Re-took"],
   undo: ["Undoing", "Undid"],
   reading: ["Saving a reading in", "Saved the reading in"],
+  pinyin: ["Saving the pinyin of a word in", "Saved the pinyin of a word in"],
 };
 
 // the sentences whose clip changed between two states (same count), numbered from 1
@@ -518,7 +578,8 @@ async function change(index, action, body) {
     const answer = await json(response);
     if (!response.ok) {
       let message = answer.error || "sentence " + number + ": " + response.status;
-      if (action === "reading" && !(answer.state || state).lexicon) message += " (" + NO_LEXICON + ")";
+      const lexical = action === "reading" || action === "pinyin";
+      if (lexical && !(answer.state || state).lexicon) message += " (" + NO_LEXICON + ")";
       failures.set(index, message);
       show(answer.state || state);
       say(message, true);
@@ -529,7 +590,7 @@ async function change(index, action, body) {
     show(answer, index);
     await loadMedia();
     let message = done + " sentence " + number + ".";
-    if (action === "reading") {
+    if (action === "reading" || action === "pinyin") {
       const others = retaken(before, answer);
       message += others.length
         ? " Re-took sentence" + (others.length > 1 ? "s " : " ") + others.join(", ") + "."
@@ -608,8 +669,29 @@ async function exportOutputs() {
   }
 }
 
+// the pinyin lines, shown or not (kept for the next visit)
+function showPinyin(on) {
+  pinyinToggle.checked = on;
+  document.body.classList.toggle("no-pinyin", !on);
+  try {
+    window.localStorage.setItem("voicer-pinyin", on ? "shown" : "hidden");
+  } catch (error) {
+    // storage may be off: the choice lasts as long as the page
+  }
+}
+
+function pinyinWanted() {
+  try {
+    return window.localStorage.getItem("voicer-pinyin") !== "hidden";
+  } catch (error) {
+    return true;
+  }
+}
+
 async function start() {
   exportButton.addEventListener("click", exportOutputs);
+  showPinyin(pinyinWanted());
+  pinyinToggle.addEventListener("change", () => showPinyin(pinyinToggle.checked));
   player.addEventListener("timeupdate", highlight);
   player.addEventListener("seeked", highlight);
   try {

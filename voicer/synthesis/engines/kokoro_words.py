@@ -107,14 +107,16 @@ def words(text: str, spoken: str, overrides: Sequence[pinyin.Override] = ()) -> 
     return _merge(text, found, spans)
 
 
-def readings(spoken: str) -> list[pinyin.Word]:
+def readings(spoken: str, overrides: Sequence[pinyin.Override] = ()) -> list[pinyin.Word]:
     """What the engine says for ``spoken``: the text it reads (letters spelled, digits the
-    spoken form left turned into Chinese) cut into words with their pinyin.
+    spoken form left turned into Chinese) cut into words with their pinyin; ``overrides``:
+    readings the author gave for characters of ``spoken``, said exactly.
 
     >>> [(w.text, w.pinyin) for w in readings("不对")]
     [('不', ('bu2',)), ('对', ('dui4',))]
     """
-    return pinyin.read(prepare(spell_letters(spoken)))
+    prepared = prepare(spell_letters(spoken))
+    return pinyin.read(prepared, moved(spoken, prepared, overrides))
 
 
 def prepare(spoken: str) -> str:

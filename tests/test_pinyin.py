@@ -1,0 +1,75 @@
+"""The Mandarin readings: one syllable per Han character, the rules, overrides said as given,
+and the news register's full tones guarded."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from voicer.script import pinyin
+
+HAN = re.compile("[\u4e00-\u9fff]")
+SYLLABLE = re.compile(r"[a-z]+[1-5]")
+
+texts = st.text(
+    st.sampled_from(list("不一二十百千万个天对是看好你我很展览馆的地得了着过们子东西，。、 1a")),
+    max_size=24,
+)
+
+
+@given(texts)
+@settings(max_examples=200, deadline=None)
+def test_every_han_character_has_one_syllable_and_words_tile_the_text(text):
+    words = pinyin.read(text)
+    assert "".join(word.text for word in words) == text
+    at = 0
+    for word in words:
+        assert word.start == at
+        at += len(word.text)
+        han = HAN.findall(word.text)
+        assert len(word.pinyin) == (len(word.text) if han else 0)
+        assert all(SYLLABLE.fullmatch(s) for s in word.pinyin)
+    assert len(pinyin.syllables(text)) == len(HAN.findall(text))
+
+
+@pytest.mark.parametrize("word", sorted(set(pinyin.NEWS_FULL_TONES) - {"地方"}))
+def test_news_register_words_keep_their_full_tones(word):
+    assert not [s for s in pinyin.syllables(word) if s.endswith("5")], word
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("过去的五年", "guo4 qu4 de5 wu3 nian2"),  # the past, not guò qu
+        ("地方政府", "di4 fang1 zheng4 fu3"),  # local
+        ("这个地方", "zhe4 ge5 di4 fang5"),  # a place
+        ("土地", "tu3 di4"),  # 地 ending a word is no particle
+        ("认真地学习", "ren4 zhen1 de5 xue2 xi2"),
+        ("我们得抓紧", "wo3 men5 dei3 zhua1 jin3"),
+        ("一月一日", "yi1 yue4 yi1 ri4"),
+        ("一九四九年", "yi1 jiu3 si4 jiu3 nian2"),
+        ("一万元", "yi2 wan4 yuan2"),
+        ("一千元", "yi4 qian1 yuan2"),
+        ("数一数二", "shu3 yi1 shu3 er4"),
+        ("看一看", "kan4 yi5 kan4"),
+        ("男子", "nan2 zi3"),
+        ("展览馆", "zhan2 lan2 guan3"),
+        ("小老虎", "xiao3 lao2 hu3"),
+    ],
+)
+def test_readings_a_newsreader_gives(text, said):
+    assert " ".join(pinyin.syllables(text)) == said
+
+
+def test_an_override_is_said_exactly_and_leaves_its_neighbours_to_the_rules():
+    text = "他是银行行长，不对。"
+    given = pinyin.Override(4, 6, ("xing2", "zhang3"))
+    words = pinyin.read(text, [given])
+    assert [w.pinyin for w in words if w.text == "行长"] == [("xing2", "zhang3")]
+    assert pinyin.syllables(text, [given])[-2:] == ["bu2", "dui4"]
+    # an override whose count does not match its characters is not applied
+    wrong = pinyin.Override(4, 6, ("xing2",))
+    assert pinyin.syllables(text, [wrong]) == pinyin.syllables(text)
