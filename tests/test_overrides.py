@@ -348,3 +348,11 @@ def test_kokoro_cuts_a_long_annotated_text_keeping_each_reading_with_its_charact
     *before, (last, given) = split
     assert all(not overrides for _, overrides in before)
     assert [(last[o.start : o.end], o.pinyin) for o in given] == [("行长", ("hang2", "zhang3"))]
+
+
+def test_the_readings_check_shows_are_the_authors(tmp_path):
+    path = tmp_path / "words.tsv"
+    path.write_text("重庆\tzhòng qìng\n", encoding="utf-8")
+    script = Script("重庆很大，重[chong2]来。", "draft.txt", "zh")
+    (sentence,) = pipeline.sentence_readings(script, load_lexicon(path))
+    assert sentence.pinyin == "zhong4 qing4 hen3 da4 chong2 lai2"
