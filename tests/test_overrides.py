@@ -166,6 +166,7 @@ def test_an_inline_reading_reads_the_han_characters_just_before_it():
         ("一、\n行长，[hang2 zhang3]", "2:4", "needs 2 Han characters right before it"),
         ("GDP长[hang2 zhang3]", "1:5", r"found 1 \(write \[\[ for a literal \[\)"),
         ("行长[hangg2 zhang3]", "1:3", "unknown markup .*, not pinyin: 'hangg2' is not"),
+        ("银行行长[hang2 zhang3][yin2 hang2]", "1:19", "found 0"),  # read once only
     ],
 )
 def test_a_bad_inline_reading_is_an_error_at_its_bracket(text, where, message):

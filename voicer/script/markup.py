@@ -31,8 +31,9 @@ Rules, decided here once:
   paragraph; its directives apply where the next remaining line starts. Every other line, and
   every newline between remaining lines, is kept, so paragraphs stay paragraphs.
 - A reading (``[hang2 zhang3]``: nothing but pinyin syllables) reads the characters just
-  before it on its line: as many as it has syllables, all of them Han characters. It neither
-  breaks the sentence nor counts as markup for a line that holds nothing else.
+  before it on its line: as many as it has syllables, all of them Han characters, none of
+  them read by an earlier reading. It neither breaks the sentence nor counts as markup for a
+  line that holds nothing else.
 - Anything else in square brackets, a ``[`` with no ``]`` after it on its line, a bad pause
   length, a malformed rate, bad pinyin, or a reading with more syllables than there are Han
   characters right before it is an ``InputError`` starting ``LINE:COLUMN:`` (1-based, of the
@@ -257,7 +258,8 @@ def _parse_line(number: int, raw: str) -> _Line:
         where = f"{number}:{column}"
         syllables = _reading(match.group(1), where)
         if syllables is not None:
-            _check_read(line.clean, syllables, where, match.group())
+            read = line.readings[-1][0] if line.readings else 0
+            _check_read(line.clean[read:], syllables, where, match.group())
             line.readings.append((len(line.clean), syllables, column))
             continue
         line.markup = True
@@ -283,7 +285,8 @@ def _reading(content: str, where: str) -> tuple[str, ...] | None:
 
 
 def _check_read(before: str, syllables: tuple[str, ...], where: str, shown: str) -> None:
-    """An InputError unless ``before`` ends with a Han character for each syllable."""
+    """An InputError unless ``before`` (the line so far, after any reading already given)
+    ends with a Han character for each syllable."""
     count = len(syllables)
     han = len(_HAN_END.search(before).group())  # type: ignore[union-attr]
     if han < count:
