@@ -14,7 +14,9 @@ import pytest
 from voicer.script.spoken_form import spoken_form
 
 ROOT = Path(__file__).resolve().parent.parent
-SETS = [ROOT / "tests" / "data" / "readings.tsv", ROOT / "tests" / "data" / "polyphones.tsv"]
+SETS = [
+    ROOT / "tests" / "data" / name for name in ("readings.tsv", "polyphones.tsv", "plain_news.tsv")
+]
 
 # Share of items fully right, per category, a little under what the readings reach (measured
 # with scripts/readings_accuracy.py), so a rule that breaks a few items fails here.
@@ -23,7 +25,7 @@ FLOORS = {
     "yi": 0.97,
     "third": 0.98,
     "neutral": 0.97,
-    "polyphone": 0.90,
+    "polyphone": 0.97,
     "number": 0.97,
     "news": 1.0,
 }

@@ -50,8 +50,10 @@ _PARTICLE_READINGS = {
 # verbs whose 过 in a word of two is the particle of experience (去过, 见过), unlike 通过, 经过
 _EXPERIENCED = set("看去来做见听吃用说想到写读学住干试遇碰有受走坐演")
 _MODAL = set("吗呢吧啊呀嘛啦哇哪呐")
-# 一 reads yī before these: ordinals and ranks (一号线, 一等奖, 一季度, 一级响应, 一把手)
-_ORDINAL_AFTER_YI = set("号等季级流线审")
+# 一 reads yī before these: ordinals and ranks (一号线, 一等奖, 一季度, 一级响应, 一审)
+_ORDINAL_AFTER_YI = set("号等季级线审")
+# words ending in 一 whose 一 is not "one" counting what follows: 这一年 is zhè yì nián
+_DETERMINERS = set("这那每哪某任另")
 # 一 at the start of an enumeration: 一是…二是…, 一要…二要…
 _ENUMERATION_AFTER_YI = set("是要")
 # reduplications that stay full: "every" (人人, 天天), not the neutral-tone kind (妈妈, 看看)
@@ -92,7 +94,7 @@ NEWS_FULL_TONES: dict[str, str] = {
     "千斤": "千斤顶 and weights: qiānjīn",
     "一辈": "一辈子 is yíbèizi: 辈 keeps its tone",
     "不由": "不由得: 由 keeps its tone",
-    "地方": "local (地方政府, before a noun) is dìfāng; a place (这个地方) stays dìfang",
+    "温和": "mild, wēnhé in the dictionary (wēnhuo is lukewarm)",
     "东家": "the east household (东家 in 东家西家) is said in full on air",
     "实在": "实实在在, real: shízài",
     "自在": "自由自在: zìzài",
@@ -100,8 +102,29 @@ NEWS_FULL_TONES: dict[str, str] = {
     "队伍": "干部队伍, 人才队伍: duìwǔ on air",
     "困难": "困难群众, 克服困难: kùnnán on air",
 }
-# 地方 before a noun is "local" (dìfāng); elsewhere "a place" (dìfang)
-_PLACE = "地方"
+# Full tones before a noun, a neutral last syllable elsewhere: 地方政府 (local) but 这个地方
+# (a place); 兄弟省份 (fraternal) but 兄弟 (brothers)
+_FULL_BEFORE_NOUN = frozenset(["地方", "兄弟"])
+# complements of direction, said neutral after a verb (走过去, 站起来, 拿出来)
+_DIRECTIONS = frozenset(
+    [
+        "过去",
+        "过来",
+        "起来",
+        "下来",
+        "下去",
+        "上来",
+        "上去",
+        "出来",
+        "出去",
+        "进来",
+        "进去",
+        "回来",
+        "回去",
+    ]
+)
+# common words said with a neutral last syllable that the list below lacks
+_MORE_NEUTRAL = frozenset(["知道", "早上", "晚上"])
 
 
 @dataclass(frozen=True)
@@ -183,6 +206,7 @@ class _Run:
 
 def _read_run(chars: str, offset: int, overrides: Sequence[Override]) -> list[Word]:
     run = _dictionary_readings(chars, offset, overrides)
+    _polyphones(run)
     _neutral_tones(run)
     _bu(run)
     _yi(run)
@@ -237,6 +261,77 @@ def _tone(syllable: str) -> int:
     return int(syllable[-1]) if syllable[-1:].isdigit() else 5
 
 
+# --- polyphones the dictionary reads wrong ------------------------------------------------------
+
+# Phrases of speeches whose reading pypinyin's phrase table gets wrong (checked against the
+# 现代汉语词典); each is found anywhere in a run, whatever the word cut.
+_PHRASES = {
+    "还款": "huan2 kuan3",
+    "还贷": "huan2 dai4",
+    "还钱": "huan2 qian2",
+    "还债": "huan2 zhai4",
+    "有借有还": "you3 jie4 you3 huan2",
+    "数以": "shu4 yi3",
+    "出处": "chu1 chu4",
+    "朝鲜": "chao2 xian3",
+    "中肯": "zhong4 ken3",
+    "全长": "quan2 chang2",
+    "接种": "jie1 zhong4",
+    "开花结果": "kai1 hua1 jie1 guo3",
+    "蒙古": "meng3 gu3",
+    "不正当": "bu4 zheng4 dang4",
+    "正当权益": "zheng4 dang4 quan2 yi4",
+    "正当防卫": "zheng4 dang4 fang2 wei4",
+    "正当理由": "zheng4 dang4 li3 you2",
+}
+# verbs before which 为 is still "for" (要为人民服务), not "as"
+_MODAL_VERBS = frozenset(
+    ["要", "会", "能", "应", "该", "应该", "应当", "必须", "需要", "可以", "愿意", "想", "敢", "是"]
+)
+
+
+def _polyphones(run: _Run) -> None:
+    """Phrases from :data:`_PHRASES`, and the readings a word's part of speech decides: 为 as
+    "as" after a verb (成长为, 评为) or in 以…为 is wéi; 长 as an adjective is cháng; 中 as a
+    verb (中了埋伏) is zhòng; 大都 before a verb, "mostly", is dàdōu."""
+    chars = run.chars
+    for phrase, said in _PHRASES.items():
+        for found in re.finditer(phrase, chars):
+            for index, syllable in enumerate(said.split(), found.start()):
+                run.set_syllable(index, syllable)
+                run.base[index] = run.said[index]
+    spans = run.spans()
+    for number, (start, end, word, tag) in enumerate(spans):
+        before = spans[number - 1] if number else (0, 0, "", "")
+        after = spans[number + 1][3] if number + 1 < len(spans) else ""
+        if word == "为" and (_verb_before(before) or "以" in chars[:start]):
+            run.set_syllable(start, "wei2")
+        elif len(word) == 2 and word[1] == "为" and tag.startswith("v"):
+            run.set_syllable(start + 1, "wei2")
+        elif word == "长" and tag == "a" and not after.startswith("a"):  # not 长高
+            run.set_syllable(start, "chang2")
+        elif word == "中" and after == "ul":
+            run.set_syllable(start, "zhong4")
+        elif word == "大都" and after.startswith("v"):
+            run.set_syllable(end - 1, "dou1")
+        elif word.startswith("削") and tag[:1] in "vl" and not _is_word(word[:2]):
+            run.set_syllable(start, "xiao1")  # 削苹果: to peel (削减, 削弱 are xuē)
+
+
+def _complements(before: tuple[int, int, str, str], direction: str) -> bool:
+    """Whether ``direction`` completes the verb ``before`` (走过去, 发展起来) rather than being
+    its object: 过去 after a verb of two is the past (属于过去, 回顾过去)."""
+    verb = before[2]
+    return _verb_before(before) and (len(verb) == 1 or not direction.startswith("过"))
+
+
+def _verb_before(word: tuple[int, int, str, str]) -> bool:
+    """Whether ``word`` is a verb 为 can complete (成长为), not a modal or a reduplication
+    (要为人民, 处处为群众)."""
+    text = word[2]
+    return word[3].startswith("v") and text not in _MODAL_VERBS and text[:1] != text[1:2]
+
+
 # --- 1. neutral tones -------------------------------------------------------------------------
 
 
@@ -245,7 +340,12 @@ def _neutral_tones(run: _Run) -> None:
     for number, (start, end, word, tag) in enumerate(spans):
         following = spans[number + 1][3] if number + 1 < len(spans) else ""
         last = end - 1
-        if word == _PLACE and not following.startswith("n"):
+        if word in _DIRECTIONS and number and _complements(spans[number - 1], word):
+            for index in range(start, end):
+                run.set_tone(index, 5)  # 走过去, 站起来: a complement of direction
+        elif word in _FULL_BEFORE_NOUN and following.startswith("n"):
+            continue  # 地方政府, 兄弟省份
+        elif word in _FULL_BEFORE_NOUN:
             run.set_tone(last, 5)  # 这个地方: a place
         elif word in NEWS_FULL_TONES:
             for index in range(start, end):
@@ -253,8 +353,8 @@ def _neutral_tones(run: _Run) -> None:
                     run.said[index] = _full(word, index - start)
         elif _is_neutral_word(word, tag):
             _say_particle(run, number, spans)
-        elif len(word) == 2 and word[1] == "过" and word[0] in _EXPERIENCED:
-            run.set_syllable(last, "guo5")
+        elif len(word) > 1 and word[-1] == "过" and word[-2] in _EXPERIENCED and tag != "p":
+            run.set_syllable(last, "guo5")  # 去过, 从未有过
         elif len(word) == 3 and word[1] == "得" and tag[:1] in "vla":
             run.set_tone(start + 1, 5)  # 跑得快, 说得好: 得 between a verb and its complement
         elif len(word) == 2 and word[0] == word[1] and tag[:1] in "nv" and word[0] not in _EVERY:
@@ -319,7 +419,7 @@ def _common_neutral_words() -> frozenset[str]:
     from misaki.tone_sandhi import ToneSandhi
 
     words: set[str] = ToneSandhi().must_neural_tone_words
-    return frozenset(words - set(NEWS_FULL_TONES))
+    return frozenset((words | _MORE_NEUTRAL) - set(NEWS_FULL_TONES) - _FULL_BEFORE_NOUN)
 
 
 def _common_neutral(word: str) -> bool:
@@ -376,6 +476,18 @@ def _yi(run: _Run) -> None:
             run.set_tone(index, 4)
 
 
+def _ends_word(run: _Run, index: int) -> bool:
+    """Whether the 一 at ``index`` ends a word of more than one character: the word jieba
+    cut, or a word of two in its dictionary inside a longer one (统一战线, 同一时间)."""
+    for start, end, word, _ in run.spans():
+        if start <= index < end:
+            if index + 1 == end and len(word) > 1:
+                return True
+            pair = run.chars[index - 1 : index + 1] if index > start else ""
+            return bool(pair) and pair[0] not in _DETERMINERS and _is_word(pair)
+    return False
+
+
 def _yi_is_one(before: str, after: str, later: str, ends_word: bool) -> bool:
     """Whether 一 is said yī here: the end of a run or of a word, a digit (in a number, a
     ratio or a range), an ordinal, a month or a day, the head of an enumeration.
@@ -384,10 +496,11 @@ def _yi_is_one(before: str, after: str, later: str, ends_word: bool) -> bool:
     return (
         not after
         or ends_word
-        or (last in _NUMERALS and not (last in _UNITS and after in _UNITS))  # 十一, 一千一百
+        or (last in _NUMERALS and not (last in _UNITS | {"第"} and after in _UNITS))  # 十一
+        or (after in "点比" and later[:1] in _NUMERALS)  # 1.5: 一点五; 1比0
         or after in _DIGITS
         or (after in "到至" and later[:1] in _NUMERALS)  # 1-2月: 一到二月
-        or ("二" in later and after not in _NUMERALS)  # 一清二楚, 数一数二, 说一不二
+        or (later[:1] == "二" and after not in _NUMERALS)  # 一清二楚, 数一数二, 说一不二
         or (last == "比" and before[:1] in _NUMERALS)  # 3∶1: 三比一
         or after in _ORDINAL_AFTER_YI
         or (after == "月" and last != "个")
@@ -411,14 +524,14 @@ def _third_tones(run: _Run) -> None:
 
 def _prosodic_units(run: _Run) -> list[tuple[int, int]]:
     """The run cut into units of one or two syllables, as a reader groups them: a word of
-    three as 2+1 when its first two make a word (展览+馆), else 1+2 (小+老虎); longer words
-    in twos."""
+    three as 2+1 when its first two are the likelier word (展览+馆), else 1+2 (小+老虎,
+    补+短板); longer words in twos."""
     units = []
     for start, end, word, _ in run.spans():
         if len(word) <= 2:
             units.append((start, end))
         elif len(word) == 3:
-            cut = start + (2 if _is_word(word[:2]) else 1)
+            cut = start + (2 if _frequency(word[:2]) > _frequency(word[1:]) else 1)
             units += [(start, cut), (cut, end)]
         else:
             units += [(at, min(at + 2, end)) for at in range(start, end, 2)]
@@ -427,6 +540,13 @@ def _prosodic_units(run: _Run) -> list[tuple[int, int]]:
 
 def _is_word(chars: str) -> bool:
     """Whether jieba's dictionary has ``chars`` as a word."""
+    return _frequency(chars) > 0
+
+
+def _frequency(chars: str) -> int:
+    """How often jieba's dictionary counts ``chars`` as a word (0: not a word)."""
     from voicer.script.sentences import segmenter
 
-    return bool(segmenter().FREQ.get(chars))
+    tokenizer = segmenter()
+    tokenizer.check_initialized()
+    return int(tokenizer.FREQ.get(chars) or 0)
