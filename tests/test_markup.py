@@ -119,7 +119,7 @@ def test_voice_and_rate_may_stand_before_any_sentence_or_inside_one():
 @pytest.mark.parametrize(
     ("source", "where", "says"),
     [
-        ("ab\n同志们[foo]", "2:4", "unknown markup [foo]; known: pause, voice, rate, # "),
+        ("ab\n同志们[foo]", "2:4", "unknown markup [foo]; known: pause, voice, rate, #, "),
         ("[]", "1:1", "unknown markup []"),
         ("[PAUSE1s]", "1:1", "unknown markup [PAUSE1s]"),
         ("一\n\n  数组a[0", "3:6", "unclosed ["),
@@ -153,7 +153,8 @@ def test_the_unknown_markup_message_in_full():
     with pytest.raises(InputError) as caught:
         parse("一、\n二、\n同志们[foo]好")
     assert str(caught.value) == (
-        "3:4: unknown markup [foo]; known: pause, voice, rate, # (write [[ for a literal [)"
+        "3:4: unknown markup [foo]; known: pause, voice, rate, #, pinyin after Han characters"
+        " (write [[ for a literal [)"
     )
 
 

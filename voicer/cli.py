@@ -553,6 +553,8 @@ def check_command(
         click.echo(show(found))
         _leave(0)
     findings = pipeline.script_findings(script, pipeline.RenderOptions(**limits), words)
+    for notice in pipeline.check_notices(script, words):
+        _notice(notice)
     if output_format == "json":
         click.echo(lint.format_json(findings, script.source))
     else:

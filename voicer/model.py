@@ -76,6 +76,16 @@ class Script:
 
 
 @dataclass(frozen=True)
+class Override:
+    """A reading given by the user for ``text[start:end]``: one syllable per character, in
+    the form :mod:`voicer.script.pinyin` writes them (``hang2``, ``ma5``, ``lv4``)."""
+
+    start: int
+    end: int
+    pinyin: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Segment:
     """One sentence: what subtitles show and what the engine speaks."""
 
@@ -89,6 +99,8 @@ class Segment:
     voice: str | None = None  # set by markup: another voice than the render's
     rate: int | None = None  # set by markup: speaking rate in percent, instead of the render's
     pause_after_ms: int | None = None  # set by markup: the pause after this sentence
+    # readings the author gave (lexicon or markup), at their offsets in ``spoken``
+    pinyin: tuple[Override, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,10 @@ from voicer.audio.audiosegment import AudioSegment
 from voicer.audio.loudness import Measurement
 from voicer.audio.stream import Gained, Signal
 from voicer.errors import InputError, SynthesisError
-from voicer.model import Clip, Cue, Programme, Prosody, Script, Segment
+from voicer.model import Clip, Cue, Override, Programme, Prosody, Script, Segment
 from voicer.script import headings, lint, reading, spoken_form
 from voicer.script import prepare as drafts
+from voicer.script.overrides import annotate
 from voicer.script.prosody import parse_prosody
 from voicer.subtitles import captions, formats, rules, timeline
 from voicer.subtitles import cues as cueing
@@ -241,7 +242,7 @@ class Plan:
     lead_in_ms: int  # silence markup asks for before the first sentence
     profile: Profile
     prosody: Prosody
-    lexicon: Mapping[str, str] | None
+    lexicon: spoken_form.Lexicon | None
     choice: engines.Choice
     notices: tuple[str, ...]
 
@@ -262,11 +263,17 @@ def prepare(script: Script, options: RenderOptions, choice: engines.Choice | Non
         options.engine, options.voice, script.language, options.kokoro_model, options.probe_timeout
     )
     segments, mapped = engines.with_engine_voices(segments, choice)
+    unsaid: list[str] = []
+    if not choice.engine.takes_pinyin:
+        say = lexicon.say if lexicon is not None else {}
+        unsaid = pinyin_notices(choice.engine.name, segments, say)
+        segments = [drafts.said_instead(segment, say) for segment in segments]
     notices = [
         *script.notices,
         *choice.notices,
         *engines.ignored_settings_notices(choice, prosody),
         *mapped,
+        *unsaid,
     ]
     return Plan(
         script=script,
@@ -279,6 +286,19 @@ def prepare(script: Script, options: RenderOptions, choice: engines.Choice | Non
         choice=choice,
         notices=tuple(notices),
     )
+
+
+def respoken(plan: Plan, segment: Segment, shown: str) -> Segment:
+    """``segment`` showing ``shown`` (a text without markup) instead, spoken as the plan
+    speaks its sentences: the spoken form, the lexicon's readings, the plan's engine."""
+    lexicon = plan.lexicon
+    spoken = drafts.spoken_text(shown, plan.language, lexicon)
+    entries = lexicon.pinyin if lexicon is not None else {}
+    readings = drafts.spoken_readings(shown, spoken, (), entries)
+    said = replace(segment, shown=shown, spoken=spoken, pinyin=readings)
+    if plan.choice.engine.takes_pinyin:
+        return said
+    return drafts.said_instead(said, lexicon.say if lexicon is not None else {})
 
 
 def open_speaker(
@@ -302,7 +322,8 @@ def synthesise_segment(speaker: pool.Speaker, plan: Plan, segment: Segment) -> C
     """The clip of ``segment``, spoken as the plan speaks its sentences."""
     prosody = None if segment.rate is None else replace(plan.prosody, rate=segment.rate)
     try:
-        return speaker.speak(segment.spoken, segment.voice, prosody)
+        # the readings travel in the text (none for an engine that cannot take them)
+        return speaker.speak(annotate(segment.spoken, segment.pinyin), segment.voice, prosody)
     except SynthesisError as exc:
         raise type(exc)(f"line {segment.line} (“{pool.preview(segment.shown)}”): {exc}") from None
 
@@ -530,6 +551,31 @@ def script_findings(
     return lint.script_findings(script, _cue_count(options.profile(script.language)), lexicon)
 
 
+def pinyin_notices(engine: str, segments: Sequence[Segment], say: Mapping[str, str]) -> list[str]:
+    """The one notice, if any, naming the readings of ``segments`` that ``engine``, which
+    cannot take pinyin, leaves unsaid (``say`` gives none of them a text to say instead):
+    render says it for its engine, and check for the edge engine."""
+    unsaid = drafts.unsaid(segments, say)
+    if not unsaid:
+        return []
+    listed = ", ".join(f"{written} ({syllables})" for written, syllables in unsaid)
+    return [
+        f"{engine} cannot take pinyin: {listed}; it says these as written "
+        "(a lexicon entry can give the text to say instead: a third column in TSV, say = in TOML)"
+    ]
+
+
+def check_notices(script: Script, lexicon: spoken_form.Lexicon | None) -> list[str]:
+    """What ``voicer check`` says besides its findings: the readings the online engine
+    cannot apply (nothing when the draft cannot be prepared: its findings say why)."""
+    try:
+        prepared = drafts.prepare(script, allow_placeholders=True)
+        segments = drafts.speakable(prepared.segments, script.language, lexicon)
+    except InputError:
+        return []
+    return pinyin_notices("edge", segments, lexicon.say if lexicon is not None else {})
+
+
 @dataclass(frozen=True)
 class WordReading:
     """A word the offline engine says, and its syllables (TONE3, 5 neutral, one per Han
@@ -569,16 +615,18 @@ def segment_reading(segment: Segment, language: str) -> SentenceReading:
     of an English script has no pinyin."""
     if language != "zh":
         return SentenceReading(segment.line, segment.column, segment.shown, segment.spoken, "", ())
-    spoken, words = _engine_reading(segment.spoken)
+    spoken, words = _engine_reading(segment.spoken, segment.pinyin)
     syllables = " ".join(syllable for word in words for syllable in word.pinyin)
     return SentenceReading(segment.line, segment.column, segment.shown, spoken, syllables, words)
 
 
 @functools.lru_cache(maxsize=1024)
-def _engine_reading(spoken: str) -> tuple[str, tuple[WordReading, ...]]:
-    """The text the offline engine reads for ``spoken``, and its Han words (the studio asks
-    again for every sentence whenever it shows the script)."""
-    found = kokoro_words.readings(spoken)
+def _engine_reading(
+    spoken: str, given: tuple[Override, ...] = ()
+) -> tuple[str, tuple[WordReading, ...]]:
+    """The text the offline engine reads for ``spoken`` with the readings ``given``, and its
+    Han words (the studio asks again for every sentence whenever it shows the script)."""
+    found = kokoro_words.readings(spoken, given)
     text = "".join(word.text for word in found)
     return text, tuple(WordReading(word.text, word.pinyin) for word in found if word.pinyin)
 

@@ -178,6 +178,7 @@ class RayEngine:
         self.engine = engine
         self.name = engine.name
         self.word_marks = engine.word_marks
+        self.takes_pinyin = engine.takes_pinyin
         self.default_jobs = workers
         self._ray: Any = ray
         environment = {THREADS_VARIABLE: "1"}

@@ -2,8 +2,9 @@
 
 Errors stop a render (unfilled placeholders, malformed markup); warnings are worth fixing
 (sentences too long to subtitle well, characters no engine can speak, half-width punctuation in
-Chinese text); notes say how numbers and symbols will be spoken. Every finding has the line and
-column where the author wrote it and the text around it.
+Chinese text); notes say how numbers and symbols will be spoken, and where a pinyin reading the
+author gave applies. Every finding has the line and column where the author wrote it and the
+text around it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import asdict, dataclass
 from functools import partial
 
 from voicer.errors import InputError
-from voicer.model import Script, Segment
+from voicer.model import Override, Script, Segment
 from voicer.script import placeholders, prepare, spoken_form
 
 # How many subtitle cues a sentence's text needs: the subtitles stage, later in the pipeline,
@@ -150,6 +151,9 @@ def _sentence_findings(
             if m.start() not in skip
         ]
     found += [_reading(segment, r, at) for r in readings]
+    entries = lexicon.pinyin if isinstance(lexicon, spoken_form.Lexicon) else {}
+    given = prepare.spoken_readings(sentence, sentence, segment.pinyin, entries)
+    found += [_pinyin(segment, override, at) for override in given]
     return [finding for finding in found if finding is not None]
 
 
@@ -205,6 +209,15 @@ def _reading(segment: Segment, reading: spoken_form.Reading, at: _At) -> Finding
     return Finding(
         line, column, "note", "reading", reading.written, message, around, reading.spoken
     )
+
+
+def _pinyin(segment: Segment, override: Override, at: _At) -> Finding:
+    line, column = at(override.start)
+    written = segment.shown[override.start : override.end]
+    said = " ".join(override.pinyin)
+    around = _around(segment.shown, override.start, override.end)
+    message = f"{written} will be read “{said}” (pinyin; by the offline engine)"
+    return Finding(line, column, "note", "reading", written, message, around, said)
 
 
 def is_clean(findings: list[Finding]) -> bool:

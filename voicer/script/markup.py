@@ -10,6 +10,10 @@ edge-tts takes text, not SSML, so pauses, voice and rate changes are written int
 ``[rate +10%]``        the same for the speaking rate (edge-tts syntax, -50% to +100%);
                        ``[rate default]`` returns to the render's rate
 ``[# a comment]``      neither spoken nor shown
+``行长[hang2 zhang3]``  the Han characters right before it, one per syllable, are said with
+                       this pinyin: tone numbers 1 to 5 (5: neutral) or tone marks
+                       (``[háng zhǎng]``), ü as ``ü``, ``v`` or ``u:``. The offline engine
+                       says exactly that; edge cannot take pinyin and says the text
 ``[[``                 a literal ``[``
 =====================  ============================================================
 
@@ -26,8 +30,13 @@ Rules, decided here once:
 - A line that holds markup and nothing else but spaces is removed entirely, so it makes no
   paragraph; its directives apply where the next remaining line starts. Every other line, and
   every newline between remaining lines, is kept, so paragraphs stay paragraphs.
+- A reading (``[hang2 zhang3]``: nothing but pinyin syllables) reads the characters just
+  before it on its line: as many as it has syllables, all of them Han characters, none of
+  them read by an earlier reading. It neither breaks the sentence nor counts as markup for a
+  line that holds nothing else.
 - Anything else in square brackets, a ``[`` with no ``]`` after it on its line, a bad pause
-  length or a malformed rate is an ``InputError`` starting ``LINE:COLUMN:`` (1-based, of the
+  length, a malformed rate, bad pinyin, or a reading with more syllables than there are Han
+  characters right before it is an ``InputError`` starting ``LINE:COLUMN:`` (1-based, of the
   ``[``, in the original text).
 - ``Marked.origin(offset)`` maps any offset in the clean text back to the original (line,
   column); ``Marked.origin_at(line, column)`` does the same for a line and column counted in
@@ -43,13 +52,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from voicer.errors import InputError
+from voicer.script.overrides import looks_like_pinyin, parse_pinyin
+from voicer.script.pinyin import Override
 from voicer.script.prosody import parse_percent
 
 MAX_PAUSE = 60.0  # seconds
 _TOKEN = re.compile(r"\[\[|\[([^\]]*)\]|\[")
 _LENGTH = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)", re.IGNORECASE)
 _LITERAL = "write [[ for a literal ["
-_KNOWN = f"known: pause, voice, rate, # ({_LITERAL})"
+_KNOWN = f"known: pause, voice, rate, #, pinyin after Han characters ({_LITERAL})"
+_KEYWORDS = ("pause", "voice", "rate")
+_HAN_END = re.compile("[\u4e00-\u9fff]*$")
 
 Value = str | float | None
 
@@ -71,8 +84,25 @@ class Directive:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """A pinyin reading written in the script: ``pinyin`` for the clean text's
+    ``start:end``, written at ``line`` and ``column`` (of its ``[``) in the original text."""
+
+    start: int
+    end: int
+    pinyin: tuple[str, ...]
+    line: int
+    column: int
+
+    @property
+    def override(self) -> Override:
+        return Override(self.start, self.end, self.pinyin)
+
+
+@dataclass(frozen=True)
 class Marked:
-    """The script with all markup removed, the directives it held, and a map back.
+    """The script with all markup removed, the directives and readings it held, and a map
+    back.
 
     ``origins`` holds, for every stretch of the clean text copied verbatim from the original,
     ``(clean offset, original line, original column)`` of its first character, in order
@@ -82,6 +112,7 @@ class Marked:
     text: str
     directives: tuple[Directive, ...] = ()
     origins: tuple[tuple[int, int, int], ...] = field(default=(), repr=False)
+    readings: tuple[Reading, ...] = ()
 
     def origin(self, offset: int) -> tuple[int, int]:
         """The original (line, column), 1-based, of the clean text's character at ``offset``.
@@ -126,6 +157,7 @@ class _Line:
     length: int
     chunks: list[tuple[int, int, str]] = field(default_factory=list)  # clean pos, column, text
     found: list[tuple[str, Value, int, int]] = field(default_factory=list)  # kind, value, col, pos
+    readings: list[tuple[int, tuple[str, ...], int]] = field(default_factory=list)  # end, .., col
     markup: bool = False
 
     @property
@@ -145,6 +177,8 @@ def parse(text: str) -> Marked:
     '同志们：大家好！'
     >>> [(d.kind, d.value, d.line, d.column, d.offset) for d in marked.directives]
     [('voice', 'zh-CN-YunxiNeural', 1, 1, 0), ('pause', 1.5, 2, 5, 4)]
+    >>> parse("银行行长[háng zhǎng]讲话。").readings
+    (Reading(start=2, end=4, pinyin=('hang2', 'zhang3'), line=1, column=5),)
     """
     builder = _Builder()
     for number, raw in enumerate(text.split("\n"), start=1):
@@ -161,6 +195,7 @@ class _Builder:
         self.last: _Line | None = None  # the last line kept
         self.origins: list[tuple[int, int, int]] = []
         self.directives: list[Directive] = []
+        self.readings: list[Reading] = []
         self.pending: list[tuple[str, Value, int, int]] = []  # from removed lines: kind .. column
 
     def add(self, line: _Line) -> None:
@@ -173,6 +208,9 @@ class _Builder:
         self._settle()
         for kind, value, column, pos in line.found:
             self.directives.append(Directive(kind, value, line.number, column, self.size + pos))
+        for end, syllables, column in line.readings:
+            at = self.size + end
+            self.readings.append(Reading(at - len(syllables), at, syllables, line.number, column))
         start = self.size
         if not line.chunks:
             self._run(line.number, 1)  # an empty line still has a place
@@ -185,7 +223,8 @@ class _Builder:
 
     def result(self) -> Marked:
         self._settle()
-        return Marked("\n".join(self.kept), tuple(self.directives), tuple(self.origins))
+        text = "\n".join(self.kept)
+        return Marked(text, tuple(self.directives), tuple(self.origins), tuple(self.readings))
 
     def _settle(self) -> None:
         """Directives of removed lines apply where the clean text stands now."""
@@ -216,12 +255,45 @@ def _parse_line(number: int, raw: str) -> _Line:
             raise InputError(
                 f"{number}:{column}: unclosed [ (markup ends with ] on its line; {_LITERAL})"
             )
+        where = f"{number}:{column}"
+        syllables = _reading(match.group(1), where)
+        if syllables is not None:
+            read = line.readings[-1][0] if line.readings else 0
+            _check_read(line.clean[read:], syllables, where, match.group())
+            line.readings.append((len(line.clean), syllables, column))
+            continue
         line.markup = True
-        directive = _directive(match.group(1), f"{number}:{column}")
+        directive = _directive(match.group(1), where)
         if directive is not None:
             line.found.append((*directive, column, len(line.clean)))
     line.add_text(done + 1, raw[done:])
     return line
+
+
+def _reading(content: str, where: str) -> tuple[str, ...] | None:
+    """The syllables of the markup ``[content]`` when it is a reading; else None."""
+    if content.lstrip().startswith("#") or content.split(" ", 1)[0].lower() in _KEYWORDS:
+        return None
+    try:
+        return parse_pinyin(content)
+    except ValueError as error:
+        if looks_like_pinyin(content):
+            raise InputError(
+                f"{where}: unknown markup [{content}], not pinyin: {error}; {_KNOWN}"
+            ) from None
+        return None
+
+
+def _check_read(before: str, syllables: tuple[str, ...], where: str, shown: str) -> None:
+    """An InputError unless ``before`` (the line so far, after any reading already given)
+    ends with a Han character for each syllable."""
+    count = len(syllables)
+    han = len(_HAN_END.search(before).group())  # type: ignore[union-attr]
+    if han < count:
+        raise InputError(
+            f"{where}: the reading {shown} needs {count} Han character{'s' if count != 1 else ''}"
+            f" right before it (one per syllable), found {han} ({_LITERAL})"
+        )
 
 
 def _directive(content: str, where: str) -> tuple[str, Value] | None:

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from voicer.model import Override  # a reading the user gives, as sentences carry it
+
 __all__ = ["NEWS_FULL_TONES", "VERSION", "Override", "Word", "read", "syllables"]
 
 VERSION = 1  # raise whenever a rule changes what is said: the offline engine's clips are redone
@@ -123,15 +125,6 @@ _DIRECTIONS = frozenset(
 )
 # common words said with a neutral last syllable that the list below lacks
 _MORE_NEUTRAL = frozenset(["知道", "早上", "晚上"])
-
-
-@dataclass(frozen=True)
-class Override:
-    """A reading given by the user for ``text[start:end]``: one syllable per character."""
-
-    start: int
-    end: int
-    pinyin: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from voicer.errors import InputError
 from voicer.model import Script, Segment
 from voicer.script import markup, placeholders, sentences, spoken_form
+from voicer.script.overrides import moved, within
+from voicer.script.pinyin import Override
 from voicer.script.placeholders import Placeholder
 
 SHOWN_IN_ERROR = 5  # placeholders named in the one-line error; `voicer check` lists them all
@@ -59,6 +61,11 @@ def prepare(
     starts = _offsets(marked.text, found)
     found = [_at_origin(segment, marked, draft) for segment in found]
     found = _apply(found, marked, starts)
+    readings = [reading.override for reading in marked.readings]
+    found = [
+        replace(segment, pinyin=within(readings, start, start + len(segment.shown)))
+        for segment, start in zip(found, starts, strict=True)
+    ]
     lead_in = sum(_ms(d) for d in pauses if d.offset == 0)
     if script.positions is None:
         return Prepared(found, lead_in)
@@ -250,11 +257,16 @@ def speakable(
     """The sentences with what the engine is to say for each, leaving out those with nothing
     to say (a placeholder alone, with --allow-placeholders); the sentence before one left out
     takes over its pause. A sentence too long to speak in one piece is first cut into pieces
-    (:func:`sentences.pieces`), never inside a lexicon entry."""
+    (:func:`sentences.pieces`), never inside a lexicon entry. Each keeps the readings its
+    markup gives (where the spoken form still has those characters), and takes those of
+    the lexicon (see :func:`spoken_readings`)."""
     kept: list[Segment] = []
-    terms = tuple(lexicon or ())
+    entries = lexicon.pinyin if isinstance(lexicon, spoken_form.Lexicon) else {}
+    terms = (*(lexicon or ()), *entries)
     for segment in (piece for found in segments for piece in sentences.pieces(found, terms)):
-        segment = replace(segment, spoken=spoken_text(segment.shown, language, lexicon))
+        spoken = spoken_text(segment.shown, language, lexicon)
+        readings = spoken_readings(segment.shown, spoken, segment.pinyin, entries)
+        segment = replace(segment, spoken=spoken, pinyin=readings)
         if sentences.is_speakable(segment.spoken):
             kept.append(segment)
         elif kept:
@@ -290,3 +302,93 @@ def _unplaceheld(text: str) -> str:
         after = found.end + (text[found.end : found.end + 1] in ("%", "％"))  # 增长*%
         text = text[: found.offset] + text[after:]
     return text
+
+
+def spoken_readings(
+    shown: str,
+    spoken: str,
+    given: Sequence[Override],
+    entries: Mapping[str, tuple[str, ...]],
+) -> tuple[Override, ...]:
+    """The readings of ``spoken``, the spoken form of ``shown``: those ``given`` for characters
+    of ``shown`` (from markup) where ``spoken`` still has those characters, then the lexicon's
+    ``entries`` where their characters stand in ``spoken`` and no other reading is given.
+
+    An entry applies only where it is whole words, or inside one: 行长 reads 银行行长 (银行|行长)
+    but not 银行长期 (银行|长期), where its characters belong to two words.
+
+    >>> spoken_readings("行长说", "行长说", (), {"行长": ("hang2", "zhang3")})
+    (Override(start=0, end=2, pinyin=('hang2', 'zhang3')),)
+    >>> spoken_readings("银行长期", "银行长期", (), {"行长": ("hang2", "zhang3")})
+    ()
+    """
+    found = list(moved(shown, spoken, given)) if given else []
+    keys = sorted((key for key in entries if key in spoken), key=len, reverse=True)
+    if not keys:
+        return tuple(found)
+    words = _word_spans(spoken)
+    taken = [False] * len(spoken)
+    for override in found:
+        taken[override.start : override.end] = [True] * (override.end - override.start)
+    at = 0
+    while at < len(spoken):
+        match = next((key for key in keys if _applies(spoken, key, at, taken, words)), None)
+        if match is not None:
+            found.append(Override(at, at + len(match), entries[match]))
+        at += len(match or " ")
+    return tuple(sorted(found, key=lambda override: override.start))
+
+
+def _applies(text: str, key: str, at: int, taken: list[bool], words: list[tuple[int, int]]) -> bool:
+    """Whether the entry ``key`` reads ``text`` at ``at``: it stands there, no other reading
+    has its characters, and no word lies partly inside it."""
+    end = at + len(key)
+    return (
+        text.startswith(key, at)
+        and not any(taken[at:end])
+        and not any(_straddles(word, at, end) for word in words)
+    )
+
+
+def _word_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each word of ``text`` as jieba cuts it."""
+    spans = []
+    at = 0
+    for word in sentences.segmenter().lcut(text):
+        spans.append((at, at + len(word)))
+        at += len(word)
+    return spans
+
+
+def _straddles(word: tuple[int, int], start: int, end: int) -> bool:
+    """Whether ``word`` lies partly in ``start:end`` and partly outside it."""
+    first, last = word
+    return first < start < last < end or start < first < end < last
+
+
+def said_instead(segment: Segment, say: Mapping[str, str]) -> Segment:
+    """``segment`` for an engine that cannot take pinyin: what ``say`` gives for a reading's
+    characters is spoken in their place, and the readings are dropped.
+
+    >>> said_instead(Segment(0, "单于至", "单于至", 0, 1, 1, True,
+    ...     pinyin=(Override(0, 2, ("chan2", "yu2")),)), {"单于": "缠于"}).spoken
+    '缠于至'
+    """
+    spoken = segment.spoken
+    for override in sorted(segment.pinyin, key=lambda o: o.start, reverse=True):
+        instead = say.get(spoken[override.start : override.end])
+        if instead is not None:
+            spoken = spoken[: override.start] + instead + spoken[override.end :]
+    return replace(segment, spoken=spoken, pinyin=())
+
+
+def unsaid(segments: Sequence[Segment], say: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The readings of ``segments`` an engine that cannot take pinyin leaves unsaid (those
+    ``say`` gives no text for): each characters and syllables once, in order."""
+    found: dict[tuple[str, str], None] = {}
+    for segment in segments:
+        for override in segment.pinyin:
+            written = segment.spoken[override.start : override.end]
+            if written not in say:
+                found[written, " ".join(override.pinyin)] = None
+    return list(found)

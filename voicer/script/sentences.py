@@ -15,6 +15,7 @@ from typing import Any
 
 from voicer.files import cache_folder
 from voicer.model import Script, Segment
+from voicer.script.overrides import within
 
 # A sentence is synthesised, kept and joined as one clip, and its cues are cut over all of it,
 # so a sentence takes memory in proportion to its length: one line of 10,000 characters with
@@ -200,7 +201,8 @@ def pieces(segment: Segment, keep_together: tuple[str, ...] = ()) -> list[Segmen
     (cut where :func:`split_to_fit` cuts, never inside a ``keep_together`` string), each a
     segment at its own column, PIECE_PAUSE_MS apart; the last keeps the sentence's pause.
 
-    For a segment not yet given its spoken form: each piece says what it shows.
+    For a segment not yet given its spoken form: each piece says what it shows, with the
+    readings of its characters.
     """
     if len(segment.shown) <= MAX_SENTENCE_CHARS:
         return [segment]
@@ -221,6 +223,7 @@ def pieces(segment: Segment, keep_together: tuple[str, ...] = ()) -> list[Segmen
                 column=segment.column + start,
                 ends_paragraph=segment.ends_paragraph and last,
                 pause_after_ms=segment.pause_after_ms if last else PIECE_PAUSE_MS,
+                pinyin=within(segment.pinyin, start, start + len(piece.strip())),
             )
         )
     return found

@@ -38,7 +38,9 @@ Choices, the way a Mandarin newsreader says it:
 - A lexicon (written form -> spoken form) is applied first: leftmost, then longest written
   form; a written form starting or ending with a Latin letter or digit does not match inside
   a word or number there (AI is not replaced inside SAID). The rules never rewrite inside a
-  lexicon replacement, and run around it.
+  lexicon replacement, and run around it. A lexicon entry may instead give Han characters a
+  pinyin reading (``行长<TAB>hang2 zhang3``, :class:`Lexicon`): the text stays as it is, and
+  the offline engine says that reading (see :mod:`voicer.script.overrides`).
 
 Rule names in :func:`explain`: lexicon, fullwidth, date, year, time, range, percent, unit,
 money, number, decimal, negative, ordinal, digits (phone numbers and numbers with a leading
@@ -51,13 +53,14 @@ import difflib
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from voicer.errors import InputError
 from voicer.files import read_input
+from voicer.script.overrides import is_han, looks_like_pinyin, parse_pinyin
 
-__all__ = ["Reading", "explain", "load_lexicon", "origins", "spoken_form"]
+__all__ = ["Lexicon", "Reading", "explain", "load_lexicon", "origins", "spoken_form"]
 
 
 @dataclass(frozen=True)
@@ -129,11 +132,41 @@ def explain(
     return readings + _rule_readings(text, normal, position, len(text), language)
 
 
-def load_lexicon(path: Path) -> dict[str, str]:
-    """Read a lexicon: TOML (``.toml``: a ``[lexicon]`` table or top-level strings) or TSV
+@dataclass(frozen=True, eq=False)
+class Lexicon(Mapping[str, str]):
+    """A lexicon file's entries. As a mapping: written form -> spoken form, the entries that
+    change the text (what :func:`spoken_form` applies).
+
+    ``pinyin`` holds the entries that give Han characters a reading instead (written form ->
+    one syllable per character, as :func:`voicer.script.overrides.parse_pinyin` writes them),
+    and ``say``, for some of those, the text to speak where an engine cannot take pinyin.
+    """
+
+    spoken: Mapping[str, str] = field(default_factory=dict)
+    pinyin: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    say: Mapping[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, written: str) -> str:
+        return self.spoken[written]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.spoken)
+
+    def __len__(self) -> int:
+        return len(self.spoken)
+
+
+def load_lexicon(path: Path) -> Lexicon:
+    """Read a lexicon: TOML (``.toml``: a ``[lexicon]`` table or top-level entries) or TSV
     (anything else: ``written<TAB>spoken`` lines, ``#`` comments, blank lines), UTF-8.
 
-    Every malformed line is an :class:`InputError` naming ``path:line``.
+    A written form of Han characters may be given pinyin instead, one syllable per character
+    (``行长<TAB>hang2 zhang3``, or ``háng zhǎng``), with an optional third field: what to say
+    where an engine cannot take pinyin (``行长<TAB>hang2 zhang3<TAB>航长``). In TOML that is
+    ``行长 = "hang2 zhang3"`` or ``行长 = {pinyin = "hang2 zhang3", say = "航长"}``.
+
+    Every malformed entry is an :class:`InputError` naming ``path:line`` (and the column, for
+    a reading).
     """
     data = read_input(path, "lexicon file")
     try:
@@ -169,24 +202,24 @@ def _whole(written: str) -> str:
     return before + re.escape(written) + after
 
 
-def _tsv_lexicon(content: str, path: Path) -> dict[str, str]:
-    lexicon: dict[str, str] = {}
-    lines: dict[str, int] = {}
+def _tsv_lexicon(content: str, path: Path) -> Lexicon:
+    entries = _Entries(path)
     for number, line in enumerate(content.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         fields = [field.strip() for field in line.split("\t")]
-        if len(fields) != 2 or not all(fields):
-            raise InputError(f"{path}:{number}: expected 'written<TAB>spoken', got {line!r}")
-        written, spoken = fields
-        if written in lines and lexicon[written] != spoken:
-            first = lines[written]
-            raise InputError(f"{path}:{number}: {written!r} is already defined on line {first}")
-        lexicon[written], lines[written] = spoken, number
-    return lexicon
+        if len(fields) not in (2, 3) or not all(fields):
+            raise InputError(
+                f"{path}:{number}: expected 'written<TAB>spoken' (or "
+                f"'written<TAB>pinyin<TAB>spoken'), got {line!r}"
+            )
+        column = line.index("\t") + 2  # the second field's, as an editor counts
+        column += len(line[column - 1 :]) - len(line[column - 1 :].lstrip())
+        entries.add(number, column, *fields)
+    return entries.lexicon()
 
 
-def _toml_lexicon(content: str, path: Path) -> dict[str, str]:
+def _toml_lexicon(content: str, path: Path) -> Lexicon:
     try:
         document = tomllib.loads(content)
     except tomllib.TOMLDecodeError as exc:
@@ -195,10 +228,89 @@ def _toml_lexicon(content: str, path: Path) -> dict[str, str]:
     table = document.get("lexicon", document)
     if not isinstance(table, dict):
         raise InputError(f"{path}: 'lexicon' must be a table of written = \"spoken\" strings")
-    for written, spoken in table.items():
-        if not isinstance(spoken, str) or not written or not spoken.strip():
-            raise InputError(f"{path}: {written!r} must map to a non-empty string")
-    return dict(table)
+    entries = _Entries(path)
+    for written, value in table.items():
+        line, column = _toml_position(content, written)
+        if isinstance(value, dict) and set(value) <= {"pinyin", "say"} and "pinyin" in value:
+            reading, say = value["pinyin"], value.get("say", "")
+            if isinstance(reading, str) and isinstance(say, str) and written:
+                entries.add(line, column, written, reading, *([say] if "say" in value else []))
+                continue
+        if not isinstance(value, str) or not written or not value.strip():
+            raise InputError(
+                f"{path}:{line}: {written!r} must map to a non-empty string, or to a table "
+                'such as {pinyin = "hang2 zhang3", say = "航长"}'
+            )
+        entries.add(line, column, written, value)
+    return entries.lexicon()
+
+
+def _toml_position(content: str, written: str) -> tuple[int, int]:
+    """The line and column of ``written``'s value in a TOML lexicon, as an editor counts them;
+    (0, 0) when it cannot be found (a key spelt with escapes, say)."""
+    spellings = "|".join(re.escape(form) for form in (f'"{written}"', f"'{written}'", written))
+    pattern = re.compile(rf"^[ \t]*(?:lexicon\.)?(?:{spellings})[ \t]*=[ \t]*", re.MULTILINE)
+    match = pattern.search(content)
+    if match is None:
+        return 0, 0
+    return content.count("\n", 0, match.end()) + 1, match.end() - match.start() + 1
+
+
+class _Entries:
+    """A lexicon as its entries are read: each checked, and each written form defined once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.spoken: dict[str, str] = {}
+        self.pinyin: dict[str, tuple[str, ...]] = {}
+        self.say: dict[str, str] = {}
+        self.lines: dict[str, tuple[int, tuple[str, ...]]] = {}
+
+    def add(self, line: int, column: int, written: str, value: str, *say: str) -> None:
+        """The entry ``written`` -> ``value`` (and what to say instead, for a reading) found at
+        ``line`` (0: unknown), the value starting at ``column``."""
+        at_line = f"{self.path}:{line}" if line else f"{self.path}"
+        where = f"{at_line}:{column}" if line else f"{self.path}: {written!r}"
+        reading = self._reading(where, written, value, bool(say))
+        if say and reading is None:
+            raise InputError(
+                f"{at_line}: a third field (what to say instead) is for a pinyin reading "
+                f"of Han characters, not {written!r}"
+            )
+        defined = (value, *say)
+        if written in self.lines and self.lines[written][1] != defined:
+            first = self.lines[written][0]
+            raise InputError(f"{at_line}: {written!r} is already defined on line {first}")
+        self.lines[written] = (line, defined)
+        if reading is None:
+            self.spoken[written] = value
+            return
+        self.pinyin[written] = reading
+        if say and say[0].strip():
+            self.say[written] = say[0].strip()
+        elif say:
+            raise InputError(f"{where}: {written!r}: the text to say instead is empty")
+
+    def _reading(self, where: str, written: str, value: str, says: bool) -> tuple[str, ...] | None:
+        """The syllables ``value`` gives ``written``; None for an entry that changes the text."""
+        if not is_han(written):
+            return None
+        try:
+            syllables = parse_pinyin(value)
+        except ValueError as error:
+            if says or looks_like_pinyin(value):
+                raise InputError(f"{where}: {written}: bad pinyin: {error}") from None
+            return None
+        if len(syllables) != len(written):
+            count = f"{len(syllables)} syllable{'s' if len(syllables) != 1 else ''}"
+            raise InputError(
+                f"{where}: {written} has {len(written)} characters but the reading "
+                f"{value.strip()!r} has {count}"
+            )
+        return syllables
+
+    def lexicon(self) -> Lexicon:
+        return Lexicon(self.spoken, self.pinyin, self.say)
 
 
 # --- reading numbers --------------------------------------------------------------------------

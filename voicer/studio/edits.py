@@ -16,7 +16,6 @@ rewrites only that markup, and the sentence's text where the file holds it as sh
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from voicer.errors import InputError
 from voicer.script.markdown import read_markdown
 from voicer.script.markup import MAX_PAUSE
+from voicer.script.overrides import parse_pinyin
 from voicer.script.reading import ZERO_WIDTH, normalise
 from voicer.script.sentences import is_speakable
 
@@ -188,7 +188,7 @@ def pinyin_reading(word: str, pinyin: str) -> str:
     if not _HAN_WORD.fullmatch(word):
         raise InputError(f"pinyin: “{word}” is not a word of Han characters only")
     try:
-        syllables = _parse_pinyin(pinyin)
+        syllables = parse_pinyin(pinyin) if pinyin else ()
     except ValueError as exc:
         raise InputError(f"pinyin: {exc}") from None
     if syllables and len(syllables) != len(word):
@@ -201,33 +201,6 @@ def pinyin_reading(word: str, pinyin: str) -> str:
 
 
 _HAN_WORD = re.compile("[\u4e00-\u9fff]{1,50}")
-_TONE3 = re.compile("([a-z]+)([1-5])")
-
-
-def _parse_pinyin(text: str) -> tuple[str, ...]:
-    """``text``'s syllables in TONE3 (5 neutral, ü as v); a ValueError for what is not pinyin."""
-    # TODO(lead): use overrides.parse_pinyin
-    from pypinyin.contrib.tone_convert import to_tone3
-
-    found = []
-    for given in text.lower().replace("u:", "v").replace("ü", "v").replace("'", " ").split():
-        if given[-1].isdigit() and not given.isascii():
-            raise ValueError(f"“{given}” has a tone mark and a tone number")
-        syllable = to_tone3(given, neutral_tone_with_five=True)
-        match = _TONE3.fullmatch(syllable)
-        if match is None or match[1] not in _syllables():
-            raise ValueError(f"“{given}” is not a pinyin syllable")
-        found.append(syllable)
-    return tuple(found)
-
-
-@functools.cache
-def _syllables() -> frozenset[str]:
-    """Every syllable without its tone that pypinyin gives a character."""
-    from pypinyin.contrib.tone_convert import to_normal
-    from pypinyin.pinyin_dict import pinyin_dict
-
-    return frozenset(to_normal(p) for found in pinyin_dict.values() for p in found.split(","))
 
 
 def _entry_of(line: str, written: str) -> bool:

@@ -28,14 +28,13 @@ from voicer.audio import loudness
 from voicer.audio.assembly import Assembled
 from voicer.audio.stream import Gained, materialize
 from voicer.errors import InputError, VoicerError
-from voicer.model import Clip, Cue, Prosody, Segment
+from voicer.model import Clip, Cue, Override, Prosody, Segment
 from voicer.script import reading
-from voicer.script.prepare import spoken_text
 from voicer.studio import edits, history
 from voicer.subtitles import formats, rules
 from voicer.synthesis.engines import workers
 
-Key = tuple[str, str | None, int | None]
+Key = tuple[str, str | None, int | None, tuple[Override, ...]]  # spoken, voice, rate, readings
 
 
 class Studio:
@@ -82,7 +81,7 @@ class Studio:
                 self._follow_outside_changes()
             rate = self.programme.sample_rate
             content = self._shown_script()
-            words = self.plan.lexicon or {}
+            words: Mapping[str, str] = self.plan.lexicon or {}
             engine = self.plan.choice.engine
             return {
                 "source": str(self.source),
@@ -199,10 +198,9 @@ class Studio:
                 shown = edits.shown_of(edits.new_text(text, segment.line))
             except InputError:
                 return  # a text a re-take would refuse is not spoken ahead
-            spoken = spoken_text(shown, self.plan.language, self.plan.lexicon)
-            drafted = replace(segment, shown=shown, spoken=spoken)
+            drafted = pipeline.respoken(self.plan, segment, shown)
             key = _key(drafted)
-            if not spoken.strip() or key in self._clips or key in self._drafts:
+            if not drafted.spoken.strip() or key in self._clips or key in self._drafts:
                 return
             for other in self._drafts.values():
                 other.cancel()  # a draft typed over is not needed: only the newest one is kept
@@ -582,9 +580,9 @@ def _text(data: bytes | None) -> str:
     return "" if data is None else data.decode("utf-8", errors="replace")
 
 
-def _key(segment: Segment) -> tuple[str, str | None, int | None]:
+def _key(segment: Segment) -> Key:
     """What a sentence's clip depends on."""
-    return segment.spoken, segment.voice, segment.rate
+    return segment.spoken, segment.voice, segment.rate, segment.pinyin
 
 
 def _place_of(segment: Segment) -> edits.Place:

@@ -19,6 +19,8 @@ class Engine(Protocol):
     name: str
     word_marks: bool  # whether synthesize() returns a timing mark for every word
     default_jobs: int  # requests to run at once when the user does not say (--jobs)
+    # whether synthesize() takes readings written into its text (voicer.script.overrides)
+    takes_pinyin: bool
 
     @property
     def cache_version(self) -> str:

@@ -91,6 +91,7 @@ class EdgeEngine:
 
     name = "edge"
     word_marks = True
+    takes_pinyin = False  # the service drops SSML of its callers' own: no phonemes
     default_jobs = EDGE_JOBS
 
     def __init__(self, url: str | None = None, timeout: float | None = None) -> None:

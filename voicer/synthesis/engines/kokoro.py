@@ -25,6 +25,7 @@ import numpy as np
 from voicer.errors import EngineUnavailable, InputError, SynthesisError
 from voicer.model import Clip, Mark, Prosody, Voice
 from voicer.script import pinyin
+from voicer.script.overrides import annotate, split_annotated, within
 from voicer.script.sentences import segmenter, split_to_fit
 from voicer.synthesis.engines import kokoro_english, kokoro_words
 from voicer.synthesis.engines.onnx_outputs import with_output
@@ -43,6 +44,8 @@ EARLY_SAMPLES = 45 * SAMPLE_RATE // 1000
 # made a second output when the model is loaded.
 DURATIONS = "/encoder/Round_output_0"
 MARKS_VERSION = 3  # clips carry word marks, moved onto the pauses (cached clips from before differ)
+# The most a syllable's tokens can change when a reading replaces it (a5 is 1 token, tun4 6).
+SYLLABLE_TOKENS = 5
 
 _DATA = importlib.resources.files("voicer.synthesis.engines") / "voices" / "kokoro"
 _DESCRIPTIONS = {
@@ -76,6 +79,7 @@ class KokoroEngine:
 
     name = "kokoro"
     word_marks = True
+    takes_pinyin = True
     default_jobs = 1  # one inference already keeps every core busy (intra-op threads)
 
     def __init__(self, model_path: Path | str | None = None) -> None:
@@ -125,7 +129,7 @@ class KokoroEngine:
             raise EngineUnavailable(f"kokoro: {kokoro_english.MISSING}")
         speed = min(2.0, max(0.5, 1 + prosody.rate / 100))
         gain = max(0.0, 1 + prosody.volume / 100)
-        pieces = split_to_fit(text, lambda piece: len(_phoneme_ids(piece, accent)) <= MAX_TOKENS)
+        pieces = _pieces(text, accent)
         gap = np.zeros(round(CLAUSE_GAP * SAMPLE_RATE), np.float32)
         joined: list[np.ndarray] = []
         marks: list[Mark] = []
@@ -181,6 +185,24 @@ def _g2p() -> Any:
     return zh.ZHG2P()
 
 
+def _pieces(text: str, accent: str | None) -> list[str]:
+    """``text`` in pieces of at most MAX_TOKENS tokens each, the readings written into it
+    (:mod:`voicer.script.overrides`) kept with their characters."""
+    plain, given = split_annotated(text)
+    if not given or len(_phoneme_ids(text, accent)) <= MAX_TOKENS:
+        return split_to_fit(text, lambda piece: len(_phoneme_ids(piece, accent)) <= MAX_TOKENS)
+    # pieces are fitted without their readings, so room is left for what those change
+    room = MAX_TOKENS - SYLLABLE_TOKENS * sum(len(o.pinyin) for o in given)
+    keep = tuple(plain[o.start : o.end] for o in given)
+    parts = split_to_fit(plain, lambda piece: len(_phoneme_ids(piece, accent)) <= room, keep)
+    pieces = []
+    at = 0
+    for part in parts:
+        pieces.append(annotate(part, within(given, at, at + len(part))))
+        at += len(part)
+    return pieces
+
+
 def voice_language(voice: str) -> str:
     """The language a vendored voice speaks: "en" or "zh"."""
     return "en" if kokoro_english.accent(voice) else "zh"
@@ -196,13 +218,15 @@ G2P_CACHED = 256
 def _word_tokens(text: str, accent: str | None = None) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """``text`` as the model's tokens, word by word: each word as written in ``text`` ("" for
     spaces and punctuation between words) and its token ids. ``accent``: an English voice's
-    espeak-ng language; None for Mandarin."""
+    espeak-ng language; None for Mandarin. Readings written into ``text``
+    (:func:`voicer.script.overrides.annotate`) are said as given."""
+    plain, given = split_annotated(text)
     if accent:
-        found = kokoro_english.words(text, accent)
+        found = kokoro_english.words(plain, accent)
     else:
         with _G2P_LOCK:  # jieba and misaki are not known to be safe across threads
             _g2p()  # jieba's log level is set before first use
-            found = kokoro_words.words(text, kokoro_words.spell_letters(text))
+            found = kokoro_words.words(plain, kokoro_words.spell_letters(plain), given)
     vocabulary = _vocabulary()
     return tuple(
         (word.text, tuple(vocabulary[p] for p in word.phonemes if p in vocabulary))

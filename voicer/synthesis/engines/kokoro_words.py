@@ -20,6 +20,7 @@ import numpy as np
 
 from voicer.model import Mark
 from voicer.script import pinyin
+from voicer.script.overrides import moved
 from voicer.script.spoken_form import origins
 
 SAMPLES_PER_FRAME = 600  # one duration frame of Kokoro v1.0 at 24 kHz (25 ms)
@@ -72,9 +73,10 @@ class Word(NamedTuple):
     phonemes: str
 
 
-def words(text: str, spoken: str) -> list[Word]:
+def words(text: str, spoken: str, overrides: Sequence[pinyin.Override] = ()) -> list[Word]:
     """``spoken`` (``text`` with any changes made for the G2P, e.g. letters spelled out in
     Chinese) as misaki's phonemes, cut at word boundaries; each word carries its span of ``text``.
+    ``overrides``: readings the author gave for characters of ``text``, said exactly.
 
     >>> [w.text for w in words("今天开会，好。", "今天开会，好。") if w.text]
     ['今天', '开会', '好']
@@ -86,7 +88,7 @@ def words(text: str, spoken: str) -> list[Word]:
     found: list[Word] = []
     spans: list[tuple[int, int] | None] = []
     after_han = False
-    for word in pinyin.read(prepared):
+    for word in pinyin.read(prepared, moved(text, prepared, overrides)):
         if not word.pinyin:
             found.append(Word("", word.text.replace(_UNSPOKEN_MARK, "")))
             spans.append(None)
@@ -105,14 +107,16 @@ def words(text: str, spoken: str) -> list[Word]:
     return _merge(text, found, spans)
 
 
-def readings(spoken: str) -> list[pinyin.Word]:
+def readings(spoken: str, overrides: Sequence[pinyin.Override] = ()) -> list[pinyin.Word]:
     """What the engine says for ``spoken``: the text it reads (letters spelled, digits the
-    spoken form left turned into Chinese) cut into words with their pinyin.
+    spoken form left turned into Chinese) cut into words with their pinyin; ``overrides``:
+    readings the author gave for characters of ``spoken``, said exactly.
 
     >>> [(w.text, w.pinyin) for w in readings("不对")]
     [('不', ('bu2',)), ('对', ('dui4',))]
     """
-    return pinyin.read(prepare(spell_letters(spoken)))
+    prepared = prepare(spell_letters(spoken))
+    return pinyin.read(prepared, moved(spoken, prepared, overrides))
 
 
 def prepare(spoken: str) -> str:

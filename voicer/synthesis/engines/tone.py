@@ -33,6 +33,7 @@ class ToneEngine:
 
     name = "tone"
     word_marks = True
+    takes_pinyin = False
     default_jobs = 2
     cache_version = "tone/1"
 

@@ -59,6 +59,7 @@ class Workers:
         self.engine = engine
         self.name = engine.name
         self.word_marks = engine.word_marks
+        self.takes_pinyin = engine.takes_pinyin
         self.default_jobs = processes
         self.processes = processes
         self.in_process = False
