@@ -57,6 +57,15 @@ def test_news_register_words_keep_their_full_tones(word):
         ("看一看", "kan4 yi5 kan4"),
         ("男子", "nan2 zi3"),
         ("展览馆", "zhan2 lan2 guan3"),
+        ("水产品", "shui2 chan2 pin3"),  # 水产+品
+        ("第一百位", "di4 yi4 bai3 wei4"),  # a number goes on after 第一
+        ("统一战线", "tong3 yi1 zhan4 xian4"),  # 统一 ends inside a longer word
+        ("这一年", "zhe4 yi4 nian2"),
+        ("能不能", "neng2 bu5 neng2"),
+        ("纠正不正之风", "jiu1 zheng4 bu2 zheng4 zhi1 feng1"),  # no A不A across words
+        ("走过去", "zou3 guo5 qu5"),
+        ("成绩属于过去", "cheng2 ji4 shu3 yu2 guo4 qu4"),
+        ("百分之一点八", "bai3 fen1 zhi1 yi1 dian3 ba1"),
         ("小老虎", "xiao3 lao2 hu3"),
     ],
 )

@@ -437,8 +437,8 @@ def _bu(run: _Run) -> None:
         if char != "不" or index + 1 >= len(chars):
             continue
         start, _, word, _ = spans[word_of[index]]
-        if index > 0 and chars[index - 1] == chars[index + 1]:
-            run.set_tone(index, 5)  # 是不是, 好不好
+        if index > 0 and chars[index - 1] == chars[index + 1] and (start < index or len(word) <= 2):
+            run.set_tone(index, 5)  # 是不是, 好不好; not 纠正|不正之风
         elif len(word) == 3 and index == start + 1:
             run.set_tone(index, 5)  # 看不懂, 来不及, 对不起
         elif _tone(run.base[index + 1]) == 4:
@@ -455,20 +455,15 @@ def _word_index(run: _Run) -> list[int]:
 
 def _yi(run: _Run) -> None:
     chars = run.chars
-    spans = run.spans()
-    word_of = _word_index(run)
     for index, char in enumerate(chars):
         if char != "一":
             continue
         before = chars[index - 1] if index else ""
         after = chars[index + 1] if index + 1 < len(chars) else ""
-        start, end, word, _ = spans[word_of[index]]
         later = chars[index + 2 : index + 4]
-        if before and before == after and before not in _NUMERALS and "二" not in later:
+        if before and before == after and before not in _NUMERALS and later[:1] != "二":
             run.set_tone(index, 5)  # 看一看, but not 数一数二
-        elif _yi_is_one(
-            chars[max(0, index - 2) : index], after, later, index + 1 == end and end - start > 1
-        ):
+        elif _yi_is_one(chars[max(0, index - 2) : index], after, later, _ends_word(run, index)):
             run.set_tone(index, 1)
         elif _tone(run.base[index + 1]) == 4 or after == "个":
             run.set_tone(index, 2)
@@ -478,7 +473,10 @@ def _yi(run: _Run) -> None:
 
 def _ends_word(run: _Run, index: int) -> bool:
     """Whether the 一 at ``index`` ends a word of more than one character: the word jieba
-    cut, or a word of two in its dictionary inside a longer one (统一战线, 同一时间)."""
+    cut, or a word of two in its dictionary inside a longer one (统一战线, 同一时间); not
+    where a number goes on (第一百)."""
+    if run.chars[index + 1 : index + 2] in _UNITS | {"十"}:
+        return False
     for start, end, word, _ in run.spans():
         if start <= index < end:
             if index + 1 == end and len(word) > 1:
@@ -524,18 +522,27 @@ def _third_tones(run: _Run) -> None:
 
 def _prosodic_units(run: _Run) -> list[tuple[int, int]]:
     """The run cut into units of one or two syllables, as a reader groups them: a word of
-    three as 2+1 when its first two are the likelier word (展览+馆), else 1+2 (小+老虎,
-    补+短板); longer words in twos."""
+    three as 2+1 or 1+2 (:func:`_first_two_bind`); longer words in twos."""
     units = []
     for start, end, word, _ in run.spans():
         if len(word) <= 2:
             units.append((start, end))
         elif len(word) == 3:
-            cut = start + (2 if _frequency(word[:2]) > _frequency(word[1:]) else 1)
+            cut = start + (2 if _first_two_bind(word) else 1)
             units += [(start, cut), (cut, end)]
         else:
             units += [(at, min(at + 2, end)) for at in range(start, end, 2)]
     return units
+
+
+# a pair of characters jieba counts at least this often is a word a reader keeps together
+_COMMON_WORD = 100
+
+
+def _first_two_bind(word: str) -> bool:
+    """Whether a word of three is read 2+1 (水产+品, 展览+馆) rather than 1+2 (小+老虎,
+    补+短板): its first two are a common word, or its last two are no word at all."""
+    return _frequency(word[:2]) >= _COMMON_WORD or not _is_word(word[1:])
 
 
 def _is_word(chars: str) -> bool:

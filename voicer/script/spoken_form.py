@@ -439,7 +439,19 @@ _SUFFIX = rf"(?: ?[%‰‱]|{_UNIT})"
 _CURRENCIES = {"¥": "元", "￥": "元", "$": "美元", "＄": "美元", "€": "欧元", "£": "英镑"}
 _YEAR_WORDS = ("年", "赛季", "学年", "财年")
 _NOT_YEAR_CUES = ("近", "约", "逾", "超", "达", "历时", "历经")
-_PHONE_CUES = ("电话", "热线", "拨打", "致电", "手机", "号码", "传真", "短信")
+_PHONE_CUES = (
+    "电话",
+    "热线",
+    "拨打",
+    "致电",
+    "手机",
+    "号码",
+    "传真",
+    "短信",
+    "报警",
+    "匪警",
+    "火警",
+)
 _PLACEHOLDER = "*＊×XＸ"
 
 # Each rule: a pattern tried where a token may start, and a reader that returns the spoken
