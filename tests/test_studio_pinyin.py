@@ -73,6 +73,7 @@ def test_a_word_fixed_in_pinyin_is_a_lexicon_entry(server: Server):
         ({"word": "全市", "pinyin": "quán2 shi4"}, "a tone mark and a tone number"),
         ({"word": "大会", "pinyin": "da4 hui4"}, "does not contain"),  # not in sentence 3
         ({"word": "12.5%", "pinyin": "shi2"}, "Han characters"),
+        ({"word": "全市" * 5000, "pinyin": "quan2"}, "at most 50 characters"),  # not echoed
     ],
 )
 def test_pinyin_that_does_not_fit_is_a_422(server: Server, body: dict[str, str], says: str):

@@ -185,6 +185,8 @@ def pinyin_reading(word: str, pinyin: str) -> str:
     voicer.errors.InputError: pinyin: 银行 has 2 characters and “yin2” 1 syllable: ...
     """
     word, pinyin = word.strip(), pinyin.strip()
+    if len(word) > MAX_WORD:
+        raise InputError(f"pinyin: a word has at most {MAX_WORD} characters")
     if not _HAN_WORD.fullmatch(word):
         raise InputError(f"pinyin: “{word}” is not a word of Han characters only")
     try:
@@ -200,7 +202,8 @@ def pinyin_reading(word: str, pinyin: str) -> str:
     return " ".join(syllables)
 
 
-_HAN_WORD = re.compile("[\u4e00-\u9fff]{1,50}")
+MAX_WORD = 50  # characters of a word given a reading in the studio
+_HAN_WORD = re.compile("[\u4e00-\u9fff]+")
 
 
 def _entry_of(line: str, written: str) -> bool:
