@@ -278,6 +278,18 @@ def test_check_reports_a_bad_inline_reading_at_its_line_and_column(tmp_path):
     assert "draft.txt:2:4: error: the reading [hang2 zhang3] needs 2" in result.stdout
 
 
+def test_check_warns_of_an_inline_reading_the_lexicon_says_otherwise(tmp_path):
+    (tmp_path / "draft.txt").write_text("银行行长[hang2 zhang3]来了。\n", encoding="utf-8")
+    (tmp_path / "words.tsv").write_text("行长\t总经理\n", encoding="utf-8")
+    result = voicer("check", "draft.txt", "--lexicon", "words.tsv", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines()[0] == (
+        "draft.txt:1:3: warning: the reading “hang2 zhang3” of 行长 is not used: "
+        "the lexicon or the spoken form says 行长 otherwise"
+    )
+    assert "will be read “hang2 zhang3”" not in result.stdout
+
+
 def test_a_render_with_the_tone_engine_and_a_pinyin_lexicon_names_the_reading_once(tmp_path):
     (tmp_path / "draft.txt").write_text("银行行长说。\n行长又说。\n", encoding="utf-8")
     (tmp_path / "words.tsv").write_text("行长\thang2 zhang3\n", encoding="utf-8")

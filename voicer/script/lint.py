@@ -19,6 +19,7 @@ from functools import partial
 from voicer.errors import InputError
 from voicer.model import Override, Script, Segment
 from voicer.script import placeholders, prepare, spoken_form
+from voicer.script.overrides import moved
 
 # How many subtitle cues a sentence's text needs: the subtitles stage, later in the pipeline,
 # knows; the caller hands it in.
@@ -151,9 +152,13 @@ def _sentence_findings(
             if m.start() not in skip
         ]
     found += [_reading(segment, r, at) for r in readings]
+    spoken = spoken_form.spoken_form(sentence, language, lexicon)
+    unused = [o for o in segment.pinyin if not moved(sentence, spoken, [o])]
     entries = lexicon.pinyin if isinstance(lexicon, spoken_form.Lexicon) else {}
-    given = prepare.spoken_readings(sentence, sentence, segment.pinyin, entries)
+    used = [o for o in segment.pinyin if o not in unused]
+    given = prepare.spoken_readings(sentence, sentence, used, entries)
     found += [_pinyin(segment, override, at) for override in given]
+    found += [_unused_pinyin(segment, override, at) for override in unused]
     return [finding for finding in found if finding is not None]
 
 
@@ -218,6 +223,20 @@ def _pinyin(segment: Segment, override: Override, at: _At) -> Finding:
     around = _around(segment.shown, override.start, override.end)
     message = f"{written} will be read “{said}” (pinyin; by the offline engine)"
     return Finding(line, column, "note", "reading", written, message, around, said)
+
+
+def _unused_pinyin(segment: Segment, override: Override, at: _At) -> Finding:
+    """A reading in the script's markup whose characters the lexicon or the spoken form
+    says otherwise: it is not used, and the author should know."""
+    line, column = at(override.start)
+    written = segment.shown[override.start : override.end]
+    said = " ".join(override.pinyin)
+    around = _around(segment.shown, override.start, override.end)
+    message = (
+        f"the reading “{said}” of {written} is not used: "
+        f"the lexicon or the spoken form says {written} otherwise"
+    )
+    return Finding(line, column, "warning", "reading", written, message, around, said)
 
 
 def is_clean(findings: list[Finding]) -> bool:
