@@ -66,6 +66,8 @@ def test_news_register_words_keep_their_full_tones(word):
         ("走过去", "zou3 guo5 qu5"),
         ("成绩属于过去", "cheng2 ji4 shu3 yu2 guo4 qu4"),
         ("百分之一点八", "bai3 fen1 zhi1 yi1 dian3 ba1"),
+        ("引得进，留得住", "yin3 de5 jin4 liu2 de5 zhu4"),  # can be done: 得 is de
+        ("久久为功", "jiu2 jiu3 wei2 gong1"),
         ("小老虎", "xiao3 lao2 hu3"),
     ],
 )

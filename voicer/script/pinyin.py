@@ -47,6 +47,8 @@ _PARTICLE_READINGS = {
     "着": "zhe5",
     "过": "guo5",
 }
+# one-character complements of result or direction after V得 (引得进, 留得住, 放得下)
+_COMPLEMENTS = frozenset("进住起到完动开出来去上下清见懂通成掉")
 # verbs whose 过 in a word of two is the particle of experience (去过, 见过), unlike 通过, 经过
 _EXPERIENCED = set("看去来做见听吃用说想到写读学住干试遇碰有受走坐演")
 _MODAL = set("吗呢吧啊呀嘛啦哇哪呐")
@@ -283,6 +285,7 @@ _PHRASES = {
     "正当权益": "zheng4 dang4 quan2 yi4",
     "正当防卫": "zheng4 dang4 fang2 wei4",
     "正当理由": "zheng4 dang4 li3 you2",
+    "久久为功": "jiu3 jiu3 wei2 gong1",
 }
 # verbs before which 为 is still "for" (要为人民服务), not "as"
 _MODAL_VERBS = frozenset(
@@ -356,7 +359,9 @@ def _neutral_tones(run: _Run) -> None:
         elif len(word) > 1 and word[-1] == "过" and word[-2] in _EXPERIENCED and tag != "p":
             run.set_syllable(last, "guo5")  # 去过, 从未有过
         elif len(word) == 3 and word[1] == "得" and tag[:1] in "vla":
-            run.set_tone(start + 1, 5)  # 跑得快, 说得好: 得 between a verb and its complement
+            run.set_syllable(start + 1, "de5")  # 跑得快: 得 between a verb and its complement
+        elif len(word) == 2 and word[1] == "得" and _complement_after(spans, number):
+            run.set_syllable(last, "de5")  # 引得|进, 留得|住
         elif len(word) == 2 and word[0] == word[1] and tag[:1] in "nv" and word[0] not in _EVERY:
             run.set_tone(last, 5)  # 妈妈, 看看
         elif len(word) > 1 and word.endswith("子") and word not in _FULL_ZI:
@@ -365,6 +370,13 @@ def _neutral_tones(run: _Run) -> None:
         elif _common_neutral(word) or (len(word) > 2 and _common_neutral(word[-2:])):
             run.set_tone(last, 5)
     _zi_reading(run)
+
+
+def _complement_after(spans: list[tuple[int, int, str, str]], number: int) -> bool:
+    """Whether the word after ``number`` is a one-character complement of result or
+    direction, so that the 得 ending ``number`` says it can be done (引得进, 留得住)."""
+    after = spans[number + 1][2] if number + 1 < len(spans) else ""
+    return after in _COMPLEMENTS
 
 
 def _say_particle(run: _Run, number: int, spans: list[tuple[int, int, str, str]]) -> None:
