@@ -6,9 +6,12 @@ listener hears. A text is cut into words with their parts of speech (jieba), eac
 its dictionary reading (pypinyin, whose phrase table settles most polyphones), and then the
 rules of the spoken language are applied, in this order:
 
+0. polyphones the dictionary gets wrong: a short table of phrases of speeches (还款, 朝鲜…)
+   and readings the part of speech decides (为 after a verb is wéi, 长 the adjective cháng);
 1. neutral tones: particles by part of speech (的/地/得/了/着/过, 吗/呢/吧…), 们, reduplicated
-   nouns and verbs (妈妈, 看看), 子 as a suffix, and a list of common words (东西, 先生,
-   喜欢…) less the words a newsreader says with full tones (:data:`NEWS_FULL_TONES`);
+   nouns and verbs (妈妈, 看看), 子 as a suffix, complements of direction (走过去), and a
+   list of common words (东西, 先生, 喜欢…) less the words a newsreader says with full tones
+   (:data:`NEWS_FULL_TONES`);
 2. 不: bú before a 4th tone, neutral inside A不A and V不C (是不是, 看不懂);
 3. 一: yī where it is a digit, an ordinal or the end of a word (一九四九, 第一, 十一月, 一月,
    统一, 一是…), neutral in 看一看, otherwise yí before a 4th tone and yì before the others,
@@ -108,24 +111,9 @@ NEWS_FULL_TONES: dict[str, str] = {
 # (a place); 兄弟省份 (fraternal) but 兄弟 (brothers)
 _FULL_BEFORE_NOUN = frozenset(["地方", "兄弟"])
 # complements of direction, said neutral after a verb (走过去, 站起来, 拿出来)
-_DIRECTIONS = frozenset(
-    [
-        "过去",
-        "过来",
-        "起来",
-        "下来",
-        "下去",
-        "上来",
-        "上去",
-        "出来",
-        "出去",
-        "进来",
-        "进去",
-        "回来",
-        "回去",
-    ]
-)
-# common words said with a neutral last syllable that the list below lacks
+_DIRECTION_WORDS = "过去 过来 起来 下来 下去 上来 上去 出来 出去 进来 进去 回来 回去"
+_DIRECTIONS = frozenset(_DIRECTION_WORDS.split())
+# common words said with a neutral last syllable that misaki's list (below) lacks
 _MORE_NEUTRAL = frozenset(["知道", "早上", "晚上"])
 
 
