@@ -68,6 +68,13 @@ def test_news_register_words_keep_their_full_tones(word):
         ("百分之一点八", "bai3 fen1 zhi1 yi1 dian3 ba1"),
         ("引得进，留得住", "yin3 de5 jin4 liu2 de5 zhu4"),  # can be done: 得 is de
         ("久久为功", "jiu2 jiu3 wei2 gong1"),
+        ("不为所动", "bu4 wei2 suo3 dong4"),  # 为…所: wéi, so 不 stays bù
+        ("一不怕苦，二不怕死", "yi1 bu2 pa4 ku3 er4 bu2 pa4 si3"),  # an enumeration
+        ("说说", "shuo1 shuo5"),
+        ("会议开得很成功", "hui4 yi4 kai1 de5 hen3 cheng2 gong1"),
+        ("取得很大进展", "qu3 de2 hen3 da4 jin4 zhan3"),
+        ("东西方向", "dong1 xi1 fang1 xiang4"),
+        ("加快补短板", "jia1 kuai4 bu3 duan2 ban3"),  # 补+短板, though cut 补短|板
         ("小老虎", "xiao3 lao2 hu3"),
     ],
 )

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from voicer.model import Override  # a reading the user gives, as sentences carry it
@@ -141,11 +141,13 @@ def read(text: str, overrides: Sequence[Override] = ()) -> list[Word]:
     """
     found: list[Word] = []
     at = 0
-    for run in _HAN.finditer(text):
+    runs = list(_HAN.finditer(text))
+    for number, run in enumerate(runs):
         if run.start() > at:
             found.append(Word(text[at : run.start()], at, "x", ()))
         inside = [o for o in overrides if run.start() <= o.start and o.end <= run.end()]
-        found += _read_run(run.group(), run.start(), inside)
+        counted = any(later.group().startswith("二") for later in runs[number + 1 :])
+        found += _read_run(run.group(), run.start(), inside, counted)
         at = run.end()
     if at < len(text):
         found.append(Word(text[at:], at, "x", ()))
@@ -173,6 +175,8 @@ class _Run:
     base: list[str]  # the dictionary's syllable of each character
     said: list[str]
     fixed: set[int]  # characters whose reading the user gave
+    counted: bool = False  # a later run starts with 二 (see _read_run)
+    corrected: set[int] = field(default_factory=set)  # read from the phrase table
 
     @property
     def chars(self) -> str:
@@ -193,9 +197,19 @@ class _Run:
         if index not in self.fixed:
             self.said[index] = syllable
 
+    def correct(self, index: int, syllable: str) -> None:
+        """The dictionary's reading of a character put right: the rules start from it."""
+        if index not in self.fixed:
+            self.said[index] = self.base[index] = syllable
 
-def _read_run(chars: str, offset: int, overrides: Sequence[Override]) -> list[Word]:
+
+def _read_run(
+    chars: str, offset: int, overrides: Sequence[Override], counted: bool = False
+) -> list[Word]:
+    """A run of Han characters read; ``counted``: a later run of the text starts with 二, so
+    a 一 starting this one heads an enumeration (一不怕苦，二不怕死)."""
     run = _dictionary_readings(chars, offset, overrides)
+    run.counted = counted
     _polyphones(run)
     _neutral_tones(run)
     _bu(run)
@@ -274,6 +288,10 @@ _PHRASES = {
     "正当防卫": "zheng4 dang4 fang2 wei4",
     "正当理由": "zheng4 dang4 li3 you2",
     "久久为功": "jiu3 jiu3 wei2 gong1",
+    "东西方": "dong1 xi1 fang1",  # east and west, not "things"
+    "东西向": "dong1 xi1 xiang4",
+    "东西走向": "dong1 xi1 zou3 xiang4",
+    "东西部": "dong1 xi1 bu4",
 }
 # verbs before which 为 is still "for" (要为人民服务), not "as"
 _MODAL_VERBS = frozenset(
@@ -289,24 +307,26 @@ def _polyphones(run: _Run) -> None:
     for phrase, said in _PHRASES.items():
         for found in re.finditer(phrase, chars):
             for index, syllable in enumerate(said.split(), found.start()):
-                run.set_syllable(index, syllable)
-                run.base[index] = run.said[index]
+                run.correct(index, syllable)
+                run.corrected.add(index)
+    for found in re.finditer("为(?=.{0,3}所)", chars):
+        run.correct(found.start(), "wei2")  # 为…所, the passive: 不为所动, 为人民所拥护
     spans = run.spans()
     for number, (start, end, word, tag) in enumerate(spans):
         before = spans[number - 1] if number else (0, 0, "", "")
         after = spans[number + 1][3] if number + 1 < len(spans) else ""
         if word == "为" and (_verb_before(before) or "以" in chars[:start]):
-            run.set_syllable(start, "wei2")
+            run.correct(start, "wei2")
         elif len(word) == 2 and word[1] == "为" and tag.startswith("v"):
-            run.set_syllable(start + 1, "wei2")
+            run.correct(start + 1, "wei2")
         elif word == "长" and tag == "a" and not after.startswith("a"):  # not 长高
-            run.set_syllable(start, "chang2")
+            run.correct(start, "chang2")
         elif word == "中" and after == "ul":
-            run.set_syllable(start, "zhong4")
+            run.correct(start, "zhong4")
         elif word == "大都" and after.startswith("v"):
-            run.set_syllable(end - 1, "dou1")
+            run.correct(end - 1, "dou1")
         elif word.startswith("削") and tag[:1] in "vl" and not _is_word(word[:2]):
-            run.set_syllable(start, "xiao1")  # 削苹果: to peel (削减, 削弱 are xuē)
+            run.correct(start, "xiao1")  # 削苹果: to peel (削减, 削弱 are xuē)
 
 
 def _complements(before: tuple[int, int, str, str], direction: str) -> bool:
@@ -331,6 +351,8 @@ def _neutral_tones(run: _Run) -> None:
     for number, (start, end, word, tag) in enumerate(spans):
         following = spans[number + 1][3] if number + 1 < len(spans) else ""
         last = end - 1
+        if run.corrected.intersection(range(start, end)):
+            continue  # the phrase table said how (东西方向)
         if word in _DIRECTIONS and number and _complements(spans[number - 1], word):
             for index in range(start, end):
                 run.set_tone(index, 5)  # 走过去, 站起来: a complement of direction
@@ -348,10 +370,12 @@ def _neutral_tones(run: _Run) -> None:
             run.set_syllable(last, "guo5")  # 去过, 从未有过
         elif len(word) == 3 and word[1] == "得" and tag[:1] in "vla":
             run.set_syllable(start + 1, "de5")  # 跑得快: 得 between a verb and its complement
-        elif len(word) == 2 and word[1] == "得" and _complement_after(spans, number):
-            run.set_syllable(last, "de5")  # 引得|进, 留得|住
+        elif len(word) == 2 and word[1] == "得" and _particle_de(spans, number):
+            run.set_syllable(last, "de5")  # 引得|进, 开得|很成功
         elif len(word) == 2 and word[0] == word[1] and tag[:1] in "nv" and word[0] not in _EVERY:
             run.set_tone(last, 5)  # 妈妈, 看看
+        elif len(word) == 1 and tag == "v" and number and spans[number - 1][2:] == (word, tag):
+            run.set_tone(last, 5)  # 说|说: a verb said twice, cut in two
         elif len(word) > 1 and word.endswith("子") and word not in _FULL_ZI:
             if run.base[last] == "zi3" and _common_neutral(word):
                 run.set_tone(last, 5)
@@ -360,11 +384,12 @@ def _neutral_tones(run: _Run) -> None:
     _zi_reading(run)
 
 
-def _complement_after(spans: list[tuple[int, int, str, str]], number: int) -> bool:
-    """Whether the word after ``number`` is a one-character complement of result or
-    direction, so that the 得 ending ``number`` says it can be done (引得进, 留得住)."""
+def _particle_de(spans: list[tuple[int, int, str, str]], number: int) -> bool:
+    """Whether the 得 ending the word ``number`` (a verb and 得) is the particle: before a
+    one-character complement (引得进, 留得住), or in a pair the dictionary hardly knows as a
+    word (开得很成功), unlike 取得, 获得, 值得."""
     after = spans[number + 1][2] if number + 1 < len(spans) else ""
-    return after in _COMPLEMENTS
+    return after in _COMPLEMENTS or _frequency(spans[number][2]) < _COMMON_WORD
 
 
 def _say_particle(run: _Run, number: int, spans: list[tuple[int, int, str, str]]) -> None:
@@ -398,8 +423,7 @@ def _zi_reading(run: _Run) -> None:
     chars = run.chars
     for at in (m.start() + 1 for m in re.finditer("(?=.子)", chars)):
         if chars[at - 1 : at + 1] in _FULL_ZI or chars[at - 2 : at + 1] in _FULL_ZI:
-            run.set_syllable(at, "zi3")
-            run.base[at] = run.said[at]
+            run.correct(at, "zi3")
 
 
 def _full(word: str, index: int) -> str:
@@ -463,7 +487,9 @@ def _yi(run: _Run) -> None:
         later = chars[index + 2 : index + 4]
         if before and before == after and before not in _NUMERALS and later[:1] != "二":
             run.set_tone(index, 5)  # 看一看, but not 数一数二
-        elif _yi_is_one(chars[max(0, index - 2) : index], after, later, _ends_word(run, index)):
+        elif _yi_is_one(chars[max(0, index - 2) : index], after, later, _ends_word(run, index)) or (
+            index == 0 and run.counted
+        ):
             run.set_tone(index, 1)
         elif _tone(run.base[index + 1]) == 4 or after == "个":
             run.set_tone(index, 2)
@@ -524,7 +550,7 @@ def _prosodic_units(run: _Run) -> list[tuple[int, int]]:
     """The run cut into units of one or two syllables, as a reader groups them: a word of
     three as 2+1 or 1+2 (:func:`_first_two_bind`); longer words in twos."""
     units = []
-    for start, end, word, _ in run.spans():
+    for start, end, word, _ in _three_tone_triples(run):
         if len(word) <= 2:
             units.append((start, end))
         elif len(word) == 3:
@@ -533,6 +559,22 @@ def _prosodic_units(run: _Run) -> list[tuple[int, int]]:
         else:
             units += [(at, min(at + 2, end)) for at in range(start, end, 2)]
     return units
+
+
+def _three_tone_triples(run: _Run) -> list[tuple[int, int, str, str]]:
+    """The run's words, with a word of two and a word of one that are three third tones
+    together joined into one (补短|板 -> 补短板), so that they are grouped as one word of
+    three is."""
+    joined: list[tuple[int, int, str, str]] = []
+    for span in run.spans():
+        start, end, word, tag = span
+        if joined and len(word) == 1 and len(joined[-1][2]) == 2:
+            first = joined[-1][0]
+            if all(_tone(run.said[i]) == 3 for i in range(first, end)):
+                joined[-1] = (first, end, joined[-1][2] + word, tag)
+                continue
+        joined.append(span)
+    return joined
 
 
 # a pair of characters jieba counts at least this often is a word a reader keeps together

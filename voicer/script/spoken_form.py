@@ -413,7 +413,7 @@ def _signed(sign: str | None, reading: str, unit: str | None = None) -> str:
 _NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 _SIGN = "[-−－]"
 _FREE_SIGN = rf"(?:(?<![0-9A-Za-z%)）\]]){_SIGN})"  # a minus sign, not a hyphen or a range
-_SEPARATORS = "-–—~～至到"
+_SEPARATORS = "-–—−~～至到"  # − (U+2212) too: 1−2天
 _PERCENT = {"%": "百分之", "‰": "千分之", "‱": "万分之"}
 _UNITS = {
     "km/h": "公里每小时", "m/s": "米每秒", "km²": "平方公里", "㎢": "平方公里",
@@ -492,7 +492,8 @@ def _date(match: re.Match[str]) -> str | None:
 
 
 def _dotted_date(match: re.Match[str]) -> str | None:
-    """An event named by its date, 5·12 or 12·9: said digit by digit (五一二, 一二九)."""
+    """An event named by its date, 5·12, 12·9 or 911事件: said digit by digit (五一二,
+    一二九, 九一一)."""
     if not (1 <= int(match["month"]) <= 12 and 1 <= int(match["day"]) <= 31):
         return None
     return _read_digits(match["month"] + match["day"])
@@ -759,6 +760,14 @@ _ZH_RULES = (
         rf"{_START}(?P<month>\d{{1,2}})[·・•](?P<day>\d{{1,2}})(?![\d·・•])",
         _dotted_date,
     ),
+    # an event named by its date without the dot: 911事件, 918事变
+    _rule(
+        "date",
+        rf"{_START}(?P<month>1[0-2]|[1-9])(?P<day>[0-3]\d|[1-9])(?=事件|事变|惨案)",
+        _dotted_date,
+    ),
+    # between two amounts with 万 or 亿, a tilde or dash is "to": 5万~10万
+    _rule("range", r"(?<=\d[万亿])[~～—–−](?=\d)", lambda match: "到"),
     _rule(
         "year",
         rf"{_START}(?P<first>\d{{4}})(?P<sep>[{_SEPARATORS}])(?P<last>\d{{4}})(?![\d.])",
