@@ -74,7 +74,10 @@ def test_news_register_words_keep_their_full_tones(word):
         ("会议开得很成功", "hui4 yi4 kai1 de5 hen3 cheng2 gong1"),
         ("取得很大进展", "qu3 de2 hen3 da4 jin4 zhan3"),
         ("东西方向", "dong1 xi1 fang1 xiang4"),
-        ("加快补短板", "jia1 kuai4 bu3 duan2 ban3"),  # 补+短板, though cut 补短|板
+        ("加快补短板", "jia1 kuai4 bu3 duan2 ban3"),
+        ("全国一盘棋", "quan2 guo2 yi4 pan2 qi2"),  # 国一 is no common word
+        ("比例为二比一", "bi3 li4 wei2 er4 bi3 yi1"),  # 为 before a number: "is"
+        ("这场发布会", "zhe4 chang3 fa1 bu4 hui4"),  # 补+短板, though cut 补短|板
         ("小老虎", "xiao3 lao2 hu3"),
     ],
 )

@@ -293,6 +293,12 @@ _PHRASES = {
     "东西走向": "dong1 xi1 zou3 xiang4",
     "东西部": "dong1 xi1 bu4",
 }
+# 场 after a number is chǎng for games, shows and meetings (一场比赛), cháng for events
+# that run their course (一场大雨), as the dictionary has it
+_SHOW_COUNTED = re.compile(
+    "(?<=[一二两三四五六七八九十几每这那])场"
+    "(?=比赛|球赛|赛|演出|电影|音乐会|晚会|报告|讲座|发布会|考试|会议|活动)"
+)
 # verbs before which 为 is still "for" (要为人民服务), not "as"
 _MODAL_VERBS = frozenset(
     ["要", "会", "能", "应", "该", "应该", "应当", "必须", "需要", "可以", "愿意", "想", "敢", "是"]
@@ -309,13 +315,17 @@ def _polyphones(run: _Run) -> None:
             for index, syllable in enumerate(said.split(), found.start()):
                 run.correct(index, syllable)
                 run.corrected.add(index)
+    for found in _SHOW_COUNTED.finditer(chars):
+        run.correct(found.start(), "chang3")  # 一场比赛: chǎng counts shows and matches
     for found in re.finditer("为(?=.{0,3}所)", chars):
         run.correct(found.start(), "wei2")  # 为…所, the passive: 不为所动, 为人民所拥护
     spans = run.spans()
     for number, (start, end, word, tag) in enumerate(spans):
         before = spans[number - 1] if number else (0, 0, "", "")
         after = spans[number + 1][3] if number + 1 < len(spans) else ""
-        if word == "为" and (_verb_before(before) or "以" in chars[:start]):
+        if word == "为" and (
+            _verb_before(before) or "以" in chars[:start] or chars[end : end + 1] in _NUMERALS
+        ):  # 成长为, 以…为, 比例为二比一
             run.correct(start, "wei2")
         elif len(word) == 2 and word[1] == "为" and tag.startswith("v"):
             run.correct(start + 1, "wei2")
@@ -508,7 +518,8 @@ def _ends_word(run: _Run, index: int) -> bool:
             if index + 1 == end and len(word) > 1:
                 return True
             pair = run.chars[index - 1 : index + 1] if index > start else ""
-            return bool(pair) and pair[0] not in _DETERMINERS and _is_word(pair)
+            common = _frequency(pair) >= _COMMON_WORD  # not 国一 in 全国一盘棋
+            return bool(pair) and pair[0] not in _DETERMINERS and common
     return False
 
 
