@@ -14,7 +14,6 @@ import importlib.resources
 import json
 import os
 import stat
-import threading
 from functools import cache, lru_cache
 from importlib.metadata import version
 from pathlib import Path
@@ -174,9 +173,6 @@ def _vocabulary() -> dict[str, int]:
     return json.loads((_DATA / "vocab.json").read_text(encoding="utf-8"))["vocab"]
 
 
-_G2P_LOCK = threading.Lock()
-
-
 @cache
 def _g2p() -> Any:
     from misaki import zh
@@ -224,7 +220,7 @@ def _word_tokens(text: str, accent: str | None = None) -> tuple[tuple[str, tuple
     if accent:
         found = kokoro_english.words(plain, accent)
     else:
-        with _G2P_LOCK:  # jieba and misaki are not known to be safe across threads
+        with kokoro_words.G2P_LOCK:
             _g2p()  # jieba's log level is set before first use
             found = kokoro_words.words(plain, kokoro_words.spell_letters(plain), given)
     vocabulary = _vocabulary()

@@ -11,6 +11,7 @@ misaki's phoneme string.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from functools import cache
@@ -23,6 +24,8 @@ from voicer.script import pinyin
 from voicer.script.overrides import moved
 from voicer.script.spoken_form import origins
 
+# jieba and misaki are not known to be safe across threads: one reads at a time
+G2P_LOCK = threading.Lock()
 SAMPLES_PER_FRAME = 600  # one duration frame of Kokoro v1.0 at 24 kHz (25 ms)
 _UNSPOKEN_MARK = chr(815)  # misaki removes it from its output
 # Mandarin readers say Latin letters by these names; misaki would pass them through unspoken.
@@ -116,7 +119,8 @@ def readings(spoken: str, overrides: Sequence[pinyin.Override] = ()) -> list[pin
     [('不', ('bu2',)), ('对', ('dui4',))]
     """
     prepared = prepare(spell_letters(spoken))
-    return pinyin.read(prepared, moved(spoken, prepared, overrides))
+    with G2P_LOCK:  # the studio reads while it speaks drafts in other threads
+        return pinyin.read(prepared, moved(spoken, prepared, overrides))
 
 
 def prepare(spoken: str) -> str:
