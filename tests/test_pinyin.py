@@ -77,7 +77,14 @@ def test_news_register_words_keep_their_full_tones(word):
         ("加快补短板", "jia1 kuai4 bu3 duan2 ban3"),
         ("全国一盘棋", "quan2 guo2 yi4 pan2 qi2"),  # 国一 is no common word
         ("比例为二比一", "bi3 li4 wei2 er4 bi3 yi1"),  # 为 before a number: "is"
-        ("这场发布会", "zhe4 chang3 fa1 bu4 hui4"),  # 补+短板, though cut 补短|板
+        ("这场发布会", "zhe4 chang3 fa1 bu4 hui4"),
+        ("只不过", "zhi3 bu2 guo4"),  # an adverb, not a verb and its complement
+        ("要不然", "yao4 bu4 ran2"),
+        ("决不能", "jue2 bu4 neng2"),
+        ("同意不同意", "tong2 yi4 bu5 tong2 yi4"),  # AB不AB
+        ("借钱不还", "jie4 qian2 bu4 huan2"),
+        ("不为过", "bu4 wei2 guo4"),
+        ("吃过饭了", "chi1 guo5 fan4 le5"),  # 补+短板, though cut 补短|板
         ("小老虎", "xiao3 lao2 hu3"),
     ],
 )

@@ -288,6 +288,9 @@ _PHRASES = {
     "正当防卫": "zheng4 dang4 fang2 wei4",
     "正当理由": "zheng4 dang4 li3 you2",
     "久久为功": "jiu3 jiu3 wei2 gong1",
+    "不为过": "bu4 wei2 guo4",
+    "少不了": "shao3 bu5 liao3",
+    "少不得": "shao3 bu5 de5",
     "东西方": "dong1 xi1 fang1",  # east and west, not "things"
     "东西向": "dong1 xi1 xiang4",
     "东西走向": "dong1 xi1 zou3 xiang4",
@@ -299,6 +302,8 @@ _SHOW_COUNTED = re.compile(
     "(?<=[一二两三四五六七八九十几每这那])场"
     "(?=比赛|球赛|赛|演出|电影|音乐会|晚会|报告|讲座|发布会|考试|会议|活动)"
 )
+# adverbs before 不 in words of three that are no verb and complement (决不能, 只不过)
+_ADVERBS = frozenset("只决绝并毫也都就还又再更最很太永均皆亦尚仍")
 # verbs before which 为 is still "for" (要为人民服务), not "as"
 _MODAL_VERBS = frozenset(
     ["要", "会", "能", "应", "该", "应该", "应当", "必须", "需要", "可以", "愿意", "想", "敢", "是"]
@@ -317,6 +322,8 @@ def _polyphones(run: _Run) -> None:
                 run.corrected.add(index)
     for found in _SHOW_COUNTED.finditer(chars):
         run.correct(found.start(), "chang3")  # 一场比赛: chǎng counts shows and matches
+    for found in re.finditer("(?<=[不没])还$", chars):
+        run.correct(found.start(), "huan2")  # 借钱不还: "still" never ends a clause
     for found in re.finditer("为(?=.{0,3}所)", chars):
         run.correct(found.start(), "wei2")  # 为…所, the passive: 不为所动, 为人民所拥护
     spans = run.spans()
@@ -376,8 +383,8 @@ def _neutral_tones(run: _Run) -> None:
                     run.said[index] = _full(word, index - start)
         elif _is_neutral_word(word, tag):
             _say_particle(run, number, spans)
-        elif len(word) > 1 and word[-1] == "过" and word[-2] in _EXPERIENCED and tag != "p":
-            run.set_syllable(last, "guo5")  # 去过, 从未有过
+        elif tag != "p" and (found := _experienced(word)):
+            run.set_syllable(start + found, "guo5")  # 去过, 从未有过, 吃过饭
         elif len(word) == 3 and word[1] == "得" and tag[:1] in "vla":
             run.set_syllable(start + 1, "de5")  # 跑得快: 得 between a verb and its complement
         elif len(word) == 2 and word[1] == "得" and _particle_de(spans, number):
@@ -392,6 +399,12 @@ def _neutral_tones(run: _Run) -> None:
         elif _common_neutral(word) or (len(word) > 2 and _common_neutral(word[-2:])):
             run.set_tone(last, 5)
     _zi_reading(run)
+
+
+def _experienced(word: str) -> int:
+    """Where in ``word`` a 过 follows a verb as the particle of experience (去过, 吃过饭), or 0."""
+    at = word.find("过", 1)
+    return at if at > 0 and word[at - 1] in _EXPERIENCED else 0
 
 
 def _particle_de(spans: list[tuple[int, int, str, str]], number: int) -> bool:
@@ -411,7 +424,7 @@ def _say_particle(run: _Run, number: int, spans: list[tuple[int, int, str, str]]
         return
     before = spans[number - 1][3] if number else ""
     after = spans[number + 1][3] if number + 1 < len(spans) else ""
-    if word == "得" and before[:1] in ("r", "n", "d") and after[:1] in ("v", "l", "i"):
+    if word == "得" and before[:1] in ("r", "n", "d") and after[:1] in ("v", "l", "i", "a"):
         run.set_syllable(start, "dei3")
     else:
         run.set_syllable(start, _PARTICLE_READINGS[word])
@@ -470,13 +483,24 @@ def _bu(run: _Run) -> None:
     for index, char in enumerate(chars):
         if char != "不" or index + 1 >= len(chars):
             continue
-        start, _, word, _ = spans[word_of[index]]
-        if index > 0 and chars[index - 1] == chars[index + 1] and (start < index or len(word) <= 2):
-            run.set_tone(index, 5)  # 是不是, 好不好; not 纠正|不正之风
-        elif len(word) == 3 and index == start + 1:
-            run.set_tone(index, 5)  # 看不懂, 来不及, 对不起
+        start, _, word, tag = spans[word_of[index]]
+        if _asks_either(chars, index, start < index or len(word) <= 2):
+            run.set_tone(index, 5)  # 是不是, 同意不同意; not 纠正|不正之风
+        elif len(word) == 3 and index == start + 1 and tag != "c" and word[0] not in _ADVERBS:
+            run.set_tone(index, 5)  # 看不懂, 来不及, 对不起; not 只不过, 要不然, 决不能
         elif _tone(run.base[index + 1]) == 4:
             run.set_tone(index, 2)
+
+
+def _asks_either(chars: str, index: int, inside: bool) -> bool:
+    """Whether the 不 at ``index`` stands between a word and itself, A不A or AB不AB (是不是,
+    同意不同意); ``inside``: 不 does not begin a longer word (纠正|不正之风)."""
+    if not inside:
+        return False
+    return any(
+        index >= size and chars[index - size : index] == chars[index + 1 : index + 1 + size]
+        for size in (1, 2)
+    )
 
 
 def _word_index(run: _Run) -> list[int]:
