@@ -110,6 +110,7 @@ def test_the_cli_joins_a_cluster_by_address_and_through_ray_client(tmp_path: Pat
             )  # fmt: skip
     finally:
         left = stop_head(ray_folder, f"127.0.0.1:{port}")
+        client_logs = _client_server_logs(Path(ray_folder))
         shutil.rmtree(ray_folder, ignore_errors=True)
     assert left == {}
 
@@ -119,7 +120,7 @@ def test_the_cli_joins_a_cluster_by_address_and_through_ray_client(tmp_path: Pat
         pipeline.render(tmp_path / "in" / name, alone, options)
     for number, (address, done) in enumerate(ran.items()):
         said = done.stderr.decode()
-        assert done.returncode == 0, f"{address}: {said[-3000:]}"
+        assert done.returncode == 0, f"{address}: {said[-3000:]}\n{client_logs}"
         assert "running on ray" in said and "1 node" in said and "Traceback" not in said
         out = tmp_path / f"out-{number}"
         report = json.loads((out / "report.json").read_text(encoding="utf-8"))
@@ -208,3 +209,10 @@ def _tone_entries(folder: Path, count: int) -> list[Entry]:
         outputs = pipeline.Outputs.beside(folder / "out" / f"{number:02}.mp3")
         entries.append(Entry(script, options, outputs))
     return entries
+
+
+def _client_server_logs(ray_folder: Path) -> str:
+    """The Ray client servers' error logs, the end of each: what to read when a driver
+    could not connect through ray://."""
+    logs = sorted(ray_folder.glob("session_*/logs/ray_client_server*.err"))
+    return "\n".join(f"{log.name}: {log.read_text(errors='replace')[-2000:]}" for log in logs)

@@ -402,9 +402,13 @@ def _neutral_tones(run: _Run) -> None:
 
 
 def _experienced(word: str) -> int:
-    """Where in ``word`` a 过 follows a verb as the particle of experience (去过, 吃过饭), or 0."""
+    """Where in ``word`` a 过 follows a verb as the particle of experience (去过, 吃过饭), or 0
+    where it begins a word of its own (走过场)."""
     at = word.find("过", 1)
-    return at if at > 0 and word[at - 1] in _EXPERIENCED else 0
+    if at < 1 or word[at - 1] not in _EXPERIENCED:
+        return 0
+    follows = word[at : at + 2]
+    return 0 if len(follows) == 2 and _is_word(follows) else at  # not 走过场
 
 
 def _particle_de(spans: list[tuple[int, int, str, str]], number: int) -> bool:
