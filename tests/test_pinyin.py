@@ -85,7 +85,11 @@ def test_news_register_words_keep_their_full_tones(word):
         ("借钱不还", "jie4 qian2 bu4 huan2"),
         ("不为过", "bu4 wei2 guo4"),
         ("吃过饭了", "chi1 guo5 fan4 le5"),
-        ("不走过场", "bu4 zou3 guo4 chang3"),  # 补+短板, though cut 补短|板
+        ("不走过场", "bu4 zou3 guo4 chang3"),
+        ("合理不合理", "he2 li3 bu5 he2 li3"),  # though cut 合理|不合理
+        ("为官不为", "wei2 guan1 bu4 wei2"),
+        ("不为任何干扰所惑", "bu4 wei2 ren4 he2 gan1 rao2 suo3 huo4"),
+        ("退休不褪色", "tui4 xiu1 bu2 tui4 se4"),  # 补+短板, though cut 补短|板
         ("小老虎", "xiao3 lao2 hu3"),
     ],
 )

@@ -289,6 +289,9 @@ _PHRASES = {
     "正当理由": "zheng4 dang4 li3 you2",
     "久久为功": "jiu3 jiu3 wei2 gong1",
     "不为过": "bu4 wei2 guo4",
+    "为官": "wei2 guan1",
+    "不切实际": "bu4 qie4 shi2 ji4",
+    "褪色": "tui4 se4",
     "少不了": "shao3 bu5 liao3",
     "少不得": "shao3 bu5 de5",
     "东西方": "dong1 xi1 fang1",  # east and west, not "things"
@@ -324,7 +327,9 @@ def _polyphones(run: _Run) -> None:
         run.correct(found.start(), "chang3")  # 一场比赛: chǎng counts shows and matches
     for found in re.finditer("(?<=[不没])还$", chars):
         run.correct(found.start(), "huan2")  # 借钱不还: "still" never ends a clause
-    for found in re.finditer("为(?=.{0,3}所)", chars):
+    for found in re.finditer("(?<=不)为$", chars):
+        run.correct(found.start(), "wei2")  # 为官不为: "for" never ends a clause
+    for found in re.finditer("为(?=.{0,6}所)", chars):
         run.correct(found.start(), "wei2")  # 为…所, the passive: 不为所动, 为人民所拥护
     spans = run.spans()
     for number, (start, end, word, tag) in enumerate(spans):
@@ -488,7 +493,7 @@ def _bu(run: _Run) -> None:
         if char != "不" or index + 1 >= len(chars):
             continue
         start, _, word, tag = spans[word_of[index]]
-        if _asks_either(chars, index, start < index or len(word) <= 2):
+        if _asks_either(chars, index, start < index or len(word) <= 3):
             run.set_tone(index, 5)  # 是不是, 同意不同意; not 纠正|不正之风
         elif len(word) == 3 and index == start + 1 and tag != "c" and word[0] not in _ADVERBS:
             run.set_tone(index, 5)  # 看不懂, 来不及, 对不起; not 只不过, 要不然, 决不能
