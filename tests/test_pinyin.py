@@ -89,7 +89,8 @@ def test_news_register_words_keep_their_full_tones(word):
         ("合理不合理", "he2 li3 bu5 he2 li3"),  # though cut 合理|不合理
         ("为官不为", "wei2 guan1 bu4 wei2"),
         ("不为任何干扰所惑", "bu4 wei2 ren4 he2 gan1 rao2 suo3 huo4"),
-        ("退休不褪色", "tui4 xiu1 bu2 tui4 se4"),  # 补+短板, though cut 补短|板
+        ("退休不褪色", "tui4 xiu1 bu2 tui4 se4"),
+        ("睡不着", "shui4 bu5 zhao2"),  # 补+短板, though cut 补短|板
         ("小老虎", "xiao3 lao2 hu3"),
     ],
 )

@@ -345,6 +345,8 @@ def _polyphones(run: _Run) -> None:
             run.correct(start, "chang2")
         elif word == "中" and after == "ul":
             run.correct(start, "zhong4")
+        elif len(word) == 3 and word[1] in "不得" and word[2] == "着":
+            run.correct(end - 1, "zhao2")  # 睡不着, 用得着: zháo, reaching the aim
         elif word == "大都" and after.startswith("v"):
             run.correct(end - 1, "dou1")
         elif word.startswith("削") and tag[:1] in "vl" and not _is_word(word[:2]):
