@@ -90,7 +90,10 @@ def test_news_register_words_keep_their_full_tones(word):
         ("为官不为", "wei2 guan1 bu4 wei2"),
         ("不为任何干扰所惑", "bu4 wei2 ren4 he2 gan1 rao2 suo3 huo4"),
         ("退休不褪色", "tui4 xiu1 bu2 tui4 se4"),
-        ("睡不着", "shui4 bu5 zhao2"),  # 补+短板, though cut 补短|板
+        ("睡不着", "shui4 bu5 zhao2"),
+        ("一万零一百", "yi2 wan4 ling2 yi4 bai3"),
+        ("一年级新生", "yi1 nian2 ji2 xin1 sheng1"),
+        ("二十届一中全会", "er4 shi2 jie4 yi1 zhong1 quan2 hui4"),  # 补+短板, though cut 补短|板
         ("小老虎", "xiao3 lao2 hu3"),
     ],
 )

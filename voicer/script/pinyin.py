@@ -566,13 +566,15 @@ def _yi_is_one(before: str, after: str, later: str, ends_word: bool) -> bool:
     return (
         not after
         or ends_word
-        or (last in _NUMERALS and not (last in _UNITS | {"第"} and after in _UNITS))  # 十一
+        or (last in _NUMERALS and not (last in _UNITS | {"第", "零"} and after in _UNITS))  # 十一
         or (after in "点比" and later[:1] in _NUMERALS)  # 1.5: 一点五; 1比0
         or after in _DIGITS
         or (after in "到至" and later[:1] in _NUMERALS)  # 1-2月: 一到二月
         or (later[:1] == "二" and after not in _NUMERALS)  # 一清二楚, 数一数二, 说一不二
         or (last == "比" and before[:1] in _NUMERALS)  # 3∶1: 三比一
         or after in _ORDINAL_AFTER_YI
+        or (after == "年" and later[:1] == "级")  # 一年级, the first year
+        or (after == "中" and later == "全会")  # 一中全会, the first plenary session
         or (after == "月" and last != "个")
         or (after in "日号" and last == "月")
         or (not before and after in _ENUMERATION_AFTER_YI)

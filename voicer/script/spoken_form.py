@@ -766,6 +766,8 @@ _ZH_RULES = (
         rf"{_START}(?P<month>1[0-2]|[1-9])(?P<day>[0-3]\d|[1-9])(?=事件|事变|惨案)",
         _dotted_date,
     ),
+    # a rate after an amount: 400元/月 is 四百元每月
+    _rule("unit", r"(?<=\d[元吨斤件台个])/(?=[年月周日天人次吨斤件台个])", lambda match: "每"),
     # between two amounts with 万 or 亿, a tilde or dash is "to": 5万~10万
     _rule("range", r"(?<=\d[万亿])[~～—–−](?=\d)", lambda match: "到"),
     _rule(
