@@ -154,6 +154,13 @@ def test_trim_span_is_what_trim_keeps():
 
 def test_cache_version_changed_with_marks():
     assert f"/marks {kokoro.MARKS_VERSION}" in kokoro.KokoroEngine().cache_version
+
+
+def test_cache_version_changes_with_the_readings_rules():
+    from voicer.script import pinyin
+
+    digest = pinyin.rules_version()
+    assert len(digest) == 12 and f"/readings {digest} " in kokoro.KokoroEngine().cache_version
     assert kokoro.KokoroEngine.word_marks
 
 

@@ -26,16 +26,16 @@ character, never move. Readings the user gives (:class:`Override`) are said exac
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 from voicer.model import Override  # a reading the user gives, as sentences carry it
 
-__all__ = ["NEWS_FULL_TONES", "VERSION", "Override", "Word", "read", "syllables"]
-
-VERSION = 1  # raise whenever a rule changes what is said: the offline engine's clips are redone
+__all__ = ["NEWS_FULL_TONES", "Override", "Word", "read", "rules_version", "syllables"]
 
 _HAN = re.compile("[\u4e00-\u9fff]+")
 _DIGITS = set("零〇一二三四五六七八九")
@@ -152,6 +152,13 @@ def read(text: str, overrides: Sequence[Override] = ()) -> list[Word]:
     if at < len(text):
         found.append(Word(text[at:], at, "x", ()))
     return found
+
+
+@cache
+def rules_version() -> str:
+    """A digest of these rules (this module's source): any change to them, however small, is a
+    new version, so the offline engine's clips spoken by the rules before are not reused."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 
 
 def syllables(text: str, overrides: Sequence[Override] = ()) -> list[str]:

@@ -95,8 +95,8 @@ class KokoroEngine:
         english = f"/espeak {version('espeakng-loader')}" if kokoro_english.available() else ""
         return (
             f"kokoro/{model}/misaki {version('misaki')}/onnxruntime {version('onnxruntime')}"
-            f"/marks {MARKS_VERSION}/readings {pinyin.VERSION} pypinyin {version('pypinyin')}"
-            f" jieba {version('jieba')}{english}"
+            f"/marks {MARKS_VERSION}/readings {pinyin.rules_version()}"
+            f" pypinyin {version('pypinyin')} jieba {version('jieba')}{english}"
         )
 
     def voices(self) -> list[Voice]:
