@@ -321,9 +321,11 @@ _MODAL_VERBS = frozenset(
 
 
 def _polyphones(run: _Run) -> None:
-    """Phrases from :data:`_PHRASES`, and the readings a word's part of speech decides: 为 as
-    "as" after a verb (成长为, 评为) or in 以…为 is wéi; 长 as an adjective is cháng; 中 as a
-    verb (中了埋伏) is zhòng; 大都 before a verb, "mostly", is dàdōu."""
+    """Phrases from :data:`_PHRASES`, and the readings the words around decide: 为 is wéi
+    after a verb (成长为, 评为), before a number, in 以…为 and 为…所, and ending a clause after
+    不; 长 as an adjective is cháng; 中 as a verb (中了埋伏) is zhòng; 大都 before a verb,
+    "mostly", is dàdōu; 场 counting shows is chǎng; 还 ending a clause after 不 is huán; 着 in
+    V不着 is zháo; 削 the verb is xiāo."""
     chars = run.chars
     for phrase, said in _PHRASES.items():
         for found in re.finditer(phrase, chars):
