@@ -12,6 +12,18 @@ import faults
 import pytest
 from edge_server import EdgeServer
 
+# --- markers: the quick tier, pytest -m "not slow" ------------------------------------------
+
+SLOW_BY_NATURE = ("browser", "ray", "video", "lint")
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """A test marked browser, ray, video or lint is slow too, so that ``-m "not slow"`` alone
+    leaves all of them out (marked as it is collected, before ``-m`` selects)."""
+    if any(item.get_closest_marker(name) for name in SLOW_BY_NATURE):
+        item.add_marker(pytest.mark.slow)
+
+
 # --- xdist: the tests of an xdist_group on one worker ------------------------------------------
 
 

@@ -30,7 +30,7 @@ from voicer.synthesis import engines  # noqa: E402
 from voicer.synthesis.engines import kokoro  # noqa: E402
 from voicer.synthesis.engines.tone import ToneEngine  # noqa: E402
 
-pytestmark = pytest.mark.xdist_group("ray")
+pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]
 
 SCRIPTS = {
     "opening": "大家好。今天我们讨论城市的未来。\n\n交通是第一个问题。住房是第二个问题。\n",

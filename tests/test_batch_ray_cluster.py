@@ -26,7 +26,7 @@ from voicer import pipeline
 from voicer.batch.manifest import Entry
 
 pytest.importorskip("ray")
-pytestmark = pytest.mark.xdist_group("ray")  # one Ray at a time on this machine
+pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]  # one Ray at a time here
 
 SCRIPTS = {
     "a.txt": "同志们好。今天我们召开大会。\n",

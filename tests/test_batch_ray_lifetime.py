@@ -19,7 +19,7 @@ from test_batch_local import write_scripts
 from test_batch_ray_cluster import processes
 
 pytest.importorskip("ray")
-pytestmark = pytest.mark.xdist_group("ray")  # one Ray at a time on this machine
+pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]  # one Ray at a time here
 
 # Ray's own agents take about 60 s to go; the batch's watchdog ends them at once. The deadline
 # is well below the one and far above the other.

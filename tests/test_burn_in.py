@@ -35,10 +35,13 @@ def _tesseract_reads_chinese() -> bool:
     return "chi_sim" in (found.stdout + found.stderr).split()
 
 
-pytestmark = pytest.mark.skipif(
-    not _tesseract_reads_chinese(),
-    reason="tesseract with chi_sim data is needed (.ci/run installs tesseract-ocr-chi-sim)",
-)
+pytestmark = [
+    pytest.mark.video,
+    pytest.mark.skipif(
+        not _tesseract_reads_chinese(),
+        reason="tesseract with chi_sim data is needed (.ci/run installs tesseract-ocr-chi-sim)",
+    ),
+]
 
 SCRIPT = """\
 科技创新大会

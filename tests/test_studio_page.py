@@ -34,9 +34,12 @@ from voicer.subtitles import formats
 
 CHROMIUM = Path("/usr/bin/chromium")
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs /usr/bin/chromium (.ci/run installs it)"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs /usr/bin/chromium (.ci/run installs it)"
+    ),
+]
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (the test extra)")
 
 # two paragraphs, four sentences

@@ -17,30 +17,33 @@ import voicer
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("command", [["check"], ["format", "--check"]])
-def test_ruff(command):
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", *command, "voicer", "tests", "scripts"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+RUFF = [sys.executable, "-m", "ruff"]
+LINTED = ["voicer", "tests", "scripts"]
+LINTERS = {
+    "ruff check": [*RUFF, "check", *LINTED],
+    "ruff format --check": [*RUFF, "format", "--check", *LINTED],
+    "mypy": [sys.executable, "-m", "mypy", "voicer"],
+    # the layers contract in pyproject.toml: no stage imports a later one
+    "lint-imports": [str(Path(sys.executable).with_name("lint-imports"))],
+}
 
 
-def test_types():
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "voicer"], cwd=ROOT, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_stages_import_only_earlier_stages():
-    """The layers contract in pyproject.toml: no stage imports a later one."""
-    linter = Path(sys.executable).with_name("lint-imports")
-    result = subprocess.run([str(linter)], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+@pytest.mark.lint
+def test_linters():
+    """ruff, ruff format, mypy and lint-imports, once per session and side by side: mypy, the
+    longest, sets the time; every linter that fails is reported."""
+    running = {
+        name: subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for name, command in LINTERS.items()
+    }
+    failures = []
+    for name, process in running.items():
+        output, _ = process.communicate()
+        if process.returncode != 0:
+            failures.append(f"{name} (exit {process.returncode}):\n{output}")
+    assert not failures, "\n".join(failures)
 
 
 def test_doctests():

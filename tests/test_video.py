@@ -35,6 +35,8 @@ from video_media import (
     track_cues,
 )
 
+pytestmark = pytest.mark.video
+
 # a title, one section heading, a sentence of two cue lines, two short sentences: about 11 s
 SCRIPT = (
     "创新大会\n\n"

@@ -22,9 +22,13 @@ from voicer import ffmpeg
 
 CHROMIUM = Path("/usr/bin/chromium")
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs /usr/bin/chromium (.ci/run installs it)"
-)
+pytestmark = [
+    pytest.mark.video,
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs /usr/bin/chromium (.ci/run installs it)"
+    ),
+]
 
 SCRIPT = """\
 科技创新大会
