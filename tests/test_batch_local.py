@@ -131,6 +131,7 @@ def test_a_killed_worker_costs_a_retry_not_a_script(tmp_path: Path):
         assert entry.outputs.audio.read_bytes() == again.read_bytes()
 
 
+@pytest.mark.slow
 def test_an_interrupted_batch_goes_on_where_it_stopped(tmp_path: Path):
     # distinct sentences, so that every clip in the cache belongs to exactly one sentence
     texts = {
@@ -167,6 +168,7 @@ def test_an_interrupted_batch_goes_on_where_it_stopped(tmp_path: Path):
     assert sum(item["cached"] for item in spoken) == kept - each * len(delivered)
 
 
+@pytest.mark.slow
 def test_kokoro_scripts_in_a_batch_are_what_render_writes_alone(tmp_path: Path):
     folder = write_scripts(
         tmp_path / "in", {"a.txt": "同志们好。\n", "b.txt": "今天开会。谢谢大家。\n"}

@@ -156,6 +156,7 @@ def test_a_stamps_folder_that_is_a_link_is_refused_before_any_work(tmp_path: Pat
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [STAMPS]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("planted", ["/dev/zero", "fifo"])
 def test_a_stamp_that_is_no_file_is_not_read(tmp_path: Path, planted: str):
     """A stamp found as a link to ``/dev/zero`` (read forever) or as a FIFO (waits for a

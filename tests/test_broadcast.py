@@ -138,6 +138,7 @@ def test_stereo_podcast_is_measured_on_both_channels(speech_file: Path, tmp_path
     assert abs(pyloudnorm.Meter(48000).integrated_loudness(both) - -16.0) <= 0.5
 
 
+@pytest.mark.slow
 def test_joins_never_click(speech_file: Path, tmp_path: Path):
     out = tmp_path / "out.wav"
     result = render(
@@ -227,6 +228,7 @@ def test_impossible_delivery_is_refused_before_synthesis(tmp_path: Path, args, m
     assert message in result.stderr.decode()
 
 
+@pytest.mark.slow
 def test_no_sentence_stands_out_from_the_programme(tmp_path: Path):
     # a speech whose sentences the engine speaks at different levels: shouts and asides
     speech = "大家好！\n（小声说）这个问题我们以后再谈。\n同志们！我们一定要努力奋斗！\n谢谢。\n"

@@ -116,6 +116,7 @@ def test_a_corrupt_entry_is_replaced_and_the_render_is_unchanged(tmp_path: Path)
     assert np.array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_cli_no_cache_info_and_clear(tmp_path: Path):
     (tmp_path / "talk.txt").write_text("你好。", encoding="utf-8")
     env = {"VOICER_CACHE_DIR": str(tmp_path / "cache")}

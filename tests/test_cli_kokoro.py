@@ -26,6 +26,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory):
     return work, result
 
 
+@pytest.mark.slow
 def test_render_writes_mp3_and_srt_in_audio_folder(rendered):
     work, result = rendered
     assert result.returncode == 0, result.stderr.decode()
@@ -35,6 +36,7 @@ def test_render_writes_mp3_and_srt_in_audio_folder(rendered):
     assert not list((work / "audio").glob(".*part"))
 
 
+@pytest.mark.slow
 def test_audio_is_speech_of_plausible_length(rendered):
     work, _ = rendered
     samples = decode(work / "audio" / "talk.mp3")
@@ -46,6 +48,7 @@ def test_audio_is_speech_of_plausible_length(rendered):
     assert len(speech_runs(samples)) >= 5  # sentences separated by audible pauses
 
 
+@pytest.mark.slow
 def test_srt_cues_sit_on_the_speech_of_each_sentence(rendered):
     work, _ = rendered
     raw = (work / "audio" / "talk.srt").read_bytes()
@@ -76,6 +79,7 @@ def test_srt_cues_sit_on_the_speech_of_each_sentence(rendered):
         ), (run_start, run_end)
 
 
+@pytest.mark.slow
 def test_stdin_wav_custom_srt_and_rate(tmp_path: Path):
     result = invoke_voicer(
         "render",
@@ -111,6 +115,7 @@ def test_stdin_wav_custom_srt_and_rate(tmp_path: Path):
     assert (tmp_path / "out" / "speech.wav").read_bytes()[:4] == b"RIFF"
 
 
+@pytest.mark.slow
 def test_auto_falls_back_to_kokoro_when_edge_is_unreachable(tmp_path: Path):
     (tmp_path / "s.txt").write_text("你好。", encoding="utf-8")
     result = invoke_voicer(
@@ -133,6 +138,7 @@ def test_voices_lists_the_offline_voices(tmp_path: Path):
     assert {"zm_yunxi", "zf_xiaobei", "zm_yunyang", "af_heart", "bm_george"} <= set(names)
 
 
+@pytest.mark.slow
 def test_a_failing_encoder_keeps_the_earlier_output(tmp_path: Path):
     # the subject is the encoder, not the engine: the fast tone engine speaks (kokoro's own
     # renders to MP3 are test_render_writes_mp3_and_srt_in_audio_folder's)

@@ -66,6 +66,7 @@ def test_undecodable_bytes_still_fail(data):
         decode(data, "in.txt")
 
 
+@pytest.mark.slow
 def test_render_and_check_tell_the_user(tmp_path: Path):
     (tmp_path / "in.txt").write_bytes(DRAFT.encode())
     warning = "voicer: warning: in.txt: 3 control characters left out, at 1:3 (U+0001)"

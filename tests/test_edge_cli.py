@@ -77,6 +77,7 @@ def test_voice_and_rate_reach_the_service(edge_server, talk):
     assert (talk / "audio" / "talk.mp3").exists() and (talk / "audio" / "talk.srt").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("mode", "env", "reason"),
     [
@@ -99,6 +100,7 @@ def test_a_failing_service_exits_1_with_one_line_and_writes_nothing(
     assert [name for name in written if not name.startswith("jieba")] == ["talk.txt"]
 
 
+@pytest.mark.slow
 def test_a_failure_keeps_the_earlier_good_output(edge_server, talk):
     assert render("talk.txt", "--engine", "edge", cwd=talk).returncode == 0
     outputs = [talk / "audio" / "talk.mp3", talk / "audio" / "talk.srt"]

@@ -160,6 +160,7 @@ def test_an_output_error_inside_the_block_names_its_output(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_full_disk_names_only_the_subtitles_that_did_not_fit(tmp_path):
     """The SRT on a full disk, the audio and VTT elsewhere: the one line names the SRT (a full
     disk told at close, which names no file, named every output) and earlier files stay."""
@@ -225,6 +226,7 @@ def test_an_output_on_a_read_only_disk_is_refused_with_the_reason(tmp_path):
             files.check_writable(folder / "new" / "out.mp3")
 
 
+@pytest.mark.slow
 def test_a_file_size_limit_on_the_delivered_audio_is_named(tmp_path):
     """The limit passes the scratch (mono float) and stops the delivery (stereo 24-bit), which
     ffmpeg writes: the kernel stops it with SIGXFSZ before it can say why."""

@@ -11,7 +11,10 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from speech_audio import interruptible, invoke_voicer, none_left, start_cli, workers_seen
+
+pytestmark = pytest.mark.slow  # CLI subprocesses interrupted mid-render
 
 # Five sentences of examples/speech.txt, short ones first: with two workers the three short
 # ones are done (three clips, the point of the interruption) while each worker is well into a

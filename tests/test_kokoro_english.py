@@ -50,6 +50,7 @@ def test_numbers_with_a_comma_or_point_are_read_whole():
     assert "pYnt" in found["3.5"]  # three point five
 
 
+@pytest.mark.slow
 def test_synthesis_is_speech_of_plausible_length(clip):
     seconds = clip.samples.size / clip.sample_rate
     assert clip.sample_rate == 24000
@@ -60,6 +61,7 @@ def test_synthesis_is_speech_of_plausible_length(clip):
     assert len(runs) >= 2  # the full stop is heard
 
 
+@pytest.mark.slow
 def test_one_mark_per_word_in_order(clip):
     marks = clip.marks
     assert [m.text for m in marks] == WORDS
@@ -70,12 +72,14 @@ def test_one_mark_per_word_in_order(clip):
     assert 0.03 < lengths["in"] < 0.4 and 0.5 < lengths["2024"] < 2.5
 
 
+@pytest.mark.slow
 def test_each_word_mark_holds_sound(clip):
     for mark in clip.marks:
         part = clip.samples[mark.start : mark.end]
         assert np.abs(part).max() > 0.05, mark
 
 
+@pytest.mark.slow
 def test_british_voice_speaks():
     clip = KokoroEngine().synthesize("Thank you.", "bm_george", Prosody())
     assert 0.4 < clip.samples.size / clip.sample_rate < 2.5
@@ -95,6 +99,7 @@ def test_voices_are_listed_with_their_accent():
         assert any(name in line and language in line for line in out.splitlines()), out
 
 
+@pytest.mark.slow
 def test_cli_renders_english_offline_with_word_timed_subtitles(tmp_path: Path):
     (tmp_path / "talk.txt").write_text("Good morning.\nThank you all for coming.\n")
     result = invoke_voicer(
@@ -111,6 +116,7 @@ def test_cli_renders_english_offline_with_word_timed_subtitles(tmp_path: Path):
     assert all(c.start < c.end for c in cues)
 
 
+@pytest.mark.slow
 def test_auto_falls_back_to_english_kokoro_when_edge_is_unreachable(tmp_path: Path):
     (tmp_path / "talk.txt").write_text("Good morning.\n")
     result = invoke_voicer("render", "talk.txt", "-o", "talk.wav", cwd=tmp_path)

@@ -38,6 +38,7 @@ def comma_clip() -> Clip:
     return kokoro.KokoroEngine().synthesize(COMMA_SENTENCE, VOICE, Prosody())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text", ["你好世界！", COMMA_SENTENCE, "同志们：会议将持续两天，请大家准时参加。"]
 )
@@ -50,11 +51,13 @@ def test_every_duration_frame_is_600_samples(text):
     assert len(audio) == kokoro_words.SAMPLES_PER_FRAME * int(durations.sum())
 
 
+@pytest.mark.slow
 def test_one_mark_per_word_in_order_inside_the_clip(comma_clip):
     check_marks(comma_clip, spoken_words(COMMA_SENTENCE))
     assert comma_clip.marks[0].start > 0  # the leading silence is before the first word
 
 
+@pytest.mark.slow
 def test_the_pause_at_the_comma_lies_between_the_words_around_it(comma_clip):
     marks = comma_clip.marks
     gaps = {(a.text, b.text): b.start - a.end for a, b in pairwise(marks)}
@@ -72,6 +75,7 @@ def test_the_pause_at_the_comma_lies_between_the_words_around_it(comma_clip):
     assert pause < loudness(after.start, after.end) / 3
 
 
+@pytest.mark.slow
 def test_a_text_split_into_pieces_gets_marks_across_the_whole_clip(monkeypatch):
     text = "今天我们开会，讨论明年的计划，大家准时参加。"
     monkeypatch.setattr(kokoro, "MAX_TOKENS", 45)  # too long for one call: three pieces

@@ -20,6 +20,8 @@ from voicer.model import Prosody
 from voicer.synthesis import engines
 from voicer.synthesis.engines import kokoro, workers
 
+pytestmark = pytest.mark.slow  # worker processes that each load the model
+
 VOICE = "zm_yunxi"
 SENTENCES = ["今天我们召开全市工作会议。", "同志们：会议将持续两天，请大家准时参加。", "谢谢大家！"]
 SHORT = ["谢谢大家！", "今天开会。"]  # one for each worker

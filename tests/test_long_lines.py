@@ -135,6 +135,7 @@ def long_line_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_long_line_is_spoken_in_pieces_a_breath_apart(long_line_render: Path):
     timeline = json.loads((long_line_render / "line.json").read_text(encoding="utf-8"))
     sentences = timeline["sentences"]
@@ -149,6 +150,7 @@ def test_a_long_line_is_spoken_in_pieces_a_breath_apart(long_line_render: Path):
     assert gaps == {PIECE_PAUSE_MS * rate // 1000}
 
 
+@pytest.mark.slow
 def test_a_long_lines_subtitles_parse_back_whole_and_follow_the_rules(long_line_render: Path):
     cues = list(srt.parse((long_line_render / "line.srt").read_text(encoding="utf-8")))
     line = (long_line_render / "line.txt").read_text(encoding="utf-8").strip()

@@ -239,6 +239,7 @@ SHORT_SENTENCES = [sentence for paragraph in PARAGRAPHS[:2] for sentence in para
 PACED = 0.3  # seconds before each answer: eight sentences one at a time take over 2 s
 
 
+@pytest.mark.slow
 def test_verbose_reports_each_retry_once_and_no_bar_off_a_terminal(edge_server, tmp_path):
     work = write_speech(tmp_path, SHORT_SPEECH)
     edge_server.set_pacing(latency=PACED)
@@ -266,6 +267,7 @@ def test_verbose_reports_each_retry_once_and_no_bar_off_a_terminal(edge_server, 
     assert reasons[3].startswith("edge: no audio received")
 
 
+@pytest.mark.slow
 def test_a_terminal_gets_a_progress_bar_and_quiet_prints_nothing(edge_server, tmp_path):
     """The control for the check above: the same slow render draws a bar on a terminal; with
     -q it prints nothing at all, not even there."""

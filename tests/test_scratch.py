@@ -127,6 +127,7 @@ def test_ctrl_c_twice_stops_a_batch_at_once_and_removes_its_scratch(tmp_path, te
 # --- 2. a file size limit: one line naming the file, no scratch, the earlier output kept -------
 
 
+@pytest.mark.slow
 def test_a_write_past_the_file_size_limit_fails_cleanly(tmp_path, temp_folder):
     (tmp_path / "talk.txt").write_text(speech(12), encoding="utf-8")
     args = ["render", "talk.txt", "--engine", "tone", "--no-cache", "-q", "-o", "out.mp3"]
@@ -162,6 +163,7 @@ def test_a_scratch_file_is_removed_when_it_could_not_be_written(tmp_path):
 # --- 3. kill -9: the next command sweeps what it left, never a live process's scratch ---------
 
 
+@pytest.mark.slow
 def test_scratch_of_a_killed_render_is_swept_by_the_next_render(tmp_path, temp_folder):
     (tmp_path / "long.txt").write_text(speech(100), encoding="utf-8")
     (tmp_path / "short.txt").write_text(speech(1), encoding="utf-8")
@@ -307,6 +309,7 @@ def test_an_interrupted_video_render_removes_the_folders_it_made(stop, tmp_path,
 # --- 5. scratch on a disk too small for it: one line, nothing left, the earlier output kept ---
 
 
+@pytest.mark.slow
 def test_scratch_that_does_not_fit_fails_cleanly(tmp_path, temp_folder, small_tmpfs):
     (tmp_path / "talk.txt").write_text(speech(12), encoding="utf-8")
     args = ["render", "talk.txt", "--engine", "tone", "--no-cache", "-q", "-o", "out.mp3"]

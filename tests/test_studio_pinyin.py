@@ -108,6 +108,7 @@ def test_a_malformed_pinyin_request_is_a_400(server: Server, body: dict[str, obj
         assert missing.status_code == 404
 
 
+@pytest.mark.slow
 def test_without_a_lexicon_pinyin_is_refused_as_a_reading_is(tmp_path: Path):
     running = start(tmp_path)
     try:

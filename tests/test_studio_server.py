@@ -403,6 +403,7 @@ def test_export_writes_the_outputs(server: Server):
     assert done["report"][-2].startswith("wrote audio/talk.mp3 and audio/talk.srt")
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_studio(tmp_path: Path):
     running = start(tmp_path / "studio")
     with running.client() as client:
@@ -416,6 +417,7 @@ def test_ctrl_c_stops_the_studio(tmp_path: Path):
     assert running.process.stdout.read() == b""  # the address was the only line
 
 
+@pytest.mark.slow
 def test_the_studio_starts_again_at_once_on_the_same_port(tmp_path: Path):
     """Stopping closes the page's open connection from the server's side, which leaves it in
     TIME_WAIT on the port for a minute: a new studio must still be able to listen there."""
@@ -578,6 +580,7 @@ def test_a_failure_inside_the_studio_is_a_plain_500(capfd: pytest.CaptureFixture
     assert said.count("voicer: studio: internal error") == 1
 
 
+@pytest.mark.slow
 def test_a_script_gone_under_the_studio_is_a_one_line_refusal(tmp_path: Path):
     """A script deleted, or made a folder, under the studio was a 500 on every request."""
     running = start(tmp_path / "studio")
@@ -604,6 +607,7 @@ def test_a_script_gone_under_the_studio_is_a_one_line_refusal(tmp_path: Path):
 # --- where it listens --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_another_loopback_address_answers_to_its_own_names(tmp_path: Path):
     running = start(tmp_path / "studio", "--host", "127.0.0.2")
     try:
@@ -619,6 +623,7 @@ def test_another_loopback_address_answers_to_its_own_names(tmp_path: Path):
     assert "warning" not in running.stderr.read_text()
 
 
+@pytest.mark.slow
 def test_a_host_other_machines_reach_is_warned_about(tmp_path: Path):
     """192.0.2.1 is a documentation address no machine holds: the warning comes, then
     listening fails, and nothing goes on the network."""

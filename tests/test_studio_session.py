@@ -62,6 +62,7 @@ def test_undo_brings_back_the_text_and_the_clip(studio: Studio, tmp_path: Path):
         studio.undo(2)
 
 
+@pytest.mark.slow
 def test_an_export_is_what_render_writes_from_the_edited_file(studio: Studio, tmp_path: Path):
     studio.retake(4, "过去一年，全市研发投入增长百分之十二点五。")
     written = studio.export()["written"]
@@ -188,6 +189,7 @@ def test_a_draft_is_spoken_ahead_and_the_retake_uses_it(studio: Studio):
     assert studio.speaker.misses == made  # nothing more spoken: the draft's clip was used
 
 
+@pytest.mark.slow
 def test_an_export_with_every_kind_of_change_is_what_render_writes(tmp_path: Path):
     (tmp_path / "talk.txt").write_text(SCRIPT, encoding="utf-8")
     lexicon = tmp_path / "names.tsv"
@@ -212,6 +214,7 @@ def test_an_export_with_every_kind_of_change_is_what_render_writes(tmp_path: Pat
         assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
 
 
+@pytest.mark.slow
 def test_a_video_export_is_what_render_writes_and_reports_progress(tmp_path: Path):
     (tmp_path / "talk.txt").write_text(SCRIPT, encoding="utf-8")
     options = pipeline.RenderOptions(engine="tone")

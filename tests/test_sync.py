@@ -26,6 +26,8 @@ from voicer.subtitles import formats as subtitles
 from voicer.subtitles import rules
 from voicer.subtitles.profiles import profile_for
 
+pytestmark = pytest.mark.slow  # long renders, kokoro and edge
+
 # Ten sentences of examples/speech.txt: the five that kokoro's subtitles split into several
 # cues (every inner cue the whole example has), a title, a heading with an enumeration comma, a
 # colon, numbers and a closing line. Repeated seven times they make over five minutes of

@@ -338,6 +338,7 @@ def kokoro_renders(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> 
     return made_once(shared_temp(tmp_path_factory, worker_id) / "kokoro-profiles", render)
 
 
+@pytest.mark.slow
 def test_audio_is_the_same_under_every_profile_and_the_subtitles_are_not(kokoro_renders):
     folder = kokoro_renders
     logs = {name: (folder / f"{name}.log").read_text(encoding="utf-8") for name in PROFILES}
@@ -362,6 +363,7 @@ def test_audio_is_the_same_under_every_profile_and_the_subtitles_are_not(kokoro_
     assert words[1] == words[0] and words[2] == words[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PROFILES)
 def test_each_render_follows_its_own_profile(kokoro_renders, name):
     result = invoke_voicer("subtitles-check", f"{name}.srt", *PROFILES[name], cwd=kokoro_renders)
@@ -369,6 +371,7 @@ def test_each_render_follows_its_own_profile(kokoro_renders, name):
     assert result.stdout.decode().strip() == f"{name}.srt: no violations"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PROFILES)
 def test_kokoro_timeline_lists_every_word_with_its_samples(kokoro_renders, name):
     timeline = read_timeline(kokoro_renders / f"{name}.json")
@@ -378,6 +381,7 @@ def test_kokoro_timeline_lists_every_word_with_its_samples(kokoro_renders, name)
     assert spoken == re.sub(r"[^\u4e00-\u9fff]", "", SCRIPT)  # every word, none twice
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PROFILES)
 def test_kokoro_cues_start_on_words_and_on_the_speech_after_pauses(kokoro_renders, name):
     folder = kokoro_renders
@@ -414,6 +418,7 @@ def edge_render(tmp_path_factory: pytest.TempPathFactory, worker_id: str, _edge_
     return made_once(shared_temp(tmp_path_factory, worker_id) / "edge-long-speech", render)
 
 
+@pytest.mark.slow
 def test_the_loopback_service_speaks_at_a_natural_pace(edge_render):
     """4.5 Han characters a second (0.18 s each, 0.08 s between two-character words), so the
     reading-speed rule meets a realistic pace."""
@@ -424,12 +429,14 @@ def test_the_loopback_service_speaks_at_a_natural_pace(edge_render):
     assert len(timeline.sentences) == 50
 
 
+@pytest.mark.slow
 def test_edge_render_of_the_long_speech_breaks_no_subtitle_rule(edge_render):
     result = invoke_voicer("subtitles-check", "e.srt", cwd=edge_render)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert result.stdout.decode().strip() == "e.srt: no violations"
 
 
+@pytest.mark.slow
 def test_edge_timeline_lists_every_word_with_its_samples(edge_render):
     timeline = read_timeline(edge_render / "e.json")
     assert timeline.engine == "edge"
@@ -438,6 +445,7 @@ def test_edge_timeline_lists_every_word_with_its_samples(edge_render):
     assert starts.inner >= 10 and not starts.problems, starts.problems
 
 
+@pytest.mark.slow
 def test_edge_cue_starts_are_on_the_onset_of_a_word(edge_render):
     """The loopback words are tone bursts with 80 ms of silence between them."""
     samples = decode(edge_render / "e.mp3")

@@ -113,6 +113,7 @@ def slopes(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str
     return json.loads((folder / "slopes.json").read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("voice", VOICES)
 def test_bu_before_a_fourth_tone_rises_when_spoken_bu2(slopes, voice):
     uncorrected, corrected = slopes[f"{voice} {BU.text}"]
@@ -120,6 +121,7 @@ def test_bu_before_a_fourth_tone_rises_when_spoken_bu2(slopes, voice):
     assert corrected - uncorrected > MARGIN, (uncorrected, corrected)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("voice", VOICES)
 def test_yi_before_a_first_tone_falls_when_spoken_yi4(slopes, voice):
     uncorrected, corrected = slopes[f"{voice} {YI.text}"]
