@@ -20,6 +20,8 @@ from voicer.batch.manifest import entries
 from voicer.batch.run import Batch, Progress
 from voicer.synthesis.engines import workers
 
+pytestmark = pytest.mark.slow  # whole batches, kokoro among them, in worker processes
+
 SCRIPTS = {
     "01-opening.txt": "开幕致辞\n\n同志们：今天我们召开全市科技大会。首先，我代表市委问候大家！\n",
     "02-review.txt": "过去一年，全市研发投入增长12.5%。高新企业达到1280家。\n\n成绩来之不易。\n",

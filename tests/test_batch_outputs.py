@@ -41,6 +41,7 @@ def test_a_script_named_like_the_report_is_never_replaced_by_it(tmp_path: Path):
     assert sorted(path.name for path in folder.iterdir()) == ["a.txt", "report.txt"]  # no work
 
 
+@pytest.mark.slow
 def test_a_batch_into_its_own_folder_does_not_read_its_report_aloud(tmp_path: Path):
     folder = write_scripts(tmp_path / "talks", {"a.txt": SPEECH})
     env = {"VOICER_CACHE_DIR": str(tmp_path / "cache")}
@@ -53,6 +54,7 @@ def test_a_batch_into_its_own_folder_does_not_read_its_report_aloud(tmp_path: Pa
     assert (folder / "a.txt").read_text(encoding="utf-8") == SPEECH
 
 
+@pytest.mark.slow
 def test_a_timeline_that_would_replace_a_fill_file_is_refused(tmp_path: Path):
     write_scripts(tmp_path, {"a.txt": "今天在*市开会。\n"})
     fill_file = tmp_path / "out" / "a.json"
@@ -70,6 +72,7 @@ def test_a_timeline_that_would_replace_a_fill_file_is_refused(tmp_path: Path):
     assert fill_file.read_text(encoding="utf-8") == "*=上海\n"
 
 
+@pytest.mark.slow
 def test_an_output_that_would_replace_the_command_lines_fill_file_is_refused(tmp_path: Path):
     write_scripts(tmp_path / "in", {"a.txt": "今天在*市开会。\n"})
     fill_file = tmp_path / "out" / "a.srt"
@@ -102,6 +105,7 @@ def read_only_folder(tmp_path: Path) -> Iterator[Path]:
         yield folder
 
 
+@pytest.mark.slow
 def test_a_read_only_out_reports_each_script_and_the_report(tmp_path: Path, read_only_folder):
     write_scripts(tmp_path / "in", {"a.txt": SPEECH, "b.md": SPEECH})
 

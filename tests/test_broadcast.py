@@ -57,6 +57,7 @@ def speech_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 @pytest.mark.parametrize("suffix", [".wav", ".mp3"])
 @pytest.mark.parametrize("engine", ["tone", "edge"])
@@ -75,6 +76,7 @@ def test_every_preset_lands_on_target_under_its_peak_limit(
     assert result.loudness.true_peak <= ceiling
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_every_lossy_format_meets_the_ceiling_as_decoded(
     speech_file: Path, tmp_path: Path, preset: str
@@ -89,6 +91,7 @@ def test_every_lossy_format_meets_the_ceiling_as_decoded(
         assert result.loudness.true_peak == pytest.approx(independent, abs=0.15), suffix
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_the_encoders_own_peaks_are_taken_back(tmp_path: Path, preset: str):
     # speech's crest factor puts the limiter to work at the podcast and streaming targets, and
@@ -105,6 +108,7 @@ def test_the_encoders_own_peaks_are_taken_back(tmp_path: Path, preset: str):
         assert abs(integrated(path) - lufs) <= 0.5, suffix
 
 
+@pytest.mark.slow
 def test_an_encoder_that_stays_over_the_ceiling_fails_the_render(
     speech_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -129,6 +133,7 @@ def test_lufs_and_true_peak_override_the_preset(speech_file: Path, tmp_path: Pat
     assert ffmpeg_true_peak(out) <= -3.0
 
 
+@pytest.mark.slow
 def test_stereo_podcast_is_measured_on_both_channels(speech_file: Path, tmp_path: Path):
     out = tmp_path / "out.m4a"
     render(speech_file, out, RenderOptions(engine="tone", loudness="podcast", channels=2))
@@ -176,6 +181,7 @@ def test_cue_times_and_duration_agree_across_formats_and_rates(
     assert abs(wav_seconds - mp3_seconds) <= 576 / 24000  # one MP3 frame at 24 kHz
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tail_ms", [0, 30])
 def test_cues_lie_within_the_audio_as_decoded(tmp_path: Path, tail_ms: int):
     # a last sentence too short to read: its cue lingers past the speech and a short tail

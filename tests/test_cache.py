@@ -221,6 +221,7 @@ sys.exit(1 if failures else 0)
 """
 
 
+@pytest.mark.slow
 def test_threads_and_processes_share_a_folder_safely(tmp_path: Path):
     limit = 8 * entry_size(tmp_path)
     folder = tmp_path / "cache"

@@ -121,6 +121,7 @@ def test_auto_uses_edge_when_the_service_answers(edge_server, talk):
     assert sorted(r.text for r in edge_server.requests[-3:]) == sorted(SENTENCES)
 
 
+@pytest.mark.slow
 def test_a_malformed_service_url_is_a_usage_error(talk):
     env = {"VOICER_EDGE_URL": "ws://127.0.0.1:1/no-query-string"}
     result = voicer("render", "talk.txt", "--engine", "edge", cwd=talk, env=env)
@@ -128,6 +129,7 @@ def test_a_malformed_service_url_is_a_usage_error(talk):
     assert "the service URL must be ws:// or wss://" in error_line(result)
 
 
+@pytest.mark.slow
 def test_auto_falls_back_to_kokoro_when_edge_is_unreachable(tmp_path):
     # the autouse fixture points VOICER_EDGE_URL at a closed port on 127.0.0.1
     (tmp_path / "short.txt").write_text("大家好。\n", encoding="utf-8")

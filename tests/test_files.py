@@ -187,6 +187,7 @@ def test_reading_is_bounded(tmp_path):
     assert files.read_input(big, "text file", limit=101) == b"a" * 101
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("given_as", ["path", "stdin"])
 def test_render_refuses_an_endless_input(tmp_path, given_as):
     if given_as == "path":
@@ -209,6 +210,7 @@ def test_render_refuses_an_endless_input(tmp_path, given_as):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_an_endless_model_is_refused_before_any_work(tmp_path):
     (tmp_path / "talk.txt").write_text("今天开会。", encoding="utf-8")
     done = run_voicer("render", "talk.txt", "--kokoro-model", "/dev/zero", cwd=tmp_path)

@@ -177,6 +177,7 @@ def test_marks_move_onto_the_pauses_of_the_audio():
     assert [(m.start, m.end) for m in moved] == [(100, 600), (900, 1180), (1180, 1500)]
 
 
+@pytest.mark.slow
 def test_the_edited_model_has_the_durations_as_a_second_output_for_onnx_too():
     import onnx
 

@@ -59,6 +59,7 @@ def sentence(text: str, **fields: object) -> Segment:
     return replace(Segment(0, text, text, 0, 1, 1, True), **fields)
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(st.text(HAN, min_size=MAX_SENTENCE_CHARS + 1, max_size=6 * MAX_SENTENCE_CHARS))
 def test_a_long_line_becomes_pieces_within_the_limit_that_join_back(text):
@@ -84,6 +85,7 @@ def test_the_sentences_of_the_example_speeches_are_untouched():
         assert [piece for segment in found for piece in pieces(segment)] == found
 
 
+@pytest.mark.slow
 def test_pieces_are_a_breath_apart_and_the_last_keeps_the_sentences_pause():
     text = unpunctuated_line(3 * MAX_SENTENCE_CHARS)
     found = pieces(sentence(text, pause_after_ms=1500, ends_paragraph=True, voice="v", rate=10))

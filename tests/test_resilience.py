@@ -26,6 +26,8 @@ import srt
 from speech_audio import decode, invoke_voicer, speech_runs
 from test_edge_cli import voicer
 
+pytestmark = pytest.mark.slow  # renders against a faulty service, retried with real back-off
+
 REPO = Path(__file__).resolve().parent.parent
 PARAGRAPHS = [
     ["各位来宾，大家好。", "今天我们在这里相聚。", "首先感谢各位的支持。", "过去一年成绩显著。"],

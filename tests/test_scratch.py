@@ -97,6 +97,7 @@ def temp_folder(tmp_path: Path) -> Path:
 # --- 1. Ctrl-C twice in a batch: stopped at once, what was delivered kept, no scratch ---------
 
 
+@pytest.mark.slow
 def test_ctrl_c_twice_stops_a_batch_at_once_and_removes_its_scratch(tmp_path, temp_folder):
     scripts = tmp_path / "scripts"
     scripts.mkdir()
@@ -286,6 +287,7 @@ def gone_pid() -> int:
 # --- 4. an interrupted video render: nothing left, not even the folders it made -------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_video_render_removes_the_folders_it_made(stop, tmp_path, temp_folder):
     (tmp_path / "talk.txt").write_text(speech(40), encoding="utf-8")

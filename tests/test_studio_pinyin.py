@@ -13,6 +13,8 @@ from test_studio_server import SPEECH, Server, start
 from voicer import pipeline
 from voicer.script import reading, spoken_form
 
+pytestmark = pytest.mark.slow  # a studio server started in a subprocess, and its first render
+
 LEXICON = "words.tsv"
 HEADER = "# written\tspoken\n"
 

@@ -133,6 +133,7 @@ def raw_get(server: Server, target: str, token: bool = True) -> tuple[int, bytes
 # --- who may ask -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_page_needs_the_token(server: Server):
     page = httpx.get(server.url, timeout=30)
     assert page.status_code == 200
@@ -152,6 +153,7 @@ def test_the_page_needs_the_token(server: Server):
     assert httpx.get(f"{server.base}/static/studio.js", timeout=30).status_code == 403
 
 
+@pytest.mark.slow
 def test_the_api_needs_the_token_header(server: Server):
     with httpx.Client(base_url=server.base, timeout=30) as anyone:
         assert anyone.get("/api/state").status_code == 403
@@ -165,6 +167,7 @@ def test_the_api_needs_the_token_header(server: Server):
         assert client.get("/api/state").status_code == 200
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "host",
     ["evil.example:{port}", "evil.example", "127.0.0.1", "127.0.0.1:1", "localhost.evil:{port}"],
@@ -276,6 +279,7 @@ def test_state_preview_and_captions_agree(server: Server):
     )
 
 
+@pytest.mark.slow
 def test_retake_undo_and_a_refused_edit(server: Server):
     talk = server.folder / "talk.txt"
     with server.client() as client:
@@ -323,6 +327,7 @@ def test_retake_undo_and_a_refused_edit(server: Server):
     assert "Traceback" not in server.stderr.read_text()
 
 
+@pytest.mark.slow
 def test_settings_readings_and_drafts_over_http(server: Server):
     talk = server.folder / "talk.txt"
     with server.client() as client:
@@ -362,6 +367,7 @@ def test_settings_readings_and_drafts_over_http(server: Server):
     assert "Traceback" not in server.stderr.read_text()
 
 
+@pytest.mark.slow
 def test_what_a_retake_saves_can_be_edited_and_undone_whole(server: Server):
     """Markup alone once made sentence 2 vanish, and its undo overwrote sentence 3; a re-take
     into three sentences left two behind on undo; a tab or [[ made it uneditable."""
@@ -645,6 +651,7 @@ def test_a_host_other_machines_reach_is_warned_about(tmp_path: Path):
     assert "Traceback" not in done.stderr.decode()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("bound", "arrived", "host", "status"),
     [

@@ -37,6 +37,7 @@ def hashes(state: dict) -> list[str]:
     return [sentence["hash"] for sentence in state["sentences"]]
 
 
+@pytest.mark.slow
 def test_a_retake_changes_that_sentence_alone_and_saves_the_file(studio: Studio, tmp_path: Path):
     before = studio.state()
     after = studio.retake(2, EDITED)
@@ -237,6 +238,7 @@ def test_a_video_export_is_what_render_writes_and_reports_progress(tmp_path: Pat
         assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
 
 
+@pytest.mark.slow
 def test_an_engine_failure_leaves_the_script_and_programme_as_they_were(edge_server, tmp_path):
     from voicer.errors import SynthesisError
 
@@ -468,6 +470,7 @@ def test_changes_that_overlap_are_undone_in_any_order_the_page_offers(
     assert talk(tmp_path) == SCRIPT
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [4, 6, 11])
 def test_a_random_walk_of_edits_and_undos_undoes_back_to_the_script(tmp_path: Path, seed: int):
     """Re-takes, settings, readings and undos on random sentences (a fixed seed): no undo the
