@@ -264,6 +264,7 @@ def test_every_problem_of_a_manifest_is_reported_a_line_each(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_the_cli_says_each_problem_of_a_manifest_on_a_line_of_its_own(tmp_path):
     _files(tmp_path, "a.txt")
     text = "[[script]]\npath = 'a.txt'\nvoise = 'x'\n[[script]]\npath = 'b.txt'\n"

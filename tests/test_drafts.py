@@ -112,6 +112,7 @@ def draft(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_a_draft_with_placeholders_stops_before_synthesis_with_one_line(edge_server, draft):
     args = ["--engine", "edge", "-o", "out.wav", "--timeline", "t.json"]
     # a real process: its exit code and its one line of stderr
@@ -130,6 +131,7 @@ def test_a_draft_with_placeholders_stops_before_synthesis_with_one_line(edge_ser
     assert files_in(draft) == ["draft.txt"]
 
 
+@pytest.mark.slow
 def test_filled_by_order_by_position_and_from_a_file_nothing_of_a_placeholder_is_left(
     edge_server, draft
 ):
@@ -168,6 +170,7 @@ def test_filled_by_order_by_position_and_from_a_file_nothing_of_a_placeholder_is
     assert sorted(s["spoken"] for s in sentences) == sorted(heard)
 
 
+@pytest.mark.slow
 def test_allowed_placeholders_are_shown_but_never_spoken(edge_server, draft):
     args = ["--engine", "edge", "-o", "out.wav", "--allow-placeholders"]
     result = render("draft.txt", *args, cwd=draft)
@@ -255,6 +258,7 @@ VOICED_REQUESTS = {
 }
 
 
+@pytest.mark.slow
 def test_each_paragraph_is_spoken_in_the_voice_and_rate_its_markup_sets(edge_server, tmp_path):
     (tmp_path / "voiced.txt").write_text(VOICED, encoding="utf-8")
     result = render("voiced.txt", "--engine", "edge", "-o", "out.wav", cwd=tmp_path)
@@ -280,6 +284,7 @@ def test_a_kokoro_voice_in_markup_with_the_edge_engine_is_one_line_and_exit_2(
     assert files_in(tmp_path) == ["s.txt"]
 
 
+@pytest.mark.slow
 def test_an_edge_voice_in_markup_is_mapped_for_kokoro_with_a_notice(tmp_path):
     """Kokoro takes ~20 s for even two short sentences, so this stops the render (Ctrl-C) once
     it says which voices it will use, before synthesis; nothing may be written."""

@@ -80,6 +80,7 @@ def test_voice_text_and_prosody_reach_the_service(edge_server):
     assert request.word_boundary
 
 
+@pytest.mark.slow
 def test_long_chinese_text_is_split_into_requests_and_marks_are_shifted(edge_server):
     text = "我们要坚持以人民为中心的发展思想，不断增进民生福祉，" * 22  # 572 characters, no spaces
     assert len(text.encode()) > MAX_REQUEST_BYTES
@@ -131,6 +132,7 @@ FAILURES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("mode", "reason"), FAILURES)
 def test_each_failure_is_one_line_synthesis_error_and_never_hangs(edge_server, mode, reason):
     edge_server.set_mode(mode)
@@ -166,6 +168,7 @@ def test_nothing_listening_means_engine_unavailable():
     assert str(caught.value).endswith("(Connection refused)")
 
 
+@pytest.mark.slow
 def test_timeout_comes_from_the_environment(edge_server, monkeypatch):
     monkeypatch.setenv("VOICER_EDGE_TIMEOUT", "0.5")
     edge_server.set_mode("stall")
@@ -213,6 +216,7 @@ def test_probe_explains_a_closed_port():
     assert reason is not None and reason.startswith("edge: cannot reach the service")
 
 
+@pytest.mark.slow
 def test_probe_gives_up_on_a_stalling_service_within_its_timeout(edge_server):
     edge_server.set_mode("stall")
     started = time.monotonic()
@@ -229,6 +233,7 @@ def test_voices_come_from_the_service_when_it_answers(edge_server):
     assert {v.engine for v in voices} == {"edge"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["http503", "stall"])
 def test_voices_fall_back_to_the_bundled_list(edge_server, monkeypatch, mode):
     monkeypatch.setattr("voicer.synthesis.engines.edge.VOICE_LIST_TIMEOUT", 0.5)

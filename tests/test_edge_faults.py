@@ -52,6 +52,7 @@ def short_timeout(edge_server, monkeypatch):
     return edge_server
 
 
+@pytest.mark.slow
 def test_with_retries_every_clip_is_exactly_what_a_run_without_faults_makes(short_timeout):
     server = short_timeout
     expected = render(RetryPolicy(retries=0))
@@ -103,6 +104,7 @@ def test_a_spent_budget_names_the_attempts_and_keeps_the_throttled_flag(short_ti
 # --- which failures are worth another try ------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("mode", "transient", "throttled"),
     [

@@ -41,6 +41,7 @@ def test_system_noto_sans_cjk_sc_for_chinese(scratch):
     assert "NotoSansCJK" in font.file.name
 
 
+@pytest.mark.slow
 def test_packaged_font_when_the_system_has_none(no_system_fonts, scratch):
     packaged = fonts.packaged_font()
     assert packaged is not None
@@ -67,6 +68,7 @@ def test_one_line_error_when_no_font_at_all(no_system_fonts, scratch, monkeypatc
     assert "fonts-noto-cjk" in message and "voicer[cjk]" in message and "--font PATH" in message
 
 
+@pytest.mark.slow
 def test_requested_collection_file_gives_its_simplified_chinese_face(no_system_fonts, scratch):
     packaged = fonts.packaged_font()
     assert packaged is not None
@@ -107,6 +109,7 @@ def test_requested_family_that_fontconfig_lacks(scratch):
         fonts.choose_font("Hello", "No Such Family", scratch)
 
 
+@pytest.mark.slow
 def test_requested_family_found(scratch):
     font = fonts.choose_font(CHINESE, "Noto Sans CJK SC", scratch)
     assert font.family == "Noto Sans CJK SC" and font.directory is None
@@ -141,6 +144,7 @@ def _burn(font: fonts.Font, text: str, folder: Path) -> np.ndarray:
     return np.frombuffer(pixels, dtype=np.uint8).reshape(240, 320)
 
 
+@pytest.mark.slow
 def test_packaged_font_draws_chinese_with_no_system_fonts(no_system_fonts, scratch, tmp_path):
     font = fonts.choose_font("今天天气很好", None, scratch)
     assert font.directory is not None

@@ -204,6 +204,7 @@ def test_escaped_stars_and_code_are_no_placeholders():
         prepare.prepare(script)
 
 
+@pytest.mark.slow
 def test_bold_next_to_chinese_is_no_placeholder_and_stars_in_a_text_file_are(tmp_path):
     draft = "今年经济增长**5.2%**左右。\n"
     (tmp_path / "draft.md").write_text(draft, encoding="utf-8")
@@ -375,6 +376,7 @@ def _names(found: str, written: str) -> bool:
     return all(c in rest for c in found if not c.isspace() and c not in _MADE_UP)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(_DOCUMENTS)
 def test_every_position_reported_for_a_markdown_draft_points_at_what_it_names(markdown):

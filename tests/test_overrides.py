@@ -243,6 +243,7 @@ def test_an_engine_without_pinyin_says_the_entrys_text_and_names_the_rest_once(t
 # --- the command line -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_check_with_a_bad_reading_in_the_lexicon_is_a_usage_error_in_one_line(tmp_path):
     (tmp_path / "draft.txt").write_text("行长说。\n", encoding="utf-8")
     (tmp_path / "words.tsv").write_text("行长\thang2 zhang3 a\n", encoding="utf-8")
@@ -254,6 +255,7 @@ def test_check_with_a_bad_reading_in_the_lexicon_is_a_usage_error_in_one_line(tm
     ]
 
 
+@pytest.mark.slow
 def test_check_notes_each_reading_and_names_once_those_the_online_engine_cannot_apply(tmp_path):
     (tmp_path / "draft.txt").write_text("行长说。\n行长又说，单于来了。\n", encoding="utf-8")
     (tmp_path / "words.tsv").write_text("行长\thang2 zhang3\n单于\tchan2 yu2\t缠于\n", "utf-8")
@@ -278,6 +280,7 @@ def test_check_reports_a_bad_inline_reading_at_its_line_and_column(tmp_path):
     assert "draft.txt:2:4: error: the reading [hang2 zhang3] needs 2" in result.stdout
 
 
+@pytest.mark.slow
 def test_check_warns_of_an_inline_reading_the_lexicon_says_otherwise(tmp_path):
     (tmp_path / "draft.txt").write_text("银行行长[hang2 zhang3]来了。\n", encoding="utf-8")
     (tmp_path / "words.tsv").write_text("行长\t总经理\n", encoding="utf-8")
@@ -290,6 +293,7 @@ def test_check_warns_of_an_inline_reading_the_lexicon_says_otherwise(tmp_path):
     assert "will be read “hang2 zhang3”" not in result.stdout
 
 
+@pytest.mark.slow
 def test_a_render_with_the_tone_engine_and_a_pinyin_lexicon_names_the_reading_once(tmp_path):
     (tmp_path / "draft.txt").write_text("银行行长说。\n行长又说。\n", encoding="utf-8")
     (tmp_path / "words.tsv").write_text("行长\thang2 zhang3\n", encoding="utf-8")

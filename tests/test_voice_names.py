@@ -53,6 +53,7 @@ def test_offline_a_misspelt_voice_is_an_error_suggesting_real_ones(tmp_path, arg
     assert not (tmp_path / "out.wav").exists()
 
 
+@pytest.mark.slow
 def test_offline_an_edge_voice_not_bundled_is_refused_saying_why(tmp_path):
     line = refused(render(tmp_path, "--voice", "en-NZ-MollyNeural", process=True))
     assert "unknown voice 'en-NZ-MollyNeural'" in line
@@ -65,6 +66,7 @@ def test_a_misspelt_voice_in_markup_is_an_error_too(tmp_path):
     assert "unknown voice 'zh-CN-YunyanNeural'" in line and "zh-CN-YunyangNeural" in line
 
 
+@pytest.mark.slow
 def test_a_bundled_edge_voice_still_maps_to_kokoro_offline(tmp_path):
     result = render(tmp_path, "--engine", "kokoro", "--voice", "zh-CN-XiaoxiaoNeural")
     assert result.returncode == 0, result.stderr.decode()
@@ -74,6 +76,7 @@ def test_a_bundled_edge_voice_still_maps_to_kokoro_offline(tmp_path):
 # --- with the service reachable, its own list decides -----------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["edge", "auto"])
 def test_the_live_list_accepts_a_voice_voicer_does_not_bundle(edge_server, tmp_path, engine):
     result = render(tmp_path, "--engine", engine, "--voice", "en-NZ-MollyNeural")
@@ -105,6 +108,7 @@ def test_unknown_voice_names_close_matches():
 # --- voicer voices --engine edge ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_voices_offline_says_the_list_is_the_bundled_one(tmp_path):
     result = run_voicer("voices", "--engine", "edge", cwd=tmp_path)
     assert result.returncode == 0
@@ -141,6 +145,7 @@ def test_kokoro_voices_say_which_need_the_english_extra(tmp_path, monkeypatch, i
     assert not any("voicer[english]" in lines[name] for name in lines if name.startswith("z"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "3"])
 def test_render_help_says_the_engines_own_jobs_and_every_input(tmp_path, monkeypatch, workers):
     result = run_voicer("render", "--help", cwd=tmp_path, env={"VOICER_KOKORO_WORKERS": workers})
