@@ -125,6 +125,7 @@ def test_synthesized_audio_exports_through_voicers_ffmpeg(tmp_path: Path):
     assert level == pytest.approx(0.3 * audiosegment.HEADROOM, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_importing_voicer_warns_about_nothing_when_ffmpeg_is_not_on_path():
     path = os.pathsep.join(
         folder

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import srt
 from speech_audio import invoke_voicer
 from test_edge_cli import voicer
@@ -12,6 +13,7 @@ from test_edge_cli import voicer
 DRAFT = "2024年3月5日，全市GDP增长5.2%，居全省第3位。\n请拨打热线12345咨询，张珺同志主持会议。\n"
 
 
+@pytest.mark.slow
 def test_the_engine_hears_numbers_in_words_and_subtitles_keep_digits(edge_server, tmp_path):
     (tmp_path / "draft.txt").write_text(DRAFT, encoding="utf-8")
     (tmp_path / "names.tsv").write_text("# names\n张珺\t张军\n", encoding="utf-8")
@@ -38,6 +40,7 @@ def test_the_engine_hears_numbers_in_words_and_subtitles_keep_digits(edge_server
     assert sentences[0]["spoken"].startswith("二零二四年三月五日")
 
 
+@pytest.mark.slow
 def test_a_malformed_lexicon_is_a_usage_error_before_synthesis(edge_server, tmp_path):
     (tmp_path / "draft.txt").write_text(DRAFT, encoding="utf-8")
     (tmp_path / "names.tsv").write_text("张珺 张军\n", encoding="utf-8")
@@ -51,6 +54,7 @@ def test_a_malformed_lexicon_is_a_usage_error_before_synthesis(edge_server, tmp_
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
+@pytest.mark.slow
 def test_the_example_draft_goes_through_check_then_render_with_its_fills(tmp_path):
     checked = invoke_voicer("check", str(EXAMPLES / "draft.txt"), "--format", "json", cwd=tmp_path)
     assert checked.returncode == 1

@@ -68,6 +68,7 @@ def strip_convention(text: str) -> str:
     return re.sub(r"[\s，。、；,;：:]", "", text)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(chinese_sentences())
 def test_cue_texts_join_back_to_the_sentence(sentence):
@@ -91,6 +92,7 @@ def test_lines_fit_unless_one_token_is_longer(sentence):
             assert ZH.width(line) <= ZH.max_chars or longest_token > ZH.max_chars
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(english_sentences())
 def test_latin_lines_fit_and_join_back(sentence):
@@ -101,6 +103,7 @@ def test_latin_lines_fit_and_join_back(sentence):
         assert not any(line != line.strip() for line in caption.lines)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(chinese_sentences())
 def test_zh_netflix_lines_have_no_comma_or_full_stop(sentence):

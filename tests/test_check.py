@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from speech_audio import invoke_voicer
 from test_edge_cli import voicer
 
@@ -79,6 +80,7 @@ def test_a_clean_script_exits_0_even_with_notes(tmp_path):
     assert result.stdout.strip().splitlines()[-1] == "0 errors, 0 warnings, 2 notes"
 
 
+@pytest.mark.slow
 def test_malformed_markup_is_an_error_finding_and_a_missing_file_exit_2(tmp_path):
     (tmp_path / "bad.txt").write_text("第一句。\n第二句[foo]话。\n", encoding="utf-8")
     result = check("bad.txt", "--format", "json", cwd=tmp_path)

@@ -107,6 +107,7 @@ SIGNALS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rate", RATES)
 @pytest.mark.parametrize("kind", SIGNALS)
 def test_integrated_loudness_agrees_with_pyloudnorm(kind, rate):
@@ -123,6 +124,7 @@ def test_sine_at_997_hz_reads_its_mean_square(rate):
         assert measured == pytest.approx(expected, abs=0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rate", RATES)
 def test_gating_follows_ebu_tech_3341(rate):
     """Tech 3341 cases 3 and 4 (mono): quiet stretches fall under the relative gate, silence
@@ -142,6 +144,7 @@ def test_gating_follows_ebu_tech_3341(rate):
     assert integrated_loudness(tone[: rate // 4], rate) == -math.inf  # under 400 ms
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("levels", "expected"),
     [
@@ -273,6 +276,7 @@ def test_limiter_catches_a_peak_at_the_very_start():
 # --- normalisation ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rate", RATES)
 @pytest.mark.parametrize("preset", loudness.PRESETS)
 def test_normalize_hits_every_preset(preset, rate):
@@ -297,6 +301,7 @@ def test_normalize_applies_one_gain_when_the_peaks_allow():
     assert found.integrated == pytest.approx(-30.0, abs=0.01)
 
 
+@pytest.mark.slow
 def test_normalize_checked_by_ffmpeg():
     rate = 48000
     x = speechlike(rate, 20, peak=0.9)

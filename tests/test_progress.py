@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from speech_audio import invoke_voicer
 
 from voicer.pipeline import Listener, Progress, RenderOptions, render
@@ -11,6 +12,7 @@ from voicer.pipeline import Listener, Progress, RenderOptions, render
 SPEECH = "".join(f"第{n}句话在这里。" for n in range(1, 13)) + "\n"
 
 
+@pytest.mark.slow
 def test_progress_covers_every_sentence_then_mastering(tmp_path: Path):
     (tmp_path / "talk.txt").write_text(SPEECH, encoding="utf-8")
     heard: list[Progress] = []

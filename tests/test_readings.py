@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from test_edge_cli import REPO, voicer
 
 from voicer import pipeline
@@ -43,6 +44,7 @@ def assert_read_whole(record: dict) -> None:
     assert all(han_count(w["text"]) == len(w["pinyin"].split()) for w in record["words"])
 
 
+@pytest.mark.slow
 def test_json_gives_each_sentence_where_it_was_written(tmp_path: Path):
     result = check_readings(tmp_path, SPEECH, "--format", "json")
     assert result.returncode == 0, result.stderr  # the half-width comma is no failure here
@@ -61,6 +63,7 @@ def test_json_gives_each_sentence_where_it_was_written(tmp_path: Path):
     assert "yin2 hang2 hang2 zhang3" in third["pinyin"]
 
 
+@pytest.mark.slow
 def test_text_is_three_lines_per_sentence(tmp_path: Path):
     result = check_readings(tmp_path, SPEECH)
     assert result.returncode == 0, result.stderr
@@ -78,6 +81,7 @@ def test_text_is_three_lines_per_sentence(tmp_path: Path):
     assert [line.strip() for line in lines[2::3]] == ["pinyin  " + r["pinyin"] for r in records]
 
 
+@pytest.mark.slow
 def test_one_item_per_line_is_one_record_per_line(tmp_path: Path):
     result = check_readings(tmp_path, "\n".join(ITEMS) + "\n", "--format", "json")
     assert result.returncode == 0, result.stderr
@@ -92,6 +96,7 @@ def test_one_item_per_line_is_one_record_per_line(tmp_path: Path):
     assert records[4]["pinyin"] == "chong2 qing4"
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path):
     bad_markup = check_readings(tmp_path, "第一句。\n第二句[foo]话。\n")
     missing = voicer("check", "nowhere.txt", "--readings", cwd=tmp_path)
@@ -104,6 +109,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path):
     assert "2:4" in bad_markup.stderr
 
 
+@pytest.mark.slow
 def test_a_lexicon_and_placeholders_change_what_is_read(tmp_path: Path):
     (tmp_path / "words.tsv").write_text("重庆\t崇庆\n", encoding="utf-8")
     script = reading.script_from_bytes("重庆增长*%。\n".encode(), "talk.txt")
@@ -126,6 +132,7 @@ def test_an_english_script_has_no_pinyin():
     assert "percent" in found[0].spoken  # the spoken form, as English is read
 
 
+@pytest.mark.slow
 def test_readings_do_not_load_the_model():
     """The reading is the engine's text front end only: onnxruntime is never imported."""
     code = (
