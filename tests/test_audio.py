@@ -63,6 +63,7 @@ def test_speech_bounds_finds_the_tone():
     assert audio.speech_bounds(np.zeros(0, np.float32), SR) is None
 
 
+@pytest.mark.slow
 def test_pauses_are_exact_to_the_sample_and_cues_follow_speech():
     clips = [tone_clip(0.3, 1.0, 0.5), tone_clip(0.05, 0.7, 0.9), tone_clip(0.2, 1.3, 0.1)]
     segments = [segment(0), segment(1, ends_paragraph=True), segment(2, ends_paragraph=True)]
@@ -83,6 +84,7 @@ def test_pauses_are_exact_to_the_sample_and_cues_follow_speech():
     assert [c.lines for c in cues] == [(s.shown,) for s in segments]
 
 
+@pytest.mark.slow
 def test_no_drift_over_hundreds_of_sentences():
     clips = [tone_clip(0.13, 0.5 + (i % 7) / 10, 0.21) for i in range(300)]
     segments = [segment(i, ends_paragraph=i % 5 == 4) for i in range(300)]

@@ -164,6 +164,7 @@ def test_summary_of_hours_of_audio_and_of_one_script():
     )
 
 
+@pytest.mark.slow
 @given(st.lists(st.sampled_from(["ok", "failed", "skipped"]), max_size=30))
 def test_summary_counts_add_up(statuses):
     outcomes = [

@@ -20,6 +20,7 @@ texts = st.text(
 )
 
 
+@pytest.mark.slow
 @given(texts)
 @settings(max_examples=200, deadline=None)
 def test_every_han_character_has_one_syllable_and_words_tile_the_text(text):

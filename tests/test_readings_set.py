@@ -70,6 +70,7 @@ def letters() -> set[str]:
     return {to_normal(p) for value in pinyin_dict.values() for p in value.split(",")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("category", sorted(FLOORS))
 def test_item_accuracy_keeps_its_floor(scores, category):
     if category not in scores:
@@ -77,6 +78,7 @@ def test_item_accuracy_keeps_its_floor(scores, category):
     assert scores[category].item_accuracy >= FLOORS[category]
 
 
+@pytest.mark.slow
 def test_tone_accuracy_keeps_its_floor(scores):
     total = accuracy.Score()
     for score in scores.values():
@@ -92,6 +94,7 @@ def test_news_register_keeps_full_tones():
     assert wrong == {}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", _present(), ids=lambda path: path.name)
 def test_the_set_is_well_formed(path, letters):
     items = accuracy.load(path)

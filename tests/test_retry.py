@@ -190,6 +190,7 @@ def test_a_throttled_error_holds_back_every_thread_of_the_pool():
     assert other.calls[0] - started >= 0.3
 
 
+@pytest.mark.slow
 def test_other_transient_errors_hold_back_only_their_own_thread():
     backoff = Backoff()
     first, first_action = first_retry_started(transient(), backoff, 0.3)

@@ -172,6 +172,7 @@ timed_cues = st.lists(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(timed_cues, st.sampled_from([".srt", ".vtt"]))
 def test_checking_cues_or_the_file_written_from_them_agree(drawn, extension):

@@ -186,6 +186,7 @@ def ordered_cues(draw: st.DrawFn) -> tuple[int, list[Cue]]:
     return sample_rate, cues
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(ordered_cues(), st.sampled_from([".srt", ".vtt"]))
 def test_any_ordered_cues_survive_write_and_read(drawn: tuple[int, list[Cue]], extension: str):
