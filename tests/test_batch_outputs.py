@@ -29,6 +29,7 @@ def one_error_line(stderr: bytes) -> str:
     return line
 
 
+@pytest.mark.slow
 def test_a_script_named_like_the_report_is_never_replaced_by_it(tmp_path: Path):
     folder = write_scripts(tmp_path / "talks", {"report.txt": SPEECH, "a.txt": SPEECH})
 

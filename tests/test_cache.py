@@ -279,6 +279,7 @@ def test_a_second_render_under_the_limit_takes_every_sentence_from_the_cache(tmp
     assert ": 5 clips," in info and "limit 2 GB (0% used)" in info
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "env"),
     [(["--cache-max", "lots"], {}), (["--cache-max", "-5G"], {}), ([], {"VOICER_CACHE_MAX": "2X"})],

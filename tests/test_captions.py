@@ -147,6 +147,7 @@ def test_lines_never_break_inside_a_number_range_or_a_number_with_its_unit(span)
             assert lines is None or not broken_number_spans(list(lines)), lines
 
 
+@pytest.mark.slow
 def test_the_drafts_render_never_breaks_a_number_range_or_unit(tmp_path):
     args = ["--fill-file", str(EXAMPLES / "draft-fills.toml"), "--engine", "tone"]
     draft = str(EXAMPLES / "draft.txt")

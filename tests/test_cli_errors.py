@@ -13,7 +13,8 @@ import pytest
 from speech_audio import invoke_voicer, run_voicer
 
 GOOD = "今天开会。".encode()
-# the cases run as a real process, by their message
+# the cases run as a real process, by their message (the quick tier keeps one, SLOW marks the rest)
+SLOW = pytest.mark.slow
 IN_A_PROCESS = {
     "missing.txt: no such file",
     "Invalid value for '--engine'",
@@ -32,7 +33,9 @@ IN_A_PROCESS = {
         ("……——\n***".encode(), ["in.txt"], "in.txt: the text has nothing that can be spoken"),
         (GOOD, ["in.txt", "--voice", "zh-CN-Nobody"], "unknown voice 'zh-CN-Nobody'"),
         (GOOD, ["in.txt", "--engine", "kokoro", "--voice", "zm_nobody"], "unknown voice"),
-        (GOOD, ["in.txt", "--engine", "espeak"], "Invalid value for '--engine'"),
+        pytest.param(
+            GOOD, ["in.txt", "--engine", "espeak"], "Invalid value for '--engine'", marks=SLOW
+        ),
         (GOOD, ["in.txt", "--rate", "fast"], "invalid rate 'fast'"),
         (GOOD, ["in.txt", "--rate", "+500%"], "invalid rate '+500%'"),
         (GOOD, ["in.txt", "--pitch", "2 semitones"], "invalid pitch"),
@@ -42,7 +45,12 @@ IN_A_PROCESS = {
         (GOOD, ["in.txt", "--srt", "a.srt", "--subtitles", "sub/../a.srt"], "two outputs would be"),
         (GOOD, ["in.txt", "--sentence-pause", "-5"], "Invalid value for '--sentence-pause'"),
         (GOOD, ["in.txt", "--engine", "edge", "--voice", "zm_yunxi"], "use --engine kokoro"),
-        (b"Good morning.", ["in.txt", "--voice", "zm_yunxi"], "zm_yunxi speaks Mandarin,"),
+        pytest.param(
+            b"Good morning.",
+            ["in.txt", "--voice", "zm_yunxi"],
+            "zm_yunxi speaks Mandarin,",
+            marks=SLOW,
+        ),
         (GOOD, ["in.txt", "--engine", "kokoro", "--voice", "af_heart"], "af_heart speaks English,"),
     ],
 )
@@ -61,6 +69,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, setup, args, message):
     assert not (tmp_path / "audio").exists()  # nothing written, not even a folder
 
 
+@pytest.mark.slow
 def test_unwritable_output_folder(tmp_path: Path):
     (tmp_path / "in.txt").write_bytes(GOOD)
     (tmp_path / "blocker").write_text("a file where a folder should be")
@@ -70,6 +79,7 @@ def test_unwritable_output_folder(tmp_path: Path):
     assert len(result.stderr.decode().strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_input_is_a_directory(tmp_path: Path):
     result = run_voicer("render", ".", "--engine", "kokoro", cwd=tmp_path)
     assert result.returncode == 2
@@ -109,7 +119,13 @@ def test_a_video_option_with_an_audio_output_is_refused(tmp_path: Path, option: 
     ("name", "text", "args", "message"),
     [
         ("in.txt", "[pause 1s]\n[# 备注]\n", [], "nothing is left to speak once the markup ("),
-        ("in.txt", "[voice zm_yunxi]\n[# 只有注释]\n", [], "once the markup ([pause …]"),
+        pytest.param(
+            "in.txt",
+            "[voice zm_yunxi]\n[# 只有注释]\n",
+            [],
+            "once the markup ([pause …]",
+            marks=SLOW,
+        ),
         ("in.md", "[pause 1s]\n\n---\n", [], "once the markup ([pause …], [voice …], [# …])"),
         ("in.md", "![图](chart.png)\n\n```\nx\n```\n", [], "in.md: nothing to speak: the "),
         ("in.txt", "【待定】\n", ["--allow-placeholders"], "once the placeholders are left out"),

@@ -182,6 +182,7 @@ def test_a_foreign_host_is_refused(server: Server, host: str):
         assert client.get("/api/state", headers={"Host": f"localhost:{server.port}"}).is_success
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1:1"])
 def test_a_foreign_origin_is_refused(server: Server, origin: str):
     before = (server.folder / "talk.txt").read_bytes()
@@ -196,6 +197,7 @@ def test_a_foreign_origin_is_refused(server: Server, origin: str):
             assert client.get("/api/state", headers={"Origin": own}).is_success
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "target",
     [
@@ -227,6 +229,7 @@ def test_no_file_outside_the_page_is_served(server: Server, target: str):
     assert MARKER.encode() not in body and b"root:" not in body and b"import" not in body
 
 
+@pytest.mark.slow
 def test_a_large_body_is_refused(server: Server):
     big = {"text": "长" * (100 * 1024 // 3)}  # over 64 KiB of UTF-8 once encoded
     before = (server.folder / "talk.txt").read_bytes()
@@ -252,6 +255,7 @@ def test_a_large_body_is_refused(server: Server):
 # --- what it serves ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_state_preview_and_captions_agree(server: Server):
     with server.client() as client:
         state = client.get("/api/state").json()
@@ -395,6 +399,7 @@ def test_what_a_retake_saves_can_be_edited_and_undone_whole(server: Server):
     assert "Traceback" not in server.stderr.read_text()
 
 
+@pytest.mark.slow
 def test_export_writes_the_outputs(server: Server):
     with server.client() as client:
         answer = client.post("/api/export")
@@ -467,6 +472,7 @@ def assert_refused_cleanly(status: int, body: bytes, statuses: tuple[int, ...]) 
     assert str(Path(__file__).parent.parent) not in error
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "body",
     [
@@ -486,6 +492,7 @@ def test_a_malformed_body_is_a_400(server: Server, body: bytes):
     assert "Traceback" not in server.stderr.read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", ["²", "٣", "３", "1" * 5000, "0" * 7, "+1", " 1", "1 "])
 def test_a_sentence_number_is_ascii_digits(server: Server, index: str):
     from urllib.parse import quote
@@ -499,6 +506,7 @@ def test_a_sentence_number_is_ascii_digits(server: Server, index: str):
     assert "Traceback" not in server.stderr.read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["x%00", "studio.js%00.png", "a" * 5000, "%ff", "%2e"])
 def test_a_bad_static_name_is_a_404(server: Server, name: str):
     status, body = raw_get(server, f"/static/{name}?token={server.token}")
@@ -506,6 +514,7 @@ def test_a_bad_static_name_is_a_404(server: Server, name: str):
     assert "Traceback" not in server.stderr.read_text()
 
 
+@pytest.mark.slow
 def test_a_bad_content_length_is_a_400(server: Server):
     with socket.create_connection((server.host, server.port), timeout=30) as sock:
         sock.sendall(
@@ -520,6 +529,7 @@ def test_a_bad_content_length_is_a_400(server: Server):
     assert "Traceback" not in server.stderr.read_text()
 
 
+@pytest.mark.slow
 def test_a_lone_surrogate_leaves_no_temporary_file_and_no_open_file(server: Server):
     """Such a text once reached the file writer, which failed half-way: a .part file and an
     open descriptor were left behind for every request."""
@@ -542,6 +552,7 @@ def test_a_lone_surrogate_leaves_no_temporary_file_and_no_open_file(server: Serv
     assert talk.read_bytes() == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "voice",
     ["zm_yunxi]注入文字[#", "x]", "[voice", "tone low", "tone\tlow", "tone\n", "", "zm_yunxi"],
