@@ -26,6 +26,11 @@ longline  One line with no punctuation at all (a varied Mandarin phrase repeated
           engine) and 50,000 with the tone engine (--quick: 1,000 with kokoro, 10,000 with
           tone): audio length, wall time and the child's peak RSS (its largest process: kokoro's
           worker processes each hold a model) against the target (< 400 MB).
+cached    examples/long-speech.txt (or --text FILE) rendered to MP3 with every clip already in the
+          cache (filled by an untimed render), each render a CLI subprocess; against ffmpeg's own
+          MP3 encode of the same audio (a WAV voicer wrote) plus one ebur128 true-peak pass over
+          it, in turn, CACHED_ROUNDS times each: median wall times and their ratio (target
+          <= 1.5).
 video     examples/long-speech.txt (or --text FILE) with the tone engine, each render a CLI
           subprocess sharing one cache (filled first by an untimed render, so no timed render
           synthesises anything): to .mp3 (audio only), then to .mp4 and to .webm with
@@ -69,6 +74,7 @@ import random
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -83,7 +89,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "speech.txt"
 LONG_EXAMPLE = ROOT / "examples" / "long-speech.txt"
-SECTIONS = ("edge", "rerender", "kokoro", "long", "longline", "video", "studio", "batch")
+SECTIONS = ("edge", "rerender", "kokoro", "long", "longline", "cached", "video", "studio", "batch")
 EDGE_VOICE = "zh-CN-YunyangNeural"  # voicer's default edge voice for Mandarin
 LATENCY_SECONDS = 0.3
 REALTIME = 3.0
@@ -552,6 +558,41 @@ def longline_section(quick: bool) -> None:
 
 
 VIDEO_SIZE = "1280x720"
+CACHED_TARGET = 1.5  # a fully cached render against ffmpeg's MP3 encode plus a true-peak pass
+CACHED_ROUNDS = 3
+
+
+def cached_section(text: Path) -> None:
+    from voicer import ffmpeg
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        source = Path(shutil.copy(text, folder / text.name))
+        env = child_env()
+        base = (source.name, "--engine", "tone", "--cache-dir", "cache")
+        run_child(voicer_render(*base, "-o", "programme.wav"), folder, env)  # fills the cache
+        encode = [ffmpeg.executable(), "-v", "error", "-y", "-i", "programme.wav"]
+        encode += ["-c:a", "libmp3lame", "-b:a", "128k", "encoded.mp3"]
+        peak = [ffmpeg.executable(), "-v", "error", "-i", "programme.wav"]
+        peak += ["-af", "ebur128=peak=true", "-f", "null", "-"]
+        renders, encodes, peaks = [], [], []
+        for _ in range(CACHED_ROUNDS):
+            rendered = run_child(voicer_render(*base, "-o", "speech.mp3"), folder, env)
+            renders.append(rendered.seconds)
+            encodes.append(run_child(encode, folder, env).seconds)
+            peaks.append(run_child(peak, folder, env).seconds)
+    render, alone = statistics.median(renders), statistics.median(encodes)
+    measured = statistics.median(peaks)
+    print(f"text                 {text.name}: {summary_of(rendered).audio_seconds:.1f} s of audio")
+    print(f"render, all cached   {render:8.2f} s wall ({cache_note(rendered)})")
+    print(f"ffmpeg MP3 encode    {alone:8.2f} s wall")
+    print(f"ebur128 true peak    {measured:8.2f} s wall")
+    print(
+        f"render / (encode + peak) {render / (alone + measured):6.2f}x "
+        f"(target <= {CACHED_TARGET:g}); medians of {CACHED_ROUNDS} rounds, in turn"
+    )
+
+
 VIDEO_TARGET = 0.1  # seconds of wall time the picture may add per second of audio (.mp4)
 
 
@@ -798,8 +839,8 @@ def main() -> None:
     parser.add_argument(
         "--text",
         type=Path,
-        help="kokoro and video: the speech to render [kokoro: the example; video: "
-        "examples/long-speech.txt]",
+        help="kokoro, cached and video: the speech to render [kokoro: the example; cached and "
+        "video: examples/long-speech.txt]",
     )
     args = parser.parse_args()
     unknown = [name for name in args.sections if name not in SECTIONS]
@@ -811,6 +852,7 @@ def main() -> None:
         "kokoro": lambda: kokoro_section(args.text or EXAMPLE),
         "long": lambda: long_section(args.quick),
         "longline": lambda: longline_section(args.quick),
+        "cached": lambda: cached_section(args.text or LONG_EXAMPLE),
         "video": lambda: video_section(args.text or LONG_EXAMPLE),
         "studio": studio_section,
         "batch": lambda: batch_section(args.quick),
