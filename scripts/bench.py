@@ -1,7 +1,7 @@
 """Benchmarks for issue 5 (speed, re-renders, long scripts); prints figures, asserts nothing.
 
     python scripts/bench.py [edge] [rerender] [kokoro] [long] [longline] [video] [studio] [batch]
-                            [--quick] [--text FILE]
+                            [small] [--quick] [--text FILE]
 
 Every section runs when none is named.
 
@@ -53,6 +53,11 @@ batch     20 scripts (paragraphs of examples/long-speech.txt) rendered by `voice
           against local (target <= 1.10), from runs in the order local, ray, cluster,
           cluster, ray, local for each worker count, as the machine's speed drifts; whether
           every output is the same bytes.
+small     Small commands, each a fresh process, in rounds that take them in turn (7 rounds,
+          --quick 3, after one untimed round that fills voicer's cache folder as any first run
+          does): `python -c "import voicer"`, `voicer --help`, `edge-tts --help` and
+          `voicer check examples/speech.txt`; the median wall time of each and their ratios
+          to edge-tts --help (targets: --help <= 1.2x, check <= 2x).
 
 Pacing of the stand-in service: ``set_pacing(latency=0.3, realtime=3.0)``. The server waits
 ``latency`` seconds after a request's SSML arrives before it answers (turn.start), then sends
@@ -89,7 +94,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "speech.txt"
 LONG_EXAMPLE = ROOT / "examples" / "long-speech.txt"
-SECTIONS = ("edge", "rerender", "kokoro", "long", "longline", "cached", "video", "studio", "batch")
+SECTIONS = (
+    "edge", "rerender", "kokoro", "long", "longline", "cached", "video", "studio", "batch", "small",
+)  # fmt: skip
 EDGE_VOICE = "zh-CN-YunyangNeural"  # voicer's default edge voice for Mandarin
 LATENCY_SECONDS = 0.3
 REALTIME = 3.0
@@ -824,6 +831,42 @@ def cache_note(run: Run) -> str:
     return f"{found.synthesised} synthesised, {found.cached} from the cache"
 
 
+# --- small ---------------------------------------------------------------------------------
+
+
+def small_section(quick: bool) -> None:
+    """Small commands, in turn, round after round, so that a change in the machine's load
+    weighs on each alike; the median of each."""
+    commands = {
+        "import voicer": [sys.executable, "-c", "import voicer"],
+        "voicer --help": [*console_script("voicer"), "--help"],
+        "edge-tts --help": [*console_script("edge-tts"), "--help"],
+        "voicer check": [*console_script("voicer"), "check", str(EXAMPLE)],
+    }
+    env = child_env()
+    rounds = 3 if quick else 7
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for timed in [False] + [True] * rounds:
+        for name, command in commands.items():
+            seconds = run_child(command, ROOT, env).seconds
+            if timed:
+                times[name].append(seconds)
+    medians = {name: statistics.median(found) for name, found in times.items()}
+    for name, median in medians.items():
+        print(f"{name:<20} {1000 * median:8.0f} ms (median of {rounds})")
+    edge = medians["edge-tts --help"]
+    for name, target in (("voicer --help", 1.2), ("voicer check", 2.0)):
+        print(f"{name} / edge-tts --help {medians[name] / edge:6.2f}x (target <= {target}x)")
+
+
+def console_script(name: str) -> list[str]:
+    """The command ``name`` of this Python's environment, as a user runs it."""
+    found = Path(sys.executable).with_name(name)
+    if found.exists():
+        return [str(found)]
+    return [sys.executable, "-m", name.replace("-", "_")]
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -834,7 +877,7 @@ def main() -> None:
         "--quick",
         action="store_true",
         help="long: 100 and 1,000 sentences; longline: 1,000 characters (kokoro) and 10,000 "
-        "(tone); batch: the tone engine",
+        "(tone); batch: the tone engine; small: 3 rounds",
     )
     parser.add_argument(
         "--text",
@@ -856,6 +899,7 @@ def main() -> None:
         "video": lambda: video_section(args.text or LONG_EXAMPLE),
         "studio": studio_section,
         "batch": lambda: batch_section(args.quick),
+        "small": lambda: small_section(args.quick),
     }
     for name in args.sections or SECTIONS:
         load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
