@@ -1,7 +1,7 @@
 """Benchmarks for issue 5 (speed, re-renders, long scripts); prints figures, asserts nothing.
 
     python scripts/bench.py [edge] [rerender] [kokoro] [long] [longline] [video] [studio] [batch]
-                            [--quick] [--text FILE]
+                            [small] [--quick] [--text FILE]
 
 Every section runs when none is named.
 
@@ -26,6 +26,11 @@ longline  One line with no punctuation at all (a varied Mandarin phrase repeated
           engine) and 50,000 with the tone engine (--quick: 1,000 with kokoro, 10,000 with
           tone): audio length, wall time and the child's peak RSS (its largest process: kokoro's
           worker processes each hold a model) against the target (< 400 MB).
+cached    examples/long-speech.txt (or --text FILE) rendered to MP3 with every clip already in the
+          cache (filled by an untimed render), each render a CLI subprocess; against ffmpeg's own
+          MP3 encode of the same audio (a WAV voicer wrote) plus one ebur128 true-peak pass over
+          it, in turn, CACHED_ROUNDS times each: median wall times and their ratio (target
+          <= 1.5).
 video     examples/long-speech.txt (or --text FILE) with the tone engine, each render a CLI
           subprocess sharing one cache (filled first by an untimed render, so no timed render
           synthesises anything): to .mp3 (audio only), then to .mp4 and to .webm with
@@ -48,6 +53,11 @@ batch     20 scripts (paragraphs of examples/long-speech.txt) rendered by `voice
           against local (target <= 1.10), from runs in the order local, ray, cluster,
           cluster, ray, local for each worker count, as the machine's speed drifts; whether
           every output is the same bytes.
+small     Small commands, each a fresh process, in rounds that take them in turn (7 rounds,
+          --quick 3, after one untimed round that fills voicer's cache folder as any first run
+          does): `python -c "import voicer"`, `voicer --help`, `edge-tts --help` and
+          `voicer check examples/speech.txt`; the median wall time of each and their ratios
+          to edge-tts --help (targets: --help <= 1.2x, check <= 2x).
 
 Pacing of the stand-in service: ``set_pacing(latency=0.3, realtime=3.0)``. The server waits
 ``latency`` seconds after a request's SSML arrives before it answers (turn.start), then sends
@@ -69,6 +79,7 @@ import random
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -83,7 +94,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "speech.txt"
 LONG_EXAMPLE = ROOT / "examples" / "long-speech.txt"
-SECTIONS = ("edge", "rerender", "kokoro", "long", "longline", "video", "studio", "batch")
+SECTIONS = (
+    "edge", "rerender", "kokoro", "long", "longline", "cached", "video", "studio", "batch", "small",
+)  # fmt: skip
 EDGE_VOICE = "zh-CN-YunyangNeural"  # voicer's default edge voice for Mandarin
 LATENCY_SECONDS = 0.3
 REALTIME = 3.0
@@ -552,6 +565,41 @@ def longline_section(quick: bool) -> None:
 
 
 VIDEO_SIZE = "1280x720"
+CACHED_TARGET = 1.5  # a fully cached render against ffmpeg's MP3 encode plus a true-peak pass
+CACHED_ROUNDS = 3
+
+
+def cached_section(text: Path) -> None:
+    from voicer import ffmpeg
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        source = Path(shutil.copy(text, folder / text.name))
+        env = child_env()
+        base = (source.name, "--engine", "tone", "--cache-dir", "cache")
+        run_child(voicer_render(*base, "-o", "programme.wav"), folder, env)  # fills the cache
+        encode = [ffmpeg.executable(), "-v", "error", "-y", "-i", "programme.wav"]
+        encode += ["-c:a", "libmp3lame", "-b:a", "128k", "encoded.mp3"]
+        peak = [ffmpeg.executable(), "-v", "error", "-i", "programme.wav"]
+        peak += ["-af", "ebur128=peak=true", "-f", "null", "-"]
+        renders, encodes, peaks = [], [], []
+        for _ in range(CACHED_ROUNDS):
+            rendered = run_child(voicer_render(*base, "-o", "speech.mp3"), folder, env)
+            renders.append(rendered.seconds)
+            encodes.append(run_child(encode, folder, env).seconds)
+            peaks.append(run_child(peak, folder, env).seconds)
+    render, alone = statistics.median(renders), statistics.median(encodes)
+    measured = statistics.median(peaks)
+    print(f"text                 {text.name}: {summary_of(rendered).audio_seconds:.1f} s of audio")
+    print(f"render, all cached   {render:8.2f} s wall ({cache_note(rendered)})")
+    print(f"ffmpeg MP3 encode    {alone:8.2f} s wall")
+    print(f"ebur128 true peak    {measured:8.2f} s wall")
+    print(
+        f"render / (encode + peak) {render / (alone + measured):6.2f}x "
+        f"(target <= {CACHED_TARGET:g}); medians of {CACHED_ROUNDS} rounds, in turn"
+    )
+
+
 VIDEO_TARGET = 0.1  # seconds of wall time the picture may add per second of audio (.mp4)
 
 
@@ -783,6 +831,42 @@ def cache_note(run: Run) -> str:
     return f"{found.synthesised} synthesised, {found.cached} from the cache"
 
 
+# --- small ---------------------------------------------------------------------------------
+
+
+def small_section(quick: bool) -> None:
+    """Small commands, in turn, round after round, so that a change in the machine's load
+    weighs on each alike; the median of each."""
+    commands = {
+        "import voicer": [sys.executable, "-c", "import voicer"],
+        "voicer --help": [*console_script("voicer"), "--help"],
+        "edge-tts --help": [*console_script("edge-tts"), "--help"],
+        "voicer check": [*console_script("voicer"), "check", str(EXAMPLE)],
+    }
+    env = child_env()
+    rounds = 3 if quick else 7
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for timed in [False] + [True] * rounds:
+        for name, command in commands.items():
+            seconds = run_child(command, ROOT, env).seconds
+            if timed:
+                times[name].append(seconds)
+    medians = {name: statistics.median(found) for name, found in times.items()}
+    for name, median in medians.items():
+        print(f"{name:<20} {1000 * median:8.0f} ms (median of {rounds})")
+    edge = medians["edge-tts --help"]
+    for name, target in (("voicer --help", 1.2), ("voicer check", 2.0)):
+        print(f"{name} / edge-tts --help {medians[name] / edge:6.2f}x (target <= {target}x)")
+
+
+def console_script(name: str) -> list[str]:
+    """The command ``name`` of this Python's environment, as a user runs it."""
+    found = Path(sys.executable).with_name(name)
+    if found.exists():
+        return [str(found)]
+    return [sys.executable, "-m", name.replace("-", "_")]
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -793,13 +877,13 @@ def main() -> None:
         "--quick",
         action="store_true",
         help="long: 100 and 1,000 sentences; longline: 1,000 characters (kokoro) and 10,000 "
-        "(tone); batch: the tone engine",
+        "(tone); batch: the tone engine; small: 3 rounds",
     )
     parser.add_argument(
         "--text",
         type=Path,
-        help="kokoro and video: the speech to render [kokoro: the example; video: "
-        "examples/long-speech.txt]",
+        help="kokoro, cached and video: the speech to render [kokoro: the example; cached and "
+        "video: examples/long-speech.txt]",
     )
     args = parser.parse_args()
     unknown = [name for name in args.sections if name not in SECTIONS]
@@ -811,9 +895,11 @@ def main() -> None:
         "kokoro": lambda: kokoro_section(args.text or EXAMPLE),
         "long": lambda: long_section(args.quick),
         "longline": lambda: longline_section(args.quick),
+        "cached": lambda: cached_section(args.text or LONG_EXAMPLE),
         "video": lambda: video_section(args.text or LONG_EXAMPLE),
         "studio": studio_section,
         "batch": lambda: batch_section(args.quick),
+        "small": lambda: small_section(args.quick),
     }
     for name in args.sections or SECTIONS:
         load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())

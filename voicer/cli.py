@@ -14,21 +14,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from voicer import __version__, pipeline, reporting, scratch
-from voicer.audio.loudness import PRESETS as LOUDNESS_PRESETS
+from voicer import __version__, defaults, scratch
 from voicer.errors import InputError, VoicerError
-from voicer.model import Script
-from voicer.script import lint, placeholders, reading, spoken_form
-from voicer.subtitles import formats, rules
-from voicer.subtitles.profiles import STYLES
-from voicer.synthesis import cache, engines
-from voicer.video import picture as pictures
 
+# each command imports the stages it uses: --help and check answer at once
 F = TypeVar("F", bound=Callable[..., Any])
 if TYPE_CHECKING:
+    from voicer import pipeline
     from voicer.batch.report import Outcome
     from voicer.batch.run import Backend
     from voicer.batch.run import Progress as BatchProgress
+    from voicer.model import Script
 
 
 def reports_errors(command: F) -> F:
@@ -76,7 +72,7 @@ def audio_options(command: F) -> F:
     options = [
         click.option(
             "--loudness",
-            type=click.Choice([*LOUDNESS_PRESETS, "none"]),
+            type=click.Choice([*defaults.LOUDNESS_PRESETS, "none"]),
             help="Loudness preset: ebu-r128 -23 LUFS/-1 dBTP, atsc-a85 -24/-2, podcast -16/-1 "
             "(-19 mono), streaming -14/-1, none [default: ebu-r128 for WAV and FLAC, "
             "podcast for MP3, M4A, Ogg and Opus].",
@@ -102,7 +98,7 @@ def audio_options(command: F) -> F:
             "--lead-in",
             "lead_in_ms",
             type=click.IntRange(0, 600000),
-            default=pipeline.RenderOptions.lead_in_ms,
+            default=defaults.MARGIN_MS,
             show_default=True,
             metavar="MS",
             help="Silence before the first speech.",
@@ -111,7 +107,7 @@ def audio_options(command: F) -> F:
             "--tail",
             "tail_ms",
             type=click.IntRange(0, 600000),
-            default=pipeline.RenderOptions.tail_ms,
+            default=defaults.MARGIN_MS,
             show_default=True,
             metavar="MS",
             help="Silence after the last speech (longer while the last subtitle is up).",
@@ -127,7 +123,7 @@ def subtitle_options(command: F) -> F:
     options = [
         click.option(
             "--subtitle-style",
-            type=click.Choice(STYLES),
+            type=click.Choice(defaults.SUBTITLE_STYLES),
             help="zh-netflix: no ，。 in cues, an inner ， becomes a space [default for Mandarin]; "
             "plain: punctuation as written.",
         ),
@@ -189,7 +185,7 @@ def video_options(command: F) -> F:
         ),
         click.option(
             "--size",
-            default=pictures.DEFAULT_SIZE,
+            default=defaults.VIDEO_SIZE,
             show_default=True,
             metavar="WxH",
             help="Video: the frame size with a card or picture background.",
@@ -214,7 +210,7 @@ def video_options(command: F) -> F:
         ),
         click.option(
             "--fit",
-            type=click.Choice(pictures.FITS),
+            type=click.Choice(defaults.VIDEO_FITS),
             default="pad",
             show_default=True,
             help="Video: when --video-in and the speech differ in length. pad: the longer sets "
@@ -227,7 +223,7 @@ def video_options(command: F) -> F:
         click.option(
             "--mix-level",
             type=click.FloatRange(-60, 0),
-            default=pipeline.RenderOptions.mix_level,
+            default=defaults.MIX_LEVEL_LU,
             show_default=True,
             metavar="LU",
             help="Video: the original sound under speech, against the speech's loudness.",
@@ -235,7 +231,7 @@ def video_options(command: F) -> F:
         click.option(
             "--duck",
             type=click.FloatRange(0, 40),
-            default=pipeline.RenderOptions.duck,
+            default=defaults.DUCK_DB,
             show_default=True,
             metavar="DB",
             help="Video: how much louder the original sound is between sentences.",
@@ -290,7 +286,7 @@ def speech_options(command: F) -> F:
     options: list[Callable[[F], F]] = [
         click.option(
             "--engine",
-            type=click.Choice(engines.ENGINE_NAMES),
+            type=click.Choice(defaults.ENGINE_NAMES),
             default="auto",
             show_default=True,
             help="edge: online neural voices; kokoro: offline; auto: edge if reachable, else "
@@ -312,7 +308,7 @@ def speech_options(command: F) -> F:
             "--sentence-pause",
             "sentence_pause_ms",
             type=click.IntRange(0, 10000),
-            default=pipeline.DEFAULT_SENTENCE_PAUSE_MS,
+            default=defaults.SENTENCE_PAUSE_MS,
             show_default=True,
             metavar="MS",
             help="Silence between sentences, from the end of speech to the start of the next.",
@@ -321,7 +317,7 @@ def speech_options(command: F) -> F:
             "--paragraph-pause",
             "paragraph_pause_ms",
             type=click.IntRange(0, 10000),
-            default=pipeline.DEFAULT_PARAGRAPH_PAUSE_MS,
+            default=defaults.PARAGRAPH_PAUSE_MS,
             show_default=True,
             metavar="MS",
             help="Silence after the last sentence of a paragraph.",
@@ -370,7 +366,7 @@ def speech_options(command: F) -> F:
         click.option(
             "--cache-max",
             metavar="SIZE",
-            envvar=cache.LIMIT_ENV,
+            envvar=defaults.CACHE_LIMIT_ENV,
             help="The most the sentence cache may hold, e.g. 500M or 2G; the least recently used "
             "sentences go first; 0: no limit [default: 2G; env: VOICER_CACHE_MAX].",
         ),
@@ -379,14 +375,13 @@ def speech_options(command: F) -> F:
             "-j",
             "--jobs",
             type=click.IntRange(1, 32),
-            help=f"Sentences synthesised at once [default: edge {engines.default_jobs('edge')}, "
-            f"kokoro {engines.default_jobs('kokoro')} (a worker process per core, at most "
-            f"{engines.KOKORO_MOST_WORKERS}; env: VOICER_KOKORO_WORKERS)].",
+            cls=_MachineHelp,
+            machine_help=_jobs_help,
         ),
         click.option(
             "--retries",
             type=click.IntRange(0, 20),
-            default=pipeline.RenderOptions.retries,
+            default=defaults.RETRIES,
             show_default=True,
             help="Further attempts at a request that failed for a passing reason (throttling, a "
             "dropped connection, a timeout), with exponential backoff.",
@@ -395,6 +390,28 @@ def speech_options(command: F) -> F:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+class _MachineHelp(click.Option):
+    """An option whose help depends on this machine, worked out only when it is shown."""
+
+    def __init__(self, *args: Any, machine_help: Callable[[], str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._machine_help = machine_help
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        self.help = self._machine_help()
+        return super().get_help_record(ctx)
+
+
+def _jobs_help() -> str:
+    from voicer.synthesis import engines
+
+    return (
+        f"Sentences synthesised at once [default: edge {engines.default_jobs('edge')}, "
+        f"kokoro {engines.default_jobs('kokoro')} (a worker process per core, at most "
+        f"{engines.KOKORO_MOST_WORKERS}; env: VOICER_KOKORO_WORKERS)]."
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -406,7 +423,7 @@ def cli() -> None:
 @cli.command(
     "render",
     help="Render INPUT (a text file, Markdown when it ends in "
-    f"{' or '.join(reading.MARKDOWN_SUFFIXES)}, or - for standard input) to audio or video "
+    f"{' or '.join(defaults.MARKDOWN_SUFFIXES)}, or - for standard input) to audio or video "
     "and an SRT file.",
 )
 @click.argument("source", metavar="INPUT")
@@ -415,6 +432,8 @@ def cli() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Also report every failed attempt.")
 @reports_errors
 def render_command(source: str, quiet: bool, verbose: bool, **given: Any) -> None:
+    from voicer import pipeline
+
     script = _read_script(source)
     options, outputs = _render_settings(script.source, given)
     bar = ProgressBar() if not quiet and sys.stderr.isatty() else None
@@ -438,6 +457,10 @@ def _render_settings(
     source_name: str, given: dict[str, Any]
 ) -> tuple[pipeline.RenderOptions, pipeline.Outputs]:
     """The options and outputs of a render from :func:`render_options`' values."""
+    from voicer import pipeline
+    from voicer.synthesis import cache
+    from voicer.video import picture as pictures
+
     output, srt_path = given.pop("output"), given.pop("srt_path")
     subtitles, vtt, timeline = given.pop("extra_subtitles"), given.pop("vtt"), given.pop("timeline")
     fill_file = given.pop("fill_file")
@@ -458,6 +481,8 @@ def _render_settings(
 def report(result: pipeline.RenderResult) -> list[str]:
     """What a render prints when it is done: subtitle warnings go to stderr, then the lines of
     :func:`voicer.reporting.report_lines`."""
+    from voicer import reporting
+
     for violation in result.violations:
         _notice(f"warning: {violation.message}")
     return reporting.report_lines(result)
@@ -465,6 +490,8 @@ def report(result: pipeline.RenderResult) -> list[str]:
 
 def _fills(pairs: tuple[str, ...], path: Path | None) -> dict[str, list[str]]:
     """Placeholder values from a fill file, then from --fill (added after the file's)."""
+    from voicer.script import placeholders
+
     return placeholders.fill_values(path, placeholders.parse_fills(pairs))
 
 
@@ -481,12 +508,16 @@ class ProgressBar:
         self._lock = threading.Lock()
 
     def show(self, progress: pipeline.Progress) -> None:
+        from voicer import reporting
+
         if progress.elapsed >= self.DELAY_SECONDS:
             self._draw(*reporting.progress_state(progress))
 
     def show_batch(self, progress: BatchProgress) -> None:
         """Scripts done, audio delivered and time left, from the share of sentences spoken
         (called from the batch's threads)."""
+        from voicer import reporting
+
         if progress.elapsed < self.DELAY_SECONDS:
             return
         done, total = progress.sentences_done, max(1, progress.sentences)
@@ -543,17 +574,24 @@ def check_command(
     input cannot be read. With --readings: each sentence's reading, exit code 0 (2 when the
     input cannot be read, its markup does not parse or it has nothing to speak).
     """
+    from voicer import checks
+    from voicer.script import lint, spoken_form
+    from voicer.subtitles.profiles import profile_for
+
     script = _read_script(source)
     for notice in script.notices:
         _notice(notice)
     words = spoken_form.load_lexicon(lexicon) if lexicon else None
     if readings:
-        found = pipeline.sentence_readings(script, words)
+        from voicer import reporting
+
+        found = checks.sentence_readings(script, words)
         show = reporting.readings_json if output_format == "json" else reporting.readings_text
         click.echo(show(found))
         _leave(0)
-    findings = pipeline.script_findings(script, pipeline.RenderOptions(**limits), words)
-    for notice in pipeline.check_notices(script, words):
+    profile = profile_for(script.language, limits.pop("subtitle_style"), **limits)
+    findings = checks.findings(script, profile, words)
+    for notice in checks.check_notices(script, words):
         _notice(notice)
     if output_format == "json":
         click.echo(lint.format_json(findings, script.source))
@@ -563,6 +601,8 @@ def check_command(
 
 
 def _read_script(source: str) -> Script:
+    from voicer.script import reading
+
     if source == "-":
         return reading.script_from_stream(sys.stdin.buffer, "stdin")
     return reading.read_script(Path(source))
@@ -583,10 +623,14 @@ def subtitles_check_command(path: Path, language: str | None, **limits: Any) -> 
 
     Exit code 0 when it follows the profile, 1 when it breaks a rule, 2 when it cannot be read.
     """
+    from voicer.script import reading
+    from voicer.subtitles import formats, rules
+    from voicer.subtitles.profiles import profile_for
+
     cues = formats.read(path)
     if language is None:
         language = reading.detect_language("".join(line for cue in cues for line in cue.lines))
-    profile = pipeline.RenderOptions(**limits).profile(language)
+    profile = profile_for(language, limits.pop("subtitle_style"), **limits)
     violations = rules.violations(cues, 1000, profile, formats.format_for(path).resolution_ms)
     click.echo(rules.format_report(violations, path))
     sys.exit(1 if violations else 0)
@@ -599,11 +643,15 @@ def cache_group() -> None:
 
 @cache_group.command("info")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--cache-max", metavar="SIZE", envvar=cache.LIMIT_ENV, help="The limit to report.")
+@click.option(
+    "--cache-max", metavar="SIZE", envvar=defaults.CACHE_LIMIT_ENV, help="The limit to report."
+)
 @reports_errors
 def cache_info_command(cache_dir: Path | None, cache_max: str | None) -> None:
     """Where the cache is, how full, and when its clips were last used (when it is full, the
     least recently used clips make room for new ones)."""
+    from voicer.synthesis import cache
+
     limit = None if cache_max is None else cache.parse_size(cache_max)
     click.echo(cache.ClipCache.open(cache_dir, limit).usage().report())
 
@@ -613,6 +661,9 @@ def cache_info_command(cache_dir: Path | None, cache_max: str | None) -> None:
 @reports_errors
 def cache_clear_command(cache_dir: Path | None) -> None:
     """Remove every cached clip."""
+    from voicer import pipeline
+    from voicer.synthesis import cache
+
     clips = cache.ClipCache.open(cache_dir, 0)
     click.echo(f"removed {pipeline.counted(clips.clear(), 'clip')} from {clips.directory}")
 
@@ -629,6 +680,8 @@ def cache_clear_command(cache_dir: Path | None) -> None:
 def voices_command(engine: str, locale: str | None) -> None:
     """List the voices of an engine (edge: the service's own list; offline, the list bundled
     with voicer, which stderr then says)."""
+    from voicer.synthesis import engines
+
     found, notice = engines.listed_voices(engine)
     if notice:
         _notice(notice)
@@ -778,6 +831,10 @@ _SETTING_OF = {
 
 def _batch_settings(given: dict[str, Any]) -> dict[str, Any]:
     """RenderOptions' keyword arguments and the output choices, from the batch's options."""
+    from voicer.script import placeholders
+    from voicer.synthesis import cache
+    from voicer.video import picture as pictures
+
     settings = dict(given)
     settings["format"] = settings.pop("output_format").lstrip(".").lower()
     settings["subtitles"] = [kind for kind in ("vtt", "ass") if settings.pop(kind)]

@@ -14,7 +14,6 @@ caller that works sentence by sentence (the studio, batch rendering) reuses them
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import tempfile
 import time
@@ -22,32 +21,39 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from voicer import files, scratch
+from voicer import checks, files, scratch
 from voicer.audio import assembly, audiosegment, loudness, mastering, mixing
 from voicer.audio.audiosegment import AudioSegment
 from voicer.audio.loudness import Measurement
 from voicer.audio.stream import Gained, Signal
+from voicer.checks import SentenceReading as SentenceReading
+from voicer.checks import WordReading as WordReading
+from voicer.checks import check_notices as check_notices
+from voicer.checks import pinyin_notices
+from voicer.checks import segment_reading as segment_reading
+from voicer.checks import sentence_readings as sentence_readings
+from voicer.defaults import PARAGRAPH_PAUSE_MS, SENTENCE_PAUSE_MS
 from voicer.errors import InputError, SynthesisError
-from voicer.model import Clip, Cue, Override, Programme, Prosody, Script, Segment
+from voicer.model import Clip, Cue, Programme, Prosody, Script, Segment
 from voicer.script import headings, lint, reading, spoken_form
 from voicer.script import prepare as drafts
 from voicer.script.overrides import annotate
 from voicer.script.prosody import parse_prosody
-from voicer.subtitles import captions, formats, rules, timeline
 from voicer.subtitles import cues as cueing
+from voicer.subtitles import formats, rules, timeline
 from voicer.subtitles.profiles import Profile, profile_for
 from voicer.subtitles.rules import Violation
 from voicer.subtitles.timestamps import from_ms, to_ms
 from voicer.synthesis import cache, engines, pool
-from voicer.synthesis.engines import kokoro_words, workers
+from voicer.synthesis.engines import workers
 from voicer.synthesis.retry import RetryPolicy
 from voicer.synthesis.speech import MARGIN_MS
 from voicer.video import compose
 from voicer.video import picture as pictures
 from voicer.video.picture import Picture, VideoSettings
 
-DEFAULT_SENTENCE_PAUSE_MS = 400
-DEFAULT_PARAGRAPH_PAUSE_MS = 900
+DEFAULT_SENTENCE_PAUSE_MS = SENTENCE_PAUSE_MS
+DEFAULT_PARAGRAPH_PAUSE_MS = PARAGRAPH_PAUSE_MS
 
 
 @dataclass(frozen=True)
@@ -548,87 +554,7 @@ def script_findings(
     script: Script, options: RenderOptions, lexicon: Mapping[str, str] | None = None
 ) -> list[lint.Finding]:
     """What ``voicer check`` reports on a draft, with the subtitle profile of ``options``."""
-    return lint.script_findings(script, _cue_count(options.profile(script.language)), lexicon)
-
-
-def pinyin_notices(engine: str, segments: Sequence[Segment], say: Mapping[str, str]) -> list[str]:
-    """The one notice, if any, naming the readings of ``segments`` that ``engine``, which
-    cannot take pinyin, leaves unsaid (``say`` gives none of them a text to say instead):
-    render says it for its engine, and check for the edge engine."""
-    unsaid = drafts.unsaid(segments, say)
-    if not unsaid:
-        return []
-    listed = ", ".join(f"{written} ({syllables})" for written, syllables in unsaid)
-    return [
-        f"{engine} cannot take pinyin: {listed}; it says these as written "
-        "(a lexicon entry can give the text to say instead: a third column in TSV, say = in TOML)"
-    ]
-
-
-def check_notices(script: Script, lexicon: spoken_form.Lexicon | None) -> list[str]:
-    """What ``voicer check`` says besides its findings: the readings the online engine
-    cannot apply (nothing when the draft cannot be prepared: its findings say why)."""
-    try:
-        prepared = drafts.prepare(script, allow_placeholders=True)
-        segments = drafts.speakable(prepared.segments, script.language, lexicon)
-    except InputError:
-        return []
-    return pinyin_notices("edge", segments, lexicon.say if lexicon is not None else {})
-
-
-@dataclass(frozen=True)
-class WordReading:
-    """A word the offline engine says, and its syllables (TONE3, 5 neutral, one per Han
-    character)."""
-
-    text: str
-    pinyin: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SentenceReading:
-    """How the offline engine reads a sentence: where it was written, its text as shown, the
-    text the engine reads (``spoken``) and that text's syllables, space-separated, one per Han
-    character; ``words`` are its Han words with their syllables."""
-
-    line: int
-    column: int
-    text: str
-    spoken: str
-    pinyin: str
-    words: tuple[WordReading, ...]
-
-
-def sentence_readings(
-    script: Script, lexicon: Mapping[str, str] | None = None
-) -> list[SentenceReading]:
-    """Every sentence of ``script`` as the offline engine reads it (``voicer check
-    --readings``): the sentences a render speaks, placeholders left out; an InputError for
-    markup that does not parse or a script with nothing to speak."""
-    prepared = drafts.prepare(script, allow_placeholders=True)
-    segments = drafts.speakable(prepared.segments, script.language, lexicon)
-    return [segment_reading(segment, script.language) for segment in segments]
-
-
-def segment_reading(segment: Segment, language: str) -> SentenceReading:
-    """How the offline engine reads ``segment`` (already given its spoken form); a sentence
-    of an English script has no pinyin."""
-    if language != "zh":
-        return SentenceReading(segment.line, segment.column, segment.shown, segment.spoken, "", ())
-    spoken, words = _engine_reading(segment.spoken, segment.pinyin)
-    syllables = " ".join(syllable for word in words for syllable in word.pinyin)
-    return SentenceReading(segment.line, segment.column, segment.shown, spoken, syllables, words)
-
-
-@functools.lru_cache(maxsize=1024)
-def _engine_reading(
-    spoken: str, given: tuple[Override, ...] = ()
-) -> tuple[str, tuple[WordReading, ...]]:
-    """The text the offline engine reads for ``spoken`` with the readings ``given``, and its
-    Han words (the studio asks again for every sentence whenever it shows the script)."""
-    found = kokoro_words.readings(spoken, given)
-    text = "".join(word.text for word in found)
-    return text, tuple(WordReading(word.text, word.pinyin) for word in found if word.pinyin)
+    return checks.findings(script, options.profile(script.language), lexicon)
 
 
 def render(
@@ -834,7 +760,7 @@ class _Reporter:
 
 def _warn_about_script(plan: Plan, tell: Callable[[str], None]) -> None:
     found = lint.sentence_findings(
-        list(plan.drafted), plan.language, _cue_count(plan.profile), plan.lexicon
+        list(plan.drafted), plan.language, checks.cue_count(plan.profile), plan.lexicon
     )
     warnings = sum(finding.severity == "warning" for finding in found)
     if warnings:
@@ -846,10 +772,6 @@ def with_font(picture: Picture, plan: Plan, scratch: contextlib.ExitStack) -> Pi
     """The picture with a font that draws every character the video may show: the sentences
     as subtitles show them (an InputError if there is none)."""
     return pictures.with_font(picture, "".join(s.shown for s in plan.segments), scratch)
-
-
-def _cue_count(profile: Profile) -> lint.CueCount:
-    return lambda text: len(captions.split_captions(text, profile))
 
 
 def counted(number: int, noun: str, plural: str | None = None) -> str:

@@ -15,11 +15,12 @@ import numpy as np
 from voicer import ffmpeg
 from voicer.audio.loudness import measure_signal
 from voicer.audio.stream import Gained, PcmFile, Signal
+from voicer.defaults import DUCK_DB, MIX_LEVEL_LU
 
 ATTACK_MS = 250  # the original is down by the time a sentence starts
 RELEASE_MS = 600  # and back up this long after it ends
-DEFAULT_MIX_LEVEL_LU = -20.0  # the original under speech, against the speech
-DEFAULT_DUCK_DB = 10.0  # how much louder the original is between sentences
+DEFAULT_MIX_LEVEL_LU = MIX_LEVEL_LU
+DEFAULT_DUCK_DB = DUCK_DB
 
 
 class Sum:

@@ -258,13 +258,13 @@ def _dictionary_readings(chars: str, offset: int, overrides: Sequence[Override])
 
 def _cut(chars: str) -> list[tuple[str, str]]:
     """Words and their parts of speech."""
-    import jieba.posseg
-
     from voicer.script.sentences import segmenter
 
     if not chars:
         return []
-    segmenter()  # jieba set up as voicer wants it, before its first use
+    segmenter()  # jieba imported and set up as voicer wants it, before its first use
+    import jieba.posseg
+
     return [(pair.word, pair.flag) for pair in jieba.posseg.cut(chars)]
 
 

@@ -10,6 +10,7 @@ import unicodedata
 from pathlib import Path
 from typing import BinaryIO
 
+from voicer.defaults import MARKDOWN_SUFFIXES
 from voicer.errors import InputError
 from voicer.files import read_bounded, read_input
 from voicer.model import Script
@@ -138,9 +139,6 @@ def detect_language(text: str) -> str:
     if han and han * 2 >= latin:
         return "zh"
     return "en" if latin else "other"
-
-
-MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 
 def read_script(path: Path) -> Script:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import sys
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import replace
 from functools import cache
@@ -15,6 +16,7 @@ from typing import Any
 
 from voicer.files import cache_folder
 from voicer.model import Script, Segment
+from voicer.script import dictionary
 from voicer.script.overrides import within
 
 # A sentence is synthesised, kept and joined as one clip, and its cues are cut over all of it,
@@ -297,19 +299,35 @@ def _is_han(c: str) -> bool:
 
 @cache
 def segmenter() -> Any:
-    """jieba's default tokenizer (whose dictionary misaki's G2P loads too), set up once: it
-    keeps the cache of its dictionary (9 MB, built in about a second) in voicer's cache folder
-    rather than the temporary folder, which may be small and holds scratch only, and it logs
-    nothing below CRITICAL, as a cache it could not write is only built again (it would print
-    a traceback)."""
-    import jieba
-
+    """jieba's default tokenizer (whose dictionary misaki's G2P uses too), set up once: it
+    reads its dictionary a word at a time from a store in voicer's cache folder
+    (:mod:`voicer.script.dictionary`), and keeps its own cache of the dictionary there, not
+    in the temporary folder, which may be small and holds scratch only; it logs nothing below
+    CRITICAL, as a cache it could not write is only built again (it would print a
+    traceback)."""
+    jieba = _import_jieba()
     jieba.setLogLevel(logging.CRITICAL)
     folder = cache_folder()
     with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
         jieba.dt.tmp_dir = str(folder)
+    dictionary.use_store(jieba.dt, folder / f"jieba-{jieba.__version__}.sqlite")
     return jieba.dt
+
+
+def _import_jieba() -> Any:
+    """jieba, imported without pkg_resources (0.1-0.2 s), which it uses only to open the
+    files of its own package: without it, it opens them by their paths."""
+    if "jieba" in sys.modules or "pkg_resources" in sys.modules:
+        import jieba
+
+        return jieba
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # import fails at once
+    try:
+        import jieba
+    finally:
+        del sys.modules["pkg_resources"]
+    return jieba
 
 
 def _pack(pieces: list[str], fits: Callable[[str], bool]) -> list[str]:

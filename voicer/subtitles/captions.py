@@ -412,6 +412,7 @@ def _tags() -> dict[str, str]:
     words, particles). Reading them from ``jieba.posseg`` parses its whole table of 349,000
     words, 0.85 s at every start, so the 13,500 kept are stored once in voicer's cache folder
     for each jieba version and read back from there in milliseconds."""
+    _segmenter()  # jieba imported and set up as voicer wants it
     import jieba
 
     stored = files.cache_folder() / f"jieba-tags-{jieba.__version__}.json"
@@ -420,7 +421,6 @@ def _tags() -> dict[str, str]:
         if kept is not None:
             tags: dict[str, str] = json.loads(kept)
             return tags
-    _segmenter()  # the dictionary, loaded once
     import jieba.posseg
 
     table = jieba.posseg.dt.word_tag_tab

@@ -12,9 +12,10 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
+from voicer.defaults import SUBTITLE_STYLES
 from voicer.model import Cue
 
-STYLES = ("zh-netflix", "plain")
+STYLES = SUBTITLE_STYLES
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from voicer import files
+from voicer.defaults import CACHE_LIMIT_ENV
 from voicer.errors import InputError, OutputError
 from voicer.model import Clip, Mark
 
 MAGIC = b"VOICERC1"
-LIMIT_ENV = "VOICER_CACHE_MAX"
+LIMIT_ENV = CACHE_LIMIT_ENV
 DEFAULT_LIMIT = 2_000_000_000  # bytes; 0 means no limit
 LOW_WATER = 0.9  # eviction frees this much below the limit, so a full cache is not rescanned
 # on every write

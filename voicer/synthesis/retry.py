@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from voicer.defaults import RETRIES
 from voicer.errors import SynthesisError
 
 T = TypeVar("T")
@@ -35,7 +36,7 @@ class RetryPolicy:
     is ``min(max_delay, base_delay * 2**n)`` seconds, times a random factor in [0.5, 1].
     """
 
-    retries: int = 5
+    retries: int = RETRIES
     base_delay: float = 0.5
     max_delay: float = 30.0
 

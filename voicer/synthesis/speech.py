@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from voicer.defaults import MARGIN_MS
 from voicer.model import Mark
 
-MARGIN_MS = 30  # audio kept before and after detected speech
 SILENCE_DBFS = -50.0  # below this (or 40 dB under the clip's peak) counts as silence
 WINDOW_MS = 5
 PAUSE_MS = 60  # silence at least this long between words is a pause

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from voicer import ffmpeg, files
+from voicer.defaults import VIDEO_FITS, VIDEO_SIZE
 from voicer.errors import InputError
 from voicer.model import Cue
 from voicer.subtitles import ass, formats
@@ -19,8 +20,8 @@ from voicer.video.background import Background, background_for
 from voicer.video.compose import Footage, Frame, SoftTrack, VideoJob
 from voicer.video.containers import Container, container_for, track_tags
 
-FITS = ("pad", "trim", "error")
-DEFAULT_SIZE = "1280x720"
+FITS = VIDEO_FITS
+DEFAULT_SIZE = VIDEO_SIZE
 _SIZE = re.compile(r"(\d{2,5})x(\d{2,5})")
 
 

@@ -8,15 +8,11 @@ import math
 from voicer.audio.loudness.limiter import TRUE_PEAK_MARGIN_DB, Limited
 from voicer.audio.loudness.meter import Measurement, Meter, measure_signal
 from voicer.audio.stream import Scaled, Signal
+from voicer.defaults import LOUDNESS_PRESETS
 from voicer.errors import InputError
 
 # preset: (integrated loudness target in LUFS, maximum true peak in dBTP)
-PRESETS: dict[str, tuple[float, float]] = {
-    "ebu-r128": (-23.0, -1.0),
-    "atsc-a85": (-24.0, -2.0),
-    "podcast": (-16.0, -1.0),
-    "streaming": (-14.0, -1.0),
-}
+PRESETS = LOUDNESS_PRESETS
 _MONO_TARGETS = {"podcast": -19.0}  # Apple: -16 LUFS for stereo, -19 LUFS for mono
 
 

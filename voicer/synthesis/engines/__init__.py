@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from voicer.defaults import ENGINE_NAMES
 from voicer.errors import InputError
 from voicer.model import Clip, Prosody, Segment, Voice
 from voicer.synthesis.engines import kokoro_english
@@ -44,7 +45,6 @@ class Engine(Protocol):
         ...
 
 
-ENGINE_NAMES = ("auto", "edge", "kokoro", "tone")  # tone: synthetic, for tests and benchmarks
 # requests to the edge service at once: it answers 429 from about 40 connections at once; 8
 # keeps well clear of that (and measured faster than 4 or 6 against a loopback server paced
 # like the service)
