@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import jieba
+import pytest
 
 from voicer.script import dictionary
 
@@ -64,6 +65,7 @@ def test_a_command_help_imports_no_stage():
     assert stages_among(modules, STAGES) == []
 
 
+@pytest.mark.slow
 def test_check_imports_neither_an_audio_stage_nor_the_readings():
     # the first check in a cache folder stores jieba's dictionary and its tags there, from
     # jieba.posseg's table; the next one reads them
@@ -75,11 +77,13 @@ def test_check_imports_neither_an_audio_stage_nor_the_readings():
     assert not {"jieba.posseg", "pypinyin"} & modules
 
 
+@pytest.mark.slow
 def test_check_readings_still_reads_pinyin():
     modules = imported_by("-m", "voicer", "check", "--readings", "examples/speech.txt")
     assert {"jieba.posseg", "pypinyin"} <= modules
 
 
+@pytest.mark.slow
 def test_the_stored_dictionary_cuts_as_jiebas_own(tmp_path):
     store = tmp_path / "jieba.sqlite"
     own = jieba.Tokenizer()
@@ -101,6 +105,7 @@ def test_the_stored_dictionary_cuts_as_jiebas_own(tmp_path):
     assert list(stored.cut(text)) == list(own.cut(text))
 
 
+@pytest.mark.slow
 def test_a_store_voicer_did_not_write_is_not_read(tmp_path):
     elsewhere = tmp_path / "elsewhere.sqlite"
     elsewhere.write_bytes(b"not a dictionary")
