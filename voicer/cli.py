@@ -835,12 +835,12 @@ def studio_command(source: str, host: str, port: int, no_browser: bool, **given:
 
     if source == "-":
         raise InputError("the studio edits a file: give its path, not -")
+    if (warning := server.exposure_warning(host)) is not None:
+        _notice(warning)
     sock = server.listen(host, port)  # a busy port is said before any work
     try:
         path = Path(source)
         options, outputs = _render_settings(path.name, given)
-        if (warning := server.exposure_warning(host)) is not None:
-            _notice(warning)
         studio = Studio(path, options, outputs, background=True)  # bad input: said here
     except BaseException:
         sock.close()
