@@ -24,22 +24,13 @@ SENTENCES = 5  # in SPEECH: the title and four sentences
 
 
 @pytest.fixture
-def held(edge_server, monkeypatch: pytest.MonkeyPatch) -> Iterator:
-    """The stand-in service, holding every synthesis request until the test releases it."""
-    monkeypatch.setenv("VOICER_EDGE_TIMEOUT", "300")  # a held request is not a timeout
-    edge_server.hold()
-    yield edge_server
-    edge_server.release()
-
-
-@pytest.fixture
-def studio(held, tmp_path: Path) -> Iterator[Server]:
+def studio(held_edge, tmp_path: Path) -> Iterator[Server]:
     """A studio on the held service, one sentence at a time (so in script order)."""
     running = start(tmp_path / "studio", "--jobs", "1", engine="edge", rendered=False)
     try:
         yield running
     finally:
-        held.release()
+        held_edge.release()
         running.stop()
 
 
@@ -48,7 +39,7 @@ def seconds_of(data: bytes) -> float:
         return file.getnframes() / file.getframerate()
 
 
-def test_the_address_comes_before_any_clip_and_the_state_says_none_is_ready(held, studio):
+def test_the_address_comes_before_any_clip_and_the_state_says_none_is_ready(held_edge, studio):
     with studio.client() as client:
         state = client.get("/api/state").json()
         assert state["rendering"] is True and state["ready"] == 0
@@ -63,11 +54,11 @@ def test_the_address_comes_before_any_clip_and_the_state_says_none_is_ready(held
         assert preview.status_code == 409
         assert "0 of 5 sentences ready" in preview.json()["error"]
         assert client.get("/api/captions.vtt").status_code == 409
-    assert len(held.requests) <= 1  # the first sentence's, held
+    assert len(held_edge.requests) <= 1  # the first sentence's, held
 
 
-def test_sentences_become_ready_one_by_one_and_play_as_they_do(held, studio):
-    held.release(1)
+def test_sentences_become_ready_one_by_one_and_play_as_they_do(held_edge, studio):
+    held_edge.release(1)
     state = studio.rendered(ready=1)
     assert state["rendering"] is True
     first, second = state["sentences"][:2]
@@ -80,7 +71,7 @@ def test_sentences_become_ready_one_by_one_and_play_as_they_do(held, studio):
         assert state["duration"] >= first["end"]
         captions = client.get("/api/captions.vtt")
         assert captions.status_code == 200 and captions.text.startswith("WEBVTT")
-    held.release()
+    held_edge.release()
     done = studio.rendered()
     assert done["ready"] == SENTENCES
     assert all(sentence["ready"] and sentence["hash"] for sentence in done["sentences"])
@@ -88,7 +79,7 @@ def test_sentences_become_ready_one_by_one_and_play_as_they_do(held, studio):
     assert done["duration"] > state["duration"]
 
 
-def test_export_and_edits_answer_409_until_the_first_render_is_done(held, studio):
+def test_export_and_edits_answer_409_until_the_first_render_is_done(held_edge, studio):
     audio = studio.folder / "audio"
     with studio.client() as client:
         refused = client.post("/api/export")
@@ -101,7 +92,7 @@ def test_export_and_edits_answer_409_until_the_first_render_is_done(held, studio
         assert client.post("/api/sentences/1/undo").status_code == 409
         assert not audio.exists()  # nothing written, not even in part
         assert (studio.folder / "talk.txt").read_text(encoding="utf-8") == SPEECH
-        held.release()
+        held_edge.release()
         studio.rendered()
         done = client.post("/api/export")
         assert done.status_code == 200, done.text
@@ -119,7 +110,7 @@ def run_studio(folder: Path, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_a_busy_port_is_one_line_and_exit_2_before_anything_is_done(held, tmp_path: Path):
+def test_a_busy_port_is_one_line_and_exit_2_before_anything_is_done(held_edge, tmp_path: Path):
     # a script with a markup error: it would be the complaint if the script were read first
     tmp_path.joinpath("talk.txt").write_text("大家好。[pause 1s\n谢谢。\n", encoding="utf-8")
     with socket.create_server(("127.0.0.1", 0)) as busy:
@@ -129,7 +120,7 @@ def test_a_busy_port_is_one_line_and_exit_2_before_anything_is_done(held, tmp_pa
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0], lines
-    assert held.connections == 0  # not even the voices were asked for
+    assert held_edge.connections == 0  # not even the voices were asked for
 
 
 @pytest.mark.parametrize(
@@ -140,7 +131,7 @@ def test_a_busy_port_is_one_line_and_exit_2_before_anything_is_done(held, tmp_pa
     ],
 )
 def test_bad_input_is_one_line_and_exit_2_before_the_address(
-    held, tmp_path: Path, script: str, said: str
+    held_edge, tmp_path: Path, script: str, said: str
 ):
     (tmp_path / "talk.txt").write_text(script, encoding="utf-8")
     done = run_studio(tmp_path, "--engine", "edge", "--port", "0")
@@ -148,7 +139,7 @@ def test_bad_input_is_one_line_and_exit_2_before_the_address(
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and said in lines[0], lines
-    assert held.requests == []
+    assert held_edge.requests == []
 
 
 def test_an_unreadable_script_is_one_line_and_exit_2(tmp_path: Path):
