@@ -148,3 +148,11 @@ def test_an_unreadable_script_is_one_line_and_exit_2(tmp_path: Path):
     assert done.returncode == 2, done
     assert done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_ctrl_c_during_the_first_render_stops_the_studio(held_edge, studio):
+    studio.rendered(ready=0)  # it answers while the first sentence is held
+    assert studio.stop() == 0
+    said = studio.stderr.read_text()
+    assert "Traceback" not in said and "interrupted" not in said, said
+    assert not (studio.folder / "audio").exists()
