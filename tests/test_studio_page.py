@@ -574,6 +574,11 @@ def test_the_page_shows_each_sentence_as_it_becomes_ready(browser, held_edge, tm
         assert page.locator("#export").is_disabled()
         assert page.locator("#sentence-0 .retake").is_disabled()
         assert "1 of 4 sentences ready" in page.locator("#status").inner_text()
+        page.click("#sentence-0 .shown")  # the ready sentence plays
+        page.wait_for_function(
+            "() => document.querySelector('#player').currentTime > 0", timeout=WAIT
+        )
+        page.evaluate("document.querySelector('#player').pause()")
 
         held_edge.release()
         page.wait_for_selector("body[data-ready]", timeout=WAIT)

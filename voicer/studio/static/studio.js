@@ -18,6 +18,7 @@ const pinyinToggle = document.getElementById("show-pinyin");
 const DRAFT_DELAY = 600; // ms of no typing before the text is spoken ahead of a re-take
 const PROGRESS_EVERY = 300; // ms between export progress polls
 const RENDER_EVERY = 700; // ms between state polls while the first render runs
+const MEDIA_EVERY = 5000; // ms: the growing preview is loaded again at most this often
 const WAITING = "Waiting for its clip: the first render is speaking the sentences in order.";
 const NO_LEXICON = "start the studio with --lexicon FILE to save readings";
 const NOT_EDITABLE = "This sentence is not written in the file as shown (markup or " +
@@ -29,6 +30,7 @@ let audioUrl = null;
 let captionsUrl = null;
 let exporting = false;
 let loadedReady = 0; // the sentences the loaded preview holds
+let loadedAt = 0; // when it was loaded (Date.now())
 const failures = new Map(); // sentence index -> the last change's error
 const draftTimers = new Map(); // sentence index -> the pending draft's timer
 const drafted = new Map(); // sentence index -> the text last sent as a draft
@@ -517,6 +519,7 @@ async function loadMedia() {
   ]);
   if (!audio.ok || !captions.ok) throw new Error("the preview could not be loaded");
   loadedReady = state ? state.ready : 0;
+  loadedAt = Date.now();
   const audioBlob = new Blob([await audio.arrayBuffer()], { type: "audio/wav" });
   const captionsBlob = new Blob([await captions.arrayBuffer()], { type: "text/vtt" });
   if (audioUrl) URL.revokeObjectURL(audioUrl);
@@ -549,9 +552,17 @@ function find(index) {
     : undefined;
 }
 
-function playFrom(index) {
+async function playFrom(index) {
   const sentence = find(index);
   if (!sentence) return;
+  if (index >= loadedReady) { // ready since the preview was loaded
+    try {
+      await loadMedia();
+    } catch (error) {
+      say(String(error), true);
+      return;
+    }
+  }
   player.currentTime = sentence.start;
   const started = player.play();
   if (started) started.catch(() => {});
@@ -634,7 +645,7 @@ async function change(index, action, body) {
         : " No sentence sounds different.";
     }
     say(message);
-    playFrom(index);
+    await playFrom(index);
   } catch (error) {
     say(String(error), true);
   } finally {
@@ -769,7 +780,8 @@ async function followRender() {
     }
     if (answer.ready === state.ready) continue;
     showReadiness(answer);
-    if (player.paused) await loadMedia();
+    const stale = !loadedReady || Date.now() - loadedAt >= MEDIA_EVERY;
+    if (player.paused && stale) await loadMedia();
     say(renderingSaid());
   }
 }
