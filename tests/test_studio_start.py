@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,3 +157,26 @@ def test_ctrl_c_during_the_first_render_stops_the_studio(held_edge, studio):
     said = studio.stderr.read_text()
     assert "Traceback" not in said and "interrupted" not in said, said
     assert not (studio.folder / "audio").exists()
+
+
+def test_a_first_render_that_fails_says_so_on_the_page_and_the_terminal(
+    edge_server, tmp_path: Path
+):
+    edge_server.set_mode("bad_content_type")  # every request: a failure not worth retrying
+    running = start(tmp_path / "studio", "--retries", "0", engine="edge", rendered=False)
+    try:
+        deadline = time.monotonic() + 60
+        with running.client() as client:
+            while (state := client.get("/api/state").json())["render_error"] is None:
+                assert time.monotonic() < deadline, state
+                time.sleep(0.05)
+            assert state["rendering"] is True
+            refused = client.post("/api/export")
+            assert refused.status_code == 409
+            assert refused.json()["error"].startswith("the first render failed: ")
+    finally:
+        edge_server.reset()
+        assert running.stop() == 0
+    said = running.stderr.read_text().strip().splitlines()
+    assert len(said) == 1 and said[0].startswith("voicer: studio: the first render failed:"), said
+    assert "Traceback" not in running.stderr.read_text()
