@@ -23,7 +23,7 @@ import time
 import wave
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,9 @@ Key = tuple[str, str | None, int | None, tuple[Override, ...]]  # spoken, voice,
 
 
 CLOSING_SECONDS = 5.0  # how long closing waits for the sentence the first render is speaking
+# While the first render runs, the state shows the times of the sentences ready at most this
+# long ago (the programme so far is joined again for it no more often); the preview is current.
+STATE_TIMES_SECONDS = 2.0
 
 
 class Rendering(VoicerError):
@@ -85,7 +88,7 @@ class Studio:
         self._failure: Exception | None = None
         self._rendered = threading.Event()
         self._stopping = threading.Event()
-        self._partial: tuple[int, Assembled, list[Cue], contextlib.ExitStack] | None = None
+        self._partial: _Partial | None = None
         self._renderer: threading.Thread | None = None
         if not background:
             self._first_render()
@@ -130,7 +133,7 @@ class Studio:
             if not self.rendering:
                 with contextlib.suppress(VoicerError):  # the files as they are, if readable
                     self._follow_outside_changes()
-            view = self._view()
+            view = self._view(STATE_TIMES_SECONDS)
             rate = view[0].programme.sample_rate if view else 1
             content = self._shown_script()
             words: Mapping[str, str] = self.plan.lexicon or {}
@@ -315,9 +318,7 @@ class Studio:
         self._drafting.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             self._scratch.close()
-            if self._partial is not None:
-                self._partial[3].close()
-                self._partial = None
+            self._drop_partial()
 
     @property
     def programme(self) -> Any:
@@ -333,7 +334,8 @@ class Studio:
         view: tuple[Assembled, list[Cue]] | None,
     ) -> dict[str, Any]:
         placements = view[0].programme.placements if view else ()
-        ready = index < len(placements)
+        placed = index < len(placements)
+        ready = not self.rendering or index < self._ready
         clip = self._clips[_key(segment)] if ready else None
         place = _place_of(segment)
         try:
@@ -352,8 +354,8 @@ class Studio:
             "line": segment.line,
             "column": segment.column,
             "ready": ready,
-            "start": placements[index].speech_start / rate if ready else None,
-            "end": placements[index].speech_end / rate if ready else None,
+            "start": placements[index].speech_start / rate if placed else None,
+            "end": placements[index].speech_end / rate if placed else None,
             "hash": hashlib.sha1(clip.samples.tobytes()).hexdigest()[:16] if clip else None,
             "cues": [
                 {"start": cue.start / rate, "end": cue.end / rate, "lines": list(cue.lines)}
@@ -608,24 +610,29 @@ class Studio:
                 f"{len(self.plan.segments)} sentences ready): try again when it is done"
             )
 
-    def _view(self) -> tuple[Assembled, list[Cue]] | None:
+    def _view(self, stale: float = 0.0) -> tuple[Assembled, list[Cue]] | None:
         """The programme and cues the page is shown: the whole programme once the first
-        render is done, until then that of the sentences ready so far (None: none is)."""
+        render is done, until then that of the sentences ready so far (None: none is), or
+        of those ready at most ``stale`` seconds ago."""
         if not self.rendering:
             return self.assembled, self.cues
-        ready = self._ready
+        ready, partial = self._ready, self._partial
         if ready == 0:
             return None
-        if self._partial is None or self._partial[0] != ready:
+        if partial is None or (partial.ready != ready and partial.age() >= stale):
+            self._drop_partial()
             plan = replace(self.plan, segments=self.plan.segments[:ready])
             clips = [self._clips[_key(segment)] for segment in plan.segments]
             scratch = contextlib.ExitStack()
             assembled = pipeline.assemble(plan, clips, self.options, scratch)
             cues = pipeline.cue(plan, assembled.programme)
-            if self._partial is not None:
-                self._partial[3].close()
-            self._partial = (ready, assembled, cues, scratch)
-        return self._partial[1], self._partial[2]
+            partial = self._partial = _Partial(ready, assembled, cues, scratch)
+        return partial.assembled, partial.cues
+
+    def _drop_partial(self) -> None:
+        if self._partial is not None:
+            self._partial.scratch.close()
+            self._partial = None
 
     def _shown(self) -> tuple[Assembled, list[Cue]]:
         """:meth:`_view`, or Rendering while no sentence is ready."""
@@ -706,11 +713,23 @@ class Studio:
         self.cues: list[Cue] = pipeline.cue(self.plan, assembled.programme)
         self._scratch.close()
         self._scratch, self.assembled = scratch, assembled
-        if self._partial is not None:
-            self._partial[3].close()
-            self._partial = None
+        self._drop_partial()
         self._check()
         self.version += 1
+
+
+@dataclass
+class _Partial:
+    """The programme of the first ``ready`` sentences, joined while the first render runs."""
+
+    ready: int
+    assembled: Assembled
+    cues: list[Cue]
+    scratch: contextlib.ExitStack
+    made: float = field(default_factory=time.monotonic)
+
+    def age(self) -> float:
+        return time.monotonic() - self.made
 
 
 def _bytes_of(path: Path) -> bytes | None:

@@ -259,7 +259,7 @@ function sentenceNode(sentence) {
   if (!editable) item.classList.add("fixed");
   if (!sentence.ready) item.classList.add("waiting");
 
-  const when = sentence.ready ? clock(sentence.start) + "–" + clock(sentence.end) : "";
+  const when = placed(sentence) ? clock(sentence.start) + "–" + clock(sentence.end) : "";
   const meta = element("div", "meta",
     "sentence " + number + " · line " + sentence.line + ", column " + sentence.column +
     (when ? " · " + when : ""));
@@ -498,7 +498,7 @@ function markRendering() {
 
 function drawTimeline() {
   const total = state.duration || 1;
-  const segments = state.sentences.filter((sentence) => sentence.ready).map((sentence) => {
+  const segments = state.sentences.filter(placed).map((sentence) => {
     const segment = element("div", "segment");
     segment.dataset.index = sentence.index;
     segment.style.left = (100 * sentence.start / total) + "%";
@@ -547,21 +547,31 @@ async function loadMedia() {
   if (track.track) track.track.mode = "showing";
 }
 
+// a sentence with its place in the preview (while the first render runs, the state gives
+// the times of the sentences ready a moment ago)
+function placed(sentence) {
+  return sentence.ready && sentence.start !== null;
+}
+
 function find(index) {
-  return state ? state.sentences.find((sentence) => sentence.index === index && sentence.ready)
-    : undefined;
+  return state ? state.sentences.find((sentence) => sentence.index === index) : undefined;
 }
 
 async function playFrom(index) {
-  const sentence = find(index);
-  if (!sentence) return;
-  if (index >= loadedReady) { // ready since the preview was loaded
+  let sentence = find(index);
+  if (!sentence || !sentence.ready) return;
+  if (index >= loadedReady || !placed(sentence)) { // ready since the preview was loaded
     try {
       await loadMedia();
+      const response = await api("/api/state"); // the times of what the preview now holds
+      const answer = response.ok ? await response.json() : null;
+      if (answer && answer.rendering) showReadiness(answer); // else the render's end shows it
     } catch (error) {
       say(String(error), true);
       return;
     }
+    sentence = find(index);
+    if (!sentence || !placed(sentence)) return;
   }
   player.currentTime = sentence.start;
   const started = player.play();
@@ -576,7 +586,7 @@ function highlight() {
   playhead.style.left = Math.min(100, 100 * time / total) + "%";
   let current = null;
   for (const sentence of state.sentences) {
-    if (!sentence.ready) break;
+    if (!placed(sentence)) break;
     if (sentence.start <= time + 0.001) current = sentence.index;
     if (sentence.start > time) break;
   }
@@ -746,7 +756,8 @@ function showReadiness(newState) {
   const before = state;
   state = newState;
   newState.sentences.forEach((sentence, i) => {
-    if (sentence.ready === before.sentences[i].ready) return;
+    const was = before.sentences[i];
+    if (sentence.ready === was.ready && sentence.start === was.start) return;
     const old = document.getElementById("sentence-" + sentence.index);
     if (old) old.replaceWith(sentenceNode(sentence));
   });
@@ -778,7 +789,7 @@ async function followRender() {
       document.body.dataset.ready = "true";
       return;
     }
-    if (answer.ready === state.ready) continue;
+    if (answer.ready === state.ready && answer.duration === state.duration) continue;
     showReadiness(answer);
     const stale = !loadedReady || Date.now() - loadedAt >= MEDIA_EVERY;
     if (player.paused && stale) await loadMedia();
