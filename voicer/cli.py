@@ -826,7 +826,8 @@ def studio_command(source: str, host: str, port: int, no_browser: bool, **given:
 
     Every change is saved to INPUT (and readings to --lexicon) at once, the earlier file kept
     in a backup beside it; Export writes what render would. The page's address, with its
-    access token, is the first line printed. Ctrl-C stops the studio.
+    access token, is the first line printed, as soon as INPUT is read and checked; the
+    sentences are then spoken while the page shows them. Ctrl-C stops the studio.
     """
     import webbrowser
 

@@ -20,7 +20,9 @@ The audio element and its captions track get their media as blob: URLs: the page
 ``/api/preview.wav`` and ``/api/captions.vtt`` with the header, so the token never appears in
 a media URL (and seeking works in a blob without range requests).
 
-Calls on the studio are serialised by a lock; the session is not thread-safe.
+Calls on the studio are serialised by a lock; the session is not thread-safe. While its first
+render runs, what needs every sentence's clip (edits, Export; the preview until a sentence is
+ready) is answered 409 with a one-line message.
 """
 
 from __future__ import annotations
