@@ -43,7 +43,7 @@ from voicer.synthesis.engines import workers
 Key = tuple[str, str | None, int | None, tuple[Override, ...]]  # spoken, voice, rate, readings
 
 
-CLOSING_SECONDS = 5.0  # how long closing waits for the sentence the first render is speaking
+CLOSING_SECONDS = 1.0  # how long closing waits for the sentence the first render is speaking
 # While the first render runs, the state shows the times of the sentences ready at most this
 # long ago (the programme so far is joined again for it no more often); the preview is current.
 STATE_TIMES_SECONDS = 2.0
