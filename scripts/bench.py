@@ -1,7 +1,7 @@
 """Benchmarks for issue 5 (speed, re-renders, long scripts); prints figures, asserts nothing.
 
-    python scripts/bench.py [edge] [rerender] [kokoro] [long] [longline] [video] [studio] [batch]
-                            [small] [--quick] [--text FILE]
+    python scripts/bench.py [edge] [rerender] [kokoro] [long] [longline] [cached] [video]
+                            [studio] [studiostart] [batch] [small] [--quick] [--text FILE]
 
 Every section runs when none is named.
 
@@ -43,6 +43,12 @@ studio    The example in a studio session (voicer.studio.session, in this proces
           hears of the text. Drafted: as the page does, the text is sent as a draft when typing
           pauses for 600 ms, and Re-take is pressed 1 s after that. Against a CLI re-render of
           the edited file (a fresh process, every other sentence from the cache).
+studiostart
+          `voicer studio examples/long-speech.txt --engine kokoro --no-browser` (or --text FILE),
+          a fresh process: the time from its start to the address on stdout (target < 2 s), with
+          a fresh cache and then again with the cache the first run filled; the first run is
+          left running until its first render is done, which is timed too (the state's
+          sentences all ready).
 
 batch     20 scripts (paragraphs of examples/long-speech.txt) rendered by `voicer batch` with
           kokoro (--quick: the tone engine) with 1 and 2 workers: on the local backend, on a
@@ -78,6 +84,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -95,7 +102,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "speech.txt"
 LONG_EXAMPLE = ROOT / "examples" / "long-speech.txt"
 SECTIONS = (
-    "edge", "rerender", "kokoro", "long", "longline", "cached", "video", "studio", "batch", "small",
+    "edge", "rerender", "kokoro", "long", "longline", "cached", "video", "studio", "studiostart",
+    "batch", "small",
 )  # fmt: skip
 EDGE_VOICE = "zh-CN-YunyangNeural"  # voicer's default edge voice for Mandarin
 LATENCY_SECONDS = 0.3
@@ -697,6 +705,66 @@ def studio_section() -> None:
         )
 
 
+URL_TARGET = 2.0  # seconds from `voicer studio` to its address on stdout
+
+
+def studiostart_section(text: Path) -> None:
+    """The studio's first answer: time to its address, and to its first render's end."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        shutil.copy(text, folder / text.name)
+        env = child_env(VOICER_CACHE_DIR=str(folder / "cache"))
+        for cache in ("fresh", "warm"):
+            url, rendered = studio_start(folder, text.name, env)
+            done = "" if rendered is None else f"; every sentence ready at {rendered:6.2f} s"
+            print(
+                f"kokoro   {cache} cache: address on stdout at {url:6.2f} s "
+                f"(target < {URL_TARGET:g} s){done}"
+            )
+
+
+def studio_start(folder: Path, name: str, env: dict[str, str]) -> tuple[float, float | None]:
+    """Seconds from starting `voicer studio` to its address on stdout, and to the state's
+    every sentence ready (None when the state does not say, as before it did)."""
+    import httpx
+
+    command = [sys.executable, "-m", "voicer", "studio", name, "--engine", "kokoro"]
+    began = time.perf_counter()
+    process = subprocess.Popen(
+        [*command, "--no-browser", "--port", "0"],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().decode()
+        url = time.perf_counter() - began
+        if not line.startswith("voicer studio on "):
+            raise RuntimeError(f"not an address: {line!r}")
+        address = line.strip().removeprefix("voicer studio on ")
+        base, _, token = address.partition("/?token=")
+        rendered = None
+        with httpx.Client(base_url=base, headers={"X-Voicer-Token": token}, timeout=600) as api:
+            while True:
+                state = api.get("/api/state").json()
+                if "rendering" not in state:
+                    break
+                if not state["rendering"]:
+                    rendered = time.perf_counter() - began
+                    break
+                time.sleep(0.2)
+        return url, rendered
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def _figures(values: list[float]) -> str:
     return ", ".join(f"{value:.2f}" for value in values)
 
@@ -882,8 +950,8 @@ def main() -> None:
     parser.add_argument(
         "--text",
         type=Path,
-        help="kokoro, cached and video: the speech to render [kokoro: the example; cached and "
-        "video: examples/long-speech.txt]",
+        help="kokoro, cached, video and studiostart: the speech to render [kokoro: the "
+        "example; the others: examples/long-speech.txt]",
     )
     args = parser.parse_args()
     unknown = [name for name in args.sections if name not in SECTIONS]
@@ -898,6 +966,7 @@ def main() -> None:
         "cached": lambda: cached_section(args.text or LONG_EXAMPLE),
         "video": lambda: video_section(args.text or LONG_EXAMPLE),
         "studio": studio_section,
+        "studiostart": lambda: studiostart_section(args.text or LONG_EXAMPLE),
         "batch": lambda: batch_section(args.quick),
         "small": lambda: small_section(args.quick),
     }

@@ -93,7 +93,8 @@ def edge_server(
     """The fake service, reset to normal and empty; VOICER_EDGE_URL points at it.
 
     Has ``.url``, ``.set_mode(mode, times=None)``, ``.set_faults(fraction, modes, seed=0)``,
-    ``.set_pacing(latency, realtime)``, ``.requests``, ``.connections`` and
+    ``.set_pacing(latency, realtime)``, ``.hold()``, ``.release(answers=None)``,
+    ``.requests``, ``.connections`` and
     ``.faults_injected``.
     """
     server = _edge_server_running
@@ -105,6 +106,16 @@ def edge_server(
     yield server
     server.reset()
     edge_tts.drm.DRM.clock_skew_seconds = 0.0  # a 403 makes edge-tts adjust its clock
+
+
+@pytest.fixture
+def held_edge(edge_server: EdgeServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[EdgeServer]:
+    """The fake service, answering no synthesis request until the test calls
+    ``.release(n)`` (n more answers) or ``.release()`` (every one from then on)."""
+    monkeypatch.setenv("VOICER_EDGE_TIMEOUT", "300")  # a held request is not a timeout
+    edge_server.hold()
+    yield edge_server
+    edge_server.release()
 
 
 # --- faults: made for real (tests/faults.py) -------------------------------------------------

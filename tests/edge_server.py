@@ -266,6 +266,7 @@ class EdgeServer:
         self.set_mode(mode)
         self.set_faults(0.0, ())
         self.set_pacing(latency, realtime)
+        self._answers_left: int | None = None  # None: every request is answered
         self._socket = socket.create_server(("127.0.0.1", port))
         self.port = self._socket.getsockname()[1]
         self._thread: threading.Thread | None = None
@@ -309,8 +310,29 @@ class EdgeServer:
         with self._lock:
             self._latency, self._realtime = latency, realtime
 
+    def hold(self) -> None:
+        """Answer no synthesis request from now on (each waits) until :meth:`release`."""
+        with self._lock:
+            self._answers_left = 0
+
+    def release(self, answers: int | None = None) -> None:
+        """Answer ``answers`` more synthesis requests (in the order they arrived, as far as
+        the event loop goes), then hold again; None: answer every one from now on."""
+        with self._lock:
+            self._answers_left = None if answers is None else (self._answers_left or 0) + answers
+
+    def _may_answer(self) -> bool:
+        with self._lock:
+            if self._answers_left is None:
+                return True
+            if self._answers_left > 0:
+                self._answers_left -= 1
+                return True
+            return False
+
     def reset(self) -> None:
         """Back to a normal, prompt server that has seen no request."""
+        self.release()
         self.set_mode("normal")
         self.set_faults(0.0, ())
         self.set_pacing()
@@ -446,6 +468,8 @@ class EdgeServer:
             return await self._stall(ws)
         if mode == "deaf":
             return await self._stall()
+        while not self._may_answer():  # held by the test
+            await asyncio.sleep(0.01)
         await asyncio.sleep(self._latency)
         await ws.send_str(text_frame(rid, "turn.start", {"context": {"serviceTag": "test"}}))
         if mode == "no_audio":

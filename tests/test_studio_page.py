@@ -101,15 +101,15 @@ class Studio:
             self.process.wait()
 
 
-def start(folder: Path, *options: str) -> Studio:
-    """``voicer studio talk.txt --engine tone [options]`` in ``folder``, once it has printed its
-    address (as tests/test_studio_server.py starts it)."""
+def start(folder: Path, *options: str, engine: str = "tone") -> Studio:
+    """``voicer studio talk.txt --engine ENGINE [options]`` in ``folder``, once it has printed
+    its address (as tests/test_studio_server.py starts it)."""
     (folder / "talk.txt").write_text(SCRIPT, encoding="utf-8")
     stderr = folder / "stderr.txt"
     env = {**os.environ, "VOICER_CACHE_DIR": str(folder / "cache")}
     with stderr.open("wb") as errors:
         process = subprocess.Popen(
-            [sys.executable, "-m", "voicer", "studio", "talk.txt", "--engine", "tone"]
+            [sys.executable, "-m", "voicer", "studio", "talk.txt", "--engine", engine]
             + ["--no-browser", "--port", "0", *options],
             cwd=folder,
             env=env,
@@ -545,3 +545,62 @@ def test_the_readme_screenshot(browser: Any, studio: Studio, tmp_path: Path):
         page.set_viewport_size({"width": 1200, "height": 900})
         page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_the_page_shows_each_sentence_as_it_becomes_ready(browser, held_edge, tmp_path: Path):
+    """The first render held by the stand-in service, one sentence at a time: the page lists
+    every sentence at once, each waiting; one released sentence becomes playable while Export
+    and Re-take still wait; then every one is ready and Export can be pressed."""
+    running = start(tmp_path, "--jobs", "1", engine="edge")
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(running.url)
+        page.wait_for_selector("body[data-rendering='true']", timeout=WAIT)
+        assert page.locator(".sentence").count() == 4
+        assert page.locator(".sentence[data-ready='false'] .waiting").count() == 4
+        assert page.locator("#export").is_disabled()
+        assert "0 of 4 sentences ready" in page.locator("#status").inner_text()
+
+        held_edge.release(1)
+        page.wait_for_selector("#sentence-0[data-ready='true']", timeout=WAIT)
+        first = state(page, running.token)
+        assert first["rendering"] and first["ready"] == 1
+        page.wait_for_function(
+            "(end) => Math.abs(document.querySelector('#player').duration - end) < 0.05",
+            arg=first["duration"],
+            timeout=WAIT,
+        )
+        assert page.locator(".sentence[data-ready='true']").count() == 1
+        assert page.locator("#timeline .segment").count() == 1
+        assert page.locator("#export").is_disabled()
+        assert page.locator("#sentence-0 .retake").is_disabled()
+        assert "1 of 4 sentences ready" in page.locator("#status").inner_text()
+        page.click("#sentence-0 .shown")  # the ready sentence plays
+        page.wait_for_function(
+            "() => document.querySelector('#player').currentTime > 0", timeout=WAIT
+        )
+        page.evaluate("document.querySelector('#player').pause()")
+
+        held_edge.release()
+        page.wait_for_selector("body[data-ready]", timeout=WAIT)
+        assert page.locator(".sentence[data-ready='true']").count() == 4
+        assert page.locator("#timeline .segment").count() == 4
+        assert page.locator("#export").is_enabled()
+        assert page.locator("#sentence-2 .retake").is_enabled()
+        done = state(page, running.token)
+        page.wait_for_function(
+            "(end) => Math.abs(document.querySelector('#player').duration - end) < 0.05",
+            arg=done["duration"],
+            timeout=WAIT,
+        )
+        assert errors == []
+    except BaseException:
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+        held_edge.release()
+        running.stop()

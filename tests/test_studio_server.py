@@ -54,6 +54,19 @@ class Server:
         headers = {"X-Voicer-Token": self.token if token is None else token}
         return httpx.Client(base_url=self.base, headers=headers, timeout=60)
 
+    def rendered(self, ready: int | None = None) -> dict:
+        """The state once the first render is done (``ready``: once that many sentences
+        are ready), asked for until then, for at most 60 s."""
+        deadline = time.monotonic() + 60
+        with self.client() as client:
+            while True:
+                state = client.get("/api/state").json()
+                if not state["rendering"] if ready is None else state["ready"] >= ready:
+                    return state
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the first render has not got that far in 60 s: {state}")
+                time.sleep(0.05)
+
     def stop(self) -> int:
         """Ctrl-C, then the exit code."""
         if self.process.poll() is None:
@@ -66,9 +79,9 @@ class Server:
             raise
 
 
-def start(folder: Path, *options: str) -> Server:
+def start(folder: Path, *options: str, engine: str = "tone", rendered: bool = True) -> Server:
     """``voicer studio talk.txt --port 0 [options]`` in ``folder``, once it has printed its
-    address."""
+    address and (``rendered``) its state says the first render is done."""
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "talk.txt").exists():
         (folder / "talk.txt").write_text(SPEECH, encoding="utf-8")
@@ -76,7 +89,7 @@ def start(folder: Path, *options: str) -> Server:
     env = {**os.environ, "VOICER_CACHE_DIR": str(folder / "cache")}
     with stderr.open("wb") as errors:
         process = subprocess.Popen(
-            [sys.executable, "-m", "voicer", "studio", "talk.txt", "--engine", "tone"]
+            [sys.executable, "-m", "voicer", "studio", "talk.txt", "--engine", engine]
             + ["--no-browser", "--port", "0", *options],
             cwd=folder,
             env=env,
@@ -102,7 +115,10 @@ def start(folder: Path, *options: str) -> Server:
     url = first.strip().removeprefix("voicer studio on ")
     address, _, token = first.strip().removeprefix(prefix).partition("/?token=")
     host, _, port_text = address.rpartition(":")
-    return Server(process, folder, url, int(port_text), token, stderr, host)
+    running = Server(process, folder, url, int(port_text), token, stderr, host)
+    if rendered:
+        running.rendered()
+    return running
 
 
 @pytest.fixture(scope="module")

@@ -781,3 +781,39 @@ def test_a_finding_shows_on_its_sentence_after_a_line_spoken_in_pieces(tmp_path:
         s["index"] for s in sentences if any(f["kind"] == "punctuation" for f in s["findings"])
     ]
     assert len(sentences) > 3 and flagged == [len(sentences) - 1]
+
+
+def test_a_studio_opened_in_the_background_speaks_nothing_until_started(tmp_path: Path):
+    """Before :meth:`Studio.start` nothing is spoken: the state lists every sentence as
+    waiting, and the preview, edits and export are refused; started, every sentence has its
+    clip, and the programme is the one a studio opened at once makes."""
+    from voicer.studio.session import Rendering
+
+    (tmp_path / "talk.txt").write_text(SCRIPT, encoding="utf-8")
+    outputs = pipeline.Outputs.beside(tmp_path / "out" / "talk.mp3")
+    options = pipeline.RenderOptions(engine="tone")
+    session = Studio(tmp_path / "talk.txt", options, outputs, background=True)
+    try:
+        waiting = session.state()
+        assert waiting["rendering"] and waiting["ready"] == 0 and waiting["duration"] == 0
+        assert [s["ready"] for s in waiting["sentences"]] == [False] * 5
+        with pytest.raises(Rendering, match="0 of 5 sentences ready"):
+            session.preview_wav()
+        with pytest.raises(Rendering, match="still running"):
+            session.retake(2, EDITED)
+        with pytest.raises(Rendering, match="still running"):
+            session.export()
+        assert not (tmp_path / "out").exists()
+        assert (tmp_path / "talk.txt").read_text(encoding="utf-8") == SCRIPT
+        session.start()
+        assert session.wait(timeout=60)
+        done = session.state()
+        assert not done["rendering"] and done["ready"] == 5 and done["render_error"] is None
+        at_once = Studio(tmp_path / "talk.txt", options, outputs)
+        try:
+            assert hashes(done) == hashes(at_once.state())
+            assert session.preview_wav() == at_once.preview_wav()
+        finally:
+            at_once.close()
+    finally:
+        session.close()

@@ -883,7 +883,8 @@ def studio_command(source: str, host: str, port: int, no_browser: bool, **given:
 
     Every change is saved to INPUT (and readings to --lexicon) at once, the earlier file kept
     in a backup beside it; Export writes what render would. The page's address, with its
-    access token, is the first line printed. Ctrl-C stops the studio.
+    access token, is the first line printed, as soon as INPUT is read and checked; the
+    sentences are then spoken while the page shows them. Ctrl-C stops the studio.
     """
     import webbrowser
 
@@ -892,20 +893,26 @@ def studio_command(source: str, host: str, port: int, no_browser: bool, **given:
 
     if source == "-":
         raise InputError("the studio edits a file: give its path, not -")
-    path = Path(source)
-    options, outputs = _render_settings(path.name, given)
     if (warning := server.exposure_warning(host)) is not None:
         _notice(warning)
-    studio = Studio(path, options, outputs)
+    sock = server.listen(host, port)  # a busy port is said before any work
+    try:
+        path = Path(source)
+        options, outputs = _render_settings(path.name, given)
+        studio = Studio(path, options, outputs, background=True)  # bad input: said here
+    except BaseException:
+        sock.close()
+        raise
 
     def ready(url: str) -> None:
         click.echo(f"voicer studio on {url}")
         sys.stdout.flush()
+        studio.start(lambda message: _notice(f"studio: the first render failed: {message}"))
         if not no_browser:
             webbrowser.open(url)
 
     try:
-        server.serve(studio, host, port, ready)
+        server.serve(studio, host, sock, ready)
     finally:
         studio.close()
 

@@ -20,7 +20,9 @@ The audio element and its captions track get their media as blob: URLs: the page
 ``/api/preview.wav`` and ``/api/captions.vtt`` with the header, so the token never appears in
 a media URL (and seeking works in a blob without range requests).
 
-Calls on the studio are serialised by a lock; the session is not thread-safe.
+Calls on the studio are serialised by a lock; the session is not thread-safe. While its first
+render runs, what needs every sentence's clip (edits, Export; the preview until a sentence is
+ready) is answered 409 with a one-line message.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from voicer.errors import InputError, VoicerError
-from voicer.studio.session import Studio
+from voicer.studio.session import Rendering, Studio
 
 TOKEN_HEADER = "x-voicer-token"
 MAX_BODY = 64 * 1024
@@ -362,6 +364,8 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
                 return _no_sentence(index_text)
             try:
                 return JSONResponse(change(index))
+            except Rendering as exc:
+                return _error(409, str(exc), index=index)
             except VoicerError as exc:  # bad input, an engine or a file that failed
                 return _error(422, str(exc), index=index, state=studio.state())
 
@@ -386,13 +390,20 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
     async def state() -> Response:
         return JSONResponse(await call(studio.state))
 
+    async def media(make: Callable[[], bytes | str], media_type: str) -> Response:
+        """The preview's audio or captions, or a 409 while no sentence is ready."""
+        try:
+            return Response(await call(make), media_type=media_type)
+        except Rendering as exc:
+            return _error(409, str(exc))
+
     @app.get("/api/preview.wav")
     async def preview() -> Response:
-        return Response(await call(studio.preview_wav), media_type="audio/wav")
+        return await media(studio.preview_wav, "audio/wav")
 
     @app.get("/api/captions.vtt")
     async def captions() -> Response:
-        return Response(await call(studio.captions_vtt), media_type="text/vtt; charset=utf-8")
+        return await media(studio.captions_vtt, "text/vtt; charset=utf-8")
 
     @app.post("/api/sentences/{index}/retake")
     async def retake(index: str, request: Request) -> Response:
@@ -439,6 +450,8 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
         def work() -> Response:
             try:
                 done = studio.export()
+            except Rendering as exc:  # nothing is written before every clip is there
+                return _error(409, str(exc), index=None)
             except VoicerError as exc:
                 return _error(422, str(exc), index=None)
             for line in [*(f"warning: {w}" for w in done["warnings"]), *done["report"]]:
@@ -483,6 +496,15 @@ class _Server(uvicorn.Server):
             self.ready()
 
 
+def listen(host: str, port: int | None) -> socket.socket:
+    """A listening socket on ``host``:``port`` (0 or None: a free port), or an InputError
+    that says why not (a port in use, say)."""
+    try:
+        return bind(host, port)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
 def bind(host: str, port: int | None) -> socket.socket:
     """A listening socket on ``host``:``port`` (0 or None: a free port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -499,13 +521,10 @@ def bind(host: str, port: int | None) -> socket.socket:
     return sock
 
 
-def serve(studio: Studio, host: str, port: int | None, on_ready: Callable[[str], None]) -> None:
-    """Serve the studio on ``host``:``port`` (0 or None: a free port) until Ctrl-C (SIGINT)
-    or SIGTERM; ``on_ready(url)`` once it is listening. Returns normally when stopped."""
-    try:
-        sock = bind(host, port)
-    except OSError as exc:
-        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+def serve(studio: Studio, host: str, sock: socket.socket, on_ready: Callable[[str], None]) -> None:
+    """Serve the studio on ``sock`` (from :func:`listen` on ``host``) until Ctrl-C (SIGINT)
+    or SIGTERM; ``on_ready(url)`` once it is listening. Returns normally when stopped; the
+    socket is closed then."""
     with contextlib.closing(sock):
         real_port = sock.getsockname()[1]
         token = secrets.token_urlsafe(24)

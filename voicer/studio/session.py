@@ -4,6 +4,12 @@ one sentence can be edited and spoken again while the rest of the programme stay
 The studio's server calls a :class:`Studio` one request at a time; every step is the
 pipeline's own (prepare, synthesise a sentence, assemble, cue, write), so an export is what
 ``voicer render`` with the same options writes.
+
+A studio opened with ``background=True`` has read and checked its script but spoken nothing:
+:meth:`Studio.start` speaks every sentence in a thread of its own while the page is served.
+Until that first render is done, the state says which sentences have their clip, the
+preview is the programme of the sentences ready so far (from the first: the render delivers
+them in script order), and edits and exports are refused with :class:`Rendering`.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import time
 import wave
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +43,30 @@ from voicer.synthesis.engines import workers
 Key = tuple[str, str | None, int | None, tuple[Override, ...]]  # spoken, voice, rate, readings
 
 
+CLOSING_SECONDS = 1.0  # how long closing waits for the sentence the first render is speaking
+# While the first render runs, the state shows the times of the sentences ready at most this
+# long ago (the programme so far is joined again for it no more often); the preview is current.
+STATE_TIMES_SECONDS = 2.0
+
+
+class Rendering(VoicerError):
+    """What needs every sentence's clip, asked for before the first render has made them."""
+
+
 class Studio:
     """A script, its plan and its clips, ready for re-takes (not thread-safe by itself: it
     serialises its calls with a lock)."""
 
     def __init__(
-        self, source: Path, options: pipeline.RenderOptions, outputs: pipeline.Outputs
+        self,
+        source: Path,
+        options: pipeline.RenderOptions,
+        outputs: pipeline.Outputs,
+        *,
+        background: bool = False,
     ) -> None:
+        """The script read and checked (an InputError for bad input), then, unless
+        ``background``, every sentence spoken; with it, :meth:`start` speaks them."""
         self.source, self.options, self.outputs = source, options, outputs
         self.version = 0
         self.export_progress: tuple[float, str] | None = None  # while an export runs
@@ -59,8 +82,38 @@ class Studio:
         self.plan = pipeline.prepare(reading.read_script(source), self._plan_options())
         self._seen = self._snapshot()  # what the files held when the studio last read or wrote them
         self.speaker = pipeline.open_speaker(self.plan, options)
-        self._speak_all()
-        self._build()
+        self._findings: dict[int, list[dict[str, Any]]] | None = None
+        self._ready = 0  # sentences of the first render with their clip, from the first
+        self._render_error: str | None = None
+        self._failure: Exception | None = None
+        self._rendered = threading.Event()
+        self._stopping = threading.Event()
+        self._partial: _Partial | None = None
+        self._renderer: threading.Thread | None = None
+        if not background:
+            self._first_render()
+            if self._failure is not None:
+                raise self._failure
+
+    @property
+    def rendering(self) -> bool:
+        """The first render is still running (or failed)."""
+        return not hasattr(self, "assembled")
+
+    def start(self, on_failure: Callable[[str], None] | None = None) -> None:
+        """The first render, in a thread of its own; ``on_failure(message)`` if it fails."""
+
+        def run() -> None:
+            self._first_render()
+            if self._render_error is not None and on_failure is not None:
+                on_failure(self._render_error)
+
+        self._renderer = threading.Thread(target=run, name="voicer-render", daemon=True)
+        self._renderer.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the first render to end (done or failed); whether it has."""
+        return self._rendered.wait(timeout)
 
     @property
     def folder(self) -> Path:
@@ -77,16 +130,21 @@ class Studio:
         as the offline engine reads it (and its words), times, clip hash, cues, voice, rate,
         pause and findings; the voices the engine offers."""
         with self._lock:
-            with contextlib.suppress(VoicerError):  # the files as they are, when they can be read
-                self._follow_outside_changes()
-            rate = self.programme.sample_rate
+            if not self.rendering:
+                with contextlib.suppress(VoicerError):  # the files as they are, if readable
+                    self._follow_outside_changes()
+            view = self._view(STATE_TIMES_SECONDS)
+            rate = view[0].programme.sample_rate if view else 1
             content = self._shown_script()
             words: Mapping[str, str] = self.plan.lexicon or {}
             engine = self.plan.choice.engine
             return {
                 "source": str(self.source),
                 "version": self.version,
-                "duration": self.programme.duration,
+                "rendering": self.rendering,
+                "ready": len(self.plan.segments) if not self.rendering else self._ready,
+                "render_error": self._render_error,
+                "duration": view[0].programme.duration if view else 0.0,
                 "engine": engine.name,
                 "voice": self.plan.choice.voice,
                 "lexicon": None if self.lexicon is None else str(self.lexicon),
@@ -95,17 +153,19 @@ class Studio:
                     for v in self._voices()
                 ],
                 "sentences": [
-                    self._sentence(index, segment, rate, content, words)
+                    self._sentence(index, segment, rate, content, words, view)
                     for index, segment in enumerate(self.plan.segments)
                 ],
             }
 
     def preview_wav(self) -> bytes:
-        """The whole programme, levelled, as a 16-bit WAV at the engine's rate."""
+        """The whole programme, levelled, as a 16-bit WAV at the engine's rate (while the
+        first render runs: the sentences ready so far)."""
         with self._lock:
-            programme = self.assembled.programme
+            assembled = self._shown()[0]
+            programme = assembled.programme
             spans = [(p.speech_start, p.speech_end) for p in programme.placements]
-            knots = loudness.level_knots(self.assembled.levels, spans, self.assembled.meter)
+            knots = loudness.level_knots(assembled.levels, spans, assembled.meter)
             samples = materialize(Gained(programme.signal, *knots))
             pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
             buffer = io.BytesIO()
@@ -117,9 +177,10 @@ class Studio:
             return buffer.getvalue()
 
     def captions_vtt(self) -> str:
-        """The cues as WebVTT, for the page's player."""
+        """The cues as WebVTT, for the page's player (of the preview :meth:`preview_wav` gives)."""
         with self._lock:
-            return formats.format_text(self.cues, self.programme.sample_rate, ".vtt")
+            assembled, cues = self._shown()
+            return formats.format_text(cues, assembled.programme.sample_rate, ".vtt")
 
     def retake(
         self,
@@ -132,6 +193,7 @@ class Studio:
         new text; ``settings``: its own ``voice``, ``rate`` (percent) and ``pause`` after it
         (ms), None for what the script says without it."""
         with self._lock:
+            self._refuse_while_rendering()
             change: dict[str, edits.Setting] = dict(settings or {})
             unknown = set(change) - {*edits.BEFORE, "pause"}
             if unknown:
@@ -155,6 +217,7 @@ class Studio:
         an entry of the lexicon file (an empty ``spoken`` removes it), saved at once; every
         sentence it changes is spoken again."""
         with self._lock:
+            self._refuse_while_rendering()
             path = self._lexicon_file()
             self._refuse_after_outside_changes()
             written = written.strip()
@@ -176,6 +239,7 @@ class Studio:
         reading), all of it: a re-take that made several sentences of one is undone on any
         of them. An InputError when the file no longer holds what the change wrote there."""
         with self._lock:
+            self._refuse_while_rendering()
             self._refuse_after_outside_changes()
             change = self.history.last_for(self._offset(self._script_text(), index))
             if change is None:
@@ -194,6 +258,8 @@ class Studio:
         re-take with that text finds its clip ready (the page sends what is being typed)."""
         with self._lock:
             segment = self.plan.segments[self._known(index)]
+            if self.rendering:
+                return  # the first render has the engine: nothing is spoken ahead of it
             try:
                 shown = edits.shown_of(edits.new_text(text, segment.line))
             except InputError:
@@ -210,6 +276,7 @@ class Studio:
         """Write what ``voicer render`` with the same options writes; the lines it prints.
         ``report(share, words)`` hears how far the export has got."""
         with self._lock, contextlib.ExitStack() as scratch:
+            self._refuse_while_rendering()
             began = time.perf_counter()
             picture = pipeline.check_outputs(self.outputs, self.options)
             if picture is not None:
@@ -244,20 +311,32 @@ class Studio:
             }
 
     def close(self) -> None:
-        """Let go of the scratch audio and the drafts."""
+        """Stop the first render if it still runs; let go of the scratch audio and the drafts."""
+        self._stopping.set()
+        if self._renderer is not None:
+            self._renderer.join(timeout=CLOSING_SECONDS)  # a daemon: it ends with the process
         self._drafting.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             self._scratch.close()
+            self._drop_partial()
 
     @property
     def programme(self) -> Any:
         return self.assembled.programme
 
     def _sentence(
-        self, index: int, segment: Segment, rate: int, content: str, words: Mapping[str, str]
+        self,
+        index: int,
+        segment: Segment,
+        rate: int,
+        content: str,
+        words: Mapping[str, str],
+        view: tuple[Assembled, list[Cue]] | None,
     ) -> dict[str, Any]:
-        placement = self.programme.placements[index]
-        clip = self._clips[_key(segment)]
+        placements = view[0].programme.placements if view else ()
+        placed = index < len(placements)
+        ready = not self.rendering or index < self._ready
+        clip = self._clips[_key(segment)] if ready else None
         place = _place_of(segment)
         try:
             own = edits.own_settings(content, place)
@@ -274,12 +353,13 @@ class Studio:
             "words": [{"text": w.text, "pinyin": " ".join(w.pinyin)} for w in said.words],
             "line": segment.line,
             "column": segment.column,
-            "start": placement.speech_start / rate,
-            "end": placement.speech_end / rate,
-            "hash": hashlib.sha1(clip.samples.tobytes()).hexdigest()[:16],
+            "ready": ready,
+            "start": placements[index].speech_start / rate if placed else None,
+            "end": placements[index].speech_end / rate if placed else None,
+            "hash": hashlib.sha1(clip.samples.tobytes()).hexdigest()[:16] if clip else None,
             "cues": [
                 {"start": cue.start / rate, "end": cue.end / rate, "lines": list(cue.lines)}
-                for cue in self.cues
+                for cue in (view[1] if view else ())
                 if cue.segment == index
             ],
             "voice": segment.voice or self.plan.choice.voice,
@@ -295,7 +375,7 @@ class Studio:
                 if written in segment.shown
             ],
             "undo": self._undoable(index, content),
-            "findings": self._findings.get(index, []),
+            "findings": self._found().get(index, []),
         }
 
     def _known(self, index: int) -> int:
@@ -482,14 +562,33 @@ class Studio:
                 self._seen[path] = before
             raise
 
-    def _speak_all(self) -> None:
-        """Every sentence spoken as a render speaks them (several at once); from then on the
-        engine speaks one sentence at a time, the fastest way for a re-take (an engine in
-        worker processes then runs in this process, with every core's thread, loaded now)."""
+    def _first_render(self) -> None:
+        """Every sentence spoken, then the programme built; a failure is kept, in one line,
+        for the state to show (the studio cannot be edited or exported then)."""
+        try:
+            if self._speak_all():
+                with self._lock:
+                    self._build()
+        except VoicerError as exc:
+            self._render_error, self._failure = str(exc), exc
+        except Exception as exc:  # a bug: the terminal says what, the page that it failed
+            self._render_error, self._failure = f"internal error: {exc!r}", exc
+        finally:
+            self._rendered.set()
+
+    def _speak_all(self) -> bool:
+        """Every sentence spoken as a render speaks them (several at once), each clip kept
+        as it comes; from then on the engine speaks one sentence at a time, the fastest way
+        for a re-take (an engine in worker processes then runs in this process, with every
+        core's thread, loaded now). False when :meth:`close` stopped it first."""
         jobs = pipeline.jobs_for(self.plan, self.options)
         with pipeline.speaking(self.plan, self.speaker, jobs) as clips:
             for segment, clip in zip(self.plan.segments, clips, strict=True):
-                self._clips[_key(segment)] = clip
+                if self._stopping.is_set():
+                    return False
+                with self._lock:
+                    self._clips[_key(segment)] = clip
+                    self._ready += 1
         engine = self.plan.choice.engine
         if isinstance(engine, workers.Workers):
             engine.set_jobs(1)
@@ -497,6 +596,51 @@ class Studio:
             engine.synthesize(self.plan.segments[0].spoken[:2], self.plan.choice.voice, Prosody())
         # the pool cancels its speaker's backoff as it closes: re-takes get a new speaker
         self.speaker = pipeline.open_speaker(self.plan, self.options)
+        return True
+
+    def _refuse_while_rendering(self) -> None:
+        if self._render_error is not None:
+            raise Rendering(
+                f"the first render failed: {self._render_error}; stop the studio (Ctrl-C) "
+                "and start it again"
+            )
+        if self.rendering:
+            raise Rendering(
+                f"the first render is still running ({self._ready} of "
+                f"{len(self.plan.segments)} sentences ready): try again when it is done"
+            )
+
+    def _view(self, stale: float = 0.0) -> tuple[Assembled, list[Cue]] | None:
+        """The programme and cues the page is shown: the whole programme once the first
+        render is done, until then that of the sentences ready so far (None: none is), or
+        of those ready at most ``stale`` seconds ago."""
+        if not self.rendering:
+            return self.assembled, self.cues
+        ready, partial = self._ready, self._partial
+        if ready == 0:
+            return None
+        if partial is None or (partial.ready != ready and partial.age() >= stale):
+            self._drop_partial()
+            plan = replace(self.plan, segments=self.plan.segments[:ready])
+            clips = [self._clips[_key(segment)] for segment in plan.segments]
+            scratch = contextlib.ExitStack()
+            assembled = pipeline.assemble(plan, clips, self.options, scratch)
+            cues = pipeline.cue(plan, assembled.programme)
+            partial = self._partial = _Partial(ready, assembled, cues, scratch)
+        return partial.assembled, partial.cues
+
+    def _drop_partial(self) -> None:
+        if self._partial is not None:
+            self._partial.scratch.close()
+            self._partial = None
+
+    def _shown(self) -> tuple[Assembled, list[Cue]]:
+        """:meth:`_view`, or Rendering while no sentence is ready."""
+        view = self._view()
+        if view is None:
+            self._refuse_while_rendering()
+            raise Rendering("no sentence is ready yet")
+        return view
 
     def _speak(self, segment: Segment) -> Clip:
         with self._engine:
@@ -553,6 +697,13 @@ class Studio:
             )
         self._findings = found
 
+    def _found(self) -> dict[int, list[dict[str, Any]]]:
+        """The findings by sentence (found once the page first asks, while the render runs)."""
+        if self._findings is None:
+            self._check()
+        assert self._findings is not None
+        return self._findings
+
     def _build(self) -> None:
         """Clips for every sentence (the engine speaks only those not yet spoken), then the
         programme, its cues and the findings on the script."""
@@ -562,8 +713,23 @@ class Studio:
         self.cues: list[Cue] = pipeline.cue(self.plan, assembled.programme)
         self._scratch.close()
         self._scratch, self.assembled = scratch, assembled
+        self._drop_partial()
         self._check()
         self.version += 1
+
+
+@dataclass
+class _Partial:
+    """The programme of the first ``ready`` sentences, joined while the first render runs."""
+
+    ready: int
+    assembled: Assembled
+    cues: list[Cue]
+    scratch: contextlib.ExitStack
+    made: float = field(default_factory=time.monotonic)
+
+    def age(self) -> float:
+        return time.monotonic() - self.made
 
 
 def _bytes_of(path: Path) -> bytes | None:

@@ -17,6 +17,9 @@ const pinyinToggle = document.getElementById("show-pinyin");
 
 const DRAFT_DELAY = 600; // ms of no typing before the text is spoken ahead of a re-take
 const PROGRESS_EVERY = 300; // ms between export progress polls
+const RENDER_EVERY = 700; // ms between state polls while the first render runs
+const MEDIA_EVERY = 5000; // ms: the growing preview is loaded again at most this often
+const WAITING = "Waiting for its clip: the first render is speaking the sentences in order.";
 const NO_LEXICON = "start the studio with --lexicon FILE to save readings";
 const NOT_EDITABLE = "This sentence is not written in the file as shown (markup or " +
   "placeholders in it): edit it in the file.";
@@ -26,6 +29,8 @@ let playing = null; // the index of the sentence under the playhead
 let audioUrl = null;
 let captionsUrl = null;
 let exporting = false;
+let loadedReady = 0; // the sentences the loaded preview holds
+let loadedAt = 0; // when it was loaded (Date.now())
 const failures = new Map(); // sentence index -> the last change's error
 const draftTimers = new Map(); // sentence index -> the pending draft's timer
 const drafted = new Map(); // sentence index -> the text last sent as a draft
@@ -250,11 +255,19 @@ function sentenceNode(sentence) {
   item.dataset.start = sentence.start;
   item.dataset.end = sentence.end;
   item.dataset.hash = sentence.hash;
+  item.dataset.ready = sentence.ready ? "true" : "false";
   if (!editable) item.classList.add("fixed");
+  if (!sentence.ready) item.classList.add("waiting");
 
+  const when = placed(sentence) ? clock(sentence.start) + "–" + clock(sentence.end) : "";
   const meta = element("div", "meta",
     "sentence " + number + " · line " + sentence.line + ", column " + sentence.column +
-    " · " + clock(sentence.start) + "–" + clock(sentence.end));
+    (when ? " · " + when : ""));
+  if (!sentence.ready) {
+    const waiting = element("span", "setting waiting", "waiting for its clip");
+    waiting.title = WAITING;
+    meta.append(waiting);
+  }
   for (const [kind, text] of ownSettings(sentence)) {
     meta.append(element("span", "setting own-" + kind, text));
   }
@@ -376,6 +389,14 @@ function sentenceNode(sentence) {
   settings.append(reading.form);
   editing.append(textRow, settings);
   item.append(editing);
+  if (state && state.rendering) {
+    // edits wait for the first render: the server would answer 409
+    for (const node of item.querySelectorAll("button")) {
+      node.disabled = true;
+      node.dataset.idle = "disabled";
+      node.title = "Edits can be made once every sentence has its clip";
+    }
+  }
   return item;
 }
 
@@ -461,8 +482,23 @@ function show(newState, done) {
   document.body.dataset.version = state.version;
   list.replaceChildren(...state.sentences.map(sentenceNode));
   restoreEdits(pending);
+  drawTimeline();
+  markRendering();
+}
+
+// Export waits for the first render, which the body's data-rendering says is running
+function markRendering() {
+  const rendering = Boolean(state.rendering);
+  document.body.dataset.rendering = rendering ? "true" : "false";
+  if (rendering) exportButton.dataset.idle = "disabled";
+  else delete exportButton.dataset.idle;
+  exportButton.disabled = rendering || document.body.classList.contains("busy");
+  exportButton.title = rendering ? "Export once every sentence has its clip" : "";
+}
+
+function drawTimeline() {
   const total = state.duration || 1;
-  const segments = state.sentences.map((sentence) => {
+  const segments = state.sentences.filter(placed).map((sentence) => {
     const segment = element("div", "segment");
     segment.dataset.index = sentence.index;
     segment.style.left = (100 * sentence.start / total) + "%";
@@ -482,6 +518,8 @@ async function loadMedia() {
     api("/api/preview.wav"), api("/api/captions.vtt"),
   ]);
   if (!audio.ok || !captions.ok) throw new Error("the preview could not be loaded");
+  loadedReady = state ? state.ready : 0;
+  loadedAt = Date.now();
   const audioBlob = new Blob([await audio.arrayBuffer()], { type: "audio/wav" });
   const captionsBlob = new Blob([await captions.arrayBuffer()], { type: "text/vtt" });
   if (audioUrl) URL.revokeObjectURL(audioUrl);
@@ -509,13 +547,32 @@ async function loadMedia() {
   if (track.track) track.track.mode = "showing";
 }
 
+// a sentence with its place in the preview (while the first render runs, the state gives
+// the times of the sentences ready a moment ago)
+function placed(sentence) {
+  return sentence.ready && sentence.start !== null;
+}
+
 function find(index) {
   return state ? state.sentences.find((sentence) => sentence.index === index) : undefined;
 }
 
-function playFrom(index) {
-  const sentence = find(index);
-  if (!sentence) return;
+async function playFrom(index) {
+  let sentence = find(index);
+  if (!sentence || !sentence.ready) return;
+  if (index >= loadedReady || !placed(sentence)) { // ready since the preview was loaded
+    try {
+      await loadMedia();
+      const response = await api("/api/state"); // the times of what the preview now holds
+      const answer = response.ok ? await response.json() : null;
+      if (answer && answer.rendering) showReadiness(answer); // else the render's end shows it
+    } catch (error) {
+      say(String(error), true);
+      return;
+    }
+    sentence = find(index);
+    if (!sentence || !placed(sentence)) return;
+  }
   player.currentTime = sentence.start;
   const started = player.play();
   if (started) started.catch(() => {});
@@ -529,6 +586,7 @@ function highlight() {
   playhead.style.left = Math.min(100, 100 * time / total) + "%";
   let current = null;
   for (const sentence of state.sentences) {
+    if (!placed(sentence)) break;
     if (sentence.start <= time + 0.001) current = sentence.index;
     if (sentence.start > time) break;
   }
@@ -597,7 +655,7 @@ async function change(index, action, body) {
         : " No sentence sounds different.";
     }
     say(message);
-    playFrom(index);
+    await playFrom(index);
   } catch (error) {
     say(String(error), true);
   } finally {
@@ -688,6 +746,66 @@ function pinyinWanted() {
   }
 }
 
+function renderingSaid() {
+  return "Rendering: " + state.ready + " of " + state.sentences.length + " sentences ready" +
+    (state.ready ? " (" + clock(state.duration) + "); play them while the rest are spoken." : "…");
+}
+
+// the sentences whose readiness changed are drawn again, so typing elsewhere is kept
+function showReadiness(newState) {
+  const before = state;
+  state = newState;
+  newState.sentences.forEach((sentence, i) => {
+    const was = before.sentences[i];
+    if (sentence.ready === was.ready && sentence.start === was.start) return;
+    const old = document.getElementById("sentence-" + sentence.index);
+    if (old) old.replaceWith(sentenceNode(sentence));
+  });
+  drawTimeline();
+}
+
+// while the first render runs: the state, asked for again, says which sentences are ready;
+// the preview is loaded again when more are ready, unless it is playing (then at its end)
+async function followRender() {
+  while (state.rendering && !state.render_error) {
+    await sleep(RENDER_EVERY);
+    let answer;
+    try {
+      const response = await api("/api/state");
+      if (!response.ok) continue;
+      answer = await response.json();
+    } catch (error) {
+      continue;
+    }
+    if (answer.render_error) {
+      show(answer);
+      say("The first render failed: " + answer.render_error, true);
+      return;
+    }
+    if (!answer.rendering) {
+      show(answer);
+      if (player.paused) await loadMedia();
+      say(state.sentences.length + " sentences, " + clock(state.duration) + ".");
+      document.body.dataset.ready = "true";
+      return;
+    }
+    if (answer.ready === state.ready && answer.duration === state.duration) continue;
+    showReadiness(answer);
+    const stale = !loadedReady || Date.now() - loadedAt >= MEDIA_EVERY;
+    if (player.paused && stale) await loadMedia();
+    say(renderingSaid());
+  }
+}
+
+async function playOn() {
+  if (!state || state.ready <= loadedReady) return;
+  const time = player.currentTime;
+  await loadMedia();
+  player.currentTime = time;
+  const started = player.play();
+  if (started) started.catch(() => {});
+}
+
 async function start() {
   exportButton.addEventListener("click", exportOutputs);
   showPinyin(pinyinWanted());
@@ -702,7 +820,17 @@ async function start() {
       return;
     }
     show(answer);
-    await loadMedia();
+    if (state.render_error) {
+      say("The first render failed: " + state.render_error, true);
+      return;
+    }
+    if (state.ready) await loadMedia();
+    if (state.rendering) {
+      player.addEventListener("ended", playOn);
+      say(renderingSaid());
+      await followRender();
+      return;
+    }
     say(state.sentences.length + " sentences, " + clock(state.duration) + ".");
     document.body.dataset.ready = "true";
   } catch (error) {
