@@ -134,7 +134,8 @@ def test_importing_voicer_warns_about_nothing_when_ffmpeg_is_not_on_path():
     )
     environment = {**os.environ, "PATH": path}
     code = (
-        "import voicer, voicer.cli; from pydub import AudioSegment; print(AudioSegment.converter)"
+        "import voicer, voicer.cli, voicer.audio.audiosegment; from pydub import AudioSegment; "
+        "print(AudioSegment.converter)"
     )
     imported = subprocess.run(
         [sys.executable, "-W", "error", "-c", code],
