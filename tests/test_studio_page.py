@@ -364,7 +364,7 @@ def test_another_voice_for_one_sentence(browser: Any, studio: Studio, tmp_path: 
         draft = f"/api/sentences/{VOICED}/draft"
         with page.expect_request(lambda r: r.url.endswith(draft), timeout=WAIT) as drafted:
             box.fill(DRAFT_TEXT)
-        assert drafted.value.post_data_json == {"text": DRAFT_TEXT}
+        assert drafted.value.post_data_json == {"text": DRAFT_TEXT, "version": before["version"]}
         box.fill(voiced["shown"])  # taken back: the text is not changed
 
         item.locator(".voice").select_option(others[0])
@@ -388,6 +388,29 @@ def test_another_voice_for_one_sentence(browser: Any, studio: Studio, tmp_path: 
         cues = reloaded_cues(page, after)
         srt = exported(page, studio)
         assert same_cues(cues, srt), (cues, srt)
+
+
+def test_typed_text_is_spoken_ahead_and_the_page_says_when_it_is_ready(
+    browser: Any, studio: Studio, tmp_path: Path
+):
+    with opened(browser, studio, tmp_path) as page:
+        before = state(page, studio.token)
+        item = sentence(page, VOICED)
+        box, ahead = item.locator(".edit"), item.locator(".ahead")
+        assert ahead.is_hidden()
+        box.fill(DRAFT_TEXT)
+        item.locator(".ahead.ready").wait_for(timeout=WAIT)
+        assert ahead.inner_text() == "spoken ahead"
+        drafted = state(page, studio.token)["sentences"][VOICED]["draft"]
+        assert drafted == {"text": DRAFT_TEXT, "state": "ready", "error": None}
+        box.fill(DRAFT_TEXT + "再")  # typing on: the badge goes until the new text is spoken
+        assert ahead.is_hidden()
+        box.fill(before["sentences"][VOICED]["shown"])  # taken back: nothing to speak ahead
+        page.wait_for_timeout(1000)  # longer than the page waits before it speaks ahead
+        assert ahead.is_hidden()
+        assert [s["hash"] for s in state(page, studio.token)["sentences"]] == [
+            s["hash"] for s in before["sentences"]
+        ]
 
 
 def test_a_longer_pause_after_a_sentence(browser: Any, studio: Studio, tmp_path: Path):

@@ -373,7 +373,12 @@ def test_settings_readings_and_drafts_over_http(server: Server):
         assert client.post("/api/sentences/1/reading", json={"written": 1}).status_code == 400
 
         drafted = client.post("/api/sentences/1/draft", json={"text": "今天我们开会。"})
-        assert drafted.status_code == 202 and drafted.json() == {"drafting": True}
+        # the answer comes once the text is spoken ahead
+        assert drafted.status_code == 200
+        spoken = {"text": "今天我们开会。", "state": "ready", "error": None}
+        assert drafted.json() == {"draft": spoken}
+        behind = client.post("/api/sentences/1/draft", json={"text": "好。", "version": -1})
+        assert behind.status_code == 200 and behind.json() == {"draft": None}
         assert client.post("/api/sentences/9/draft", json={"text": "好。"}).status_code == 404
         assert client.post("/api/sentences/1/draft", json={"t": 1}).status_code == 400
         assert client.get("/api/export/progress").json() == {

@@ -48,7 +48,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from voicer.errors import InputError, VoicerError
-from voicer.studio.session import Rendering, Studio
+from voicer.studio.session import Draft, Rendering, Studio
 
 TOKEN_HEADER = "x-voicer-token"
 MAX_BODY = 64 * 1024
@@ -286,6 +286,7 @@ class PinyinBody(_Body):
 
 class DraftBody(_Body):
     text: str
+    version: int | None = None
 
 
 SETTINGS = ("voice", "rate", "pause")
@@ -295,7 +296,10 @@ RETAKE_HELP = (
 )
 READING_HELP = 'send JSON like {"written": "重庆", "spoken": "崇庆"}'
 PINYIN_HELP = 'send JSON like {"word": "银行", "pinyin": "yin2 hang2"}'
-DRAFT_HELP = 'send JSON like {"text": "the sentence as typed so far"}'
+DRAFT_HELP = (
+    'send JSON like {"text": "the sentence as typed so far", "version": 3} (version: the '
+    "state's, optional)"
+)
 B = TypeVar("B", bound=_Body)
 
 
@@ -432,14 +436,18 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
         if isinstance(given, JSONResponse):
             return given
 
-        def work() -> Response:
+        def work() -> Draft | Response | None:
             number = known(index)
             if number is None:
                 return _no_sentence(index)
-            studio.draft(number, given.text)
-            return JSONResponse({"drafting": True}, status_code=202)
+            return studio.draft(number, given.text, given.version)
 
-        return await call(work)
+        started = await call(work)
+        if isinstance(started, Response):
+            return started
+        if started is not None:  # the answer comes once it is spoken, stopped or failed
+            await asyncio.wait([asyncio.wrap_future(started.future)])
+        return JSONResponse({"draft": None if started is None else started.describe()})
 
     @app.post("/api/sentences/{index}/undo")
     async def undo(index: str) -> Response:

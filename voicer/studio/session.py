@@ -21,7 +21,7 @@ import io
 import threading
 import time
 import wave
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,6 +38,7 @@ from voicer.model import Clip, Cue, Override, Prosody, Segment
 from voicer.script import reading
 from voicer.studio import edits, history
 from voicer.subtitles import formats, rules
+from voicer.synthesis import cancel
 from voicer.synthesis.engines import workers
 
 Key = tuple[str, str | None, int | None, tuple[Override, ...]]  # spoken, voice, rate, readings
@@ -73,7 +74,7 @@ class Studio:
         self._lock = threading.RLock()
         self._engine = threading.Lock()  # one synthesis at a time: re-takes and drafts
         self._clips: dict[Key, Clip] = {}
-        self._drafts: dict[Key, Future[Clip]] = {}
+        self._drafts: dict[int, Draft] = {}  # each sentence's newest text spoken ahead
         self._drafting = ThreadPoolExecutor(1, thread_name_prefix="voicer-draft")
         self.history = history.History(source)
         self._scratch = contextlib.ExitStack()
@@ -253,24 +254,36 @@ class Studio:
             self.history.forget(change)
             return self.state()
 
-    def draft(self, index: int, text: str) -> None:
+    def draft(self, index: int, text: str, version: int | None = None) -> Draft | None:
         """Start speaking ``text`` as sentence ``index`` would say it, in the background, so a
-        re-take with that text finds its clip ready (the page sends what is being typed)."""
+        re-take with that text finds its clip ready (the page sends what is being typed); the
+        sentence's earlier draft is stopped. None when nothing is spoken ahead: while the first
+        render runs, for a text a re-take would refuse, or when ``version`` (the state the
+        page was drawn from) is no longer the studio's."""
         with self._lock:
             segment = self.plan.segments[self._known(index)]
-            if self.rendering:
-                return  # the first render has the engine: nothing is spoken ahead of it
+            if self.rendering or version not in (None, self.version):
+                return None
             try:
                 shown = edits.shown_of(edits.new_text(text, segment.line))
             except InputError:
-                return  # a text a re-take would refuse is not spoken ahead
+                return None
             drafted = pipeline.respoken(self.plan, segment, shown)
+            if not drafted.spoken.strip():
+                return None
             key = _key(drafted)
-            if not drafted.spoken.strip() or key in self._clips or key in self._drafts:
-                return
-            for other in self._drafts.values():
-                other.cancel()  # a draft typed over is not needed: only the newest one is kept
-            self._drafts = {key: self._drafting.submit(self._speak, drafted)}
+            earlier = self._drafts.get(index)
+            if earlier is not None and earlier.key == key and earlier.usable():
+                return earlier
+            if earlier is not None:
+                earlier.halt()
+            draft = Draft(key, text.strip())
+            if key in self._clips:
+                draft.future.set_result(self._clips[key])
+            else:
+                draft.future = self._drafting.submit(self._speak_ahead, drafted, draft.stop)
+            self._drafts[index] = draft
+            return draft
 
     def export(self, report: Callable[[float, str], None] | None = None) -> dict[str, Any]:
         """Write what ``voicer render`` with the same options writes; the lines it prints.
@@ -315,6 +328,8 @@ class Studio:
         self._stopping.set()
         if self._renderer is not None:
             self._renderer.join(timeout=CLOSING_SECONDS)  # a daemon: it ends with the process
+        for draft in list(self._drafts.values()):
+            draft.halt()
         self._drafting.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             self._scratch.close()
@@ -376,6 +391,7 @@ class Studio:
             ],
             "undo": self._undoable(index, content),
             "findings": self._found().get(index, []),
+            "draft": self._drafts[index].describe() if index in self._drafts else None,
         }
 
     def _known(self, index: int) -> int:
@@ -644,19 +660,29 @@ class Studio:
 
     def _speak(self, segment: Segment) -> Clip:
         with self._engine:
+            cancel.check()  # a draft stopped while it waited for the engine
             return pipeline.synthesise_segment(self.speaker, self.plan, segment)
 
-    def _clip(self, segment: Segment) -> Clip:
-        """The segment's clip: kept, drafted, or spoken now."""
-        key = _key(segment)
-        if key not in self._clips:
-            drafted = self._drafts.pop(key, None)
-            clip = None
-            if drafted is not None and not drafted.cancelled():
-                with contextlib.suppress(Exception):  # a failed draft is spoken again below
-                    clip = drafted.result()
-            self._clips[key] = clip or self._speak(segment)
-        return self._clips[key]
+    def _speak_ahead(self, segment: Segment, stop: cancel.Stop) -> Clip:
+        with cancel.stoppable(stop):
+            return self._speak(segment)
+
+    def _clips_for(self, segments: Sequence[Segment]) -> list[Clip]:
+        """Each segment's clip: kept, spoken ahead, or spoken now. Every draft these do not
+        use is stopped first, so the engine speaks none of them before the missing clips."""
+        missing = {_key(segment) for segment in segments} - self._clips.keys()
+        ahead = {d.key: d for d in self._drafts.values() if d.key in missing and d.usable()}
+        for draft in self._drafts.values():
+            if ahead.get(draft.key) is not draft:
+                draft.halt()
+        self._drafts = {}
+        for segment in segments:
+            key = _key(segment)
+            if key not in self._clips:
+                spoken = ahead.get(key)
+                clip = spoken.clip() if spoken is not None else None
+                self._clips[key] = clip or self._speak(segment)
+        return [self._clips[_key(segment)] for segment in segments]
 
     def _result(self, measured: loudness.Measurement, seconds: float) -> pipeline.RenderResult:
         """The export as a render's result: the session's clips, this export's time."""
@@ -707,7 +733,7 @@ class Studio:
     def _build(self) -> None:
         """Clips for every sentence (the engine speaks only those not yet spoken), then the
         programme, its cues and the findings on the script."""
-        clips = [self._clip(segment) for segment in self.plan.segments]
+        clips = self._clips_for(self.plan.segments)
         scratch = contextlib.ExitStack()
         assembled: Assembled = pipeline.assemble(self.plan, clips, self.options, scratch)
         self.cues: list[Cue] = pipeline.cue(self.plan, assembled.programme)
@@ -716,6 +742,48 @@ class Studio:
         self._drop_partial()
         self._check()
         self.version += 1
+
+
+@dataclass
+class Draft:
+    """A sentence's text (as typed) spoken ahead of its re-take, under a Stop of its own."""
+
+    key: Key
+    text: str
+    stop: cancel.Stop = field(default_factory=cancel.Stop)
+    future: Future[Clip] = field(default_factory=Future)
+
+    def usable(self) -> bool:
+        """Not stopped, and not failed (a failure is spoken again by the re-take)."""
+        return self.describe()["state"] in ("waiting", "speaking", "ready")
+
+    def halt(self) -> None:
+        """Stop it: not started, it never starts; under way, the engine is interrupted."""
+        self.future.cancel()
+        self.stop.stop()
+
+    def clip(self) -> Clip | None:
+        """Its clip, once spoken (None when it was stopped or failed)."""
+        try:
+            return self.future.result()
+        except Exception:  # the re-take speaks the sentence itself, and says why if it fails
+            return None
+
+    def describe(self) -> dict[str, Any]:
+        """What the page shows: the text and ``state`` (``waiting`` for the engine,
+        ``speaking``, ``ready``, ``stopped`` or ``failed``, then with ``error``)."""
+        future, error = self.future, None
+        if future.cancelled() or (self.stop.stopped and not future.done()):
+            state = "stopped"
+        elif not future.done():
+            state = "speaking" if future.running() else "waiting"
+        elif isinstance(future.exception(), cancel.Stopped):
+            state = "stopped"
+        elif future.exception() is not None:
+            state, error = "failed", str(future.exception())
+        else:
+            state = "ready"
+        return {"text": self.text, "state": state, "error": error}
 
 
 @dataclass

@@ -33,7 +33,14 @@ let loadedReady = 0; // the sentences the loaded preview holds
 let loadedAt = 0; // when it was loaded (Date.now())
 const failures = new Map(); // sentence index -> the last change's error
 const draftTimers = new Map(); // sentence index -> the pending draft's timer
-const drafted = new Map(); // sentence index -> the text last sent as a draft
+const drafts = new Map(); // sentence index -> the AbortController of its draft request
+// the badge by an edit box: what became of its text, spoken ahead of the re-take
+const AHEAD = {
+  speaking: ["speaking ahead…", "The text as typed is being spoken, so that Re-take is quick"],
+  ready: ["spoken ahead", "The text as typed is spoken: Re-take plays it at once"],
+  failed: ["speaking ahead failed", ""],
+  retaking: ["being spoken…", "Re-taking this sentence"],
+};
 
 function say(message, bad) {
   statusLine.textContent = message;
@@ -47,8 +54,8 @@ async function api(path, options) {
   return response;
 }
 
-function post(path, body) {
-  const init = { method: "POST" };
+function post(path, body, signal) {
+  const init = { method: "POST", signal: signal };
   if (body !== undefined) {
     init.headers = { "Content-Type": "application/json" };
     init.body = JSON.stringify(body);
@@ -340,15 +347,18 @@ function sentenceNode(sentence) {
   box.dataset.field = "text";
   box.dataset.initial = sentence.shown;
   box.setAttribute("aria-label", "Text of sentence " + number);
-  box.addEventListener("input", () => scheduleDraft(sentence, box));
+  box.addEventListener("input", () => scheduleDraft(sentence));
   const retake = button("retake", "Re-take", "Speak sentence " + number + " again with the changes below");
+  const ahead = element("span", "ahead");
+  ahead.hidden = true;
+  ahead.setAttribute("role", "status");
   const undo = button("undo", "Undo", "Undo the last change to sentence " + number);
   undo.addEventListener("click", () => change(sentence.index, "undo"));
   if (sentence.undo === false) {
     undo.dataset.idle = "disabled"; // no change of this sentence to undo yet
     undo.disabled = true;
   }
-  textRow.append(box, retake, undo);
+  textRow.append(box, retake, undo, ahead);
 
   const settings = element("div", "row settings");
   const voice = voiceSelect(sentence, number);
@@ -430,17 +440,54 @@ function retakeChanged(sentence, controls) {
   change(sentence.index, "retake", body);
 }
 
-// typing that pauses: the text is spoken ahead, so the re-take right after is fast
-function scheduleDraft(sentence, box) {
+function editBox(index) {
+  return document.querySelector("#sentence-" + index + " .edit");
+}
+
+// kind: a key of AHEAD, or null for no badge; detail: its tooltip when not the usual one
+function showAhead(index, kind, detail) {
+  const badge = document.querySelector("#sentence-" + index + " .ahead");
+  if (!badge) return;
+  badge.className = "ahead" + (kind ? " " + kind : "");
+  badge.textContent = kind ? AHEAD[kind][0] : "";
+  badge.title = kind ? detail || AHEAD[kind][1] : "";
+  badge.hidden = !kind;
+}
+
+// typing that pauses: the text is spoken ahead, so the re-take right after is fast; the
+// server stops the sentence's earlier draft, and a re-take stops every draft it does not use
+function scheduleDraft(sentence) {
   const index = sentence.index;
   clearTimeout(draftTimers.get(index));
+  showAhead(index, null); // the text as it now is has not been spoken ahead
   draftTimers.set(index, setTimeout(() => {
     draftTimers.delete(index);
-    const text = box.value.trim();
-    if (!text || text === sentence.shown || drafted.get(index) === text) return;
-    drafted.set(index, text);
-    post("/api/sentences/" + index + "/draft", { text: text }).catch(() => {});
+    sendDraft(sentence);
   }, DRAFT_DELAY));
+}
+
+async function sendDraft(sentence) {
+  const index = sentence.index;
+  const box = editBox(index);
+  const text = box ? box.value.trim() : "";
+  if (!text || text === sentence.shown) return;
+  const controller = new AbortController();
+  if (drafts.has(index)) drafts.get(index).abort();
+  drafts.set(index, controller);
+  showAhead(index, "speaking");
+  let draft = null;
+  try {
+    const body = { text: text, version: state.version };
+    const response = await post("/api/sentences/" + index + "/draft", body, controller.signal);
+    if (response.ok) draft = (await response.json()).draft;
+  } catch (error) {
+    // aborted, or the studio is gone: the badge goes, the re-take still works
+  }
+  if (drafts.get(index) !== controller) return; // typed over, or the list drawn again
+  drafts.delete(index);
+  const current = editBox(index);
+  const kind = draft && current && current.value.trim() === draft.text ? draft.state : null;
+  showAhead(index, kind in AHEAD ? kind : null, draft && draft.error);
 }
 
 // what has been typed and not yet sent, by sentence, to survive a redraw of the list
@@ -456,6 +503,7 @@ function pendingEdits() {
   return pending;
 }
 
+// a restored text is spoken ahead again (drafts end when the script changes)
 function restoreEdits(pending) {
   for (const [index, fields] of pending) {
     const item = document.getElementById("sentence-" + index);
@@ -464,6 +512,7 @@ function restoreEdits(pending) {
       const value = fields[control.dataset.field];
       if (value !== undefined && !control.disabled) control.value = value;
     }
+    if (fields.text !== undefined) scheduleDraft(find(index));
   }
 }
 
@@ -474,6 +523,8 @@ function show(newState, done) {
   if (done !== undefined) pending.delete(done);
   for (const timer of draftTimers.values()) clearTimeout(timer);
   draftTimers.clear();
+  for (const controller of drafts.values()) controller.abort();
+  drafts.clear();
   state = newState;
   document.getElementById("source").textContent = state.source;
   const lexicon = document.getElementById("lexicon");
@@ -631,6 +682,7 @@ async function change(index, action, body) {
   const [doing, done] = ACTIONS[action];
   busy(true);
   say(doing + " sentence " + number + "…");
+  if (action === "retake") showAhead(index, "retaking");
   try {
     const response = await post("/api/sentences/" + index + "/" + action, body);
     const answer = await json(response);

@@ -10,6 +10,7 @@ HTTP 403/429/5xx, no audio) and throttled for HTTP 429; see voicer.synthesis.ret
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import http
 import json
 import os
@@ -35,6 +36,7 @@ from voicer import ffmpeg
 from voicer.errors import EngineUnavailable, InputError, SynthesisError, VoicerError
 from voicer.model import Clip, Mark, Prosody, Voice
 from voicer.script.sentences import is_speakable, split_to_fit
+from voicer.synthesis import cancel
 from voicer.synthesis.engines import EDGE_JOBS
 
 SAMPLE_RATE = 24000  # the service only sends audio-24khz-48kbitrate-mono-mp3
@@ -144,7 +146,8 @@ class EdgeEngine:
         return 20.0 + 0.1 * len(text)
 
     def _synthesize_piece(self, text: str, voice: str, prosody: Prosody) -> Clip:
-        answer = _run(self._request(text, voice, prosody, self.request_timeout(text)))
+        request = self._request(text, voice, prosody, self.request_timeout(text))
+        answer = _run(_stoppable(request))
         try:
             samples = ffmpeg.decode(answer.audio, SAMPLE_RATE)
         except SynthesisError as exc:
@@ -354,7 +357,16 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     except RuntimeError:
         return asyncio.run(coroutine)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        # in this thread's context, so that the caller's Stop (voicer.synthesis.cancel) holds
+        return pool.submit(contextvars.copy_context().run, asyncio.run, coroutine).result()
+
+
+async def _stoppable(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``coroutine``, cancelled when the caller's Stop is stopped."""
+    task, loop = asyncio.current_task(), asyncio.get_running_loop()
+    assert task is not None
+    with cancel.on_stop(lambda: loop.call_soon_threadsafe(task.cancel)):
+        return await coroutine
 
 
 def _explain(exc: BaseException, text: str, voice: str, timeout: float) -> SynthesisError:

@@ -26,6 +26,7 @@ from voicer.model import Clip, Mark, Prosody, Voice
 from voicer.script import pinyin
 from voicer.script.overrides import annotate, split_annotated, within
 from voicer.script.sentences import segmenter, split_to_fit
+from voicer.synthesis import cancel
 from voicer.synthesis.engines import kokoro_english, kokoro_words
 from voicer.synthesis.engines.onnx_outputs import with_output
 from voicer.synthesis.speech import marks_on_pauses, trim_span
@@ -340,9 +341,9 @@ def _with_durations(model: bytes) -> bytes:
     return with_output(model, DURATIONS) or model
 
 
-@cache
 def _run_options() -> Any:
-    """Each inference gives back to the system what it took beyond the session's own memory.
+    """Options for one inference, made for each so that stopping one (``terminate``) stops
+    no other. Each inference gives back to the system what it took beyond the session's own memory.
     onnxruntime's arena otherwise keeps every block it ever took, and as calls of different
     lengths follow one another a single-threaded worker grew from 860 MB after its first call
     of 200 characters to 1.5 GB (10,000 characters in 51 pieces); with this it stays at its
@@ -367,9 +368,11 @@ def _infer(
         "style": np.ascontiguousarray(row, dtype=np.float32),
         "speed": np.array([speed], dtype=np.float32),
     }
-    try:
-        audio, *rest = _session(model_path).run(None, inputs, _run_options())
-    except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise SynthesisError(f"kokoro: inference failed: {exc}") from None
+    options = _run_options()
+    with cancel.on_stop(lambda: setattr(options, "terminate", True)):
+        try:
+            audio, *rest = _session(model_path).run(None, inputs, options)
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise SynthesisError(f"kokoro: inference failed: {exc}") from None
     durations = np.asarray(rest[0], dtype=np.float64).ravel() if rest else None
     return np.asarray(audio, dtype=np.float32).ravel(), durations
