@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import jieba
@@ -18,8 +19,8 @@ from voicer.audio.stream import ArraySignal
 from voicer.model import Cue, Mark, Placement, Programme, Segment
 from voicer.script.prepare import spoken_text
 from voicer.subtitles import captions, rules
-from voicer.subtitles.captions import display, layout, split_captions, tokenize
-from voicer.subtitles.cues import fit_to_profile, programme_cues
+from voicer.subtitles.captions import display, layout, split_captions, timed_captions, tokenize
+from voicer.subtitles.cues import fit_to_profile, programme_cues, sentence_timing
 from voicer.subtitles.profiles import profile_for
 
 ZH = profile_for("zh")
@@ -306,3 +307,27 @@ def test_word_tags_stored_as_no_file_are_made_again(tmp_path, monkeypatch, plant
 
     assert tags["的"].startswith("u")
     assert stored.is_file() and not stored.is_symlink()
+
+
+@settings(max_examples=100, deadline=None)
+@given(chinese_sentences(), st.integers(80, 600), st.integers(0, 400), st.integers(1, 10**7))
+def test_a_sentence_is_cut_the_same_wherever_it_lies_in_the_programme(
+    sentence, per_character, pause, shift
+):
+    """The captions of a sentence are cut once and moved with it (the studio joins the
+    programme again after each re-take): cut afresh at any place, they are the same."""
+    if not any(c.isalnum() for c in sentence):
+        return
+    tokens = tuple(tokenize(sentence))
+    timing = sentence_timing(spoken_at(sentence, sentence, per_character, pause), tokens, SR, None)
+    moved = replace(
+        timing,
+        begins=tuple(at + shift for at in timing.begins),
+        ends=tuple(at + shift for at in timing.ends),
+    )
+    here = [(c.text, c.lines, c.begin, c.speech_end) for c in timed_captions(tokens, ZH, timing)]
+    there = [
+        (c.text, c.lines, c.begin - shift, c.speech_end - shift)
+        for c in timed_captions(tokens, ZH, moved)
+    ]
+    assert here == there

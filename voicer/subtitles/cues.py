@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
+from dataclasses import replace
+from functools import lru_cache
 from itertools import accumulate
 
 from voicer.model import Cue, Mark, Placement, Programme
 from voicer.script.spoken_form import origins
-from voicer.subtitles.captions import Timing, timed_captions, tokenize
+from voicer.subtitles.captions import Caption, Timing, timed_captions, tokenize
 from voicer.subtitles.profiles import Limits, Profile
 
 
@@ -48,8 +50,33 @@ def sentence_cues(
     timing = sentence_timing(placement, tokens, sample_rate, following)
     return [
         Cue(caption.begin, caption.speech_end, caption.lines, caption.text, placement.segment.index)
-        for caption in timed_captions(tokens, profile, timing)
+        for caption in _captions(tuple(tokens), profile, timing)
     ]
+
+
+def _captions(tokens: tuple[str, ...], profile: Profile, timing: Timing) -> list[Caption]:
+    """:func:`timed_captions`, cut once for a sentence and its speech wherever they lie in the
+    programme. The studio joins the whole programme again after each re-take, where only the
+    re-taken sentence's captions change: this made its cues 0.3 s of a 0.5 s re-take's own
+    work (50 sentences)."""
+    origin = timing.begins[0]
+    relative = replace(
+        timing,
+        begins=tuple(at - origin for at in timing.begins),
+        ends=tuple(at - origin for at in timing.ends),
+        following=None if timing.following is None else timing.following - origin,
+    )
+    return [
+        replace(caption, begin=caption.begin + origin, speech_end=caption.speech_end + origin)
+        for caption in _relative_captions(tokens, profile, relative)
+    ]
+
+
+@lru_cache(maxsize=4096)
+def _relative_captions(
+    tokens: tuple[str, ...], profile: Profile, timing: Timing
+) -> tuple[Caption, ...]:
+    return tuple(timed_captions(tokens, profile, timing))
 
 
 def sentence_timing(
