@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from voicer import __version__, defaults, scratch
-from voicer.errors import InputError, VoicerError
+from voicer.errors import EngineUnavailable, InputError, OutputError, SynthesisError, VoicerError
 
 # each command imports the stages it uses: --help and check answer at once
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,6 +25,30 @@ if TYPE_CHECKING:
     from voicer.batch.run import Backend
     from voicer.batch.run import Progress as BatchProgress
     from voicer.model import Script
+
+
+# What the CLI exits with after each kind of error; an error class not listed here takes its
+# nearest listed base class's code.
+EXIT_CODES: dict[type[VoicerError], int] = {
+    VoicerError: 1,
+    InputError: 2,  # bad input or usage, found before any synthesis starts
+    SynthesisError: 1,
+    EngineUnavailable: 1,
+    OutputError: 1,
+}
+
+
+def exit_code(error: VoicerError) -> int:
+    """The exit code for ``error``, from ``EXIT_CODES``.
+
+    >>> exit_code(InputError("no such file")), exit_code(EngineUnavailable("no network"))
+    (2, 1)
+    """
+    return next(
+        EXIT_CODES[kind]
+        for kind in type(error).__mro__
+        if issubclass(kind, VoicerError) and kind in EXIT_CODES
+    )
 
 
 def reports_errors(command: F) -> F:
@@ -37,7 +61,7 @@ def reports_errors(command: F) -> F:
         except VoicerError as exc:
             for line in str(exc).splitlines() or [""]:  # several problems: a line each
                 click.echo(f"voicer: error: {line}", err=True)
-            _leave(exc.exit_code)
+            _leave(exit_code(exc))
         except KeyboardInterrupt:
             click.echo("voicer: interrupted; no output was written", err=True)
             _leave(130)

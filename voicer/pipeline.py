@@ -331,7 +331,7 @@ def synthesise_segment(speaker: pool.Speaker, plan: Plan, segment: Segment) -> C
         # the readings travel in the text (none for an engine that cannot take them)
         return speaker.speak(annotate(segment.spoken, segment.pinyin), segment.voice, prosody)
     except SynthesisError as exc:
-        raise type(exc)(f"line {segment.line} (“{pool.preview(segment.shown)}”): {exc}") from None
+        raise exc.within(f"line {segment.line} (“{pool.preview(segment.shown)}”)") from None
 
 
 def assemble(

@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from voicer.errors import InputError
-from voicer.files import read_input
+from voicer.files import read_input, toml_error
 from voicer.script.overrides import is_han, looks_like_pinyin, parse_pinyin
 
 __all__ = ["Lexicon", "Reading", "explain", "load_lexicon", "origins", "spoken_form"]
@@ -223,8 +223,8 @@ def _toml_lexicon(content: str, path: Path) -> Lexicon:
     try:
         document = tomllib.loads(content)
     except tomllib.TOMLDecodeError as exc:
-        where = re.search(r"at line (\d+)", str(exc))
-        raise InputError(f"{path}:{where.group(1) if where else 1}: {exc}") from None
+        line = toml_error(exc, path).line or 1
+        raise InputError(str(exc), source=str(path), line=line) from None
     table = document.get("lexicon", document)
     if not isinstance(table, dict):
         raise InputError(f"{path}: 'lexicon' must be a table of written = \"spoken\" strings")

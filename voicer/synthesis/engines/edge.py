@@ -151,7 +151,7 @@ class EdgeEngine:
         try:
             samples = ffmpeg.decode(answer.audio, SAMPLE_RATE)
         except SynthesisError as exc:
-            raise SynthesisError(f"edge: {exc}") from exc
+            raise exc.within("edge") from exc
         marks = tuple(_mark(event) for event in answer.boundaries)
         return Clip(samples=samples, sample_rate=SAMPLE_RATE, marks=marks)
 
