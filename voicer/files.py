@@ -16,6 +16,7 @@ import contextlib
 import os
 import re
 import stat
+import sys
 import tempfile
 import tomllib
 from collections.abc import Iterator, Sequence
@@ -42,12 +43,14 @@ def cache_folder() -> Path:
 def toml_error(error: tomllib.TOMLDecodeError, path: Path) -> InputError:
     """``error``, found reading the TOML file ``path``, as an InputError at its place there.
 
-    Python 3.11's TOMLDecodeError gives its line and column in its message only: they are read
-    from there, the one message of another library that voicer reads.
+    Before Python 3.14, TOMLDecodeError gives its line and column in its message only: they
+    are read from there, the one message of another library that voicer reads.
 
     >>> str(toml_error(tomllib.TOMLDecodeError("Invalid value (at line 2, column 5)"), Path("a")))
     'a:2:5: Invalid value'
     """
+    if sys.version_info >= (3, 14):
+        return InputError(error.msg, source=str(path), line=error.lineno, column=error.colno)
     message = str(error)
     where = _TOML_WHERE.search(message)
     reason = _TOML_WHERE.sub("", message)
