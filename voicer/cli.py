@@ -429,12 +429,12 @@ class _MachineHelp(click.Option):
 
 
 def _jobs_help() -> str:
-    from voicer.synthesis import engines
+    from voicer.synthesis.engines import registry
 
     return (
-        f"Sentences synthesised at once [default: edge {engines.default_jobs('edge')}, "
-        f"kokoro {engines.default_jobs('kokoro')} (a worker process per core, at most "
-        f"{engines.KOKORO_MOST_WORKERS}; env: VOICER_KOKORO_WORKERS)]."
+        f"Sentences synthesised at once [default: edge {registry.default_jobs('edge')}, "
+        f"kokoro {registry.default_jobs('kokoro')} (a worker process per core, at most "
+        f"{registry.KOKORO_MOST_WORKERS}; env: VOICER_KOKORO_WORKERS)]."
     )
 
 
@@ -704,9 +704,9 @@ def cache_clear_command(cache_dir: Path | None) -> None:
 def voices_command(engine: str, locale: str | None) -> None:
     """List the voices of an engine (edge: the service's own list; offline, the list bundled
     with voicer, which stderr then says)."""
-    from voicer.synthesis import engines
+    from voicer.synthesis.engines.voice_names import listed_voices
 
-    found, notice = engines.listed_voices(engine)
+    found, notice = listed_voices(engine)
     if notice:
         _notice(notice)
     if locale:

@@ -65,12 +65,13 @@ from voicer import files, pipeline
 from voicer.audio.delivery import FORMATS as AUDIO_FORMATS
 from voicer.audio.loudness import PRESETS as LOUDNESS_PRESETS
 from voicer.batch import report
+from voicer.defaults import ENGINE_NAMES
 from voicer.errors import InputError
 from voicer.script import placeholders
 from voicer.script.reading import decode
 from voicer.subtitles import formats
 from voicer.subtitles.profiles import STYLES
-from voicer.synthesis import cache, engines
+from voicer.synthesis import cache
 from voicer.video.containers import CONTAINERS
 
 SCRIPT_SUFFIXES = (".txt", ".md")
@@ -117,7 +118,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "retries": (0, 20),
 }
 CHOICES: dict[str, tuple[object, ...]] = {
-    "engine": engines.ENGINE_NAMES,
+    "engine": ENGINE_NAMES,
     "subtitle_style": STYLES,
     "loudness": (*LOUDNESS_PRESETS, "none"),
     "bit_depth": (16, 24),
