@@ -11,7 +11,7 @@ from voicer.errors import InputError
 from voicer.model import Prosody, Segment
 from voicer.synthesis.engines import kokoro_english
 from voicer.synthesis.engines.protocol import Engine
-from voicer.synthesis.engines.registry import create
+from voicer.synthesis.engines.registry import create, factory_for
 from voicer.synthesis.engines.voice_names import (
     DEFAULT_VOICES,
     UNREACHABLE,
@@ -62,7 +62,7 @@ def choose(
     if engine_name == "kokoro":
         return _choose_kokoro(voice, language, kokoro_model, ())
     if engine_name != "auto":
-        create(engine_name)  # raises the unknown-engine error
+        factory_for(engine_name)  # raises the unknown-engine error
     if voice in kokoro.voice_names():
         return _choose_kokoro(voice, language, kokoro_model, ())
     reason = edge.probe(timeout=probe_timeout)
