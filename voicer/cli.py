@@ -65,6 +65,9 @@ def reports_errors(command: F) -> F:
         except KeyboardInterrupt:
             click.echo("voicer: interrupted; no output was written", err=True)
             _leave(130)
+        except BrokenPipeError:  # the reader left (voicer voices | head): nothing to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            _leave(128 + signal.SIGPIPE)
         except Exception as exc:
             if os.environ.get("VOICER_DEBUG"):
                 raise
