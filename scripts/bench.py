@@ -102,7 +102,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -799,8 +799,8 @@ def first_render(api: Any) -> bool:
         time.sleep(0.2)
 
 
-def _figures(values: list[float]) -> str:
-    return ", ".join(f"{value:.2f}" for value in values)
+def _figures(values: Sequence[float | None]) -> str:
+    return ", ".join("?" if value is None else f"{value:.2f}" for value in values)
 
 
 # --- retake --------------------------------------------------------------------------------
@@ -837,20 +837,27 @@ RETAKE_TIMEOUT_MS = 120_000
 # (engine factor, seconds): a re-take should take at most 1.25 x the engine's time + 0.3 s
 RETAKE_BOUND = (1.25, 0.3)
 # Clicks Re-take in the page and resolves when its status says the re-take is done and the
-# player has the new preview's metadata ({seconds}), or says why not ({seconds, failure}).
+# player has the new preview's metadata, or says why not (failure); with the seconds the
+# re-take's request took to be answered (answer) and the preview's download (preview).
 TIMED_RETAKE = """async ({index, timeout}) => {
   const status = document.querySelector('#status');
   const player = document.querySelector('#player');
   const button = document.querySelector(`.sentence[data-index="${index}"] button.retake`);
   const done = `Re-took sentence ${index + 1}.`;
   const before = player.src;
+  const took = (path) => {
+    const found = performance.getEntriesByType('resource').filter((e) => e.name.includes(path));
+    return found.length ? found[found.length - 1].duration / 1000 : null;
+  };
+  performance.clearResourceTimings();
   return await new Promise((resolve) => {
     let observer, timer, began;
     const finish = (failure) => {
+      const seconds = (performance.now() - began) / 1000;
       observer.disconnect();
       clearTimeout(timer);
       player.removeEventListener('loadedmetadata', check);
-      resolve({seconds: (performance.now() - began) / 1000, failure});
+      resolve({seconds, failure, answer: took('/retake'), preview: took('/api/preview.wav')});
     };
     function check() {
       const said = status.textContent;
@@ -874,6 +881,8 @@ class Retake:
     seconds: float
     engine_seconds: float
     failure: str | None
+    answer_seconds: float | None  # of the re-take's request, to its answer
+    preview_seconds: float | None  # of the preview's download
 
     @property
     def ratio(self) -> float:
@@ -897,6 +906,7 @@ def retake_section() -> None:
             with studio_page(studio.address) as page:
                 for turn, (condition, spinners) in enumerate(RETAKE_CONDITIONS):
                     with busy_cores(spinners):
+                        print(f"-- {condition} (load average {load_average()})", flush=True)
                         for case in RETAKE_CASES:
                             first = turn * RETAKE_ROUNDS
                             made = retake_rounds(page, api, engine, script, case, first)
@@ -954,8 +964,12 @@ def retake_rounds(
         timed = page.evaluate(
             TIMED_RETAKE, {"index": RETAKE_SENTENCE, "timeout": RETAKE_TIMEOUT_MS}
         )
+        # the page plays the sentence re-taken: silent while the engine is timed
+        page.wait_for_function("() => !document.body.classList.contains('busy')")
+        page.evaluate("() => document.querySelector('#player').pause()")
         engine_seconds = engine_alone(engine, api, script)
-        made.append(Retake(timed["seconds"], engine_seconds, timed["failure"]))
+        found = (timed["seconds"], engine_seconds, timed["failure"])
+        made.append(Retake(*found, timed["answer"], timed["preview"]))
     return made
 
 
@@ -1009,13 +1023,19 @@ def print_retakes(condition: str, case: str, made: list[Retake]) -> None:
     verdict = "holds" if len(held) == len(made) and worst <= 1 else "MISSED"
     print(
         f"{condition:<5}{case:<9} re-take {_figures([r.seconds for r in made])} s; "
-        f"engine {_figures([r.engine_seconds for r in made])} s; worst re-take / "
-        f"({factor:g}*engine + {constant:g}) {worst:.2f}: {verdict}",
-        flush=True,
+        f"engine {_figures([r.engine_seconds for r in made])} s; re-take / "
+        f"({factor:g}*engine + {constant:g}) {_figures([r.ratio for r in held])}: "
+        f"worst {worst:.3f}, {verdict}"
+    )
+    answers = _figures([r.answer_seconds for r in made])
+    downloads = _figures([r.preview_seconds for r in made])
+    print(
+        f"{'':14} of which the re-take's answer {answers} s, the preview's download {downloads} s"
     )
     for retake in made:
         if retake.failure is not None:
-            print(f"     failed after {retake.seconds:.1f} s: {retake.failure}")
+            print(f"{'':14} failed after {retake.seconds:.1f} s: {retake.failure}")
+    sys.stdout.flush()
 
 
 # --- batch ---------------------------------------------------------------------------------
@@ -1187,6 +1207,10 @@ def console_script(name: str) -> list[str]:
     return [sys.executable, "-m", name.replace("-", "_")]
 
 
+def load_average() -> str:
+    return ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -1224,8 +1248,7 @@ def main() -> None:
         "small": lambda: small_section(args.quick),
     }
     for name in args.sections or SECTIONS:
-        load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
-        print(f"== {name} == (load average {load} on {os.cpu_count()} cores)", flush=True)
+        print(f"== {name} == (load average {load_average()} on {os.cpu_count()} cores)", flush=True)
         sections[name]()
         sys.stdout.flush()
 
