@@ -905,12 +905,40 @@ def retake_section() -> None:
             engine = warm_kokoro()
             with studio_page(studio.address) as page:
                 for turn, (condition, spinners) in enumerate(RETAKE_CONDITIONS):
+                    print(f"-- {condition} (load average {load_average()})", flush=True)
                     with busy_cores(spinners):
-                        print(f"-- {condition} (load average {load_average()})", flush=True)
+                        mark, first = cpu_mark(), turn * RETAKE_ROUNDS
                         for case in RETAKE_CASES:
-                            first = turn * RETAKE_ROUNDS
                             made = retake_rounds(page, api, engine, script, case, first)
                             print_retakes(condition, case, made)
+                        elsewhere = cores_elsewhere(mark)
+                    print(f"{'':14} other work on this machine: {elsewhere:.2f} cores meanwhile")
+
+
+def cpu_mark() -> tuple[float, float, float]:
+    return time.perf_counter(), busy_seconds(), own_cpu_seconds()
+
+
+def cores_elsewhere(mark: tuple[float, float, float]) -> float:
+    """The cores kept busy on average since ``mark`` by processes other than this one and
+    those it started (Linux; else 0)."""
+    wall, busy, ours = (now - then for now, then in zip(cpu_mark(), mark, strict=True))
+    return max(0.0, busy - ours) / wall
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process and of every process it started, and they started, still
+    running (with those they waited for) (Linux; else 0)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit():  # stat's fields after the name: ppid, ..., 11-14 times
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                stats[int(entry.name)] = (int(fields[1]), sum(map(int, fields[11:15])))
+    ours = {os.getpid()}
+    while more := {pid for pid, (parent, _) in stats.items() if parent in ours} - ours:
+        ours |= more
+    return sum(stats[pid][1] for pid in ours if pid in stats) / os.sysconf("SC_CLK_TCK")
 
 
 def warm_kokoro() -> Any:
