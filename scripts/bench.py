@@ -995,10 +995,24 @@ def retake_rounds(
         # the page plays the sentence re-taken: silent while the engine is timed
         page.wait_for_function("() => !document.body.classList.contains('busy')")
         page.evaluate("() => document.querySelector('#player').pause()")
-        engine_seconds = engine_alone(engine, api, script)
-        found = (timed["seconds"], engine_seconds, timed["failure"])
+        said = api.get("/api/state").json()["sentences"][RETAKE_SENTENCE]
+        failure = timed["failure"] or unlike(said, retake_change(case, number))
+        found = (timed["seconds"], engine_alone(engine, said, script), failure)
         made.append(Retake(*found, timed["answer"], timed["preview"]))
     return made
+
+
+def retake_change(case: str, number: int) -> dict[str, Any]:
+    """Change number ``number`` of ``case``, as the state says it once made."""
+    if case == "settings":  # and another voice, of those the page offers
+        return {"rate": 6 + 4 * number, "pause": 450 + 50 * number}
+    return {"shown": (TYPED if case == "typed" else PASTED)[number]}
+
+
+def unlike(said: dict[str, Any], change: dict[str, Any]) -> str | None:
+    """What the state ``said`` of the sentence shows the change did not make, if anything."""
+    wrong = {name: said[name] for name, value in change.items() if said[name] != value}
+    return f"the sentence has {wrong}, not {change}" if wrong else None
 
 
 def change_sentence(page: Any, case: str, number: int) -> None:
@@ -1006,32 +1020,32 @@ def change_sentence(page: Any, case: str, number: int) -> None:
     click on Re-take: a text typed or pasted over the sentence's, or another voice (of those
     the page offers), a new rate and a new pause."""
     item = page.locator(f'.sentence[data-index="{RETAKE_SENTENCE}"]')
+    change = retake_change(case, number)
     if case == "settings":
         select = item.locator("select.voice")
         offered = select.locator("option").evaluate_all("options => options.map(o => o.value)")
         others = [voice for voice in offered if voice and voice != select.input_value()]
         select.select_option(others[number % len(others)])
-        item.locator("input.rate").fill(str(6 + 4 * number))
-        item.locator("input.pause").fill(str(450 + 50 * number))
+        item.locator("input.rate").fill(str(change["rate"]))
+        item.locator("input.pause").fill(str(change["pause"]))
         return
     item.locator("textarea.edit").select_text()
     if case == "typed":
-        page.keyboard.type(TYPED[number], delay=KEY_DELAY_MS)
+        page.keyboard.type(change["shown"], delay=KEY_DELAY_MS)
     else:
-        page.keyboard.insert_text(PASTED[number])  # one input event, as a paste fires
+        page.keyboard.insert_text(change["shown"])  # one input event, as a paste fires
 
 
-def engine_alone(engine: Any, api: Any, script: Path) -> float:
-    """Seconds the engine takes, in this process, to say the sentence as the studio now has
-    it: its spoken text, voice and rate from the state, with the readings of the studio's
-    file written into the text, as pipeline.synthesise_segment does."""
+def engine_alone(engine: Any, said: dict[str, Any], script: Path) -> float:
+    """Seconds the engine takes, in this process, to say the sentence as the studio has it:
+    its spoken text, voice and rate from the state (``said``), with the readings of the
+    studio's file written into the text, as pipeline.synthesise_segment does."""
     from dataclasses import replace
 
     from voicer import pipeline
     from voicer.script.overrides import annotate
     from voicer.script.reading import read_script
 
-    said = api.get("/api/state").json()["sentences"][RETAKE_SENTENCE]
     plan = pipeline.prepare(read_script(script), pipeline.RenderOptions(engine="kokoro"))
     segment = plan.segments[RETAKE_SENTENCE]
     if segment.spoken != said["spoken"]:
