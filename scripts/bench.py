@@ -59,7 +59,9 @@ retake    Re-takes in the studio's page as a person makes them, in headless Chro
           After each, the engine alone (KokoroEngine in this process, warm, every core's
           thread, as the studio speaks a re-take) on the same spoken text, voice and rate.
           Idle, then with every core kept busy by another process: re-take / (1.25 * engine
-          + 0.3 s), worst of each case (target <= 1).
+          + 0.3 s), worst of each case (target <= 1); of the re-take, how long its request
+          took to be answered and the preview to download; and the cores kept busy meanwhile
+          by processes the benchmark did not start (the machine may be shared).
 
 batch     20 scripts (paragraphs of examples/long-speech.txt) rendered by `voicer batch` with
           kokoro (--quick: the tone engine) with 1 and 2 workers: on the local backend, on a
