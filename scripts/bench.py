@@ -6,7 +6,7 @@
 
 Every section runs when none is named.
 
-edge      The example through the loopback stand-in for Edge's service (tests/edge_server.py),
+edge      The example through the loopback stand-in for Edge's service (edge_server.py),
           rendered by voicer and by the edge-tts CLI, each as a subprocess: wall times and their
           ratio (target: voicer at least 4x faster), and voicer with --jobs 1, 4 and 8.
 rerender  The example rendered into a fresh cache (edge, then kokoro), one sentence edited, and
@@ -219,7 +219,6 @@ def summary_of(run: Run) -> Summary:
 @contextlib.contextmanager
 def edge_server() -> Iterator[Any]:
     """The loopback stand-in for Edge's service, paced like the real one (see the docstring)."""
-    sys.path.insert(0, str(ROOT / "tests"))
     from edge_server import EdgeServer
 
     with EdgeServer() as server:
