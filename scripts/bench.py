@@ -392,10 +392,10 @@ def default_against_threads(text: Path) -> None:
         ("default", f"default, {jobs['default']} at a time"),
     ]:
         each = ", ".join(f"{seconds:.2f}" for seconds in walls[kind])
-        busy = ", ".join(f"{cores:.2f}" for cores in others[kind])
+        elsewhere = ", ".join(f"{cores:.2f}" for cores in others[kind])
         print(
             f"CLI {label:<20} {mean[kind]:8.2f} s wall (mean of {each}; "
-            f"cores busy with other work meanwhile: {busy})"
+            f"cores busy with other work meanwhile: {elsewhere})"
         )
     print(
         f"threads / default    {mean['threads'] / mean['default']:8.2f}x "
