@@ -121,7 +121,6 @@ SECTIONS = (
 EDGE_VOICE = "zh-CN-YunyangNeural"  # voicer's default edge voice for Mandarin
 LATENCY_SECONDS = 0.3
 REALTIME = 3.0
-EDGE_TTS_MP3_BYTES_PER_SECOND = 6000  # the service's MP3: 48 kbit/s
 # edge-tts builds its URL from edge_tts.communicate.WSS_URL: patch it, then run its CLI
 EDGE_TTS_SHIM = (
     "import sys; import edge_tts.communicate as c; c.WSS_URL = sys.argv.pop(1); "
@@ -261,7 +260,9 @@ def edge_tts(folder: Path, env: dict[str, str], url: str) -> Run:
 
 
 def print_edge(folder: Path, ours: Run, theirs: Run) -> None:
-    audio = (folder / "edge-tts.mp3").stat().st_size / EDGE_TTS_MP3_BYTES_PER_SECOND
+    from edge_server import MP3_BYTES_PER_SECOND  # the stand-in's MP3, which edge-tts wrote
+
+    audio = (folder / "edge-tts.mp3").stat().st_size / MP3_BYTES_PER_SECOND
     pacing = f"{LATENCY_SECONDS} s to first byte, audio at {REALTIME:g}x real time"
     print(f"pacing               {pacing}")
     print(f"voicer (default jobs){ours.seconds:8.2f} s")
@@ -488,8 +489,7 @@ def print_kokoro(result: Any) -> None:
 
 
 def sentence(rng: random.Random) -> str:
-    """Two short clauses joined by a comma: 2 to 6 Han characters, about 1.3 s of tone speech
-    and pause together (so 10,000 sentences give 3-4 hours)."""
+    """Two short clauses joined by a comma: 2 to 6 Han characters."""
     first = "".join(rng.choices(HAN_POOL, k=rng.randint(1, 4)))
     second = "".join(rng.choices(HAN_POOL, k=rng.randint(1, 2)))
     return f"{first}，{second}{rng.choice('。。。。！？')}"
