@@ -20,7 +20,9 @@ The audio element and its captions track get their media as blob: URLs: the page
 ``/api/preview.wav`` and ``/api/captions.vtt`` with the header, so the token never appears in
 a media URL (and seeking works in a blob without range requests).
 
-Calls on the studio are serialised by a lock; the session is not thread-safe. While its first
+Each request's call on the studio runs under the studio's one lock (:attr:`Studio.lock`, whose
+docstring says what it guards), so it sees the session as one request left it; a draft waits
+for its clip outside it, and an export's progress is read without it. While the first
 render runs, what needs every sentence's clip (edits, Export; the preview until a sentence is
 ready) is answered 409 with a one-line message.
 """
@@ -38,17 +40,18 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 from urllib.parse import parse_qs
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from voicer.errors import InputError, VoicerError
 from voicer.studio.session import Draft, Rendering, Studio
+from voicer.studio.views import StateView
 
 TOKEN_HEADER = "x-voicer-token"
 MAX_BODY = 64 * 1024
@@ -249,9 +252,19 @@ class _Body(BaseModel):
     """A request's JSON body: only the fields named, each of its exact type (no true for 1)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    usage: ClassVar[str]  # what to send, said when a body is refused
+
+
+class BadBody(Exception):
+    """A request body refused: its message says what is wrong and what to send."""
 
 
 class RetakeBody(_Body):
+    usage = (
+        'send JSON with any of "text" (the new text), "voice" (a name), "rate" (percent, -50 '
+        'to 100) and "pause" (ms after the sentence); null drops the sentence\'s own setting'
+    )
+
     text: str | None = None
     voice: str | None = None
     rate: int | None = None
@@ -275,44 +288,46 @@ class RetakeBody(_Body):
 
 
 class ReadingBody(_Body):
+    usage = 'send JSON like {"written": "重庆", "spoken": "崇庆"}'
     written: str
     spoken: str
 
 
 class PinyinBody(_Body):
+    usage = 'send JSON like {"word": "银行", "pinyin": "yin2 hang2"}'
     word: str
     pinyin: str
 
 
 class DraftBody(_Body):
+    usage = (
+        'send JSON like {"text": "the sentence as typed so far", "version": 3} (version: the '
+        "state's, optional)"
+    )
+
     text: str
     version: int | None = None
 
 
 SETTINGS = ("voice", "rate", "pause")
-RETAKE_HELP = (
-    'send JSON with any of "text" (the new text), "voice" (a name), "rate" (percent, -50 to '
-    '100) and "pause" (ms after the sentence); null drops the sentence\'s own setting'
-)
-READING_HELP = 'send JSON like {"written": "重庆", "spoken": "崇庆"}'
-PINYIN_HELP = 'send JSON like {"word": "银行", "pinyin": "yin2 hang2"}'
-DRAFT_HELP = (
-    'send JSON like {"text": "the sentence as typed so far", "version": 3} (version: the '
-    "state's, optional)"
-)
 B = TypeVar("B", bound=_Body)
 
 
-def _body(model: type[B], body: bytes, usage: str) -> B | JSONResponse:
-    """The request's body as ``model``, or a 400 that says what is wrong and what to send
-    (JSON that does not parse, nests too deep or holds a lone surrogate is refused here)."""
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as error:
-        first = error.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(part) for part in first["loc"])[:40]  # a key sent, or none
-        reason = first["msg"].removeprefix("Value error, ")
-        return _error(400, f"{where + ': ' if where else ''}{reason}; {usage}")
+def _body(model: type[B]) -> Callable[[Request], Awaitable[B]]:
+    """A route's dependency: the request's body as ``model``, or :class:`BadBody`, answered
+    400 (not FastAPI's 422). pydantic reads the raw bytes, so JSON that does not parse, nests
+    too deep or holds a lone surrogate is refused here too."""
+
+    async def parsed(request: Request) -> B:
+        try:
+            return model.model_validate_json(await request.body())
+        except ValidationError as error:
+            first = error.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(part) for part in first["loc"])[:40]  # a key sent, or none
+            reason = first["msg"].removeprefix("Value error, ")
+            raise BadBody(f"{where + ': ' if where else ''}{reason}; {model.usage}") from None
+
+    return parsed
 
 
 def _sentence_number(text: str) -> int | None:
@@ -347,12 +362,11 @@ def _no_sentence(index: str) -> JSONResponse:
 
 def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -> Guard:
     """The studio's web application, every request guarded (see the module's docstring)."""
-    lock = threading.Lock()
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
     async def call(work: Callable[[], T]) -> T:
         def locked() -> T:
-            with lock:
+            with studio.lock:
                 return work()
 
         return await run_in_threadpool(locked)
@@ -361,7 +375,7 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
         index = _sentence_number(text)
         return index if index is not None and index < len(studio.plan.segments) else None
 
-    async def edit(index_text: str, change: Callable[[int], dict[str, Any]]) -> Response:
+    async def edit(index_text: str, change: Callable[[int], StateView]) -> Response:
         def work() -> Response:
             index = known(index_text)
             if index is None:
@@ -410,32 +424,25 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
         return await media(studio.captions_vtt, "text/vtt; charset=utf-8")
 
     @app.post("/api/sentences/{index}/retake")
-    async def retake(index: str, request: Request) -> Response:
-        given = _body(RetakeBody, await request.body(), RETAKE_HELP)
-        if isinstance(given, JSONResponse):
-            return given
+    async def retake(
+        index: str, given: Annotated[RetakeBody, Depends(_body(RetakeBody))]
+    ) -> Response:
         return await edit(index, lambda i: studio.retake(i, given.text, given.settings()))
 
     @app.post("/api/sentences/{index}/reading")
-    async def reading(index: str, request: Request) -> Response:
-        given = _body(ReadingBody, await request.body(), READING_HELP)
-        if isinstance(given, JSONResponse):
-            return given
+    async def reading(
+        index: str, given: Annotated[ReadingBody, Depends(_body(ReadingBody))]
+    ) -> Response:
         return await edit(index, lambda i: studio.set_reading(i, given.written, given.spoken))
 
     @app.post("/api/sentences/{index}/pinyin")
-    async def pinyin(index: str, request: Request) -> Response:
-        given = _body(PinyinBody, await request.body(), PINYIN_HELP)
-        if isinstance(given, JSONResponse):
-            return given
+    async def pinyin(
+        index: str, given: Annotated[PinyinBody, Depends(_body(PinyinBody))]
+    ) -> Response:
         return await edit(index, lambda i: studio.set_pinyin(i, given.word, given.pinyin))
 
     @app.post("/api/sentences/{index}/draft")
-    async def draft(index: str, request: Request) -> Response:
-        given = _body(DraftBody, await request.body(), DRAFT_HELP)
-        if isinstance(given, JSONResponse):
-            return given
-
+    async def draft(index: str, given: Annotated[DraftBody, Depends(_body(DraftBody))]) -> Response:
         def work() -> Draft | Response | None:
             number = known(index)
             if number is None:
@@ -473,6 +480,10 @@ def create_app(studio: Studio, token: str, port: int, host: str = "127.0.0.1") -
         running = studio.export_progress
         share, words = running or (None, "")
         return JSONResponse({"running": running is not None, "share": share, "step": words})
+
+    @app.exception_handler(BadBody)
+    async def refused(request: Request, exc: BadBody) -> Response:
+        return _error(400, str(exc))
 
     @app.exception_handler(Exception)
     async def failed(request: Request, exc: Exception) -> Response:

@@ -37,6 +37,15 @@ from voicer.errors import InputError, VoicerError
 from voicer.model import Clip, Cue, Override, Prosody, Segment
 from voicer.script import reading
 from voicer.studio import edits, history
+from voicer.studio.views import (
+    DraftState,
+    DraftView,
+    ExportView,
+    FindingView,
+    SentenceView,
+    StateView,
+    VoiceView,
+)
 from voicer.subtitles import formats, rules
 from voicer.synthesis import cancel
 from voicer.synthesis.engines import workers
@@ -55,8 +64,21 @@ class Rendering(VoicerError):
 
 
 class Studio:
-    """A script, its plan and its clips, ready for re-takes (not thread-safe by itself: it
-    serialises its calls with a lock)."""
+    """A script, its plan and its clips, ready for re-takes.
+
+    Three threads call on it: the server's (a request's call at a time), the first render's
+    and the drafts'. Two locks keep them apart:
+
+    - :attr:`lock` guards the session: the plan, the clips, the drafts by sentence, the
+      programme and its cues, the findings, the edit history, the files it writes and what it
+      last read of them. Every public method holds it, and the server holds it around each
+      request's call, so that finding the sentence and acting on it is one step. The first
+      render takes it to keep each clip and to build the programme. The draft thread never
+      takes it: a re-take holds it while it waits for a draft's clip. Only
+      :attr:`export_progress` is read without it, to report an export that holds it.
+    - ``_engine`` guards the engine: it speaks one sentence at a time, for a re-take or a
+      draft (the first render speaks through its own pool before either may run).
+    """
 
     def __init__(
         self,
@@ -71,8 +93,8 @@ class Studio:
         self.source, self.options, self.outputs = source, options, outputs
         self.version = 0
         self.export_progress: tuple[float, str] | None = None  # while an export runs
-        self._lock = threading.RLock()
-        self._engine = threading.Lock()  # one synthesis at a time: re-takes and drafts
+        self.lock = threading.RLock()  # see the class's docstring, for both
+        self._engine = threading.Lock()
         self._clips: dict[Key, Clip] = {}
         self._drafts: dict[int, Draft] = {}  # each sentence's newest text spoken ahead
         self._drafting = ThreadPoolExecutor(1, thread_name_prefix="voicer-draft")
@@ -83,7 +105,7 @@ class Studio:
         self.plan = pipeline.prepare(reading.read_script(source), self._plan_options())
         self._seen = self._snapshot()  # what the files held when the studio last read or wrote them
         self.speaker = pipeline.open_speaker(self.plan, options)
-        self._findings: dict[int, list[dict[str, Any]]] | None = None
+        self._findings: dict[int, list[FindingView]] | None = None
         self._ready = 0  # sentences of the first render with their clip, from the first
         self._render_error: str | None = None
         self._failure: Exception | None = None
@@ -126,11 +148,11 @@ class Studio:
         """The lexicon file readings are saved to (it may not exist yet)."""
         return self.options.lexicon
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> StateView:
         """The script as the page shows it: each sentence with its text, spoken form, pinyin
         as the offline engine reads it (and its words), times, clip hash, cues, voice, rate,
         pause and findings; the voices the engine offers."""
-        with self._lock:
+        with self.lock:
             if not self.rendering:
                 with contextlib.suppress(VoicerError):  # the files as they are, if readable
                     self._follow_outside_changes()
@@ -150,7 +172,7 @@ class Studio:
                 "voice": self.plan.choice.voice,
                 "lexicon": None if self.lexicon is None else str(self.lexicon),
                 "voices": [
-                    {"name": v.name, "gender": v.gender, "description": v.description}
+                    VoiceView(name=v.name, gender=v.gender, description=v.description)
                     for v in self._voices()
                 ],
                 "sentences": [
@@ -162,7 +184,7 @@ class Studio:
     def preview_wav(self) -> bytes:
         """The whole programme, levelled, as a 16-bit WAV at the engine's rate (while the
         first render runs: the sentences ready so far)."""
-        with self._lock:
+        with self.lock:
             assembled = self._shown()[0]
             programme = assembled.programme
             spans = [(p.speech_start, p.speech_end) for p in programme.placements]
@@ -179,7 +201,7 @@ class Studio:
 
     def captions_vtt(self) -> str:
         """The cues as WebVTT, for the page's player (of the preview :meth:`preview_wav` gives)."""
-        with self._lock:
+        with self.lock:
             assembled, cues = self._shown()
             return formats.format_text(cues, assembled.programme.sample_rate, ".vtt")
 
@@ -188,12 +210,12 @@ class Studio:
         index: int,
         text: str | None = None,
         settings: Mapping[str, edits.Setting] | None = None,
-    ) -> dict[str, Any]:
+    ) -> StateView:
         """Sentence ``index`` changed in the script file (saved at once, the first change of a
         session keeping a backup) and spoken again, and the programme rebuilt. ``text``: its
         new text; ``settings``: its own ``voice``, ``rate`` (percent) and ``pause`` after it
         (ms), None for what the script says without it."""
-        with self._lock:
+        with self.lock:
             self._refuse_while_rendering()
             change: dict[str, edits.Setting] = dict(settings or {})
             unknown = set(change) - {*edits.BEFORE, "pause"}
@@ -213,11 +235,11 @@ class Studio:
             self._save(index, self.source, content, edited, begins)
             return self.state()
 
-    def set_reading(self, index: int, written: str, spoken: str) -> dict[str, Any]:
+    def set_reading(self, index: int, written: str, spoken: str) -> StateView:
         """``written``, which sentence ``index`` holds, said as ``spoken`` wherever it occurs:
         an entry of the lexicon file (an empty ``spoken`` removes it), saved at once; every
         sentence it changes is spoken again."""
-        with self._lock:
+        with self.lock:
             self._refuse_while_rendering()
             path = self._lexicon_file()
             self._refuse_after_outside_changes()
@@ -228,18 +250,18 @@ class Studio:
             self._save(index, path, content, edits.with_reading(content, written, spoken))
             return self.state()
 
-    def set_pinyin(self, index: int, word: str, pinyin: str) -> dict[str, Any]:
+    def set_pinyin(self, index: int, word: str, pinyin: str) -> StateView:
         """``word`` (Han characters), which sentence ``index`` holds, said with ``pinyin`` (one
         syllable per character) wherever it occurs: a lexicon entry ``word<TAB>pinyin`` saved
         as :meth:`set_reading` saves one (an empty ``pinyin`` removes it); an InputError for
         pinyin that is not one syllable per character."""
         return self.set_reading(index, word, edits.pinyin_reading(word, pinyin))
 
-    def undo(self, index: int) -> dict[str, Any]:
+    def undo(self, index: int) -> StateView:
         """The last change made for sentence ``index`` undone (its text, settings or a
         reading), all of it: a re-take that made several sentences of one is undone on any
         of them. An InputError when the file no longer holds what the change wrote there."""
-        with self._lock:
+        with self.lock:
             self._refuse_while_rendering()
             self._refuse_after_outside_changes()
             change = self.history.last_for(self._offset(self._script_text(), index))
@@ -260,7 +282,7 @@ class Studio:
         sentence's earlier draft is stopped. None when nothing is spoken ahead: while the first
         render runs, for a text a re-take would refuse, or when ``version`` (the state the
         page was drawn from) is no longer the studio's."""
-        with self._lock:
+        with self.lock:
             segment = self.plan.segments[self._known(index)]
             if self.rendering or version not in (None, self.version):
                 return None
@@ -285,10 +307,10 @@ class Studio:
             self._drafts[index] = draft
             return draft
 
-    def export(self, report: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+    def export(self, report: Callable[[float, str], None] | None = None) -> ExportView:
         """Write what ``voicer render`` with the same options writes; the lines it prints.
         ``report(share, words)`` hears how far the export has got."""
-        with self._lock, contextlib.ExitStack() as scratch:
+        with self.lock, contextlib.ExitStack() as scratch:
             self._refuse_while_rendering()
             began = time.perf_counter()
             picture = pipeline.check_outputs(self.outputs, self.options)
@@ -331,7 +353,7 @@ class Studio:
         for draft in list(self._drafts.values()):
             draft.halt()
         self._drafting.shutdown(wait=True, cancel_futures=True)
-        with self._lock:
+        with self.lock:
             self._scratch.close()
             self._drop_partial()
 
@@ -347,7 +369,7 @@ class Studio:
         content: str,
         words: Mapping[str, str],
         view: tuple[Assembled, list[Cue]] | None,
-    ) -> dict[str, Any]:
+    ) -> SentenceView:
         placements = view[0].programme.placements if view else ()
         placed = index < len(placements)
         ready = not self.rendering or index < self._ready
@@ -583,7 +605,7 @@ class Studio:
         for the state to show (the studio cannot be edited or exported then)."""
         try:
             if self._speak_all():
-                with self._lock:
+                with self.lock:
                     self._build()
         except VoicerError as exc:
             self._render_error, self._failure = str(exc), exc
@@ -602,7 +624,7 @@ class Studio:
             for segment, clip in zip(self.plan.segments, clips, strict=True):
                 if self._stopping.is_set():
                     return False
-                with self._lock:
+                with self.lock:
                     self._clips[_key(segment)] = clip
                     self._ready += 1
         engine = self.plan.choice.engine
@@ -709,21 +731,21 @@ class Studio:
         """What ``voicer check`` says, by sentence: each finding goes to the sentence it lies
         in (the last one starting at or before it)."""
         starts = [(segment.line, segment.column) for segment in self.plan.segments]
-        found: dict[int, list[dict[str, Any]]] = {}
+        found: dict[int, list[FindingView]] = {}
         for finding in pipeline.script_findings(self.plan.script, self.options, self.plan.lexicon):
             index = max(0, bisect.bisect_right(starts, (finding.line, finding.column)) - 1)
             found.setdefault(index, []).append(
-                {
-                    "severity": finding.severity,
-                    "kind": finding.kind,
-                    "text": finding.text,
-                    "message": finding.message,
-                    "spoken": finding.spoken,
-                }
+                FindingView(
+                    severity=finding.severity,
+                    kind=finding.kind,
+                    text=finding.text,
+                    message=finding.message,
+                    spoken=finding.spoken,
+                )
             )
         self._findings = found
 
-    def _found(self) -> dict[int, list[dict[str, Any]]]:
+    def _found(self) -> dict[int, list[FindingView]]:
         """The findings by sentence (found once the page first asks, while the render runs)."""
         if self._findings is None:
             self._check()
@@ -755,7 +777,7 @@ class Draft:
 
     def usable(self) -> bool:
         """Not stopped, and not failed (a failure is spoken again by the re-take)."""
-        return self.describe()["state"] in ("waiting", "speaking", "ready")
+        return self.state() in ("waiting", "speaking", "ready")
 
     def halt(self) -> None:
         """Stop it: not started, it never starts; under way, the engine is interrupted."""
@@ -769,21 +791,23 @@ class Draft:
         except Exception:  # the re-take speaks the sentence itself, and says why if it fails
             return None
 
-    def describe(self) -> dict[str, Any]:
-        """What the page shows: the text and ``state`` (``waiting`` for the engine,
-        ``speaking``, ``ready``, ``stopped`` or ``failed``, then with ``error``)."""
-        future, error = self.future, None
+    def state(self) -> DraftState:
+        """Where it has got: ``waiting`` for the engine, ``speaking``, ``ready``, ``stopped``
+        or ``failed``."""
+        future = self.future
         if future.cancelled() or (self.stop.stopped and not future.done()):
-            state = "stopped"
-        elif not future.done():
-            state = "speaking" if future.running() else "waiting"
-        elif isinstance(future.exception(), cancel.Stopped):
-            state = "stopped"
-        elif future.exception() is not None:
-            state, error = "failed", str(future.exception())
-        else:
-            state = "ready"
-        return {"text": self.text, "state": state, "error": error}
+            return "stopped"
+        if not future.done():
+            return "speaking" if future.running() else "waiting"
+        if isinstance(future.exception(), cancel.Stopped):
+            return "stopped"
+        return "ready" if future.exception() is None else "failed"
+
+    def describe(self) -> DraftView:
+        """What the page shows: the text, the state and, when it failed, why."""
+        state = self.state()
+        error = str(self.future.exception()) if state == "failed" else None
+        return DraftView(text=self.text, state=state, error=error)
 
 
 @dataclass
