@@ -23,9 +23,11 @@ from types import SimpleNamespace
 import httpx
 import pytest
 import uvicorn
+from pydantic import ValidationError
 from speech_audio import interruptible
 
 from voicer.studio import server as studio_server
+from voicer.studio import views
 from voicer.subtitles.vtt import parse_vtt
 
 SPEECH = (
@@ -421,11 +423,50 @@ def test_what_a_retake_saves_can_be_edited_and_undone_whole(server: Server):
 
 
 @pytest.mark.slow
+def test_the_state_holds_what_its_declaration_says(server: Server):
+    """Every key voicer/studio/views.py declares, of its type, and no other: a sentence with
+    its own settings, a draft and a finding included."""
+    with server.client() as client:
+        edited = client.post("/api/sentences/2/retake", json={"voice": "tone-low", "rate": 10})
+        assert edited.status_code == 200, edited.text
+        drafted = client.post("/api/sentences/3/draft", json={"text": "今天我们开会。"})
+        assert drafted.status_code == 200, drafted.text
+        answer = client.get("/api/state")
+        assert client.post("/api/sentences/2/undo").status_code == 200
+    state = views.STATE.validate_json(answer.content, strict=True)
+    assert views.STATE.validate_json(edited.content, strict=True)["version"] == state["version"]
+    third, fourth = state["sentences"][2:4]
+    assert (third["voice"], third["voice_set"], third["rate"]) == ("tone-low", True, 10)
+    assert fourth["draft"] == {"text": "今天我们开会。", "state": "ready", "error": None}
+    assert any(sentence["findings"] for sentence in state["sentences"])
+    with pytest.raises(ValidationError, match="extra"):
+        views.STATE.validate_python({**state, "speed": 1})
+    with pytest.raises(ValidationError, match="state"):
+        views.STATE.validate_python({**state, "sentences": [{**fourth, "draft": {
+            "text": "好。", "state": "done", "error": None}}]})  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_refused_body_says_what_to_send(server: Server):
+    with server.client() as client:
+        for route, model in [
+            ("retake", studio_server.RetakeBody),
+            ("reading", studio_server.ReadingBody),
+            ("pinyin", studio_server.PinyinBody),
+            ("draft", studio_server.DraftBody),
+        ]:
+            refused = client.post(f"/api/sentences/1/{route}", json={"tempo": 3})
+            assert refused.status_code == 400, refused.text
+            message = refused.json()["error"]
+            assert message.endswith(f"; {model.usage}") and "\n" not in message
+
+
+@pytest.mark.slow
 def test_export_writes_the_outputs(server: Server):
     with server.client() as client:
         answer = client.post("/api/export")
         assert answer.status_code == 200, answer.text
-        done = answer.json()
+        done = views.EXPORT.validate_json(answer.content, strict=True)
         state = client.get("/api/state").json()
     written = [server.folder / path for path in done["written"]]
     assert [path.name for path in written] == ["talk.mp3", "talk.srt"]
