@@ -11,7 +11,9 @@ from speech_audio import run_voicer
 
 from voicer import pipeline
 from voicer.errors import InputError
+from voicer.studio import views
 from voicer.studio.session import Studio
+from voicer.studio.views import StateView
 
 SCRIPT = """科技创新大会
 
@@ -33,7 +35,7 @@ def studio(tmp_path: Path):
     session.close()
 
 
-def hashes(state: dict) -> list[str]:
+def hashes(state: StateView) -> list[str | None]:
     return [sentence["hash"] for sentence in state["sentences"]]
 
 
@@ -81,6 +83,7 @@ def test_the_preview_and_captions_match_the_state(studio: Studio):
     import wave
 
     state = studio.state()
+    assert views.STATE.validate_python(state, strict=True) == state  # each value of its type
     with wave.open(io.BytesIO(studio.preview_wav())) as preview:
         assert preview.getnchannels() == 1
         seconds = preview.getnframes() / preview.getframerate()

@@ -350,9 +350,10 @@ class Studio:
         self._stopping.set()
         if self._renderer is not None:
             self._renderer.join(timeout=CLOSING_SECONDS)  # a daemon: it ends with the process
-        for draft in list(self._drafts.values()):
-            draft.halt()
-        self._drafting.shutdown(wait=True, cancel_futures=True)
+        with self.lock:
+            for draft in self._drafts.values():
+                draft.halt()
+        self._drafting.shutdown(wait=True, cancel_futures=True)  # the drafts take no lock
         with self.lock:
             self._scratch.close()
             self._drop_partial()
