@@ -25,7 +25,6 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -34,7 +33,7 @@ from voicer.audio import loudness
 from voicer.audio.assembly import Assembled
 from voicer.audio.stream import Gained, materialize
 from voicer.errors import InputError, VoicerError
-from voicer.model import Clip, Cue, Override, Prosody, Segment
+from voicer.model import Clip, Cue, Override, Programme, Prosody, Segment, Voice
 from voicer.script import reading
 from voicer.studio import edits, history
 from voicer.studio.views import (
@@ -359,7 +358,7 @@ class Studio:
             self._drop_partial()
 
     @property
-    def programme(self) -> Any:
+    def programme(self) -> Programme:
         return self.assembled.programme
 
     def _sentence(
@@ -527,7 +526,7 @@ class Studio:
     def _text_of(self, path: Path) -> str:
         return self._script_text() if path == self.source else self._lexicon_text(path)
 
-    def _voices(self) -> list[Any]:
+    def _voices(self) -> list[Voice]:
         """The engine's voices for the script's language."""
         return [
             voice
