@@ -687,7 +687,9 @@ def studio_section() -> None:
                 studio.preview_wav()
                 cold.append(time.perf_counter() - began)
                 sentence = state["sentences"][RETAKE_INDEX]
-                lengths.append(sentence["end"] - sentence["start"])
+                start, end = sentence["start"], sentence["end"]
+                assert start is not None and end is not None  # placed: the first render is done
+                lengths.append(end - start)
             for text in DRAFTED:
                 studio.draft(RETAKE_INDEX, text)
                 time.sleep(TYPING_PAUSE)
