@@ -1,0 +1,179 @@
+"""Open-ended, multi-scale dynamic time warping with bounded memory.
+
+Rows are the reference (every one of its frames is matched), columns the recording (the
+path may begin and end anywhere in it, so music, applause or silence before and after the
+speech are passed over). The features are averaged over 4, 16, ... frames until the whole
+cost matrix is small; the path found there is refined at each finer scale inside a band of
+``radius`` frames around it. Memory grows with the band, not with the square of the length.
+
+A horizontal or vertical step (one side holds while the other moves on) costs ``step_cost``
+more than a diagonal one, which keeps the path from wandering through noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FACTOR = 4  # frames averaged from one scale to the next
+RADIUS = 20  # frames either side of the coarser path
+STEP_COST = 2.0
+SKIP_COST = 9.0  # per recording frame left out before or after the path
+MOST_CELLS = 4_000_000  # the coarsest scale's whole matrix at most
+
+_DIAGONAL, _VERTICAL, _HORIZONTAL, _START = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Path:
+    """The warping path: ``rows[k]`` matched ``columns[k]``, both non-decreasing; every row
+    from 0 to the last appears; ``costs[k]`` is the distance between those two frames."""
+
+    rows: np.ndarray
+    columns: np.ndarray
+    costs: np.ndarray
+
+
+def warp(
+    reference: np.ndarray,
+    recording: np.ndarray,
+    step_cost: float = STEP_COST,
+    skip_cost: float = SKIP_COST,
+    radius: int = RADIUS,
+    most_cells: int = MOST_CELLS,
+) -> Path:
+    """The cheapest path matching every frame of ``reference`` to a stretch of ``recording``.
+
+    >>> tone = np.array([[0.0], [5.0], [10.0], [15.0]], dtype=np.float32)
+    >>> heard = np.array([[40.0], [0.0], [5.0], [5.0], [10.0], [15.0], [40.0]], dtype=np.float32)
+    >>> warp(tone, heard).columns.tolist()
+    [1, 2, 3, 4, 5]
+    """
+    if len(reference) == 0 or len(recording) == 0:
+        raise ValueError("nothing to align: a side has no frames")
+    scales = [(reference, recording)]
+    while len(scales[-1][0]) * len(scales[-1][1]) > most_cells and min(map(len, scales[-1])) > 1:
+        scales.append((pooled(scales[-1][0]), pooled(scales[-1][1])))
+    rows, columns = scales[-1]
+    low = np.zeros(len(rows), dtype=np.int64)
+    high = np.full(len(rows), len(columns))
+    path = _cheapest(rows, columns, low, high, step_cost, skip_cost)
+    for level in reversed(range(len(scales) - 1)):
+        rows, columns = scales[level]
+        low, high = band(path, len(rows), len(columns), radius)
+        path = _cheapest(rows, columns, low, high, step_cost, skip_cost)
+    return path
+
+
+def pooled(frames: np.ndarray) -> np.ndarray:
+    """Means of ``FACTOR`` frames at a time (the last group may be shorter).
+
+    >>> pooled(np.arange(6, dtype=np.float32)[:, None]).ravel().tolist()
+    [1.5, 4.5]
+    """
+    whole = len(frames) // FACTOR * FACTOR
+    groups = frames[:whole].reshape(-1, FACTOR, frames.shape[1]).mean(axis=1)
+    if whole < len(frames):
+        groups = np.concatenate([groups, frames[whole:].mean(axis=0, keepdims=True)])
+    return groups.astype(np.float32)
+
+
+def band(coarse: Path, rows: int, columns: int, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``rows`` fine rows, the columns ``low:high`` within ``radius`` of the
+    coarse path (at ``FACTOR`` times the scale).
+
+    >>> path = Path(np.array([0, 1]), np.array([0, 1]), np.zeros(2))
+    >>> [values.tolist() for values in band(path, 8, 8, 1)]
+    [[0, 0, 0, 0, 3, 3, 3, 3], [5, 5, 5, 5, 8, 8, 8, 8]]
+    """
+    count = int(coarse.rows[-1]) + 1
+    first = np.full(count, np.iinfo(np.int64).max)
+    last = np.full(count, -1)
+    np.minimum.at(first, coarse.rows, coarse.columns)
+    np.maximum.at(last, coarse.rows, coarse.columns)
+    owner = np.minimum(np.arange(rows) // FACTOR, count - 1)
+    low = np.clip(first[owner] * FACTOR - radius, 0, columns - 1)
+    high = np.clip((last[owner] + 1) * FACTOR + radius, 1, columns)
+    return low.astype(np.int64), high.astype(np.int64)
+
+
+def _cheapest(
+    rows: np.ndarray,
+    columns: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    step_cost: float,
+    skip_cost: float,
+) -> Path:
+    """The cheapest path through the band ``low[i]:high[i]`` of each row."""
+    widths = high - low
+    offsets = np.concatenate([[0], np.cumsum(widths)])
+    moves = np.empty(int(offsets[-1]), dtype=np.int8)
+    previous = np.empty(0)
+    previous_low = 0
+    for i in range(len(rows)):
+        lo, hi = int(low[i]), int(high[i])
+        cost = _distances(rows[i], columns[lo:hi])
+        if i == 0:
+            totals = cost + skip_cost * np.arange(lo, hi)
+            move = np.full(hi - lo, _START, dtype=np.int8)
+        else:
+            totals, move = _row(cost, previous, lo - previous_low, step_cost)
+        moves[offsets[i] : offsets[i + 1]] = move
+        previous, previous_low = totals, lo
+    end = lo + int(np.argmin(previous + skip_cost * (len(columns) - 1 - np.arange(lo, hi))))
+    return _traced(rows, columns, moves, offsets, low, end)
+
+
+def _row(
+    cost: np.ndarray, previous: np.ndarray, shift: int, step_cost: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """One row's totals and moves; ``previous`` holds the row above from ``shift`` columns
+    before this row's first column. A horizontal run is a running minimum of prefix sums:
+    total[j] = S[j] + min over k <= j of (A[k] - S[k])."""
+    width = len(cost)
+    above = np.full(width + 1, np.inf)  # above[k]: the row above at this row's column k - 1
+    lo, hi = max(0, shift - 1), min(len(previous), shift + width)
+    above[lo - shift + 1 : hi - shift + 1] = previous[lo:hi]
+    diagonal, vertical = above[:-1], above[1:] + step_cost
+    entered = cost + np.minimum(diagonal, vertical)
+    move = np.where(diagonal <= vertical, _DIAGONAL, _VERTICAL).astype(np.int8)
+    sums = np.cumsum(cost + step_cost)
+    own = entered - sums
+    best = np.minimum.accumulate(own)
+    move[best < own] = _HORIZONTAL
+    return sums + best, move
+
+
+def _distances(frame: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    difference = frames - frame
+    return np.sqrt(np.einsum("ij,ij->i", difference, difference)).astype(np.float64)
+
+
+def _traced(
+    rows: np.ndarray,
+    columns: np.ndarray,
+    moves: np.ndarray,
+    offsets: np.ndarray,
+    low: np.ndarray,
+    end: int,
+) -> Path:
+    path_rows: list[int] = []
+    path_columns: list[int] = []
+    i, j = len(rows) - 1, end
+    while True:
+        path_rows.append(i)
+        path_columns.append(j)
+        move = moves[offsets[i] + j - low[i]]
+        if move == _START:
+            break
+        if move != _VERTICAL:
+            j -= 1
+        if move != _HORIZONTAL:
+            i -= 1
+    found_rows = np.array(path_rows[::-1], dtype=np.int64)
+    found_columns = np.array(path_columns[::-1], dtype=np.int64)
+    difference = columns[found_columns] - rows[found_rows]
+    costs = np.sqrt(np.einsum("ij,ij->i", difference, difference))
+    return Path(found_rows, found_columns, costs)
