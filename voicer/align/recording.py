@@ -1,0 +1,38 @@
+"""A reference programme (the script synthesised) aligned to a recording of the same speech."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from voicer.align import dtw, features
+from voicer.align.mapping import SentenceFit, TimeMap, carried, fits
+from voicer.model import Programme, Signal
+
+MARGIN_MS = 100  # of the reference kept before its first speech and after its last
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """The script's sentences and words placed on the recording (the programme's signal),
+    each sentence's fit in script order, and the seconds the alignment took."""
+
+    programme: Programme
+    fits: tuple[SentenceFit, ...]
+    seconds: float
+
+
+def align(reference: Programme, recording: Signal) -> Alignment:
+    """Where ``reference``'s sentences and words lie in ``recording`` (at the same rate)."""
+    if recording.sample_rate != reference.sample_rate:
+        raise ValueError("the recording and the reference differ in sample rate")
+    began = time.perf_counter()
+    placements = reference.placements
+    margin = reference.sample_rate * MARGIN_MS // 1000
+    start = max(0, placements[0].speech_start - margin)
+    stop = min(reference.signal.length, placements[-1].speech_end + margin)
+    path = dtw.warp(features.features(reference.signal, start, stop), features.features(recording))
+    times = TimeMap.along(path, start, features.hop(reference.sample_rate))
+    programme = Programme(recording, carried(placements, times))
+    sentence_fits = tuple(fits(placements, path, times))
+    return Alignment(programme, sentence_fits, time.perf_counter() - began)
