@@ -11,6 +11,7 @@ import numpy as np
 
 from voicer.align import features
 from voicer.align.dtw import Path
+from voicer.errors import VoicerError
 from voicer.model import Mark, Placement
 
 
@@ -125,3 +126,64 @@ def fits(placements: Sequence[Placement], path: Path, times: TimeMap) -> list[Se
 def hop(sample_rate: int) -> int:
     """Samples between feature frames at ``sample_rate``."""
     return features.hop(sample_rate)
+
+
+class AlignmentError(VoicerError):
+    """The recording does not follow the script: nothing can be captioned from it."""
+
+
+DOUBT_BELOW = 0.5  # a sentence of lower confidence is reported as doubtful
+MISSING_STRETCH = 0.3  # a sentence squeezed below this share of its expected length is not there
+UNFOLLOWED_SHARE = 0.5  # more doubtful sentences than this share: not a reading of the script
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Which sentences are doubtful and which are missing from the recording, and one line
+    when the recording does not follow the script; ``unfollowed``: so little of it that no
+    caption is worth writing."""
+
+    doubtful: tuple[bool, ...]
+    missing: tuple[bool, ...]
+    verdict: str | None
+    unfollowed: bool
+
+
+def judged(placements: Sequence[Placement], sentence_fits: Sequence[SentenceFit]) -> Judgement:
+    """The judgement of an alignment from each sentence's fit."""
+    doubtful = tuple(fit.confidence < DOUBT_BELOW for fit in sentence_fits)
+    missing = tuple(fit.stretch < MISSING_STRETCH for fit in sentence_fits)
+    share = sum(doubtful) / max(1, len(doubtful))
+    verdict = None
+    if share > UNFOLLOWED_SHARE:
+        verdict = (
+            f"does not follow the script: {sum(doubtful)} of {len(doubtful)} sentences "
+            "could not be matched (another text, or another language?)"
+        )
+    elif any(missing):
+        runs = _runs([i for i, gone in enumerate(missing) if gone])
+        where = ", ".join(_lines(placements, first, last) for first, last in runs)
+        verdict = f"does not follow the script: {where} not in the recording (a cut?)"
+    return Judgement(doubtful, missing, verdict, share > UNFOLLOWED_SHARE)
+
+
+def _runs(indices: Sequence[int]) -> list[tuple[int, int]]:
+    """Consecutive indices as (first, last) pairs.
+
+    >>> _runs([1, 2, 3, 7, 9, 10])
+    [(1, 3), (7, 7), (9, 10)]
+    """
+    runs: list[tuple[int, int]] = []
+    for index in indices:
+        if runs and runs[-1][1] == index - 1:
+            runs[-1] = (runs[-1][0], index)
+        else:
+            runs.append((index, index))
+    return runs
+
+
+def _lines(placements: Sequence[Placement], first: int, last: int) -> str:
+    start, end = placements[first].segment, placements[last].segment
+    if first == last:
+        return f"the sentence at {start.line}:{start.column}"
+    return f"the sentences from {start.line}:{start.column} to {end.line}:{end.column}"
