@@ -110,7 +110,8 @@ def test_carried_placements_keep_their_marks_in_order_inside_their_speech():
 
 def test_a_sentence_squeezed_to_nothing_is_missing_and_the_verdict_names_its_lines():
     placements = [placement(i, i * 1000, i * 1000 + 800, line=2 * i + 1) for i in range(5)]
-    fits = [SentenceFit(1.0, 1.0)] * 2 + [SentenceFit(1.6, 0.05)] * 2 + [SentenceFit(1.0, 1.0)]
+    sound, gone = SentenceFit(1.0, 1.0, 1.0), SentenceFit(1.6, 0.05, 0.05)
+    fits = [sound, sound, gone, gone, sound]
     judged = mapping.judged(placements, fits)
     assert judged.missing == (False, False, True, True, False)
     assert judged.doubtful == judged.missing
@@ -120,7 +121,8 @@ def test_a_sentence_squeezed_to_nothing_is_missing_and_the_verdict_names_its_lin
 
 def test_a_recording_of_another_text_does_not_follow_the_script():
     placements = [placement(i, i * 1000, i * 1000 + 800, line=i + 1) for i in range(4)]
-    judged = mapping.judged(placements, [SentenceFit(1.5, 0.6)] * 3 + [SentenceFit(1, 1)])
+    unmatched = SentenceFit(1.5, 0.6, 0.6)
+    judged = mapping.judged(placements, [unmatched] * 3 + [SentenceFit(1, 1, 1)])
     assert judged.unfollowed and "does not follow the script" in str(judged.verdict)
 
 
