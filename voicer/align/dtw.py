@@ -3,8 +3,9 @@
 Rows are the reference (every one of its frames is matched), columns the recording (the
 path may begin and end anywhere in it, so music, applause or silence before and after the
 speech are passed over). The features are averaged over 4, 16, ... frames until the whole
-cost matrix is small; the path found there is refined at each finer scale inside a band of
-``radius`` frames around it. Memory grows with the band, not with the square of the length.
+cost matrix is small; the path found there is refined at each finer scale inside a band
+around it: 10 s either side at the coarser scales, ``radius`` frames at the finest. Memory
+grows with the band, not with the square of the length.
 
 A diagonal step counts its frames' distance twice, a horizontal or vertical one (one side
 holds while the other moves on) once plus ``step_cost``: every path then weighs each frame of
@@ -17,17 +18,21 @@ recording, yet less than matching music or noise.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 FACTOR = 4  # frames averaged from one scale to the next
-RADIUS = 20  # frames either side of the coarser path
+RADIUS = 20  # frames either side of the coarser path, at the finest scale
+# at the coarser ones, 10 s (in 10 ms frames) either side: averaged frames tell speech apart
+# less well, and a cut paragraph can pull the coarsest path seconds away
+WIDE_FRAMES = 1000
 # Costs in units of the distance between unrelated frames (see unrelated_distance): about
 # 8.8 for 39 normalised values at 10 ms.
 STEP_COST = 0.25
 SKIP_COST = 1.0  # per recording frame left out before or after the path
-MOST_CELLS = 4_000_000  # the coarsest scale's whole matrix at most
+MOST_CELLS = 8_000_000  # the coarsest scale's whole matrix at most
 
 _DIAGONAL, _VERTICAL, _HORIZONTAL, _START = 0, 1, 2, 3
 
@@ -69,7 +74,8 @@ def warp(
     path = _cheapest(rows, columns, low, high, step_cost * unit, skip_cost * unit)
     for level in reversed(range(len(scales) - 1)):
         rows, columns = scales[level]
-        low, high = band(path, len(rows), len(columns), radius)
+        reach = radius if level == 0 else max(radius, math.ceil(WIDE_FRAMES / FACTOR**level))
+        low, high = band(path, len(rows), len(columns), reach)
         unit = unrelated_distance(rows, columns)
         path = _cheapest(rows, columns, low, high, step_cost * unit, skip_cost * unit)
     return path

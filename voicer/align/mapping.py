@@ -64,8 +64,8 @@ class SentenceFit:
     """How well the path fits one sentence, each against the whole speech: ``onset``, the
     mean distance between matched frames from 200 ms before its start to 300 ms after, over
     the median along the path; ``onset_rate``, how fast the path crosses the recording in
-    its first 600 ms, and ``stretch``, over the whole sentence, both over that rate for the
-    whole speech."""
+    its first 600 ms, and ``stretch``, over the whole sentence, both over the rate of the
+    speech."""
 
     onset: float
     onset_rate: float
@@ -120,23 +120,24 @@ def carried(placements: Sequence[Placement], times: TimeMap) -> tuple[Placement,
 
 
 def fits(placements: Sequence[Placement], path: Path, times: TimeMap) -> list[SentenceFit]:
-    """Each sentence's fit (see :class:`SentenceFit`) along ``path``."""
+    """Each sentence's fit (see :class:`SentenceFit`) along ``path``; the speech's rate is
+    the median sentence's, which a cut paragraph squeezed to nothing does not move."""
     typical = float(np.median(path.costs)) or 1.0
-    heard = times.end(placements[-1].speech_end) - times.start(placements[0].speech_start)
-    said = placements[-1].speech_end - placements[0].speech_start
-    overall = max(heard, 1) / max(said, 1)
     last_row = len(times.first) - 1
-    found = []
+    onsets, rates, stretches = [], [], []
     for placement in placements:
         first, _ = times.row(placement.speech_start)
         near = (path.rows >= first - ONSET_BEFORE) & (path.rows < first + ONSET_AFTER)
-        onset = float(path.costs[near].mean()) / typical if near.any() else math.inf
+        onsets.append(float(path.costs[near].mean()) / typical if near.any() else math.inf)
         ahead = min(first + ONSET_SPAN, last_row)
-        crossed = int(times.first[ahead] - times.first[first]) / max(1, ahead - first)
+        rates.append(int(times.first[ahead] - times.first[first]) / max(1, ahead - first))
         length = times.end(placement.speech_end) - times.start(placement.speech_start)
-        stretch = length / max(1, placement.speech_end - placement.speech_start)
-        found.append(SentenceFit(onset, crossed / overall, stretch / overall))
-    return found
+        stretches.append(length / max(1, placement.speech_end - placement.speech_start))
+    overall = float(np.median(stretches)) or 1.0
+    return [
+        SentenceFit(onset, rate / overall, stretch / overall)
+        for onset, rate, stretch in zip(onsets, rates, stretches, strict=True)
+    ]
 
 
 class AlignmentError(VoicerError):
