@@ -112,7 +112,7 @@ def test_a_sentence_squeezed_to_nothing_is_missing_and_the_verdict_names_its_lin
     placements = [placement(i, i * 1000, i * 1000 + 800, line=2 * i + 1) for i in range(5)]
     sound, gone = SentenceFit(1.0, 1.0, 1.0), SentenceFit(1.6, 0.05, 0.05)
     fits = [sound, sound, gone, gone, sound]
-    judged = mapping.judged(placements, fits)
+    judged = mapping.judged(placements, fits, mapping.Match(0.7, 0.8))
     assert judged.missing == (False, False, True, True, False)
     assert judged.doubtful == judged.missing
     assert not judged.unfollowed
@@ -121,9 +121,12 @@ def test_a_sentence_squeezed_to_nothing_is_missing_and_the_verdict_names_its_lin
 
 def test_a_recording_of_another_text_does_not_follow_the_script():
     placements = [placement(i, i * 1000, i * 1000 + 800, line=i + 1) for i in range(4)]
-    unmatched = SentenceFit(1.5, 0.6, 0.6)
-    judged = mapping.judged(placements, [unmatched] * 3 + [SentenceFit(1, 1, 1)])
+    unmatched, sound = SentenceFit(1.5, 0.6, 0.6), mapping.Match(0.7, 0.8)
+    judged = mapping.judged(placements, [unmatched] * 3 + [SentenceFit(1, 1, 1)], sound)
     assert judged.unfollowed and "does not follow the script" in str(judged.verdict)
+    wandering = mapping.Match(diagonal=0.4, speech_cost=0.88)
+    judged = mapping.judged(placements, [SentenceFit(1, 1, 1)] * 4, wandering)
+    assert judged.unfollowed and all(judged.doubtful)
 
 
 # --- generated recordings, aligned by the command ---------------------------------------------
@@ -198,7 +201,7 @@ def test_captions_of_another_voice_at_other_rates_with_noise_and_music_meet_the_
 @pytest.mark.slow
 def test_word_starts_of_another_voice_fall_within_a_quarter_second(recordings, tmp_path):
     done, document = aligned(recordings["fast"], tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode in (0, 1), done.stderr
     truth = recordings["fast"].words
     errors = [
         abs(word["start"] - start)

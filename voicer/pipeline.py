@@ -881,7 +881,7 @@ def align_recording(
         synthesised = time.perf_counter() - began
         heard = scratch.enter_context(mixing.decode_sound(recording, reference.sample_rate))
         aligned = align(reference, heard)
-        judged = mapping.judged(reference.placements, aligned.fits)
+        judged = mapping.judged(reference.placements, aligned.fits, aligned.match)
         if judged.verdict and judged.unfollowed:
             raise mapping.AlignmentError(f"{recording.name}: {judged.verdict}")
         kept = tuple(

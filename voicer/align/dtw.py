@@ -138,18 +138,25 @@ def _cheapest(
     moves = np.empty(int(offsets[-1]), dtype=np.int8)
     previous = np.empty(0)
     previous_low = 0
-    for i in range(len(rows)):
-        lo, hi = int(low[i]), int(high[i])
-        cost = _distances(rows[i], columns[lo:hi])
-        if i == 0:
-            totals = 2 * cost + skip_cost * np.arange(lo, hi)
-            move = np.full(hi - lo, _START, dtype=np.int8)
-        else:
-            totals, move = _row(cost, previous, lo - previous_low, step_cost)
-        moves[offsets[i] : offsets[i + 1]] = move
-        previous, previous_low = totals, lo
+    for first in range(0, len(rows), _BLOCK):
+        last = min(first + _BLOCK, len(rows))
+        left = int(low[first])
+        block = _distances(rows[first:last], columns[left : int(high[last - 1])])
+        for i in range(first, last):
+            lo, hi = int(low[i]), int(high[i])
+            cost = block[i - first, lo - left : hi - left]
+            if i == 0:
+                totals = 2 * cost + skip_cost * np.arange(lo, hi)
+                move = np.full(hi - lo, _START, dtype=np.int8)
+            else:
+                totals, move = _row(cost, previous, lo - previous_low, step_cost)
+            moves[offsets[i] : offsets[i + 1]] = move
+            previous, previous_low = totals, lo
     end = lo + int(np.argmin(previous + skip_cost * (len(columns) - 1 - np.arange(lo, hi))))
     return _traced(rows, columns, moves, offsets, low, end)
+
+
+_BLOCK = 64  # rows whose distances are computed at once
 
 
 def _row(
@@ -163,18 +170,18 @@ def _row(
     lo, hi = max(0, shift - 1), min(len(previous), shift + width)
     above[lo - shift + 1 : hi - shift + 1] = previous[lo:hi]
     diagonal, vertical = above[:-1] + cost, above[1:] + step_cost
-    entered = cost + np.minimum(diagonal, vertical)
-    move = np.where(diagonal <= vertical, _DIAGONAL, _VERTICAL).astype(np.int8)
+    move = (vertical < diagonal).view(np.int8)  # _DIAGONAL or _VERTICAL
     sums = np.cumsum(cost + step_cost)
-    own = entered - sums
+    own = np.minimum(diagonal, vertical) + cost - sums
     best = np.minimum.accumulate(own)
     move[best < own] = _HORIZONTAL
     return sums + best, move
 
 
-def _distances(frame: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    difference = frames - frame
-    return np.sqrt(np.einsum("ij,ij->i", difference, difference)).astype(np.float64)
+def _distances(some: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Distances between each of ``some`` and each of ``others``, as a matrix."""
+    squares = (some**2).sum(axis=1)[:, None] + (others**2).sum(axis=1)[None, :]
+    return np.sqrt(np.maximum(squares - 2 * (some @ others.T), 0)).astype(np.float64)
 
 
 def _traced(

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from voicer.align import dtw, features
-from voicer.align.mapping import SentenceFit, TimeMap, carried, fits
+from voicer.align.mapping import Match, SentenceFit, TimeMap, carried, fits, matched
 from voicer.model import Programme, Signal
 
 MARGIN_MS = 100  # of the reference kept before its first speech and after its last
@@ -19,6 +19,7 @@ class Alignment:
 
     programme: Programme
     fits: tuple[SentenceFit, ...]
+    match: Match
     seconds: float
 
 
@@ -31,8 +32,11 @@ def align(reference: Programme, recording: Signal) -> Alignment:
     margin = reference.sample_rate * MARGIN_MS // 1000
     start = max(0, placements[0].speech_start - margin)
     stop = min(reference.signal.length, placements[-1].speech_end + margin)
-    path = dtw.warp(features.features(reference.signal, start, stop), features.features(recording))
+    said = features.features(reference.signal, start, stop)
+    heard = features.features(recording)
+    path = dtw.warp(said, heard)
     times = TimeMap.along(path, start, features.hop(reference.sample_rate))
     programme = Programme(recording, carried(placements, times))
     sentence_fits = tuple(fits(placements, path, times))
-    return Alignment(programme, sentence_fits, time.perf_counter() - began)
+    match = matched(path, said, dtw.unrelated_distance(said, heard))
+    return Alignment(programme, sentence_fits, match, time.perf_counter() - began)
