@@ -73,13 +73,18 @@ class SentenceFit:
 
     @property
     def doubt(self) -> float:
-        """The log of the onset cost over the onset rate when the recording seems to go
-        slower there (a start placed late shows both); 0 or less for a sound start.
+        """0 for a sound start. A start placed late shows a costly onset that the path
+        crosses slowly: the log of the one over the other; one placed early, in the pause
+        before it, an onset crossed fast: the log of how much faster than ``ONSET_FAST``.
 
         >>> SentenceFit(0.9, 1.2, 1.0).doubt, round(SentenceFit(1.0, 0.8, 1.0).doubt, 3)
         (0.0, 0.223)
+        >>> round(SentenceFit(0.9, 1.5, 1.0).doubt, 3)
+        0.182
         """
-        return max(0.0, math.log(max(self.onset, 1e-9) / min(1.0, max(self.onset_rate, 1e-9))))
+        rate = max(self.onset_rate, 1e-9)
+        late = math.log(max(self.onset, 1e-9) / min(1.0, rate))
+        return max(0.0, late) + max(0.0, math.log(rate / ONSET_FAST))
 
     @property
     def confidence(self) -> float:
@@ -98,6 +103,7 @@ class SentenceFit:
 # 66 placed within 70 ms were above 0.15. On kokoro's other voices, with or without noise
 # and a chord bed, 2 of 57 starts, none off by more than 150 ms, were above it.
 DOUBT_ABOVE = 0.15
+ONSET_FAST = 1.25  # the fastest onset rate of a start measured sound (1.39) gives a doubt of 0.1
 ONSET_BEFORE, ONSET_AFTER, ONSET_SPAN = 20, 30, 60  # frames
 
 
