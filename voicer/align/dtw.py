@@ -192,21 +192,21 @@ def _traced(
     low: np.ndarray,
     end: int,
 ) -> Path:
-    path_rows: list[int] = []
-    path_columns: list[int] = []
-    i, j = len(rows) - 1, end
+    found_rows = np.empty(len(rows) + len(columns), dtype=np.int64)
+    found_columns = np.empty_like(found_rows)
+    steps, starts = moves.tobytes(), (offsets[:-1] - low).tolist()  # plain ints: faster here
+    i, j, k = len(rows) - 1, end, len(found_rows)
     while True:
-        path_rows.append(i)
-        path_columns.append(j)
-        move = moves[offsets[i] + j - low[i]]
+        k -= 1
+        found_rows[k], found_columns[k] = i, j
+        move = steps[starts[i] + j]
         if move == _START:
             break
         if move != _VERTICAL:
             j -= 1
         if move != _HORIZONTAL:
             i -= 1
-    found_rows = np.array(path_rows[::-1], dtype=np.int64)
-    found_columns = np.array(path_columns[::-1], dtype=np.int64)
+    found_rows, found_columns = found_rows[k:], found_columns[k:]
     difference = columns[found_columns] - rows[found_rows]
     costs = np.sqrt(np.einsum("ij,ij->i", difference, difference))
     return Path(found_rows, found_columns, costs)

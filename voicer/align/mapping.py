@@ -133,8 +133,8 @@ def fits(placements: Sequence[Placement], path: Path, times: TimeMap) -> list[Se
     onsets, rates, stretches = [], [], []
     for placement in placements:
         first, _ = times.row(placement.speech_start)
-        near = (path.rows >= first - ONSET_BEFORE) & (path.rows < first + ONSET_AFTER)
-        onsets.append(float(path.costs[near].mean()) / typical if near.any() else math.inf)
+        near = np.searchsorted(path.rows, [first - ONSET_BEFORE, first + ONSET_AFTER])
+        onsets.append(float(path.costs[near[0] : near[1]].mean()) / typical)
         ahead = min(first + ONSET_SPAN, last_row)
         rates.append(int(times.first[ahead] - times.first[first]) / max(1, ahead - first))
         length = times.end(placement.speech_end) - times.start(placement.speech_start)
