@@ -737,7 +737,8 @@ def _align_report(script: Script, result: pipeline.AlignResult, quiet: bool) -> 
     minutes = result.duration / 60
     lines.append(
         f"{len(result.cues)} cues for {minutes:.1f} min of recording -> {written}; "
-        f"reference {result.synthesis_seconds:.1f} s, alignment {result.align_seconds:.1f} s; "
+        f"reference {result.synthesis_seconds:.1f} s, alignment {result.align_seconds:.1f} s "
+        f"({result.align_cpu_seconds:.1f} s CPU); "
         f"{len(result.doubtful)} doubtful of {len(result.sentences)} sentences"
     )
     return lines

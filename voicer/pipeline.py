@@ -824,6 +824,7 @@ class AlignResult:
     verdict: str | None  # one line when the recording does not follow the script
     synthesis_seconds: float  # the reference: synthesis and assembly
     align_seconds: float  # features and warping
+    align_cpu_seconds: float
 
     @property
     def doubtful(self) -> tuple[AlignedSentence, ...]:
@@ -921,6 +922,7 @@ def align_recording(
             verdict=judged.verdict,
             synthesis_seconds=synthesised,
             align_seconds=aligned.seconds,
+            align_cpu_seconds=aligned.cpu_seconds,
         )
 
 

@@ -15,19 +15,21 @@ MARGIN_MS = 100  # of the reference kept before its first speech and after its l
 @dataclass(frozen=True)
 class Alignment:
     """The script's sentences and words placed on the recording (the programme's signal),
-    each sentence's fit in script order, and the seconds the alignment took."""
+    each sentence's fit in script order, how the whole path matched, and the time the
+    alignment took."""
 
     programme: Programme
     fits: tuple[SentenceFit, ...]
     match: Match
     seconds: float
+    cpu_seconds: float  # of this process, every thread: the machine's other work left out
 
 
 def align(reference: Programme, recording: Signal) -> Alignment:
     """Where ``reference``'s sentences and words lie in ``recording`` (at the same rate)."""
     if recording.sample_rate != reference.sample_rate:
         raise ValueError("the recording and the reference differ in sample rate")
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     placements = reference.placements
     margin = reference.sample_rate * MARGIN_MS // 1000
     start = max(0, placements[0].speech_start - margin)
@@ -39,4 +41,5 @@ def align(reference: Programme, recording: Signal) -> Alignment:
     programme = Programme(recording, carried(placements, times))
     sentence_fits = tuple(fits(placements, path, times))
     match = matched(path, said, dtw.unrelated_distance(said, heard))
-    return Alignment(programme, sentence_fits, match, time.perf_counter() - began)
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu_began
+    return Alignment(programme, sentence_fits, match, seconds, cpu)
