@@ -207,6 +207,9 @@ def _traced(
         if move != _HORIZONTAL:
             i -= 1
     found_rows, found_columns = found_rows[k:], found_columns[k:]
-    difference = columns[found_columns] - rows[found_rows]
-    costs = np.sqrt(np.einsum("ij,ij->i", difference, difference))
+    costs = np.empty(len(found_rows))
+    for first in range(0, len(costs), 1 << 16):  # a block at a time: an hour's path is 700k
+        chosen = slice(first, first + (1 << 16))
+        difference = columns[found_columns[chosen]] - rows[found_rows[chosen]]
+        costs[chosen] = np.sqrt(np.einsum("ij,ij->i", difference, difference))
     return Path(found_rows, found_columns, costs)
