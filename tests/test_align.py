@@ -5,6 +5,7 @@ paragraph, and espeak-ng as another synthesiser) against the truth their renders
 from __future__ import annotations
 
 import json
+import subprocess
 import tracemalloc
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from align_media import Reading, espeak_reading, kokoro_reading, treated, write
 from speech_audio import invoke_voicer, made_once, shared_temp
 
+from voicer import ffmpeg
 from voicer.align import dtw, features, mapping
 from voicer.align.mapping import SentenceFit, TimeMap
 from voicer.audio.stream import ArraySignal
@@ -273,3 +275,43 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, args, messag
     assert done.returncode == 2
     assert message in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert sorted(tmp_path.iterdir()) == before
+
+
+def sound_md5(path: Path) -> str:
+    """The MD5 of a media file's first audio stream as stored (packets copied, not decoded)."""
+    command = [ffmpeg.executable(), "-v", "error", "-i", str(path), "-map", "0:a:0"]
+    command += ["-c", "copy", "-f", "md5", "-"]
+    return subprocess.run(command, capture_output=True, check=True).stdout.decode().strip()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("burn_in", [False, True])
+def test_a_video_recording_is_captioned_with_its_own_sound_untouched(recordings, tmp_path, burn_in):
+    speech = recordings["fast"]
+    recording = tmp_path / "delivered.mp4"
+    command = [ffmpeg.executable(), "-v", "error", "-f", "lavfi", "-i"]
+    command += ["color=c=navy:s=320x240:r=25", "-i", str(speech.path), "-shortest"]
+    subprocess.run([*command, "-c:v", "libx264", "-c:a", "aac", str(recording)], check=True)
+    args = [str(speech.path.parent / "speech.txt"), str(recording), "--video", "out.mkv"]
+    done = invoke_voicer("align", *args, *(["--burn-in"] if burn_in else []), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    media = ffmpeg.probe(tmp_path / "out.mkv")
+    assert media is not None and media.picture is not None
+    assert sound_md5(tmp_path / "out.mkv") == sound_md5(recording)
+    assert formats.read(tmp_path / "delivered.srt")  # the captions beside the recording too
+    listed = subprocess.run(
+        [ffmpeg.executable(), "-hide_banner", "-i", str(tmp_path / "out.mkv")],
+        capture_output=True,
+        check=False,
+    ).stderr.decode()
+    assert ("Subtitle:" in listed) != burn_in
+
+
+def test_a_video_output_needs_a_recording_with_a_picture(tmp_path):
+    (tmp_path / "speech.txt").write_text(SCRIPT, encoding="utf-8")
+    write(np.zeros(48000, dtype=np.float32), tmp_path / "rec.wav")
+    done = invoke_voicer(
+        "align", "speech.txt", "rec.wav", "--video", "out.mp4", cwd=tmp_path, text=True
+    )
+    assert done.returncode == 2 and "rec.wav has no moving picture" in done.stderr
+    assert not (tmp_path / "rec.srt").exists() and not (tmp_path / "out.mp4").exists()

@@ -672,6 +672,15 @@ def subtitles_check_command(path: Path, language: str | None, **limits: Any) -> 
     "recording, and each sentence's confidence.",
 )
 @click.option(
+    "--video",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also a captioned copy of a video RECORDING (.mp4, .mkv, .webm): its picture, the "
+    "captions as a track (or drawn in, --burn-in) and its sound copied as it is.",
+)
+@click.option("--burn-in", is_flag=True, help="--video: draw the captions into the picture.")
+@click.option("--font", metavar="NAME|PATH", help="--video: the font of drawn captions.")
+@click.option("--caption-box", is_flag=True, help="--video: a box behind drawn captions.")
+@click.option(
     "--engine",
     type=click.Choice(defaults.ENGINE_NAMES),
     default="kokoro",
@@ -702,7 +711,14 @@ def align_command(
     if given.pop("vtt"):
         subtitles.append(output.with_suffix(".vtt"))
     subtitles += [path for path in given.pop("extra_subtitles") if path not in subtitles]
-    outputs = pipeline.AlignOutputs(tuple(subtitles), given.pop("timeline"))
+    from voicer.video.picture import VideoSettings
+
+    video = VideoSettings(
+        burn_in=given.pop("burn_in"), font=given.pop("font"), caption_box=given.pop("caption_box")
+    )
+    outputs = pipeline.AlignOutputs(
+        tuple(subtitles), given.pop("timeline"), given.pop("video"), video
+    )
     fill_file = given.pop("fill_file")
     fills = _fills(given.pop("fill_pairs"), fill_file)
     options = pipeline.RenderOptions(

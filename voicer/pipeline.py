@@ -789,13 +789,18 @@ def counted(number: int, noun: str, plural: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class AlignOutputs:
-    """Where an alignment writes: one or more subtitle files, optionally a timeline."""
+    """Where an alignment writes: one or more subtitle files, optionally a timeline, and
+    optionally a video: the recording's picture and sound with the captions (``video``
+    settings: ``burn_in``, ``font``, ``caption_box``)."""
 
     subtitles: tuple[Path, ...]
     timeline: Path | None = None
+    video: Path | None = None
+    settings: VideoSettings = VideoSettings()
 
     def all(self) -> list[Path]:
-        return [*self.subtitles, *([self.timeline] if self.timeline else [])]
+        extra = [path for path in (self.timeline, self.video) if path is not None]
+        return [*self.subtitles, *extra]
 
 
 @dataclass(frozen=True)
@@ -848,6 +853,20 @@ def align_outputs_checked(outputs: AlignOutputs, inputs: Sequence[Path]) -> None
         files.check_writable(output)
 
 
+def aligned_picture(outputs: AlignOutputs, recording: Path, media: ffmpeg.Media) -> Picture | None:
+    """What the video output shows: the recording's own picture (an InputError when the
+    output is not a video file or the recording has no picture)."""
+    if outputs.video is None:
+        return None
+    if media.picture is None or media.is_still:
+        raise InputError(f"--video: {recording.name} has no moving picture to caption")
+    settings = replace(outputs.settings, video_in=recording.resolve())  # ffmpeg runs elsewhere
+    picture = pictures.picture_for(outputs.video, settings, profile_for("zh").fps)
+    if picture is None:
+        raise InputError(f"--video: {outputs.video.name} is not a video file (.mp4, .mkv, .webm)")
+    return picture
+
+
 def align_recording(
     script: Script,
     recording: Path,
@@ -870,6 +889,7 @@ def align_recording(
         raise InputError(f"{recording}: no sound that ffmpeg can decode")
     given = [options.lexicon, options.fill_file, options.kokoro_model]
     align_outputs_checked(outputs, [recording, Path(script.source), *filter(None, given)])
+    picture = aligned_picture(outputs, recording, media)
     plan = prepare(script, options)
     for notice in plan.notices:
         tell(notice)
@@ -910,7 +930,9 @@ def align_recording(
                 strict=True,
             )
         )
-        _write_aligned(recording, outputs, plan, programme, cues, sentences)
+        if picture is not None:
+            picture = with_font(picture, plan, scratch)
+        _write_aligned(recording, outputs, plan, programme, cues, sentences, picture)
         return AlignResult(
             outputs=outputs,
             engine=plan.choice.engine.name,
@@ -933,6 +955,7 @@ def _write_aligned(
     programme: Programme,
     cues: Sequence[Cue],
     sentences: Sequence[AlignedSentence],
+    picture: Picture | None,
 ) -> None:
     rate = programme.sample_rate
     contents = [formats.format_text(cues, rate, path.suffix) for path in outputs.subtitles]
@@ -955,5 +978,33 @@ def _write_aligned(
         ]
         contents.append(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     with files.atomic_outputs(outputs.all()) as temporaries:
-        for temporary, content in zip(temporaries, contents, strict=True):
+        for temporary, content in zip(temporaries[: len(contents)], contents, strict=True):
             files.write_file(temporary, content.encode("utf-8"))
+        if picture is not None:
+            label = outputs.video.name if outputs.video else ""
+            _captioned_video(picture, recording, cues, rate, plan.language, temporaries[-1], label)
+
+
+def _captioned_video(
+    picture: Picture,
+    recording: Path,
+    cues: Sequence[Cue],
+    rate: int,
+    language: str,
+    target: Path,
+    label: str,
+) -> None:
+    """The recording's picture with the captions (a track, or drawn in) and its sound as it
+    is, copied, into ``target``."""
+    seconds = pictures.output_seconds(picture, 0.0)
+    with tempfile.TemporaryDirectory(prefix="voicer-video-", dir=scratch.folder()) as name:
+        folder, sound = Path(name), recording.resolve()
+        job = pictures.job(picture, cues, rate, folder, sound, seconds, language, [])
+        encoding = None if job.copies_picture() else compose.PictureEncoding(job, label)
+        try:
+            encoded = encoding.finish() if encoding else None
+        except BaseException:
+            if encoding:
+                encoding.stop()
+            raise
+        compose.mux(job, encoded, target.resolve(), label)
