@@ -100,10 +100,10 @@ class SentenceFit:
 
 # Measured on 69 sentence starts aligned to espeak-ng's voice (examples/speech.txt and
 # long-speech.txt): the three off by more than 250 ms (413 to 484 ms, placed late) had
-# doubts of 0.16 to 0.31; 5 of the 66 placed within 70 ms were above 0.15. On 295 starts of
+# doubts of 0.16 to 0.31; 4 of the 66 placed within 70 ms were above 0.15. On 295 starts of
 # kokoro's zf_xiaobei and zm_yunxia (faster, slower, with noise and a chord bed, after music),
 # the one off by more than 250 ms (330 ms early, in noise) crossed its onset 1.51 times as
-# fast as the speech, the fastest of all; 10 others, none off by more than 70 ms, were above.
+# fast as the speech, the fastest of all; 10 others, none off by more than 140 ms, were above.
 DOUBT_ABOVE = 0.15
 ONSET_FAST = 1.25  # a sound start's fastest measured onset rate (1.39) stays below 0.15
 ONSET_BEFORE, ONSET_AFTER, ONSET_SPAN = 20, 30, 60  # frames
