@@ -1,12 +1,12 @@
 """Benchmarks for issue 5 (speed, re-renders, long scripts); prints figures, asserts nothing.
 
     python scripts/bench.py [edge] [rerender] [kokoro] [long] [longline] [cached] [video]
-                            [studio] [studiostart] [batch] [small] [align] [--quick]
-                            [--text FILE]
+                            [studio] [studiostart] [retake] [batch] [small] [align]
+                            [--quick] [--text FILE]
 
 Every section runs when none is named.
 
-edge      The example through the loopback stand-in for Edge's service (tests/edge_server.py),
+edge      The example through the loopback stand-in for Edge's service (edge_server.py),
           rendered by voicer and by the edge-tts CLI, each as a subprocess: wall times and their
           ratio (target: voicer at least 4x faster), and voicer with --jobs 1, 4 and 8.
 rerender  The example rendered into a fresh cache (edge, then kokoro), one sentence edited, and
@@ -50,6 +50,18 @@ studiostart
           a fresh cache and then again with the cache the first run filled; the first run is
           left running until its first render is done, which is timed too (the state's
           sentences all ready).
+retake    Re-takes in the studio's page as a person makes them, in headless Chromium (Playwright,
+          /usr/bin/chromium), on a studio of examples/long-speech.txt with kokoro and a fresh
+          cache, each from the click on Re-take to a playable preview (the page's status says
+          it is re-taken and its player has the new preview's metadata), timed in the page:
+          a new text typed at about 5 characters a second and Re-take clicked at once, one
+          pasted, and another voice, rate and pause; three of each, every one new to the run.
+          After each, the engine alone (KokoroEngine in this process, warm, every core's
+          thread, as the studio speaks a re-take) on the same spoken text, voice and rate.
+          Idle, then with every core kept busy by another process: re-take / (1.25 * engine
+          + 0.3 s), worst of each case (target <= 1); of the re-take, how long its request
+          took to be answered and the preview to download; and the cores kept busy meanwhile
+          by processes the benchmark did not start (the machine may be shared).
 
 batch     20 scripts (paragraphs of examples/long-speech.txt) rendered by `voicer batch` with
           kokoro (--quick: the tone engine) with 1 and 2 workers: on the local backend, on a
@@ -103,7 +115,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,12 +127,11 @@ EXAMPLE = ROOT / "examples" / "speech.txt"
 LONG_EXAMPLE = ROOT / "examples" / "long-speech.txt"
 SECTIONS = (
     "edge", "rerender", "kokoro", "long", "longline", "cached", "video", "studio", "studiostart",
-    "batch", "small", "align",
+    "retake", "batch", "small", "align",
 )  # fmt: skip
 EDGE_VOICE = "zh-CN-YunyangNeural"  # voicer's default edge voice for Mandarin
 LATENCY_SECONDS = 0.3
 REALTIME = 3.0
-EDGE_TTS_MP3_BYTES_PER_SECOND = 6000  # the service's MP3: 48 kbit/s
 # edge-tts builds its URL from edge_tts.communicate.WSS_URL: patch it, then run its CLI
 EDGE_TTS_SHIM = (
     "import sys; import edge_tts.communicate as c; c.WSS_URL = sys.argv.pop(1); "
@@ -218,7 +229,6 @@ def summary_of(run: Run) -> Summary:
 @contextlib.contextmanager
 def edge_server() -> Iterator[Any]:
     """The loopback stand-in for Edge's service, paced like the real one (see the docstring)."""
-    sys.path.insert(0, str(ROOT / "tests"))
     from edge_server import EdgeServer
 
     with EdgeServer() as server:
@@ -261,7 +271,9 @@ def edge_tts(folder: Path, env: dict[str, str], url: str) -> Run:
 
 
 def print_edge(folder: Path, ours: Run, theirs: Run) -> None:
-    audio = (folder / "edge-tts.mp3").stat().st_size / EDGE_TTS_MP3_BYTES_PER_SECOND
+    from edge_server import MP3_BYTES_PER_SECOND  # the stand-in's MP3, which edge-tts wrote
+
+    audio = (folder / "edge-tts.mp3").stat().st_size / MP3_BYTES_PER_SECOND
     pacing = f"{LATENCY_SECONDS} s to first byte, audio at {REALTIME:g}x real time"
     print(f"pacing               {pacing}")
     print(f"voicer (default jobs){ours.seconds:8.2f} s")
@@ -392,10 +404,10 @@ def default_against_threads(text: Path) -> None:
         ("default", f"default, {jobs['default']} at a time"),
     ]:
         each = ", ".join(f"{seconds:.2f}" for seconds in walls[kind])
-        busy = ", ".join(f"{cores:.2f}" for cores in others[kind])
+        elsewhere = ", ".join(f"{cores:.2f}" for cores in others[kind])
         print(
             f"CLI {label:<20} {mean[kind]:8.2f} s wall (mean of {each}; "
-            f"cores busy with other work meanwhile: {busy})"
+            f"cores busy with other work meanwhile: {elsewhere})"
         )
     print(
         f"threads / default    {mean['threads'] / mean['default']:8.2f}x "
@@ -488,8 +500,7 @@ def print_kokoro(result: Any) -> None:
 
 
 def sentence(rng: random.Random) -> str:
-    """Two short clauses joined by a comma: 2 to 6 Han characters, about 1.3 s of tone speech
-    and pause together (so 10,000 sentences give 3-4 hours)."""
+    """Two short clauses joined by a comma: 2 to 6 Han characters."""
     first = "".join(rng.choices(HAN_POOL, k=rng.randint(1, 4)))
     second = "".join(rng.choices(HAN_POOL, k=rng.randint(1, 2)))
     return f"{first}，{second}{rng.choice('。。。。！？')}"
@@ -738,8 +749,31 @@ def studiostart_section(text: Path) -> None:
 def studio_start(folder: Path, name: str, env: dict[str, str]) -> tuple[float, float | None]:
     """Seconds from starting `voicer studio` to its address on stdout, and to the state's
     every sentence ready (None when the state does not say, as before it did)."""
-    import httpx
+    with studio_process(folder, name, env) as studio, studio.client() as api:
+        rendered = first_render(api)
+        return studio.url_seconds, time.perf_counter() - studio.began if rendered else None
 
+
+@dataclass(frozen=True)
+class StudioRun:
+    """A `voicer studio` process that has printed its address."""
+
+    address: str  # the page's, with its access token
+    began: float  # time.perf_counter() when the process was started
+    url_seconds: float  # from its start to the address on stdout
+
+    def client(self) -> Any:
+        """An httpx client of the studio's API, sending the token as the page does."""
+        import httpx
+
+        base, _, token = self.address.partition("/?token=")
+        return httpx.Client(base_url=base, headers={"X-Voicer-Token": token}, timeout=600)
+
+
+@contextlib.contextmanager
+def studio_process(folder: Path, name: str, env: dict[str, str]) -> Iterator[StudioRun]:
+    """`voicer studio NAME --engine kokoro --no-browser --port 0` in ``folder``, once it has
+    printed its address; stopped with Ctrl-C (SIGINT) afterwards."""
     command = [sys.executable, "-m", "voicer", "studio", name, "--engine", "kokoro"]
     began = time.perf_counter()
     process = subprocess.Popen(
@@ -755,19 +789,7 @@ def studio_start(folder: Path, name: str, env: dict[str, str]) -> tuple[float, f
         url = time.perf_counter() - began
         if not line.startswith("voicer studio on "):
             raise RuntimeError(f"not an address: {line!r}")
-        address = line.strip().removeprefix("voicer studio on ")
-        base, _, token = address.partition("/?token=")
-        rendered = None
-        with httpx.Client(base_url=base, headers={"X-Voicer-Token": token}, timeout=600) as api:
-            while True:
-                state = api.get("/api/state").json()
-                if "rendering" not in state:
-                    break
-                if not state["rendering"]:
-                    rendered = time.perf_counter() - began
-                    break
-                time.sleep(0.2)
-        return url, rendered
+        yield StudioRun(line.strip().removeprefix("voicer studio on "), began, url)
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -777,8 +799,300 @@ def studio_start(folder: Path, name: str, env: dict[str, str]) -> tuple[float, f
             process.wait()
 
 
-def _figures(values: list[float]) -> str:
-    return ", ".join(f"{value:.2f}" for value in values)
+def first_render(api: Any) -> bool:
+    """Once the studio's first render has ended: True, or False at once when the state does
+    not say whether it runs."""
+    while True:
+        state = api.get("/api/state").json()
+        if "rendering" not in state:
+            return False
+        if not state["rendering"]:
+            return True
+        time.sleep(0.2)
+
+
+def _figures(values: Sequence[float | None]) -> str:
+    return ", ".join("?" if value is None else f"{value:.2f}" for value in values)
+
+
+# --- retake --------------------------------------------------------------------------------
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
+]  # fmt: skip
+# sentence 13 of examples/long-speech.txt: 25 characters, as long as the median sentence
+RETAKE_SENTENCE = 12
+TYPED = (  # new texts for it, typed like a person; RETAKE_ROUNDS a condition
+    "在这里，我代表省委、省政府，向同志们表示衷心的感谢！",
+    "在这里，我代表省委，向基层干部表示衷心的感谢和敬意！",
+    "在这里，我代表省政府，向农民朋友们表示诚挚的问候！",
+    "在此，我代表省委、省政府，向全省干部群众表示感谢！",
+    "在这里，我谨代表省委，向奋战在一线的同志们致以问候！",
+    "在这里，我代表省委、省政府，向各位来宾表示热烈欢迎！",
+)
+PASTED = (  # and pasted
+    "在这里，我代表省委、省政府，向大家致以崇高的敬意！",
+    "在这里，我代表省委，向广大农民群众表示衷心的感谢！",
+    "在这里，我代表省政府，向驻村工作队表示亲切的慰问！",
+    "借此机会，我代表省委、省政府，向大家表示衷心感谢！",
+    "在这里，我代表省委，向各级党委、政府表示诚挚感谢！",
+    "在这里，我代表省委、省政府，向科技人员表示衷心的感谢！",
+)
+RETAKE_CASES = ("typed", "pasted", "settings")
+RETAKE_ROUNDS = 3  # of each case, in each condition
+RETAKE_CONDITIONS = (("idle", 0), ("busy", os.cpu_count() or 1))  # and processes spinning
+KEY_DELAY_MS = 200  # between keystrokes: about 5 characters a second
+RETAKE_TIMEOUT_MS = 120_000
+# (engine factor, seconds): a re-take should take at most 1.25 x the engine's time + 0.3 s
+RETAKE_BOUND = (1.25, 0.3)
+# Clicks Re-take in the page and resolves when its status says the re-take is done and the
+# player has the new preview's metadata, or says why not (failure); with the seconds the
+# re-take's request took to be answered (answer) and the preview's download (preview).
+TIMED_RETAKE = """async ({index, timeout}) => {
+  const status = document.querySelector('#status');
+  const player = document.querySelector('#player');
+  const button = document.querySelector(`.sentence[data-index="${index}"] button.retake`);
+  const done = `Re-took sentence ${index + 1}.`;
+  const before = player.src;
+  const took = (path) => {
+    const found = performance.getEntriesByType('resource').filter((e) => e.name.includes(path));
+    return found.length ? found[found.length - 1].duration / 1000 : null;
+  };
+  performance.clearResourceTimings();
+  return await new Promise((resolve) => {
+    let observer, timer, began;
+    const finish = (failure) => {
+      const seconds = (performance.now() - began) / 1000;
+      observer.disconnect();
+      clearTimeout(timer);
+      player.removeEventListener('loadedmetadata', check);
+      resolve({seconds, failure, answer: took('/retake'), preview: took('/api/preview.wav')});
+    };
+    function check() {
+      const said = status.textContent;
+      if (status.classList.contains('bad') || said.includes('nothing changed')) finish(said);
+      else if (said === done && player.src !== before && player.readyState >= 1) finish(null);
+    }
+    observer = new MutationObserver(check);
+    observer.observe(status, {childList: true, characterData: true, subtree: true});
+    player.addEventListener('loadedmetadata', check);
+    timer = setTimeout(() => finish(`no answer in ${timeout / 1000} s`), timeout);
+    began = performance.now();
+    button.click();
+  });
+}"""
+
+
+@dataclass(frozen=True)
+class Retake:
+    """One re-take: from the click to a playable preview, and the engine alone on the same."""
+
+    seconds: float
+    engine_seconds: float
+    failure: str | None
+    answer_seconds: float | None  # of the re-take's request, to its answer
+    preview_seconds: float | None  # of the preview's download
+
+    @property
+    def ratio(self) -> float:
+        """Against the bound: at most 1 when it holds."""
+        factor, constant = RETAKE_BOUND
+        return self.seconds / (factor * self.engine_seconds + constant)
+
+
+def retake_section() -> None:
+    """Re-takes in the studio's page, in headless Chromium, against the engine's own time for
+    each sentence re-taken, idle and with both cores busy."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        script = Path(shutil.copy(LONG_EXAMPLE, folder / LONG_EXAMPLE.name))
+        env = child_env(VOICER_CACHE_DIR=str(folder / "cache"))
+        with studio_process(folder, script.name, env) as studio, studio.client() as api:
+            first_render(api)
+            rendered = time.perf_counter() - studio.began
+            print(f"studio's first render done at {rendered:.1f} s", flush=True)
+            engine = warm_kokoro()
+            with studio_page(studio.address) as page:
+                for turn, (condition, spinners) in enumerate(RETAKE_CONDITIONS):
+                    print(f"-- {condition} (load average {load_average()})", flush=True)
+                    with busy_cores(spinners):
+                        mark, first = cpu_mark(), turn * RETAKE_ROUNDS
+                        for case in RETAKE_CASES:
+                            made = retake_rounds(page, api, engine, script, case, first)
+                            print_retakes(condition, case, made)
+                        elsewhere = cores_elsewhere(mark)
+                    print(f"{'':14} other work on this machine: {elsewhere:.2f} cores meanwhile")
+
+
+def cpu_mark() -> tuple[float, float, float]:
+    return time.perf_counter(), busy_seconds(), own_cpu_seconds()
+
+
+def cores_elsewhere(mark: tuple[float, float, float]) -> float:
+    """The cores kept busy on average since ``mark`` by processes other than this one and
+    those it started (Linux; else 0)."""
+    wall, busy, ours = (now - then for now, then in zip(cpu_mark(), mark, strict=True))
+    return max(0.0, busy - ours) / wall
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process and of every process it started, and they started, still
+    running (with those they waited for) (Linux; else 0)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit():  # stat's fields after the name: ppid, ..., 11-14 times
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                stats[int(entry.name)] = (int(fields[1]), sum(map(int, fields[11:15])))
+    ours = {os.getpid()}
+    while more := {pid for pid, (parent, _) in stats.items() if parent in ours} - ours:
+        ours |= more
+    return sum(stats[pid][1] for pid in ours if pid in stats) / os.sysconf("SC_CLK_TCK")
+
+
+def warm_kokoro() -> Any:
+    """KokoroEngine in this process, as the studio speaks a re-take (every core's thread),
+    its model loaded and its first sentence spoken."""
+    from voicer.model import Prosody
+    from voicer.synthesis.engines.kokoro import KokoroEngine
+
+    engine = KokoroEngine()
+    engine.load()
+    engine.synthesize("同志们，大家好。", "zm_yunxi", Prosody())
+    return engine
+
+
+@contextlib.contextmanager
+def studio_page(address: str) -> Iterator[Any]:
+    """The studio's page in headless Chromium, once its first render is shown."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(address)
+            page.wait_for_selector("body[data-ready]", timeout=RETAKE_TIMEOUT_MS)
+            yield page
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def busy_cores(count: int) -> Iterator[None]:
+    """``count`` processes that each keep a core busy meanwhile."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def retake_rounds(
+    page: Any, api: Any, engine: Any, script: Path, case: str, first: int
+) -> list[Retake]:
+    """RETAKE_ROUNDS re-takes of one case, changes ``first`` on (each new to this run)."""
+    made = []
+    for number in range(first, first + RETAKE_ROUNDS):
+        page.wait_for_function("() => !document.body.classList.contains('busy')")
+        change_sentence(page, case, number)
+        timed = page.evaluate(
+            TIMED_RETAKE, {"index": RETAKE_SENTENCE, "timeout": RETAKE_TIMEOUT_MS}
+        )
+        # the page plays the sentence re-taken: silent while the engine is timed
+        page.wait_for_function("() => !document.body.classList.contains('busy')")
+        page.evaluate("() => document.querySelector('#player').pause()")
+        said = api.get("/api/state").json()["sentences"][RETAKE_SENTENCE]
+        failure = timed["failure"] or unlike(said, retake_change(case, number))
+        found = (timed["seconds"], engine_alone(engine, said, script), failure)
+        made.append(Retake(*found, timed["answer"], timed["preview"]))
+    return made
+
+
+def retake_change(case: str, number: int) -> dict[str, Any]:
+    """Change number ``number`` of ``case``, as the state says it once made."""
+    if case == "settings":  # and another voice, of those the page offers
+        return {"rate": 6 + 4 * number, "pause": 450 + 50 * number}
+    return {"shown": (TYPED if case == "typed" else PASTED)[number]}
+
+
+def unlike(said: dict[str, Any], change: dict[str, Any]) -> str | None:
+    """What the state ``said`` of the sentence shows the change did not make, if anything."""
+    wrong = {name: said[name] for name, value in change.items() if said[name] != value}
+    return f"the sentence has {wrong}, not {change}" if wrong else None
+
+
+def change_sentence(page: Any, case: str, number: int) -> None:
+    """Change number ``number`` of ``case`` made in the page as a person makes it, up to the
+    click on Re-take: a text typed or pasted over the sentence's, or another voice (of those
+    the page offers), a new rate and a new pause."""
+    item = page.locator(f'.sentence[data-index="{RETAKE_SENTENCE}"]')
+    change = retake_change(case, number)
+    if case == "settings":
+        select = item.locator("select.voice")
+        offered = select.locator("option").evaluate_all("options => options.map(o => o.value)")
+        others = [voice for voice in offered if voice and voice != select.input_value()]
+        select.select_option(others[number % len(others)])
+        item.locator("input.rate").fill(str(change["rate"]))
+        item.locator("input.pause").fill(str(change["pause"]))
+        return
+    item.locator("textarea.edit").select_text()
+    if case == "typed":
+        page.keyboard.type(change["shown"], delay=KEY_DELAY_MS)
+    else:
+        page.keyboard.insert_text(change["shown"])  # one input event, as a paste fires
+
+
+def engine_alone(engine: Any, said: dict[str, Any], script: Path) -> float:
+    """Seconds the engine takes, in this process, to say the sentence as the studio has it:
+    its spoken text, voice and rate from the state (``said``), with the readings of the
+    studio's file written into the text, as pipeline.synthesise_segment does."""
+    from dataclasses import replace
+
+    from voicer import pipeline
+    from voicer.script.overrides import annotate
+    from voicer.script.reading import read_script
+
+    plan = pipeline.prepare(read_script(script), pipeline.RenderOptions(engine="kokoro"))
+    segment = plan.segments[RETAKE_SENTENCE]
+    if segment.spoken != said["spoken"]:
+        raise RuntimeError(f"the studio says {said['spoken']!r}, its file {segment.spoken!r}")
+    text = annotate(said["spoken"], segment.pinyin)
+    prosody = replace(plan.prosody, rate=said["rate"])
+    clear_g2p_caches()  # the engine reads the text afresh, as the studio does a new one
+    began = time.perf_counter()
+    engine.synthesize(text, said["voice"], prosody)
+    return time.perf_counter() - began
+
+
+def print_retakes(condition: str, case: str, made: list[Retake]) -> None:
+    factor, constant = RETAKE_BOUND
+    held = [retake for retake in made if retake.failure is None]
+    worst = max((retake.ratio for retake in held), default=float("nan"))
+    verdict = "holds" if len(held) == len(made) and worst <= 1 else "MISSED"
+    print(
+        f"{condition:<5}{case:<9} re-take {_figures([r.seconds for r in made])} s; "
+        f"engine {_figures([r.engine_seconds for r in made])} s; re-take / "
+        f"({factor:g}*engine + {constant:g}) {_figures([r.ratio for r in held])}: "
+        f"worst {worst:.3f}, {verdict}"
+    )
+    answers = _figures([r.answer_seconds for r in made])
+    downloads = _figures([r.preview_seconds for r in made])
+    print(
+        f"{'':14} of which the re-take's answer {answers} s, the preview's download {downloads} s"
+    )
+    for retake in made:
+        if retake.failure is not None:
+            print(f"{'':14} failed after {retake.seconds:.1f} s: {retake.failure}")
+    sys.stdout.flush()
+
+
+# --- batch ---------------------------------------------------------------------------------
 
 
 BATCH_SCRIPTS = 20
@@ -945,6 +1259,10 @@ def console_script(name: str) -> list[str]:
     if found.exists():
         return [str(found)]
     return [sys.executable, "-m", name.replace("-", "_")]
+
+
+def load_average() -> str:
+    return ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -1119,6 +1437,7 @@ def main() -> None:
         "video": lambda: video_section(args.text or LONG_EXAMPLE),
         "studio": studio_section,
         "studiostart": lambda: studiostart_section(args.text or LONG_EXAMPLE),
+        "retake": retake_section,
         "batch": lambda: batch_section(args.quick),
         "small": lambda: small_section(args.quick),
         "align": lambda: align_section(
@@ -1126,8 +1445,7 @@ def main() -> None:
         ),
     }
     for name in args.sections or SECTIONS:
-        load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
-        print(f"== {name} == (load average {load} on {os.cpu_count()} cores)", flush=True)
+        print(f"== {name} == (load average {load_average()} on {os.cpu_count()} cores)", flush=True)
         sections[name]()
         sys.stdout.flush()
 

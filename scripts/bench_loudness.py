@@ -49,9 +49,9 @@ def timed(label: str, seconds: float, call):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--rate", type=int, default=48000)
-    parser.add_argument("--audio", type=Path, default=None)
+    parser.add_argument("--minutes", type=float, default=10.0, help="programme length [10]")
+    parser.add_argument("--rate", type=int, default=48000, help="sample rate, Hz [48000]")
+    parser.add_argument("--audio", type=Path, help="an audio file to repeat [synthetic]")
     args = parser.parse_args()
 
     seconds = args.minutes * 60

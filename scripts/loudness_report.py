@@ -19,10 +19,9 @@ import numpy as np
 import pyloudnorm
 
 from voicer import RenderOptions, ffmpeg, render
-from voicer.audio.loudness import PRESETS, target_for
-from voicer.audio.mastering import deliver
+from voicer.audio.loudness import PRESETS
+from voicer.audio.mastering import default_loudness, deliver
 from voicer.audio.stream import ArraySignal
-from voicer.pipeline import default_loudness
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "speech.txt"
 
@@ -40,8 +39,8 @@ def true_peak(path: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--text", type=Path, default=EXAMPLE)
-    parser.add_argument("--engine", default="kokoro")
+    parser.add_argument("--text", type=Path, default=EXAMPLE, help="the speech [the example]")
+    parser.add_argument("--engine", default="kokoro", help="the engine that speaks it [kokoro]")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -55,10 +54,11 @@ def main() -> None:
         for preset in PRESETS:
             for suffix in (".wav", ".mp3"):
                 path = folder / f"{preset}{suffix}"
-                lufs, ceiling = target_for(preset)
+                settings = RenderOptions(loudness=preset).mastering(path)
+                assert settings.target is not None  # every preset but none has a target
+                lufs, ceiling = settings.target
                 began = time.perf_counter()
-                delivery = RenderOptions().delivery(path)
-                deliver(ArraySignal(programme, 24000), delivery, (lufs, ceiling), path)
+                deliver(ArraySignal(programme, 24000), settings.delivery, settings.target, path)
                 seconds = time.perf_counter() - began
                 decoded = decode(path, 48000).astype(np.float64)
                 measured = pyloudnorm.Meter(48000).integrated_loudness(decoded)

@@ -5,7 +5,7 @@
 
 It runs `npm pack kokoro-js@1.2.1` in a temporary directory, takes `package/voices/z[fm]_*.bin`
 (float32 style vectors, 510 x 256, Apache-2.0, by hexgrad), and compares them byte for byte
-with voicer/engines/voices/kokoro/ and the sha256 sums in its provenance.json.
+with voicer/synthesis/engines/voices/kokoro/ and the sha256 sums in its provenance.json.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import tempfile
 from pathlib import Path
 
 PACKAGE = "kokoro-js@1.2.1"
-TARGET = Path(__file__).resolve().parent.parent / "voicer" / "engines" / "voices" / "kokoro"
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = ROOT / "voicer" / "synthesis" / "engines" / "voices" / "kokoro"
 
 
 def fetch_voices(workdir: Path) -> dict[str, bytes]:
@@ -31,7 +32,10 @@ def fetch_voices(workdir: Path) -> dict[str, bytes]:
         for member in archive.getmembers():
             name = Path(member.name).name
             if member.name.startswith("package/voices/z") and name.endswith(".bin"):
-                voices[name] = archive.extractfile(member).read()
+                data = archive.extractfile(member)
+                if data is None:
+                    raise SystemExit(f"{member.name} in {tarball.name} is not a file")
+                voices[name] = data.read()
     return voices
 
 

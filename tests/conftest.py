@@ -46,7 +46,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(groups))}")
 
 
-# --- edge: a loopback stand-in for the Edge read-aloud service (tests/edge_server.py) ----------
+# --- edge: a loopback stand-in for the Edge read-aloud service (scripts/edge_server.py) --------
 
 
 def closed_port_url() -> str:

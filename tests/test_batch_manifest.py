@@ -249,7 +249,7 @@ def test_every_problem_of_a_manifest_is_reported_a_line_each(tmp_path):
     path = _manifest(tmp_path, text)
     with pytest.raises(InputError) as caught:
         entries(path, tmp_path / "out", {}, ())
-    assert caught.value.exit_code == 2
+    assert cli.exit_code(caught.value) == 2
     assert str(caught.value).splitlines() == [
         f"{path}: unknown key 'colour' (a manifest has [defaults] and [[script]] only)",
         f"{path}: [defaults]: unknown option 'voise'",

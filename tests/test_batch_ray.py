@@ -26,8 +26,7 @@ from voicer.batch.run import Batch, Job, Progress  # noqa: E402
 from voicer.errors import InputError, VoicerError  # noqa: E402
 from voicer.model import Prosody  # noqa: E402
 from voicer.script import reading  # noqa: E402
-from voicer.synthesis import engines  # noqa: E402
-from voicer.synthesis.engines import kokoro  # noqa: E402
+from voicer.synthesis.engines import kokoro, registry, selection  # noqa: E402
 from voicer.synthesis.engines.tone import ToneEngine  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]
@@ -230,7 +229,7 @@ def test_an_error_finishing_a_script_arrives_as_raised(backend, tmp_path):
     with pytest.raises(VoicerError) as local:
         pipeline.deliver(plan, clips, outputs, options)
     ray_plan = pipeline.prepare(
-        plan.script, options, engines.Choice(backend.engine(tone), plan.choice.voice)
+        plan.script, options, selection.Choice(backend.engine(tone), plan.choice.voice)
     )
 
     finished = backend.finish(Job(ray_plan, clips, outputs, options, None))
@@ -247,7 +246,7 @@ def test_a_ray_engine_pickles_as_the_engine_it_wraps(backend):
     assert isinstance(pickle.loads(pickle.dumps(engine)), ToneEngine)
     assert engine.default_jobs == backend.workers == 2
     assert engine.cache_version == ToneEngine.cache_version
-    assert backend.engine(engines.create("edge")).name == "edge"  # edge stays in the driver
+    assert backend.engine(registry.create("edge")).name == "edge"  # edge stays in the driver
 
 
 def test_the_local_instance_listens_on_loopback(backend):

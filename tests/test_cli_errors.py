@@ -7,6 +7,9 @@ internal error would raise here."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,3 +144,18 @@ def test_nothing_to_speak_says_why(tmp_path: Path, name: str, text: str, args, m
     assert line.startswith("voicer: error: ") and message in line
     assert "placeholder" not in line or "placeholder" in message
     assert sorted(path.name for path in tmp_path.iterdir()) == [name]
+
+
+def test_a_reader_that_leaves_early_gets_no_error(tmp_path: Path):
+    """``voicer voices | head -1``: the pipe closes before voicer has written; it says nothing
+    on stderr (it once said "internal error: BrokenPipeError") and exits as a pipe's writer
+    does."""
+    command = [sys.executable, "-m", "voicer", "voices", "--engine", "kokoro"]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # the reader is gone before the first line
+    _, stderr = process.communicate(timeout=120)
+    assert stderr.decode() == ""
+    assert process.returncode == 128 + signal.SIGPIPE

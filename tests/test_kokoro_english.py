@@ -13,8 +13,9 @@ from speech_audio import decode, invoke_voicer, made_once, shared_temp, speech_r
 
 from voicer.errors import InputError
 from voicer.model import Prosody
-from voicer.synthesis.engines import choose, kokoro_english
+from voicer.synthesis.engines import kokoro_english
 from voicer.synthesis.engines.kokoro import KokoroEngine
+from voicer.synthesis.engines.selection import choose
 
 pytestmark = pytest.mark.skipif(
     not kokoro_english.available(), reason="needs the extra voicer[english]"

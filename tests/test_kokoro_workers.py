@@ -17,8 +17,7 @@ from speech_audio import none_left, start_cli, workers_seen
 
 from voicer.errors import SynthesisError, VoicerError
 from voicer.model import Prosody
-from voicer.synthesis import engines
-from voicer.synthesis.engines import kokoro, workers
+from voicer.synthesis.engines import kokoro, registry, workers
 
 pytestmark = pytest.mark.slow  # worker processes that each load the model
 
@@ -37,14 +36,14 @@ def wrapped(pool: str, engine: kokoro.KokoroEngine | None = None) -> workers.Wor
 
 def test_kokoro_runs_in_workers_and_stays_a_kokoro_engine(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("VOICER_KOKORO_WORKERS", raising=False)
-    engine = engines.create("kokoro")
+    engine = registry.create("kokoro")
     assert isinstance(engine, workers.Workers) == ((os.cpu_count() or 1) >= 2)
     assert engine.name == "kokoro" and engine.word_marks
     assert engine.default_jobs == min(os.cpu_count() or 1, 4)
     assert engine.cache_version == kokoro.KokoroEngine().cache_version  # one cache for both
     assert engine.model_path is None  # what the protocol does not name is kokoro's own
     monkeypatch.setenv("VOICER_KOKORO_WORKERS", "1")
-    assert isinstance(engines.create("kokoro"), kokoro.KokoroEngine)
+    assert isinstance(registry.create("kokoro"), kokoro.KokoroEngine)
 
 
 def test_workers_speak_exactly_as_this_process_does():

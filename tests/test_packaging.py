@@ -70,3 +70,14 @@ def test_the_build_backend_reads_an_spdx_licence_string():
     assert setuptools.specifier, "setuptools needs a lower bound"
     assert not setuptools.specifier.contains(Version("76.99"), prereleases=True)
     assert setuptools.specifier.contains(Version("77.0.0"))
+
+
+def test_the_wheel_holds_voicer_alone():
+    """The package discovery pyproject.toml configures finds voicer's packages and nothing
+    else: scripts/ (the bench, the Edge stand-in) and tests/ stay in the checkout."""
+    from setuptools import find_namespace_packages
+
+    find = _pyproject()["tool"]["setuptools"]["packages"]["find"]
+    found = find_namespace_packages(str(ROOT), include=find["include"])
+    assert "voicer" in found
+    assert [name for name in found if name.split(".")[0] != "voicer"] == []

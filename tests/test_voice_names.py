@@ -14,7 +14,7 @@ import pytest
 from speech_audio import invoke_voicer, run_voicer
 
 from voicer.errors import InputError
-from voicer.synthesis import engines
+from voicer.synthesis.engines import registry, selection
 
 SPEECH = "今天开会。"
 
@@ -102,7 +102,7 @@ def test_markup_voices_are_checked_against_the_live_list(edge_server, tmp_path):
 
 def test_unknown_voice_names_close_matches():
     with pytest.raises(InputError, match=r"did you mean zm_yunxi\b"):
-        engines.choose("kokoro", "zm_yunxy", "zh")
+        selection.choose("kokoro", "zm_yunxy", "zh")
 
 
 # --- voicer voices --engine edge ------------------------------------------------------------
@@ -152,7 +152,7 @@ def test_render_help_says_the_engines_own_jobs_and_every_input(tmp_path, monkeyp
     said = " ".join(result.stdout.decode().split())
     # the engines a render would make, as many sentences at once as they take by default
     monkeypatch.setenv("VOICER_KOKORO_WORKERS", workers)
-    edge, kokoro = (engines.create(name).default_jobs for name in ("edge", "kokoro"))
+    edge, kokoro = (registry.create(name).default_jobs for name in ("edge", "kokoro"))
     assert f"[default: edge {edge}, kokoro {kokoro} (" in said
     assert (
         "INPUT (a text file, Markdown when it ends in .md or .markdown, or - for standard " in said

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from voicer import __version__, defaults, scratch
-from voicer.errors import InputError, VoicerError
+from voicer.errors import EngineUnavailable, InputError, OutputError, SynthesisError, VoicerError
 
 # each command imports the stages it uses: --help and check answer at once
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,6 +25,30 @@ if TYPE_CHECKING:
     from voicer.batch.run import Backend
     from voicer.batch.run import Progress as BatchProgress
     from voicer.model import Script
+
+
+# What the CLI exits with after each kind of error; an error class not listed here takes its
+# nearest listed base class's code.
+EXIT_CODES: dict[type[VoicerError], int] = {
+    VoicerError: 1,
+    InputError: 2,  # bad input or usage, found before any synthesis starts
+    SynthesisError: 1,
+    EngineUnavailable: 1,
+    OutputError: 1,
+}
+
+
+def exit_code(error: VoicerError) -> int:
+    """The exit code for ``error``, from ``EXIT_CODES``.
+
+    >>> exit_code(InputError("no such file")), exit_code(EngineUnavailable("no network"))
+    (2, 1)
+    """
+    return next(
+        EXIT_CODES[kind]
+        for kind in type(error).__mro__
+        if issubclass(kind, VoicerError) and kind in EXIT_CODES
+    )
 
 
 def reports_errors(command: F) -> F:
@@ -37,10 +61,13 @@ def reports_errors(command: F) -> F:
         except VoicerError as exc:
             for line in str(exc).splitlines() or [""]:  # several problems: a line each
                 click.echo(f"voicer: error: {line}", err=True)
-            _leave(exc.exit_code)
+            _leave(exit_code(exc))
         except KeyboardInterrupt:
             click.echo("voicer: interrupted; no output was written", err=True)
             _leave(130)
+        except BrokenPipeError:  # the reader left (voicer voices | head): nothing to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            _leave(128 + signal.SIGPIPE)
         except Exception as exc:
             if os.environ.get("VOICER_DEBUG"):
                 raise
@@ -416,12 +443,12 @@ class _MachineHelp(click.Option):
 
 
 def _jobs_help() -> str:
-    from voicer.synthesis import engines
+    from voicer.synthesis.engines import registry
 
     return (
-        f"Sentences synthesised at once [default: edge {engines.default_jobs('edge')}, "
-        f"kokoro {engines.default_jobs('kokoro')} (a worker process per core, at most "
-        f"{engines.KOKORO_MOST_WORKERS}; env: VOICER_KOKORO_WORKERS)]."
+        f"Sentences synthesised at once [default: edge {registry.default_jobs('edge')}, "
+        f"kokoro {registry.default_jobs('kokoro')} (a worker process per core, at most "
+        f"{registry.KOKORO_MOST_WORKERS}; env: VOICER_KOKORO_WORKERS)]."
     )
 
 
@@ -804,9 +831,9 @@ def cache_clear_command(cache_dir: Path | None) -> None:
 def voices_command(engine: str, locale: str | None) -> None:
     """List the voices of an engine (edge: the service's own list; offline, the list bundled
     with voicer, which stderr then says)."""
-    from voicer.synthesis import engines
+    from voicer.synthesis.engines.voice_names import listed_voices
 
-    found, notice = engines.listed_voices(engine)
+    found, notice = listed_voices(engine)
     if notice:
         _notice(notice)
     if locale:

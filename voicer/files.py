@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
+import sys
 import tempfile
+import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -27,6 +30,7 @@ from voicer.errors import InputError, OutputError
 
 CACHE_FOLDER_VARIABLE = "VOICER_CACHE_DIR"
 MAX_TEXT_BYTES = 16 << 20  # a speech of some 300 hours: anything larger is not a script
+_TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 
 def cache_folder() -> Path:
@@ -34,6 +38,25 @@ def cache_folder() -> Path:
     jieba's dictionary and word tags, kept between runs."""
     given = os.environ.get(CACHE_FOLDER_VARIABLE)
     return Path(given) if given else Path(platformdirs.user_cache_dir("voicer", appauthor=False))
+
+
+def toml_error(error: tomllib.TOMLDecodeError, path: Path) -> InputError:
+    """``error``, found reading the TOML file ``path``, as an InputError at its place there.
+
+    Before Python 3.14, TOMLDecodeError gives its line and column in its message only: they
+    are read from there, the one message of another library that voicer reads.
+
+    >>> str(toml_error(tomllib.TOMLDecodeError("Invalid value (at line 2, column 5)"), Path("a")))
+    'a:2:5: Invalid value'
+    """
+    if sys.version_info >= (3, 14):
+        return InputError(error.msg, source=str(path), line=error.lineno, column=error.colno)
+    message = str(error)
+    where = _TOML_WHERE.search(message)
+    reason = _TOML_WHERE.sub("", message)
+    if where is None:
+        return InputError(reason, source=str(path))
+    return InputError(reason, source=str(path), line=int(where[1]), column=int(where[2]))
 
 
 def read_input(path: Path, kind: str, limit: int = MAX_TEXT_BYTES) -> bytes:

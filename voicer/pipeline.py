@@ -45,8 +45,8 @@ from voicer.subtitles import formats, rules, timeline
 from voicer.subtitles.profiles import Profile, profile_for
 from voicer.subtitles.rules import Violation
 from voicer.subtitles.timestamps import from_ms, to_ms
-from voicer.synthesis import cache, engines, pool
-from voicer.synthesis.engines import workers
+from voicer.synthesis import cache, pool
+from voicer.synthesis.engines import selection, workers
 from voicer.synthesis.retry import RetryPolicy
 from voicer.synthesis.speech import MARGIN_MS
 from voicer.video import compose
@@ -250,7 +250,7 @@ class Plan:
     profile: Profile
     prosody: Prosody
     lexicon: spoken_form.Lexicon | None
-    choice: engines.Choice
+    choice: selection.Choice
     notices: tuple[str, ...]
 
     @property
@@ -258,7 +258,7 @@ class Plan:
         return self.script.language
 
 
-def prepare(script: Script, options: RenderOptions, choice: engines.Choice | None = None) -> Plan:
+def prepare(script: Script, options: RenderOptions, choice: selection.Choice | None = None) -> Plan:
     """Everything that can be decided before synthesis; an InputError for anything wrong.
     ``choice``: the engine and voice an earlier plan chose (kept loaded, not chosen again)."""
     prosody = parse_prosody(options.rate, options.volume, options.pitch)
@@ -266,10 +266,10 @@ def prepare(script: Script, options: RenderOptions, choice: engines.Choice | Non
     prepared = drafts.prepare(script, options.fills, options.allow_placeholders)
     lexicon = spoken_form.load_lexicon(options.lexicon) if options.lexicon else None
     segments = drafts.speakable(prepared.segments, script.language, lexicon)
-    choice = choice or engines.choose(
+    choice = choice or selection.choose(
         options.engine, options.voice, script.language, options.kokoro_model, options.probe_timeout
     )
-    segments, mapped = engines.with_engine_voices(segments, choice)
+    segments, mapped = selection.with_engine_voices(segments, choice)
     unsaid: list[str] = []
     if not choice.engine.takes_pinyin:
         say = lexicon.say if lexicon is not None else {}
@@ -278,7 +278,7 @@ def prepare(script: Script, options: RenderOptions, choice: engines.Choice | Non
     notices = [
         *script.notices,
         *choice.notices,
-        *engines.ignored_settings_notices(choice, prosody),
+        *selection.ignored_settings_notices(choice, prosody),
         *mapped,
         *unsaid,
     ]
@@ -332,7 +332,7 @@ def synthesise_segment(speaker: pool.Speaker, plan: Plan, segment: Segment) -> C
         # the readings travel in the text (none for an engine that cannot take them)
         return speaker.speak(annotate(segment.spoken, segment.pinyin), segment.voice, prosody)
     except SynthesisError as exc:
-        raise type(exc)(f"line {segment.line} (“{pool.preview(segment.shown)}”): {exc}") from None
+        raise exc.within(f"line {segment.line} (“{pool.preview(segment.shown)}”)") from None
 
 
 def assemble(

@@ -13,7 +13,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from voicer import pipeline
 from voicer.batch.run import Job
-from voicer.synthesis.engines import Engine, workers
+from voicer.synthesis.engines import workers
+from voicer.synthesis.engines.protocol import Engine
 
 
 class LocalBackend:

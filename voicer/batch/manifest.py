@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import re
 import tomllib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -66,12 +65,13 @@ from voicer import files, pipeline
 from voicer.audio.delivery import FORMATS as AUDIO_FORMATS
 from voicer.audio.loudness import PRESETS as LOUDNESS_PRESETS
 from voicer.batch import report
+from voicer.defaults import ENGINE_NAMES
 from voicer.errors import InputError
 from voicer.script import placeholders
 from voicer.script.reading import decode
 from voicer.subtitles import formats
 from voicer.subtitles.profiles import STYLES
-from voicer.synthesis import cache, engines
+from voicer.synthesis import cache
 from voicer.video.containers import CONTAINERS
 
 SCRIPT_SUFFIXES = (".txt", ".md")
@@ -118,13 +118,12 @@ RANGES: dict[str, tuple[float, float]] = {
     "retries": (0, 20),
 }
 CHOICES: dict[str, tuple[object, ...]] = {
-    "engine": engines.ENGINE_NAMES,
+    "engine": ENGINE_NAMES,
     "subtitle_style": STYLES,
     "loudness": (*LOUDNESS_PRESETS, "none"),
     "bit_depth": (16, 24),
 }
 _EXISTING_FILES = ("lexicon", "fill_file", "kokoro_model")  # checked before anything renders
-_TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 Listed = tuple[Path, str, dict[str, Any]]  # a script, how messages name it, its own options
 
@@ -293,10 +292,7 @@ def _toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        message = str(error)
-        found = _TOML_WHERE.search(message)
-        prefix = f"{path}:{found.group(1)}:{found.group(2)}" if found else str(path)
-        raise InputError(f"{prefix}: {_TOML_WHERE.sub('', message)}") from None
+        raise files.toml_error(error, path) from None
 
 
 def _script_path(manifest: Path, item: Mapping[str, Any], where: str) -> Path:
@@ -370,7 +366,7 @@ def _value(name: str, key: str, value: Any, folder: Path, where: str) -> Any:
         try:
             return _CONVERTERS[kind](value)
         except InputError as error:
-            raise InputError(f"{where}: {key}: {error}") from None
+            raise error.within(f"{where}: {key}") from None
     return value
 
 
@@ -458,7 +454,7 @@ def _checked_choice(name: str, value: Any) -> Any:
     try:
         return _CONVERTERS[name](value)
     except InputError as error:
-        raise InputError(f"--{name}: {error}") from None
+        raise error.within(f"--{name}") from None
 
 
 def _kinds() -> dict[str, object]:
@@ -501,7 +497,7 @@ def _check_delivery(options: pipeline.RenderOptions, audio: Path, where: str) ->
     try:
         options.mastering(sound, broadcast=container is not None)
     except InputError as error:
-        raise InputError(f"{where}: {error}") from None
+        raise error.within(where) from None
 
 
 def _check_distinct_outputs(made: Sequence[Entry]) -> None:

@@ -70,7 +70,8 @@ from voicer import files, pipeline, scratch
 from voicer.batch.run import Job
 from voicer.errors import InputError, OutputError, SynthesisError, VoicerError
 from voicer.model import Clip, Prosody, Voice
-from voicer.synthesis.engines import Engine, workers
+from voicer.synthesis.engines import workers
+from voicer.synthesis.engines.protocol import Engine
 
 MISSING = "the ray backend needs the extra: pip install 'voicer[ray]'"
 CONNECT_SECONDS = 5.0  # how long a cluster's address has to accept a connection

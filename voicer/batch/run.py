@@ -35,8 +35,9 @@ from voicer.batch.report import Outcome
 from voicer.errors import OutputError, VoicerError
 from voicer.model import Clip
 from voicer.script import reading
-from voicer.synthesis import engines, pool
-from voicer.synthesis.engines import Engine
+from voicer.synthesis import pool
+from voicer.synthesis.engines import selection
+from voicer.synthesis.engines.protocol import Engine
 from voicer.synthesis.retry import Backoff
 from voicer.video.picture import Picture
 
@@ -107,7 +108,7 @@ class Batch:
         self.backend = backend
         self.on_progress = on_progress
         self._lock = threading.Lock()
-        self._choices: dict[tuple[object, ...], engines.Choice] = {}
+        self._choices: dict[tuple[object, ...], selection.Choice] = {}
         self._engines: dict[int, Engine] = {}
         self._limits: dict[int, threading.Semaphore] = {}  # requests at once, per engine
         self._backoff = Backoff()  # one for every script: a throttled service slows them all
@@ -170,13 +171,13 @@ class Batch:
             self._sentences += len(plan.segments)
         return _Script(entry, plan, speaker, picture)
 
-    def _choice(self, entry: Entry, language: str) -> engines.Choice:
+    def _choice(self, entry: Entry, language: str) -> selection.Choice:
         """The engine and voice for a script, chosen once for every script that asks alike,
         with the engine as the backend runs it."""
         options = entry.options
         key = (options.engine, options.voice, language, options.kokoro_model)
         if key not in self._choices:
-            chosen = engines.choose(
+            chosen = selection.choose(
                 options.engine, options.voice, language, options.kokoro_model,
                 options.probe_timeout,
             )  # fmt: skip

@@ -36,7 +36,6 @@ _HALF_WIDTH = re.compile(r"(?<![0-9])[,:](?![0-9])|[;?!()]")
 _HALF_TO_FULL = {",": "，", ":": "：", ";": "；", "?": "？", "!": "！", "(": "（", ")": "）"}
 _ODD_PUNCTUATION = set("※@#&\\|^`_")
 _UNSPEAKABLE_CATEGORIES = {"So", "Sm", "Sk", "Co", "Cn", "Cs", "No"}
-_MARKUP_ERROR = re.compile(r"(\d+):(\d+): (.*)")
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ def script_findings(
     try:
         prepared = prepare.prepare(script, allow_placeholders=True)
     except InputError as exc:
-        return sorted([*found, _markup_error(str(exc))], key=_position)
+        return sorted([*found, _markup_error(exc)], key=_position)
     found += sentence_findings(
         prepared.segments, script.language, cue_count, lexicon, prepared.locate
     )
@@ -125,10 +124,12 @@ def _placeholder(script: Script, found: placeholders.Placeholder) -> Finding:
     )
 
 
-def _markup_error(message: str) -> Finding:
-    match = _MARKUP_ERROR.match(message)
-    line, column, what = (int(match[1]), int(match[2]), match[3]) if match else (1, 1, message)
-    return Finding(line, column, "error", "markup", "", what)
+def _markup_error(error: InputError) -> Finding:
+    """The finding for an error that stops the draft being prepared (at 1:1 when it has no
+    place in the draft)."""
+    if error.line is None or error.source is not None:
+        return Finding(1, 1, "error", "markup", "", str(error))
+    return Finding(error.line, error.column or 1, "error", "markup", "", error.reason)
 
 
 def _sentence_findings(

@@ -36,8 +36,8 @@ Rules, decided here once:
   line that holds nothing else.
 - Anything else in square brackets, a ``[`` with no ``]`` after it on its line, a bad pause
   length, a malformed rate, bad pinyin, or a reading with more syllables than there are Han
-  characters right before it is an ``InputError`` starting ``LINE:COLUMN:`` (1-based, of the
-  ``[``, in the original text).
+  characters right before it is an ``InputError`` whose ``line`` and ``column`` (1-based) are
+  those of the ``[`` in the original text; its message starts ``LINE:COLUMN:``.
 - ``Marked.origin(offset)`` maps any offset in the clean text back to the original (line,
   column); ``Marked.origin_at(line, column)`` does the same for a line and column counted in
   the clean text (as ``text.segments`` counts them), so sentences can still be reported at the
@@ -251,11 +251,9 @@ def _parse_line(number: int, raw: str) -> _Line:
         if match.group() == "[[":
             line.add_text(column, "[")
             continue
+        where = _Where(number, column)
         if match.group(1) is None:
-            raise InputError(
-                f"{number}:{column}: unclosed [ (markup ends with ] on its line; {_LITERAL})"
-            )
-        where = f"{number}:{column}"
+            raise where.error(f"unclosed [ (markup ends with ] on its line; {_LITERAL})")
         syllables = _reading(match.group(1), where)
         if syllables is not None:
             read = line.readings[-1][0] if line.readings else 0
@@ -270,7 +268,18 @@ def _parse_line(number: int, raw: str) -> _Line:
     return line
 
 
-def _reading(content: str, where: str) -> tuple[str, ...] | None:
+@dataclass(frozen=True)
+class _Where:
+    """The line and column of the markup being read, for the errors it may raise."""
+
+    line: int
+    column: int
+
+    def error(self, reason: str) -> InputError:
+        return InputError(reason, line=self.line, column=self.column)
+
+
+def _reading(content: str, where: _Where) -> tuple[str, ...] | None:
     """The syllables of the markup ``[content]`` when it is a reading; else None."""
     if content.lstrip().startswith("#") or content.split(" ", 1)[0].lower() in _KEYWORDS:
         return None
@@ -278,25 +287,25 @@ def _reading(content: str, where: str) -> tuple[str, ...] | None:
         return parse_pinyin(content)
     except ValueError as error:
         if looks_like_pinyin(content):
-            raise InputError(
-                f"{where}: unknown markup [{content}], not pinyin: {error}; {_KNOWN}"
+            raise where.error(
+                f"unknown markup [{content}], not pinyin: {error}; {_KNOWN}"
             ) from None
         return None
 
 
-def _check_read(before: str, syllables: tuple[str, ...], where: str, shown: str) -> None:
+def _check_read(before: str, syllables: tuple[str, ...], where: _Where, shown: str) -> None:
     """An InputError unless ``before`` (the line so far, after any reading already given)
     ends with a Han character for each syllable."""
     count = len(syllables)
     han = len(_HAN_END.search(before).group())  # type: ignore[union-attr]
     if han < count:
-        raise InputError(
-            f"{where}: the reading {shown} needs {count} Han character{'s' if count != 1 else ''}"
+        raise where.error(
+            f"the reading {shown} needs {count} Han character{'s' if count != 1 else ''}"
             f" right before it (one per syllable), found {han} ({_LITERAL})"
         )
 
 
-def _directive(content: str, where: str) -> tuple[str, Value] | None:
+def _directive(content: str, where: _Where) -> tuple[str, Value] | None:
     """(kind, value) for the markup ``[content]``; None for a comment."""
     if content.lstrip().startswith("#"):
         return None
@@ -306,7 +315,7 @@ def _directive(content: str, where: str) -> tuple[str, Value] | None:
     if keyword == "pause":
         return "pause", _pause(argument, where, shown)
     if keyword not in ("voice", "rate"):
-        raise InputError(f"{where}: unknown markup {shown}; {_KNOWN}")
+        raise where.error(f"unknown markup {shown}; {_KNOWN}")
     if argument.lower() == "default":
         return keyword, None
     if keyword == "voice":
@@ -314,37 +323,34 @@ def _directive(content: str, where: str) -> tuple[str, Value] | None:
     return "rate", _rate(argument, where, shown)
 
 
-def _pause(argument: str, where: str, shown: str) -> float:
+def _pause(argument: str, where: _Where, shown: str) -> float:
     """Seconds from ``1.5s`` or ``800ms``."""
     match = _LENGTH.fullmatch(argument)
     if not match:
-        raise InputError(
-            f"{where}: bad pause length in {shown}: write seconds or milliseconds,"
+        raise where.error(
+            f"bad pause length in {shown}: write seconds or milliseconds,"
             " e.g. [pause 1.5s] or [pause 800ms]"
         )
     number, unit = match.groups()
     seconds = float(number) / (1000 if unit.lower() == "ms" else 1)
     if not 0 < seconds <= MAX_PAUSE:
-        raise InputError(
-            f"{where}: the pause in {shown} must be longer than 0 and at most {MAX_PAUSE:g} s"
-        )
+        raise where.error(f"the pause in {shown} must be longer than 0 and at most {MAX_PAUSE:g} s")
     return seconds
 
 
-def _voice(argument: str, where: str, shown: str) -> str:
+def _voice(argument: str, where: _Where, shown: str) -> str:
     if not argument:
-        raise InputError(
-            f"{where}: {shown} names no voice, e.g. [voice zh-CN-YunxiNeural] or [voice default]"
+        raise where.error(
+            f"{shown} names no voice, e.g. [voice zh-CN-YunxiNeural] or [voice default]"
         )
     if any(c.isspace() for c in argument):
-        raise InputError(f"{where}: a voice name has no spaces: {shown}")
+        raise where.error(f"a voice name has no spaces: {shown}")
     return argument
 
 
-def _rate(argument: str, where: str, shown: str) -> str:
+def _rate(argument: str, where: _Where, shown: str) -> str:
     """The rate as edge-tts writes it, ``+10%``."""
     try:
         return f"{parse_percent(argument, 'rate', -50, 100):+d}%"
     except InputError as error:
-        reason = str(error).split(": ", 1)[-1]
-        raise InputError(f"{where}: bad rate in {shown}: {reason}, or default") from None
+        raise where.error(f"bad rate in {shown}: {error.reason}, or default") from None

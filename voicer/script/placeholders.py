@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from voicer import files
 from voicer.errors import InputError
-from voicer.files import read_input
 from voicer.script.reading import decode
 
 _LATIN = "A-Za-zＡ-Ｚａ-ｚ"  # letters of a Latin word, ASCII and full-width
@@ -95,7 +95,6 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
 
 _POSITION = re.compile(r"(\d+):(\d+)")
 _BRACED_KEY = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}\}?")
-_TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 
 @dataclass(frozen=True)
@@ -364,7 +363,7 @@ def load_fill_file(path: Path) -> dict[str, list[str]]:
     several lines collects its values in order. Text is read like a script (UTF-8, UTF-16
     with a BOM, GB18030).
     """
-    text = decode(read_input(path, "fill file"), str(path))
+    text = decode(files.read_input(path, "fill file"), str(path))
     if path.suffix.lower() == ".toml":
         return _from_toml(text, path)
     return _from_lines(text, path)
@@ -378,7 +377,9 @@ def _from_lines(text: str, path: Path) -> dict[str, list[str]]:
         key, value = _split_pair(line, "\t" if "\t" in line else "=")
         if key is None or value is None:
             raise InputError(
-                f"{path}:{number}: expected KEY=VALUE or KEY<tab>VALUE, got {line.strip()!r}"
+                f"expected KEY=VALUE or KEY<tab>VALUE, got {line.strip()!r}",
+                source=str(path),
+                line=number,
             )
         values.setdefault(key, []).append(value)
     return values
@@ -388,10 +389,7 @@ def _from_toml(text: str, path: Path) -> dict[str, list[str]]:
     try:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        message = str(error)
-        where = _TOML_WHERE.search(message)
-        prefix = f"{path}:{where.group(1)}:{where.group(2)}" if where else str(path)
-        raise InputError(f"{prefix}: {_TOML_WHERE.sub('', message)}") from None
+        raise files.toml_error(error, path) from None
     values: dict[str, list[str]] = {}
     for key, value in table.items():
         given = [value] if isinstance(value, str) else value

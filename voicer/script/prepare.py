@@ -19,7 +19,7 @@ from voicer.script.placeholders import Placeholder
 
 SHOWN_IN_ERROR = 5  # placeholders named in the one-line error; `voicer check` lists them all
 _COMMENT = re.compile(r"\[\[|\[#[^\]\n]*\]")  # a [[ is a literal [: no comment starts there
-_POSITION = re.compile(r"(\d+):(\d+)")
+_POSITION = re.compile(r"(\d+):(\d+)")  # a --fill LINE:COLUMN key
 
 
 @dataclass(frozen=True)
@@ -203,11 +203,10 @@ def _parse_markup(draft: _Draft) -> markup.Marked:
     try:
         return markup.parse(draft.text)
     except InputError as error:
-        where = _POSITION.match(str(error))
-        if where is None:
+        if error.line is None or error.column is None:
             raise
-        line, column = draft.source_position(int(where[1]), int(where[2]))
-        raise InputError(f"{line}:{column}{str(error)[where.end() :]}") from None
+        line, column = draft.source_position(error.line, error.column)
+        raise error.replaced(line=line, column=column) from None
 
 
 def _at_origin(segment: Segment, marked: markup.Marked, draft: _Draft) -> Segment:

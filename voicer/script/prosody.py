@@ -17,7 +17,8 @@ def _signed(match: re.Match[str]) -> int:
 
 
 def parse_percent(value: str, what: str, low: int = -100, high: int = 200) -> int:
-    """``"+10%"``, ``"10%"`` or ``"10"`` -> 10; anything else is an InputError.
+    """``"+10%"``, ``"10%"`` or ``"10"`` -> 10; anything else is an InputError, its ``reason``
+    saying what is wrong with the value.
 
     >>> parse_percent("-5%", "rate")
     -5
@@ -26,11 +27,12 @@ def parse_percent(value: str, what: str, low: int = -100, high: int = 200) -> in
     """
     match = _PERCENT.match(value)
     if not match:
-        raise InputError(f"invalid {what} {value!r}: expected a percentage such as +10% or -5%")
-    number = _signed(match)
-    if not low <= number <= high:
-        raise InputError(f"invalid {what} {value!r}: must be between {low:+d}% and {high:+d}%")
-    return number
+        reason = "expected a percentage such as +10% or -5%"
+    elif not low <= _signed(match) <= high:
+        reason = f"must be between {low:+d}% and {high:+d}%"
+    else:
+        return _signed(match)
+    raise InputError(reason).within(f"invalid {what} {value!r}")
 
 
 def parse_pitch(value: str) -> int:

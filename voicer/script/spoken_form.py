@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from voicer.errors import InputError
-from voicer.files import read_input
+from voicer.files import read_input, toml_error
 from voicer.script.overrides import is_han, looks_like_pinyin, parse_pinyin
 
 __all__ = ["Lexicon", "Reading", "explain", "load_lexicon", "origins", "spoken_form"]
@@ -210,8 +210,9 @@ def _tsv_lexicon(content: str, path: Path) -> Lexicon:
         fields = [field.strip() for field in line.split("\t")]
         if len(fields) not in (2, 3) or not all(fields):
             raise InputError(
-                f"{path}:{number}: expected 'written<TAB>spoken' (or "
-                f"'written<TAB>pinyin<TAB>spoken'), got {line!r}"
+                f"expected 'written<TAB>spoken' (or 'written<TAB>pinyin<TAB>spoken'), got {line!r}",
+                source=str(path),
+                line=number,
             )
         column = line.index("\t") + 2  # the second field's, as an editor counts
         column += len(line[column - 1 :]) - len(line[column - 1 :].lstrip())
@@ -223,8 +224,8 @@ def _toml_lexicon(content: str, path: Path) -> Lexicon:
     try:
         document = tomllib.loads(content)
     except tomllib.TOMLDecodeError as exc:
-        where = re.search(r"at line (\d+)", str(exc))
-        raise InputError(f"{path}:{where.group(1) if where else 1}: {exc}") from None
+        line = toml_error(exc, path).line or 1
+        raise InputError(str(exc), source=str(path), line=line) from None
     table = document.get("lexicon", document)
     if not isinstance(table, dict):
         raise InputError(f"{path}: 'lexicon' must be a table of written = \"spoken\" strings")
@@ -238,8 +239,10 @@ def _toml_lexicon(content: str, path: Path) -> Lexicon:
                 continue
         if not isinstance(value, str) or not written or not value.strip():
             raise InputError(
-                f"{path}:{line}: {written!r} must map to a non-empty string, or to a table "
-                'such as {pinyin = "hang2 zhang3", say = "航长"}'
+                f"{written!r} must map to a non-empty string, or to a table "
+                'such as {pinyin = "hang2 zhang3", say = "航长"}',
+                source=str(path),
+                line=line,
             )
         entries.add(line, column, written, value)
     return entries.lexicon()
@@ -256,6 +259,27 @@ def _toml_position(content: str, written: str) -> tuple[int, int]:
     return content.count("\n", 0, match.end()) + 1, match.end() - match.start() + 1
 
 
+@dataclass(frozen=True)
+class _At:
+    """Where a lexicon entry is: its file, its line (0: unknown) and its value's column."""
+
+    source: str
+    line: int
+    column: int
+    written: str
+
+    def entry_error(self, reason: str) -> InputError:
+        """An error about the whole entry, at its line."""
+        return InputError(reason, source=self.source, line=self.line or None)
+
+    def value_error(self, reason: str) -> InputError:
+        """An error about the entry's value, at its column (or by its written form when its
+        line is unknown)."""
+        if self.line:
+            return InputError(reason, source=self.source, line=self.line, column=self.column)
+        return InputError(f"{self.written!r}: {reason}", source=self.source)
+
+
 class _Entries:
     """A lexicon as its entries are read: each checked, and each written form defined once."""
 
@@ -269,18 +293,17 @@ class _Entries:
     def add(self, line: int, column: int, written: str, value: str, *say: str) -> None:
         """The entry ``written`` -> ``value`` (and what to say instead, for a reading) found at
         ``line`` (0: unknown), the value starting at ``column``."""
-        at_line = f"{self.path}:{line}" if line else f"{self.path}"
-        where = f"{at_line}:{column}" if line else f"{self.path}: {written!r}"
-        reading = self._reading(where, written, value, bool(say))
+        at = _At(str(self.path), line, column, written)
+        reading = self._reading(at, value, bool(say))
         if say and reading is None:
-            raise InputError(
-                f"{at_line}: a third field (what to say instead) is for a pinyin reading "
+            raise at.entry_error(
+                "a third field (what to say instead) is for a pinyin reading "
                 f"of Han characters, not {written!r}"
             )
         defined = (value, *say)
         if written in self.lines and self.lines[written][1] != defined:
             first = self.lines[written][0]
-            raise InputError(f"{at_line}: {written!r} is already defined on line {first}")
+            raise at.entry_error(f"{written!r} is already defined on line {first}")
         self.lines[written] = (line, defined)
         if reading is None:
             self.spoken[written] = value
@@ -289,22 +312,24 @@ class _Entries:
         if say and say[0].strip():
             self.say[written] = say[0].strip()
         elif say:
-            raise InputError(f"{where}: {written!r}: the text to say instead is empty")
+            raise at.value_error(f"{written!r}: the text to say instead is empty")
 
-    def _reading(self, where: str, written: str, value: str, says: bool) -> tuple[str, ...] | None:
-        """The syllables ``value`` gives ``written``; None for an entry that changes the text."""
+    def _reading(self, at: _At, value: str, says: bool) -> tuple[str, ...] | None:
+        """The syllables ``value`` gives ``at.written``; None for an entry that changes the
+        text."""
+        written = at.written
         if not is_han(written):
             return None
         try:
             syllables = parse_pinyin(value)
         except ValueError as error:
             if says or looks_like_pinyin(value):
-                raise InputError(f"{where}: {written}: bad pinyin: {error}") from None
+                raise at.value_error(f"{written}: bad pinyin: {error}") from None
             return None
         if len(syllables) != len(written):
             count = f"{len(syllables)} syllable{'s' if len(syllables) != 1 else ''}"
-            raise InputError(
-                f"{where}: {written} has {len(written)} characters but the reading "
+            raise at.value_error(
+                f"{written} has {len(written)} characters but the reading "
                 f"{value.strip()!r} has {count}"
             )
         return syllables

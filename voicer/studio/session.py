@@ -248,8 +248,8 @@ class Studio:
             try:
                 earlier = change.undone(self._text_of(change.path))
             except InputError as exc:
-                message = f"sentence {index + 1}: its last change cannot be undone: {exc}"
-                raise InputError(message) from None
+                context = f"sentence {index + 1}: its last change cannot be undone"
+                raise exc.within(context) from None
             self._rewrite({change.path: earlier})
             self.history.forget(change)
             return self.state()

@@ -14,7 +14,8 @@ from concurrent.futures import Future
 
 from voicer.errors import SynthesisError
 from voicer.model import Clip, Prosody, Segment
-from voicer.synthesis import cache, engines
+from voicer.synthesis import cache
+from voicer.synthesis.engines import selection
 from voicer.synthesis.retry import Backoff, RetryPolicy, call_with_retries
 
 AHEAD_PER_JOB = 4  # sentences started ahead of the one being assembled, per job
@@ -28,7 +29,7 @@ class Speaker:
 
     def __init__(
         self,
-        choice: engines.Choice,
+        choice: selection.Choice,
         prosody: Prosody,
         clips: cache.ClipCache | None,
         policy: RetryPolicy,

@@ -178,8 +178,4 @@ def _gave_up(error: SynthesisError, attempts: int) -> SynthesisError:
     'edge: HTTP 503 (gave up after 1 attempt)'
     """
     noun = "attempt" if attempts == 1 else "attempts"
-    return SynthesisError(
-        f"{error} (gave up after {attempts} {noun})",
-        transient=error.transient,
-        throttled=error.throttled,
-    )
+    return error.replaced(reason=f"{error.reason} (gave up after {attempts} {noun})")

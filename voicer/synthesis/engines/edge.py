@@ -37,7 +37,7 @@ from voicer.errors import EngineUnavailable, InputError, SynthesisError, VoicerE
 from voicer.model import Clip, Mark, Prosody, Voice
 from voicer.script.sentences import is_speakable, split_to_fit
 from voicer.synthesis import cancel
-from voicer.synthesis.engines import EDGE_JOBS
+from voicer.synthesis.engines.registry import EDGE_JOBS
 
 SAMPLE_RATE = 24000  # the service only sends audio-24khz-48kbitrate-mono-mp3
 TICKS_PER_SECOND = 10_000_000  # WordBoundary offsets and durations are in 100-ns ticks
@@ -151,7 +151,7 @@ class EdgeEngine:
         try:
             samples = ffmpeg.decode(answer.audio, SAMPLE_RATE)
         except SynthesisError as exc:
-            raise SynthesisError(f"edge: {exc}") from exc
+            raise exc.within("edge") from exc
         marks = tuple(_mark(event) for event in answer.boundaries)
         return Clip(samples=samples, sample_rate=SAMPLE_RATE, marks=marks)
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from voicer.errors import SynthesisError
 from voicer.model import Clip, Prosody, Voice
-from voicer.synthesis.engines import Engine
+from voicer.synthesis.engines.protocol import Engine
 
 STOP_SECONDS = 5.0  # how long a worker has to end at exit before it is killed
 

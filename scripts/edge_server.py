@@ -7,7 +7,7 @@ burst starts and how long it lasts, in the timeline of the PCM that was encoded.
 Modes make it fail the way the real service does; a mode can apply to the next N connections
 only. Faults can also strike at random: ``set_faults(0.3, ("http429", "drop"))`` answers about
 30 % of synthesis connections in one of those modes (a seeded, repeatable draw). Run it by hand
-with ``python tests/edge_server.py --port 8765 --mode normal``.
+with ``python scripts/edge_server.py --port 8765 --mode normal``.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ import random
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape, unescape
 
 import numpy as np
@@ -511,7 +510,7 @@ class EdgeServer:
         """Say nothing until the server stops (or, reading ``ws``, until the client leaves)."""
         assert self._stopping is not None
         stopping = asyncio.ensure_future(self._stopping.wait())
-        waits = {stopping}
+        waits: set[asyncio.Future[Any]] = {stopping}
         if ws is not None:
             waits.add(asyncio.ensure_future(_drain(ws)))
         _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
@@ -562,7 +561,6 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before answering")
     parser.add_argument("--realtime", type=float, default=None, help="audio pace, x real time")
     args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # find voicer from a checkout
     with EdgeServer(args.mode, args.latency, args.realtime, args.port) as server:
         print(f"VOICER_EDGE_URL={server.url}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
