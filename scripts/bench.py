@@ -1272,7 +1272,6 @@ def load_average() -> str:
 
 
 def align_section(text: Path, quick: bool) -> None:
-    sys.path.insert(0, str(ROOT / "tests"))
     import align_media
 
     with tempfile.TemporaryDirectory(prefix="voicer-bench-align-") as name:
@@ -1332,11 +1331,12 @@ def align_accuracy(reading: Any, script: Path, folder: Path) -> AlignAccuracy:
     from voicer.script import reading as scripts
 
     stem = reading.path.stem
-    outputs = pipeline.AlignOutputs((folder / f"{stem}-aligned.srt",), folder / f"{stem}.t.json")
+    timeline = folder / f"{stem}.t.json"
+    outputs = pipeline.AlignOutputs((folder / f"{stem}-aligned.srt",), timeline)
     result = pipeline.align_recording(
         scripts.read_script(script), reading.path, outputs, pipeline.RenderOptions("kokoro")
     )
-    document = json.loads(outputs.timeline.read_text(encoding="utf-8"))
+    document = json.loads(timeline.read_text(encoding="utf-8"))
     sentences = [s for s in document["sentences"] if s["index"] in reading.starts]
     errors = [abs(s["start"] - reading.starts[s["index"]]) for s in sentences]
     found = {cue["text"]: cue["start"] for s in sentences for cue in s["cues"]}

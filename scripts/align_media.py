@@ -1,6 +1,7 @@
-"""Recordings of a script for the alignment tests and bench: another kokoro voice at other
-rates and pauses (rendered, so its timeline gives the truth), with noise and a chord bed,
-music before the speech, and espeak-ng's Mandarin voice as a different synthesiser."""
+"""Recordings of a script for the alignment tests and the bench's align section: another
+kokoro voice at other rates and pauses (rendered, so its timeline gives the truth), with noise
+and a chord bed, music before the speech, and espeak-ng's Mandarin voice as another
+synthesiser."""
 
 from __future__ import annotations
 
@@ -139,7 +140,7 @@ def treated(
 def espeak_reading(script: Path, folder: Path, name: str = "espeak") -> Reading:
     """``script``'s sentences (as voicer speaks them) read by espeak-ng's Mandarin voice, with
     pauses of 700 ms, in ``folder/name.wav``; each start where its sound begins."""
-    import espeakng_loader
+    import espeakng_loader  # type: ignore[import-untyped]
 
     path, truth = folder / f"{name}.wav", folder / f"{name}.json"
     if truth.exists():
