@@ -1,8 +1,8 @@
 """Benchmarks for issue 5 (speed, re-renders, long scripts); prints figures, asserts nothing.
 
     python scripts/bench.py [edge] [rerender] [kokoro] [long] [longline] [cached] [video]
-                            [studio] [studiostart] [retake] [batch] [small] [--quick]
-                            [--text FILE]
+                            [studio] [studiostart] [retake] [batch] [small] [align]
+                            [--quick] [--text FILE]
 
 Every section runs when none is named.
 
@@ -77,6 +77,17 @@ small     Small commands, each a fresh process, in rounds that take them in turn
           does): `python -c "import voicer"`, `voicer --help`, `edge-tts --help` and
           `voicer check examples/speech.txt`; the median wall time of each and their ratios
           to edge-tts --help (targets: --help <= 1.2x, check <= 2x).
+align     examples/long-speech.txt (or --text FILE; --quick: examples/speech.txt) read by
+          kokoro's zf_xiaobei (the reference is the default zm_yunxi): 10 % faster with shorter
+          sentence pauses, 10 % slower with longer ones, the slower one with white noise at 10 dB
+          SNR and a chord bed at -10 dB (M4A), the faster one so too after 5 s of the bed alone
+          (FLAC), and espeak-ng's Mandarin voice; each aligned by `voicer align` in this process
+          against the truth of its render: sentence, cue and word start errors, sentences
+          doubted and those off by more than 250 ms that were not, and the alignment's time
+          apart from synthesis per minute of recording (target <= 0.5 s). Then the faster
+          reading tiled to 60 min (--quick: 10) against the script tiled as often (the
+          reference from the cache), the CLI in a fresh process: wall time, the alignment's
+          time per minute and the child's peak RSS (target < 500 MB).
 
 Pacing of the stand-in service: ``set_pacing(latency=0.3, realtime=3.0)``. The server waits
 ``latency`` seconds after a request's SSML arrives before it answers (turn.start), then sends
@@ -116,7 +127,7 @@ EXAMPLE = ROOT / "examples" / "speech.txt"
 LONG_EXAMPLE = ROOT / "examples" / "long-speech.txt"
 SECTIONS = (
     "edge", "rerender", "kokoro", "long", "longline", "cached", "video", "studio", "studiostart",
-    "retake", "batch", "small",
+    "retake", "batch", "small", "align",
 )  # fmt: skip
 EDGE_VOICE = "zh-CN-YunyangNeural"  # voicer's default edge voice for Mandarin
 LATENCY_SECONDS = 0.3
@@ -1259,6 +1270,146 @@ def load_average() -> str:
 # --- main ----------------------------------------------------------------------------------
 
 
+# --- align ---------------------------------------------------------------------------------
+
+
+def align_section(text: Path, quick: bool) -> None:
+    import align_media
+
+    with tempfile.TemporaryDirectory(prefix="voicer-bench-align-") as name:
+        folder = Path(name)
+        script = Path(shutil.copy(text, folder / "speech.txt"))
+        with environment(VOICER_CACHE_DIR=str(folder / "cache")):
+            readings = align_readings(align_media, script, folder)
+            print(f"{'recording':<10} {'min':>5} {'s/min wall/CPU':>10} {'sentence start ms':>24} "
+                  f"{'cues':>12} {'words ms':>16} {'doubted':>8} {'missed':>7}")  # fmt: skip
+            pooled: list[float] = []
+            for label, reading in readings.items():
+                found = align_accuracy(reading, script, folder)
+                print_alignment(label, reading, found)
+                pooled += found.cues
+            cues = np.array(pooled)
+            print(
+                f"kokoro recordings' cue starts together: median {np.median(cues) * 1000:.0f} ms "
+                f"(target <= 40), {np.mean(cues <= 0.1):.1%} within 100 ms (target >= 95 %)"
+            )
+            tiled_alignment(align_media, text, readings["faster"], folder, 2 if quick else 13)
+
+
+def align_readings(media: Any, script: Path, folder: Path) -> dict[str, Any]:
+    """The recordings the accuracy is measured on, with their truth (see the docstring)."""
+    began = time.perf_counter()
+    faster = media.kokoro_reading(
+        script, folder, "faster", rate="+10%", sentence_pause_ms=250, paragraph_pause_ms=1200
+    )
+    slower = media.kokoro_reading(
+        script, folder, "slower", rate="-10%", sentence_pause_ms=900, paragraph_pause_ms=500
+    )
+    readings = {
+        "faster": faster,
+        "slower": slower,
+        "noisy": media.treated(slower, folder / "noisy.m4a", snr_db=10, bed_db=-10),
+        "music": media.treated(faster, folder / "music.flac", 10, -10, music_before=5.0),
+        "espeak-ng": media.espeak_reading(script, folder),
+    }
+    print(f"(recordings made in {time.perf_counter() - began:.0f} s)")
+    return readings
+
+
+@dataclass(frozen=True)
+class AlignAccuracy:
+    minutes: float
+    align_seconds: float
+    cpu_seconds: float
+    sentences: list[float]  # absolute start errors, seconds
+    cues: list[float]
+    words: list[float]
+    doubted: int
+    missed: int  # off by more than 250 ms and not doubted
+
+
+def align_accuracy(reading: Any, script: Path, folder: Path) -> AlignAccuracy:
+    from voicer import pipeline
+    from voicer.script import reading as scripts
+
+    stem = reading.path.stem
+    timeline = folder / f"{stem}.t.json"
+    outputs = pipeline.AlignOutputs((folder / f"{stem}-aligned.srt",), timeline)
+    result = pipeline.align_recording(
+        scripts.read_script(script), reading.path, outputs, pipeline.RenderOptions("kokoro")
+    )
+    document = json.loads(timeline.read_text(encoding="utf-8"))
+    sentences = [s for s in document["sentences"] if s["index"] in reading.starts]
+    errors = [abs(s["start"] - reading.starts[s["index"]]) for s in sentences]
+    found = {cue["text"]: cue["start"] for s in sentences for cue in s["cues"]}
+    cues = [abs(found[text] - start) for start, text in reading.cues if text in found]
+    words = [
+        abs(word["start"] - start)
+        for s in sentences
+        if len(reading.words.get(s["index"], ())) == len(s["words"])
+        for word, start in zip(s["words"], reading.words[s["index"]], strict=True)
+    ]
+    missed = sum(e > 0.25 and not s["doubtful"] for e, s in zip(errors, sentences, strict=True))
+    return AlignAccuracy(
+        result.duration / 60,
+        result.align_seconds,
+        result.align_cpu_seconds,
+        errors,
+        cues,
+        words,
+        sum(s["doubtful"] for s in sentences),
+        missed,
+    )
+
+
+def print_alignment(label: str, reading: Any, found: AlignAccuracy) -> None:
+    def ms(values: list[float], share: float) -> str:
+        return f"{np.percentile(values, share) * 1000:.0f}" if values else "-"
+
+    def within(values: list[float], limit: float) -> str:
+        return f"{np.mean(np.array(values) <= limit):.0%}" if values else "-"
+
+    starts = found.sentences
+    print(
+        f"{label:<10} {found.minutes:>5.1f} {found.align_seconds / found.minutes:>5.2f}"
+        f"/{found.cpu_seconds / found.minutes:<4.2f} "
+        f"{ms(starts, 50):>5}/{ms(starts, 90):>4} {within(starts, 0.04):>5}<40 "
+        f"{within(starts, 0.1):>4}<100 {within(found.cues, 0.1):>7}<100 "
+        f"{ms(found.words, 50):>4}/{ms(found.words, 90):>4}/{ms(found.words, 100):>5} "
+        f"{found.doubted:>4}/{len(starts):<3} {found.missed:>7}"
+    )
+
+
+def tiled_alignment(media: Any, text: Path, reading: Any, folder: Path, times: int) -> None:
+    """The reading repeated ``times`` times against the script repeated as often."""
+    script = folder / "tiled.txt"
+    script.write_text("\n\n".join([text.read_text(encoding="utf-8")] * times), encoding="utf-8")
+    recording = folder / "tiled.flac"
+    media.write(np.tile(media.decode(reading.path), times), recording)
+    env = child_env(VOICER_CACHE_DIR=str(folder / "cache"))  # the reference: every clip there
+    figures = folder / "figures.json"
+    command = [sys.executable, "-m", "voicer", "align", str(script), str(recording)]
+    wrapped = [sys.executable, "-c", MEASURE, str(figures), *command, "-o", "tiled.srt"]
+    done = subprocess.run(wrapped, cwd=folder, env=env, capture_output=True, check=False)
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"voicer align exited {done.returncode}: {done.stderr[-2000:]!r}")
+    seconds, peak_kib = json.loads(figures.read_text())
+    printed = done.stdout.decode()
+    summary = re.search(
+        r"for ([\d.]+) min of recording .*alignment ([\d.]+) s \(([\d.]+) s CPU", printed
+    )
+    if summary is None:
+        raise RuntimeError(f"no summary line in: {printed[-2000:]!r}")
+    minutes, aligning, cpu = float(summary[1]), float(summary[2]), float(summary[3])
+    print(
+        f"tiled: {minutes:.1f} min of recording ({times} x the script): the CLI {seconds:.1f} s "
+        f"wall, the alignment {aligning:.1f} s ({aligning / minutes:.2f} s/min; CPU "
+        f"{cpu / minutes:.2f} s/min), peak RSS "
+        f"{peak_kib / 1024:.0f} MB (target < 500), {printed.count(': doubtful')} sentences "
+        "doubted"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", metavar="SECTION", help=", ".join(SECTIONS))
@@ -1291,6 +1442,9 @@ def main() -> None:
         "retake": retake_section,
         "batch": lambda: batch_section(args.quick),
         "small": lambda: small_section(args.quick),
+        "align": lambda: align_section(
+            args.text or (EXAMPLE if args.quick else LONG_EXAMPLE), args.quick
+        ),
     }
     for name in args.sections or SECTIONS:
         print(f"== {name} == (load average {load_average()} on {os.cpu_count()} cores)", flush=True)

@@ -307,6 +307,41 @@ def render_options(command: F) -> F:
     return speech_options(command)
 
 
+def script_options(command: F) -> F:
+    """The options that change how a script is read: placeholders and lexicon, shared by
+    render and align."""
+    options = [
+        click.option(
+            "--fill",
+            "fill_pairs",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="A value for a placeholder: '*=上海' fills every *, repeated '*=…' fill them in "
+            "order, '3:12=上海' the one at line 3, column 12. Repeatable.",
+        ),
+        click.option(
+            "--fill-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Placeholder values from a file: KEY=VALUE lines or TOML.",
+        ),
+        click.option(
+            "--allow-placeholders",
+            is_flag=True,
+            help="Render a draft with placeholders left: they are not spoken, and subtitles "
+            "show them.",
+        ),
+        click.option(
+            "--lexicon",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Pronunciations for names and terms: a TSV (written<TAB>spoken) or TOML file, "
+            "applied before numbers are put into words.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def speech_options(command: F) -> F:
     """The options of a render but its outputs, which a batch takes too: engine and voice,
     pauses, placeholders, lexicon, subtitles, audio, video, cache and retries."""
@@ -355,31 +390,7 @@ def speech_options(command: F) -> F:
             envvar="VOICER_KOKORO_MODEL",
             help="Another Kokoro v1.0 ONNX file to use offline (env: VOICER_KOKORO_MODEL).",
         ),
-        click.option(
-            "--fill",
-            "fill_pairs",
-            multiple=True,
-            metavar="KEY=VALUE",
-            help="A value for a placeholder: '*=上海' fills every *, repeated '*=…' fill them in "
-            "order, '3:12=上海' the one at line 3, column 12. Repeatable.",
-        ),
-        click.option(
-            "--fill-file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Placeholder values from a file: KEY=VALUE lines or TOML.",
-        ),
-        click.option(
-            "--allow-placeholders",
-            is_flag=True,
-            help="Render a draft with placeholders left: they are not spoken, and subtitles "
-            "show them.",
-        ),
-        click.option(
-            "--lexicon",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Pronunciations for names and terms: a TSV (written<TAB>spoken) or TOML file, "
-            "applied before numbers are put into words.",
-        ),
+        script_options,
         subtitle_options,
         audio_options,
         video_options,
@@ -661,6 +672,119 @@ def subtitles_check_command(path: Path, language: str | None, **limits: Any) -> 
     violations = rules.violations(cues, 1000, profile, formats.format_for(path).resolution_ms)
     click.echo(rules.format_report(violations, path))
     sys.exit(1 if violations else 0)
+
+
+@cli.command("align")
+@click.argument("source", metavar="SCRIPT")
+@click.argument("recording", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The captions; the format follows the extension (.srt, .vtt, .ass) "
+    "[default: beside the recording, same stem, .srt].",
+)
+@click.option("--vtt", is_flag=True, help="Also write WebVTT beside the captions.")
+@click.option(
+    "--subtitles",
+    "extra_subtitles",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Another subtitle file (.srt, .vtt, .ass). Repeatable.",
+)
+@click.option(
+    "--timeline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a JSON timeline: every sentence, cue and word with its times in the "
+    "recording, and each sentence's confidence.",
+)
+@click.option(
+    "--video",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also a captioned copy of a video RECORDING (.mp4, .mkv, .webm): its picture, the "
+    "captions as a track (or drawn in, --burn-in) and its sound copied as it is.",
+)
+@click.option("--burn-in", is_flag=True, help="--video: draw the captions into the picture.")
+@click.option("--font", metavar="NAME|PATH", help="--video: the font of drawn captions.")
+@click.option("--caption-box", is_flag=True, help="--video: a box behind drawn captions.")
+@click.option(
+    "--engine",
+    type=click.Choice(defaults.ENGINE_NAMES),
+    default="kokoro",
+    show_default=True,
+    help="The engine that speaks the reference the recording is aligned to.",
+)
+@click.option("--voice", help="The reference's voice [default: the engine's].")
+@script_options
+@subtitle_options
+@click.option("-q", "--quiet", is_flag=True, help="Print errors and doubts only.")
+@reports_errors
+def align_command(
+    source: str, recording: Path, quiet: bool, engine: str, voice: str | None, **given: Any
+) -> None:
+    """Caption RECORDING, a reading of SCRIPT (any audio or video file ffmpeg decodes), offline:
+    the script is synthesised as a reference and aligned to the recording, and the captions are
+    cut as render cuts them. SCRIPT is read as render reads it.
+
+    Exit code 0 when every sentence was placed with confidence, 1 when some were doubtful or
+    missing (each is printed with its line:column; the captions are written all the same) or
+    the recording does not follow the script (nothing is written), 2 for bad input.
+    """
+    from voicer import pipeline
+
+    script = _read_script(source)
+    output = given.pop("output") or recording.with_suffix(".srt")
+    subtitles = [output]
+    if given.pop("vtt"):
+        subtitles.append(output.with_suffix(".vtt"))
+    subtitles += [path for path in given.pop("extra_subtitles") if path not in subtitles]
+    from voicer.video.picture import VideoSettings
+
+    video = VideoSettings(
+        burn_in=given.pop("burn_in"), font=given.pop("font"), caption_box=given.pop("caption_box")
+    )
+    outputs = pipeline.AlignOutputs(
+        tuple(subtitles), given.pop("timeline"), given.pop("video"), video
+    )
+    fill_file = given.pop("fill_file")
+    fills = _fills(given.pop("fill_pairs"), fill_file)
+    options = pipeline.RenderOptions(
+        engine=engine, voice=voice, fills=fills, fill_file=fill_file, **given
+    )
+    listener = pipeline.Listener(notice=None if quiet else _notice)
+    result = pipeline.align_recording(script, recording, outputs, options, listener)
+    for line in _align_report(script, result, quiet):
+        click.echo(line)
+    sys.exit(1 if result.doubtful or result.verdict else 0)
+
+
+def _align_report(script: Script, result: pipeline.AlignResult, quiet: bool) -> list[str]:
+    """The doubtful sentences with their line:column, the verdict, then (unless quiet) what
+    was written."""
+    from voicer.synthesis import pool
+
+    lines = []
+    for sentence in result.doubtful:
+        line, column = script.locate(sentence.segment.line, sentence.segment.column)
+        what = "missing" if sentence.missing else f"doubtful ({sentence.confidence:.2f})"
+        lines.append(
+            f"{script.source}:{line}:{column}: {what}: {pool.preview(sentence.segment.shown)}"
+        )
+    if result.verdict:
+        lines.append(f"{result.outputs.subtitles[0].name}: warning: {result.verdict}")
+    if quiet:
+        return lines
+    for violation in result.violations:
+        _notice(f"warning: {violation.message}")
+    written = ", ".join(str(path) for path in result.outputs.all())
+    minutes = result.duration / 60
+    lines.append(
+        f"{len(result.cues)} cues for {minutes:.1f} min of recording -> {written}; "
+        f"reference {result.synthesis_seconds:.1f} s, alignment {result.align_seconds:.1f} s "
+        f"({result.align_cpu_seconds:.1f} s CPU); "
+        f"{len(result.doubtful)} doubtful of {len(result.sentences)} sentences"
+    )
+    return lines
 
 
 @cli.group("cache")

@@ -14,6 +14,7 @@ caller that works sentence by sentence (the studio, batch rendering) reuses them
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import time
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from voicer import checks, files, scratch
+from voicer import checks, ffmpeg, files, scratch
 from voicer.audio import assembly, audiosegment, loudness, mastering, mixing
 from voicer.audio.audiosegment import AudioSegment
 from voicer.audio.loudness import Measurement
@@ -781,3 +782,229 @@ def counted(number: int, noun: str, plural: str | None = None) -> str:
     ('1 cue', '3 cues', '0 retries')
     """
     return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+# --- align: a recording of the script, captioned --------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlignOutputs:
+    """Where an alignment writes: one or more subtitle files, optionally a timeline, and
+    optionally a video: the recording's picture and sound with the captions (``video``
+    settings: ``burn_in``, ``font``, ``caption_box``)."""
+
+    subtitles: tuple[Path, ...]
+    timeline: Path | None = None
+    video: Path | None = None
+    settings: VideoSettings = VideoSettings()
+
+    def all(self) -> list[Path]:
+        extra = [path for path in (self.timeline, self.video) if path is not None]
+        return [*self.subtitles, *extra]
+
+
+@dataclass(frozen=True)
+class AlignedSentence:
+    """One sentence of an alignment: where it lies in the recording and how sure that is."""
+
+    segment: Segment
+    start: float  # seconds in the recording
+    end: float
+    confidence: float
+    doubtful: bool
+    missing: bool  # judged not to be in the recording at all (left out of the captions)
+
+
+@dataclass(frozen=True)
+class AlignResult:
+    """What an alignment wrote and found."""
+
+    outputs: AlignOutputs
+    engine: str
+    voice: str
+    duration: float  # seconds of recording
+    sentences: tuple[AlignedSentence, ...]
+    cues: tuple[Cue, ...]
+    violations: tuple[Violation, ...]
+    verdict: str | None  # one line when the recording does not follow the script
+    synthesis_seconds: float  # the reference: synthesis and assembly
+    align_seconds: float  # features and warping
+    align_cpu_seconds: float
+
+    @property
+    def doubtful(self) -> tuple[AlignedSentence, ...]:
+        return tuple(sentence for sentence in self.sentences if sentence.doubtful)
+
+
+def align_outputs_checked(outputs: AlignOutputs, inputs: Sequence[Path]) -> None:
+    """Every output's format and folder checked, none of them an input, before any work."""
+    for path in outputs.subtitles:
+        formats.format_for(path)
+    if outputs.timeline is not None and outputs.timeline.suffix.lower() != ".json":
+        raise InputError(f"{outputs.timeline}: the timeline must be written to a .json file")
+    paths = [path.resolve() for path in outputs.all()]
+    if len(set(paths)) != len(paths):
+        raise InputError("two outputs would be written to the same file")
+    for output in outputs.all():
+        if read := next((path for path in inputs if _same_file(output, path)), None):
+            raise InputError(
+                f"{output}: is an input of this alignment ({read}): choose another name"
+            )
+        files.check_writable(output)
+
+
+def aligned_picture(outputs: AlignOutputs, recording: Path, media: ffmpeg.Media) -> Picture | None:
+    """What the video output shows: the recording's own picture (an InputError when the
+    output is not a video file or the recording has no picture)."""
+    if outputs.video is None:
+        return None
+    if media.picture is None or media.is_still:
+        raise InputError(f"--video: {recording.name} has no moving picture to caption")
+    settings = replace(outputs.settings, video_in=recording.resolve())  # ffmpeg runs elsewhere
+    picture = pictures.picture_for(outputs.video, settings, profile_for("zh").fps)
+    if picture is None:
+        raise InputError(f"--video: {outputs.video.name} is not a video file (.mp4, .mkv, .webm)")
+    return picture
+
+
+def align_recording(
+    script: Script,
+    recording: Path,
+    outputs: AlignOutputs,
+    options: RenderOptions | None = None,
+    listener: Listener | None = None,
+) -> AlignResult:
+    """Caption ``recording``, a reading of ``script``: the script synthesised (through the
+    cache) as a reference, aligned to the recording, and cued and written as a render's
+    subtitles are. Every output is written, all or nothing, unless the recording does not
+    follow the script at all (an ``AlignmentError``)."""
+    from voicer.align import mapping
+    from voicer.align.recording import align
+
+    options = options or RenderOptions(engine="kokoro")
+    tell = (listener or Listener()).notice or (lambda message: None)
+    files.check_readable(recording, "recording")
+    media = ffmpeg.probe(recording)
+    if media is None or not media.has_audio:
+        raise InputError(f"{recording}: no sound that ffmpeg can decode")
+    given = [options.lexicon, options.fill_file, options.kokoro_model]
+    align_outputs_checked(outputs, [recording, Path(script.source), *filter(None, given)])
+    picture = aligned_picture(outputs, recording, media)
+    plan = prepare(script, options)
+    for notice in plan.notices:
+        tell(notice)
+    tell(f"speaking the script as a reference with {plan.choice.engine.name} ({plan.choice.voice})")
+    began = time.perf_counter()
+    with contextlib.ExitStack() as scratch:
+        speaker = open_speaker(plan, options)
+        clips = scratch.enter_context(speaking(plan, speaker, jobs_for(plan, options)))
+        reference = assemble(plan, clips, options, scratch).programme
+        synthesised = time.perf_counter() - began
+        heard = scratch.enter_context(mixing.decode_sound(recording, reference.sample_rate))
+        aligned = align(reference, heard)
+        judged = mapping.judged(reference.placements, aligned.fits, aligned.match)
+        if judged.verdict and judged.unfollowed:
+            raise mapping.AlignmentError(f"{recording.name}: {judged.verdict}")
+        kept = tuple(
+            placement
+            for placement, missing in zip(aligned.programme.placements, judged.missing, strict=True)
+            if not missing
+        )
+        programme = replace(aligned.programme, placements=kept)
+        cues = cue(plan, programme)
+        rate = programme.sample_rate
+        sentences = tuple(
+            AlignedSentence(
+                p.segment,
+                p.speech_start / rate,
+                p.speech_end / rate,
+                fit.confidence,
+                doubtful,
+                missing,
+            )
+            for p, fit, doubtful, missing in zip(
+                aligned.programme.placements,
+                aligned.fits,
+                judged.doubtful,
+                judged.missing,
+                strict=True,
+            )
+        )
+        if picture is not None:
+            picture = with_font(picture, plan, scratch)
+        _write_aligned(recording, outputs, plan, programme, cues, sentences, picture)
+        return AlignResult(
+            outputs=outputs,
+            engine=plan.choice.engine.name,
+            voice=plan.choice.voice,
+            duration=heard.length / rate,
+            sentences=sentences,
+            cues=tuple(cues),
+            violations=tuple(rules.violations(cues, rate, plan.profile)),
+            verdict=judged.verdict,
+            synthesis_seconds=synthesised,
+            align_seconds=aligned.seconds,
+            align_cpu_seconds=aligned.cpu_seconds,
+        )
+
+
+def _write_aligned(
+    recording: Path,
+    outputs: AlignOutputs,
+    plan: Plan,
+    programme: Programme,
+    cues: Sequence[Cue],
+    sentences: Sequence[AlignedSentence],
+    picture: Picture | None,
+) -> None:
+    rate = programme.sample_rate
+    contents = [formats.format_text(cues, rate, path.suffix) for path in outputs.subtitles]
+    if outputs.timeline is not None:
+        voice, engine = plan.choice.voice, plan.choice.engine.name
+        text = timeline.timeline_json(
+            programme.placements, cues, rate, voice, engine, programme.duration
+        )
+        document = json.loads(text)
+        document["recording"] = recording.name
+        judged = {s.segment.index: s for s in sentences}
+        for entry in document["sentences"]:
+            sentence = judged[entry["index"]]
+            entry["confidence"] = round(sentence.confidence, 3)
+            entry["doubtful"] = sentence.doubtful
+        document["missing"] = [
+            {"index": s.segment.index, "line": s.segment.line, "text": s.segment.shown}
+            for s in sentences
+            if s.missing
+        ]
+        contents.append(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    with files.atomic_outputs(outputs.all()) as temporaries:
+        for temporary, content in zip(temporaries[: len(contents)], contents, strict=True):
+            files.write_file(temporary, content.encode("utf-8"))
+        if picture is not None:
+            label = outputs.video.name if outputs.video else ""
+            _captioned_video(picture, recording, cues, rate, plan.language, temporaries[-1], label)
+
+
+def _captioned_video(
+    picture: Picture,
+    recording: Path,
+    cues: Sequence[Cue],
+    rate: int,
+    language: str,
+    target: Path,
+    label: str,
+) -> None:
+    """The recording's picture with the captions (a track, or drawn in) and its sound as it
+    is, copied, into ``target``."""
+    seconds = pictures.output_seconds(picture, 0.0)
+    with tempfile.TemporaryDirectory(prefix="voicer-video-", dir=scratch.folder()) as name:
+        folder, sound = Path(name), recording.resolve()
+        job = pictures.job(picture, cues, rate, folder, sound, seconds, language, [])
+        encoding = None if job.copies_picture() else compose.PictureEncoding(job, label)
+        try:
+            encoded = encoding.finish() if encoding else None
+        except BaseException:
+            if encoding:
+                encoding.stop()
+            raise
+        compose.mux(job, encoded, target.resolve(), label)
