@@ -195,7 +195,7 @@ class Resampled:
         return -(-self.source.length * self.up // self.down)
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        from scipy.signal import resample_poly
+        from voicer.audio._scipy import resample_poly
 
         if self.up == self.down:
             return self.source.read(start, stop)

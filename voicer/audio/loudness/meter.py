@@ -10,7 +10,7 @@ from functools import cache
 
 import numpy as np
 
-from voicer.audio.loudness._scipy import scipy_signal
+from voicer.audio._scipy import sosfilt
 from voicer.audio.loudness.truepeak import PeakReader, mono
 from voicer.audio.stream import Signal, blocks
 
@@ -74,9 +74,7 @@ class Meter:
         x = mono(samples)
         if x.size == 0:
             return
-        weighted, self._state = scipy_signal().sosfilt(
-            self._sos, x.astype(np.float64), zi=self._state
-        )
+        weighted, self._state = sosfilt(self._sos, x, self._state)
         squares = np.square(weighted)
         self.total += float(squares.sum())
         start, self.fed = self.fed, self.fed + x.size

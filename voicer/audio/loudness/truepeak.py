@@ -10,7 +10,7 @@ from functools import cache
 
 import numpy as np
 
-from voicer.audio.loudness._scipy import scipy_signal
+from voicer.audio._scipy import firwin
 
 FILTER_HALF = 8  # interpolation taps on each side of an inter-sample position
 _FILTER_BETA = 5.0  # Kaiser window: flat to 0.8 x Nyquist within 0.03 dB, images under -40 dB
@@ -103,9 +103,7 @@ def _phase_filters(factor: int) -> tuple[np.ndarray, float]:
     taps = 2 * FILTER_HALF
     if factor == 1:  # 176.4 kHz and above: the samples alone, no position between them
         return np.zeros((0, taps), np.float32), 1.0
-    prototype = scipy_signal().firwin(
-        taps * factor + 1, 1 / factor, window=("kaiser", _FILTER_BETA)
-    )
+    prototype = firwin(taps * factor + 1, 1 / factor, _FILTER_BETA)
     prototype *= factor
     # value at n + p/factor = sum over k of rows[p - 1][k] * x[n - HALF + 1 + k]
     rows = np.array(
