@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -603,10 +604,12 @@ def render_script(
         progress.step = "mastering and encoding"
     with scratch:
         clips = scratch.enter_context(speaking(plan, speaker, jobs))
-        _warn_about_script(plan, tell)  # while the engine works
+        # while the engine works, or (every clip cached) while ffmpeg encodes
+        warning = _Aside(lambda: _warn_about_script(plan, tell))
         done = deliver(
             plan, clips, outputs, options, picture, progress.sentence, progress.mastering
         )
+        warning.result()
     return RenderResult(
         outputs=outputs,
         engine=plan.choice.engine.name,
@@ -756,6 +759,28 @@ class _Reporter:
         if self.report:
             elapsed = time.perf_counter() - self.began
             self.report(Progress(done, self.total, self.seconds, elapsed, share, self.step))
+
+
+class _Aside:
+    """``work`` started in another thread at once; :meth:`result` waits for it to end and
+    raises what it raised."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self.work = work
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.work()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            self.failed = exc
+
+    def result(self) -> None:
+        self.thread.join()
+        if self.failed is not None:
+            raise self.failed
 
 
 def _warn_about_script(plan: Plan, tell: Callable[[str], None]) -> None:
