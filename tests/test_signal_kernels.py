@@ -1,5 +1,5 @@
 """voicer's signal kernels (voicer.audio._scipy) against scipy.signal's public functions, and
-measuring and resampling without importing scipy.signal."""
+measuring and resampling without importing scipy.signal; a spool that measures aside."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from scipy import signal
 
 from voicer.audio import _scipy
 from voicer.audio.loudness.meter import _k_weighting
+from voicer.audio.stream import BLOCK, ArraySignal, materialize, spool
 
 
 @pytest.fixture
@@ -59,3 +60,20 @@ def test_measuring_and_resampling_leave_scipy_signal_unimported():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split()[-1] == "False"
+
+
+def test_a_spool_hands_its_blocks_aside_in_order(noise: np.ndarray):
+    seen: list[np.ndarray] = []
+    source = ArraySignal(np.resize(noise, 3 * BLOCK + 17), 48000)
+    with spool(source, seen.append, aside=True) as spooled:
+        assert np.array_equal(materialize(spooled), source.samples)
+    assert np.array_equal(np.concatenate(seen), source.samples)
+
+
+def test_what_the_sink_aside_raises_reaches_the_caller(noise: np.ndarray):
+    def refuse(block: np.ndarray) -> None:
+        raise ValueError("no")
+
+    source = ArraySignal(np.resize(noise, 3 * BLOCK), 48000)
+    with pytest.raises(ValueError, match="no"):
+        spool(source, refuse, aside=True)

@@ -11,7 +11,9 @@ import contextlib
 import errno
 import math
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -48,19 +50,60 @@ def padded(samples: np.ndarray, offset: int, start: int, stop: int) -> np.ndarra
     return out
 
 
-def spool(source: Signal, on_block: Callable[[np.ndarray], None] | None = None) -> PcmFile:
+def spool(
+    source: Signal, on_block: Callable[[np.ndarray], None] | None = None, aside: bool = False
+) -> PcmFile:
     """``source`` computed once into a scratch file (to be closed by the caller), so that
-    later passes read it instead of computing it again; ``on_block`` sees each block."""
+    later passes read it instead of computing it again; ``on_block`` sees each block, in
+    another thread if ``aside`` (done with all of them when this returns)."""
     pcm = PcmFile(source.sample_rate)
     try:
-        for block in blocks(source):
-            pcm.append(block)
-            if on_block:
-                on_block(block)
+        with Aside(on_block) if aside and on_block else contextlib.nullcontext() as behind:
+            sink = behind.feed if behind else on_block
+            for block in blocks(source):
+                pcm.append(block)
+                if sink:
+                    sink(block)
     except BaseException:
         pcm.close()
         raise
     return pcm
+
+
+class Aside:
+    """Hands blocks to ``sink`` in another thread, in order, while the caller computes the
+    next: numpy and scipy's kernels let go of the GIL as they work, so with two cores both
+    go on at once. At most ``depth`` blocks wait. Use it as a context manager: leaving waits
+    for the last block and raises what ``sink`` raised."""
+
+    def __init__(self, sink: Callable[[np.ndarray], None], depth: int = 2) -> None:
+        self.sink = sink
+        self.waiting: queue.Queue[np.ndarray | None] = queue.Queue(depth)
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def feed(self, block: np.ndarray) -> None:
+        if self.failed is not None:
+            raise self.failed
+        self.waiting.put(block)
+
+    def __enter__(self) -> Aside:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.waiting.put(None)
+        self.thread.join()
+        if self.failed is not None and exc[0] is None:
+            raise self.failed
+
+    def _run(self) -> None:
+        while (block := self.waiting.get()) is not None:
+            if self.failed is None:
+                try:
+                    self.sink(block)
+                except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+                    self.failed = exc
 
 
 class ArraySignal:
