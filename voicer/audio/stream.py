@@ -92,9 +92,13 @@ class Aside:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close(raising=exc[0] is None)
+
+    def close(self, raising: bool = True) -> None:
+        """Wait for the blocks fed to be done; raise what ``sink`` raised, if ``raising``."""
         self.waiting.put(None)
         self.thread.join()
-        if self.failed is not None and exc[0] is None:
+        if self.failed is not None and raising:
             raise self.failed
 
     def _run(self) -> None:
