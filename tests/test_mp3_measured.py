@@ -12,7 +12,7 @@ from measure import speechlike
 
 from voicer import ffmpeg
 from voicer.audio import mastering
-from voicer.audio.delivery import delivery_for
+from voicer.audio.delivery import delivery_for, encode_heard
 from voicer.audio.stream import ArraySignal
 
 
@@ -62,3 +62,18 @@ def test_no_lame_tag_reads_as_none(tmp_path: Path):
     source = ArraySignal(speechlike(48000, 1), 48000)
     mastering.encode_measured(source, delivery_for(path), path, path.name)
     assert mastering.mp3_encoder_delay(path) is None
+
+
+def test_the_stream_is_the_file_after_the_codecs_delay(tmp_path: Path):
+    # the premise of measuring while encoding: what the encoder's stream decodes to is the
+    # file's samples, after LAME's delay and the decoder's, exactly
+    path = tmp_path / "speech.mp3"
+    delivery = delivery_for(path)
+    source = ArraySignal(speechlike(48000, 3, peak=0.3), 48000)
+    heard: list[np.ndarray] = []
+    encode_heard(source, delivery, path, heard.append)
+    stream = np.concatenate(heard)
+    played = np.concatenate(list(ffmpeg.decode_blocks(path, 48000)))
+    skip = mastering.LAME_ENCODER_DELAY + mastering.MP3_DECODER_DELAY
+    assert played.size == source.length
+    assert np.array_equal(stream[skip : skip + played.size], played)
