@@ -212,5 +212,20 @@ def _range_of(sums: np.ndarray, bounds: np.ndarray) -> float:
     relative = to_lufs(np.array([kept.mean()]))[0] + LRA_RELATIVE_GATE_LU
     levels = to_lufs(kept)
     levels = levels[levels > relative]
-    low, high = np.percentile(levels, [10, 95])
-    return float(high - low)
+    ordered = np.sort(levels)
+    return _percentile(ordered, 95) - _percentile(ordered, 10)
+
+
+def _percentile(ordered: np.ndarray, percent: float) -> float:
+    """``np.percentile(values, percent)`` of sorted values (its linear interpolation, to the
+    last bit), without the check for masked arrays that imports numpy.ma (20-30 ms).
+
+    >>> round(_percentile(np.array([1.0, 2.0, 5.0, 8.0]), 10), 6)
+    1.3
+    """
+    index = (ordered.size - 1) * (percent / 100)
+    below = math.floor(index)
+    above = min(below + 1, ordered.size - 1)
+    low, high, t = float(ordered[below]), float(ordered[above]), index - below
+    step = high - low
+    return high - step * (1 - t) if t >= 0.5 else low + step * t
