@@ -1,5 +1,5 @@
 """voicer's signal kernels (voicer.audio._scipy) against scipy.signal's public functions, and
-measuring and resampling without importing scipy.signal; a spool that measures aside."""
+measuring and resampling without importing scipy.signal; blocks handed aside."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from scipy import signal
 
 from voicer.audio import _scipy
 from voicer.audio.loudness.meter import _k_weighting
-from voicer.audio.stream import BLOCK, ArraySignal, materialize, spool
+from voicer.audio.stream import Aside
 
 
 @pytest.fixture
@@ -62,18 +62,20 @@ def test_measuring_and_resampling_leave_scipy_signal_unimported():
     assert done.stdout.split()[-1] == "False"
 
 
-def test_a_spool_hands_its_blocks_aside_in_order(noise: np.ndarray):
+def test_an_aside_hands_its_blocks_on_in_order(noise: np.ndarray):
     seen: list[np.ndarray] = []
-    source = ArraySignal(np.resize(noise, 3 * BLOCK + 17), 48000)
-    with spool(source, seen.append, aside=True) as spooled:
-        assert np.array_equal(materialize(spooled), source.samples)
-    assert np.array_equal(np.concatenate(seen), source.samples)
+    blocks = [noise[start : start + 1000] for start in range(0, noise.size, 1000)]
+    with Aside(seen.append) as aside:
+        for block in blocks:
+            aside.feed(block)
+    assert np.array_equal(np.concatenate(seen), noise)
 
 
 def test_what_the_sink_aside_raises_reaches_the_caller(noise: np.ndarray):
     def refuse(block: np.ndarray) -> None:
         raise ValueError("no")
 
-    source = ArraySignal(np.resize(noise, 3 * BLOCK), 48000)
+    aside = Aside(refuse)
+    aside.feed(noise)
     with pytest.raises(ValueError, match="no"):
-        spool(source, refuse, aside=True)
+        aside.close()

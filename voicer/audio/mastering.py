@@ -158,7 +158,7 @@ def deliver(
     aim -= CODEC_LOUDNESS_SHIFT_LU.get(delivery.format.codec, 0.0)
     meter = loudness.Meter(delivery.sample_rate)
     limit = ceiling  # the limiter's ceiling
-    with spool(Resampled(source, delivery.sample_rate), meter.feed, aside=True) as spooled:
+    with spool(Resampled(source, delivery.sample_rate), meter.feed) as spooled:
         resampled = share.counted(spooled)
         for encodes in range(1, MAX_ENCODES + 1):
             normalised, _ = loudness.normalize_signal(resampled, aim, limit, meter)

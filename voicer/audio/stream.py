@@ -50,20 +50,15 @@ def padded(samples: np.ndarray, offset: int, start: int, stop: int) -> np.ndarra
     return out
 
 
-def spool(
-    source: Signal, on_block: Callable[[np.ndarray], None] | None = None, aside: bool = False
-) -> PcmFile:
+def spool(source: Signal, on_block: Callable[[np.ndarray], None] | None = None) -> PcmFile:
     """``source`` computed once into a scratch file (to be closed by the caller), so that
-    later passes read it instead of computing it again; ``on_block`` sees each block, in
-    another thread if ``aside`` (done with all of them when this returns)."""
+    later passes read it instead of computing it again; ``on_block`` sees each block."""
     pcm = PcmFile(source.sample_rate)
     try:
-        with Aside(on_block) if aside and on_block else contextlib.nullcontext() as behind:
-            sink = behind.feed if behind else on_block
-            for block in blocks(source):
-                pcm.append(block)
-                if sink:
-                    sink(block)
+        for block in blocks(source):
+            pcm.append(block)
+            if on_block:
+                on_block(block)
     except BaseException:
         pcm.close()
         raise
