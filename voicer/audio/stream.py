@@ -191,6 +191,7 @@ class Gained:
         self.source = source
         self.positions = np.asarray(positions, dtype=np.float64)
         self.gains = np.asarray(gains, dtype=np.float64)
+        self.unity = bool(np.all(self.gains == 1.0))  # levelling that changed nothing
         self.sample_rate = source.sample_rate
 
     @property
@@ -199,7 +200,7 @@ class Gained:
 
     def read(self, start: int, stop: int) -> np.ndarray:
         samples = self.source.read(start, stop)
-        if self.positions.size == 0:
+        if self.positions.size == 0 or self.unity:
             return samples
         gain = np.interp(np.arange(start, stop, dtype=np.float64), self.positions, self.gains)
         return (samples * gain).astype(np.float32)
