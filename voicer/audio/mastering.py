@@ -156,7 +156,8 @@ def deliver(
     allowed = ceiling - METER_MARGIN_DB
     aim = lufs - (STEREO_OFFSET_LU if delivery.channels == 2 else 0.0)
     aim -= CODEC_LOUDNESS_SHIFT_LU.get(delivery.format.codec, 0.0)
-    meter = loudness.Meter(delivery.sample_rate)
+    # the true peak is read only if its bound, from the sample peak, could reach the ceiling
+    meter = loudness.Meter(delivery.sample_rate, true_peak=False, peak_bound=True)
     limit = ceiling  # the limiter's ceiling
     with spool(Resampled(source, delivery.sample_rate), meter.feed) as spooled:
         resampled = share.counted(spooled)

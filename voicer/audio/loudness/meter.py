@@ -11,7 +11,7 @@ from functools import cache
 import numpy as np
 
 from voicer.audio._scipy import sosfilt
-from voicer.audio.loudness.truepeak import PeakReader, mono
+from voicer.audio.loudness.truepeak import PeakReader, mono, sample_peak, true_peak_bound
 from voicer.audio.stream import Signal, blocks
 
 ABSOLUTE_GATE_LUFS = -70.0
@@ -57,7 +57,7 @@ class Meter:
     -23.0
     """
 
-    def __init__(self, rate: int, true_peak: bool = True) -> None:
+    def __init__(self, rate: int, true_peak: bool = True, peak_bound: bool = False) -> None:
         if rate <= 0:
             raise ValueError(f"sample rate must be positive, not {rate}")
         self.rate = rate
@@ -68,6 +68,8 @@ class Meter:
         self._hops: list[float] = []
         self._partial = 0.0  # energy of the hop not yet complete
         self._peaks = PeakReader(rate) if true_peak else None
+        # without the true peak, the sample peak if asked: a bound of the true peak, cheaply
+        self._sample_peak = 0.0 if peak_bound and not true_peak else None
 
     def feed(self, samples: np.ndarray) -> None:
         """Take the next ``samples`` of the signal."""
@@ -90,6 +92,8 @@ class Meter:
             self._partial += float(pieces[0])
         if self._peaks is not None:
             self._peaks.feed(x)
+        elif self._sample_peak is not None:
+            self._sample_peak = max(self._sample_peak, sample_peak(x))
 
     @property
     def sums(self) -> np.ndarray:
@@ -119,6 +123,14 @@ class Meter:
         """True peak in dBTP (``nan`` when the meter was told not to keep it)."""
         return self._peaks.dbtp() if self._peaks is not None else math.nan
 
+    def true_peak_bound(self) -> float:
+        """The true peak in dBTP, or when the meter keeps only the sample peak
+        (``peak_bound``), the most it can be (see :func:`true_peak_bound`); ``nan`` when it
+        keeps neither."""
+        if self._sample_peak is not None:
+            return true_peak_bound(self._sample_peak, self.rate)
+        return self.true_peak()
+
 
 def measure_signal(source: Signal, with_peak: bool = True) -> Meter:
     """A meter that has read all of ``source``, a block at a time."""
@@ -126,6 +138,14 @@ def measure_signal(source: Signal, with_peak: bool = True) -> Meter:
     for block in blocks(source):
         meter.feed(block)
     return meter
+
+
+def read_true_peak(source: Signal) -> float:
+    """The true peak of ``source`` in dBTP, read a block at a time."""
+    reader = PeakReader(source.sample_rate)
+    for block in blocks(source):
+        reader.feed(block)
+    return reader.dbtp()
 
 
 def short_term(

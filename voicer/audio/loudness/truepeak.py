@@ -83,6 +83,20 @@ class PeakReader:
         return peak
 
 
+def true_peak_bound(sample_peak: float, rate: int) -> float:
+    """The most in dBTP that the true peak of a signal at ``rate`` whose samples reach
+    ``sample_peak`` can be: what the interpolation filters can make of such samples (6.4 dB
+    over them at 44.1 and 48 kHz)."""
+    if sample_peak <= 0.0:
+        return -math.inf
+    return 20 * math.log10(sample_peak * _phase_filters(_oversampling(rate))[1])
+
+
+def sample_peak(x: np.ndarray) -> float:
+    """The largest absolute sample of ``x`` (0 when empty)."""
+    return _sample_peak(x)
+
+
 def _sample_peak(x: np.ndarray) -> float:
     return float(max(x.max(), -x.min())) if x.size else 0.0
 
