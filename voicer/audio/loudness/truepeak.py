@@ -64,7 +64,8 @@ class PeakReader:
     def feed(self, following: np.ndarray) -> None:
         """Fold the held block's true peak in, now that the samples after it are known."""
         self._peak = max(self._peak, self._held_peak(following[:FILTER_HALF]))
-        context = np.concatenate([self._before, self._held])[-FILTER_HALF:]
+        tail = [self._before[-FILTER_HALF:], self._held[-FILTER_HALF:]]
+        context = np.concatenate(tail)[-FILTER_HALF:]
         self._before, self._held = context, following.astype(np.float32)
 
     def dbtp(self) -> float:
@@ -76,7 +77,7 @@ class PeakReader:
         if self._held.size == 0:
             return 0.0
         peak = max(self._peak, _sample_peak(self._held))
-        x = np.concatenate([self._before, self._held, after]).astype(np.float32)
+        x = np.concatenate([self._before, self._held, after]).astype(np.float32, copy=False)
         start = self._before.size
         for _, envelope in oversampled_envelope(x, self.rate, peak, start, start + self._held.size):
             peak = max(peak, float(envelope.max()))
