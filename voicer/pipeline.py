@@ -604,12 +604,16 @@ def render_script(
         progress.step = "mastering and encoding"
     with scratch:
         clips = scratch.enter_context(speaking(plan, speaker, jobs))
-        # while the engine works, or (every clip cached) while ffmpeg encodes
-        warning = _Aside(lambda: _warn_about_script(plan, tell))
         done = deliver(
-            plan, clips, outputs, options, picture, progress.sentence, progress.mastering
+            plan,
+            clips,
+            outputs,
+            options,
+            picture,
+            progress.sentence,
+            progress.mastering,
+            meanwhile=lambda: _warn_about_script(plan, tell),
         )
-        warning.result()
     return RenderResult(
         outputs=outputs,
         engine=plan.choice.engine.name,
@@ -654,19 +658,25 @@ def deliver(
     picture: Picture | None = None,
     on_placed: Callable[[int, float], None] | None = None,
     on_mastering: Callable[[float], None] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Delivered:
     """The clips (every sentence's, in order, as they come) joined, cued and written to every
     output, all or nothing. ``picture``: the output is a video showing it (its font is
-    chosen here unless it has one). ``on_placed`` and ``on_mastering`` hear the progress."""
+    chosen here unless it has one). ``on_placed`` and ``on_mastering`` hear the progress.
+    ``meanwhile`` runs in another thread while the programme is mastered (the encoder leaves
+    a core to it; run alongside assembly, it would slow a render of cached clips down)."""
     with contextlib.ExitStack() as scratch:
         if picture is not None and picture.font is None:
             picture = with_font(picture, plan, scratch)
         assembled = assemble(plan, clips, options, scratch, on_placed)
         assembled_at = time.perf_counter()
         cues = cue(plan, assembled.programme)
+        aside = _Aside(meanwhile) if meanwhile else None
         if on_mastering is not None:
             on_mastering(0.0)
         measured = write(outputs, plan, assembled, cues, options, on_mastering, picture)
+        if aside is not None:
+            aside.result()
         programme = assembled.programme
         return Delivered(
             duration=programme_length(programme, cues) / programme.sample_rate,
