@@ -25,6 +25,7 @@ from scipy import signal
 
 from voicer import ffmpeg
 from voicer.audio import loudness
+from voicer.audio.stream import ArraySignal, blocks, materialize
 from voicer.errors import InputError
 
 RATES = [24000, 48000]
@@ -409,3 +410,37 @@ def test_presets():
     with pytest.raises(InputError, match="unknown loudness preset 'loud'") as raised:
         loudness.target_for("loud")
     assert "\n" not in str(raised.value)
+
+
+def _tone(seconds: float) -> np.ndarray:
+    t = np.arange(round(48000 * seconds)) / 48000
+    return (0.1 * np.sin(2 * np.pi * 440 * t) * (1 + 0.5 * np.sin(2 * np.pi * t))).astype(
+        np.float32
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "target", "read", "limited"),
+    [("tone", -23.0, False, False), ("speech", -23.0, True, False), ("speech", -14.0, True, True)],
+)
+def test_a_meter_keeping_only_a_bound_of_the_true_peak_normalises_the_same(
+    kind: str, target: float, read: bool, limited: bool
+):
+    # a tone: its bound (sample peak + 6.4 dB) clears the ceiling, no true peak is read;
+    # speech: the bound does not, the true peak is read (and at -14 LUFS the limiter works)
+    samples = _tone(6) if kind == "tone" else speechlike(48000, 6)
+    source = ArraySignal(samples, 48000)
+    bounded = loudness.Meter(48000, true_peak=False, peak_bound=True)
+    full = loudness.Meter(48000)
+    for block in blocks(source):
+        bounded.feed(block)
+        full.feed(block)
+    gain = target - full.integrated()
+    assert bounded.true_peak_bound() >= full.true_peak()
+    assert (bounded.true_peak_bound() + gain > -1.0 - loudness.TRUE_PEAK_MARGIN_DB) == read
+    ours, ours_measured = loudness.normalize_signal(source, target, -1.0, bounded)
+    theirs, their_measured = loudness.normalize_signal(source, target, -1.0, full)
+    assert isinstance(theirs, loudness.Limited) == limited
+    assert np.array_equal(materialize(ours), materialize(theirs))
+    assert ours_measured.integrated == pytest.approx(their_measured.integrated, abs=1e-9)
+    assert ours_measured.true_peak >= their_measured.true_peak - 1e-9

@@ -577,9 +577,11 @@ class ProgressBar:
             self.drawn = False
 
     def above(self, message: str) -> None:
-        """A notice printed on its own line; the bar comes back with the next progress."""
-        self.clear()
-        _notice(message)
+        """A notice printed on its own line; the bar comes back with the next progress. (A
+        render's warnings come from another thread.)"""
+        with self._lock:
+            self.clear()
+            _notice(message)
 
 
 @cli.command("check")

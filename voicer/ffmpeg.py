@@ -8,10 +8,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -73,28 +75,118 @@ def encode_blocks(
 
     ``label`` names the output in error messages (``path`` may be a temporary file).
     """
-    command = [executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
-    command += ["-f", "f32le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
-    command += [*output_args, str(path)]
+    command = [*_encoder(sample_rate), *output_args, str(path)]
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
-        assert process.stdin is not None
+        _feed(process, pieces)
+        _check_encoded(process, errors, label or path.name)
+
+
+def encode_heard(
+    pieces: Iterable[np.ndarray],
+    sample_rate: int,
+    path: Path,
+    output_args: list[str],
+    muxer: str,
+    hear: Callable[[np.ndarray], None],
+    label: str = "",
+) -> None:
+    """:func:`encode_blocks` (``output_args`` without the muxer, named apart), and at the
+    same time the encoded stream decoded again, as the encoder writes it, to mono float32 PCM
+    at ``sample_rate`` that ``hear`` gets a block at a time (in another thread).
+
+    The encoder's output goes both to ``path`` and down a pipe to a second ffmpeg, so the
+    decode runs alongside the encode rather than after it. What comes down the pipe lacks
+    what the muxer writes into a finished file (an MP3's header frame, which tells a decoder
+    to skip the codec's delay): ``hear`` gets the stream as a decoder sees it without that.
+    """
+    slaves = f"[f={muxer}]{_tee_quoted(str(path))}|[f={muxer}]pipe:1"
+    command = [*_encoder(sample_rate), *output_args, "-map", "0:a", "-f", "tee", slaves]
+    decoder = [executable(), "-nostdin", "-hide_banner", "-loglevel", "error"]
+    decoder += ["-f", muxer, "-i", "pipe:0", "-f", "f32le", "-ac", "1", "-ar", str(sample_rate)]
+    with tempfile.TemporaryFile() as errors, tempfile.TemporaryFile() as decode_errors:
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors
+        )
+        assert process.stdout is not None
+        listener = subprocess.Popen(
+            [*decoder, "pipe:1"], stdin=process.stdout, stdout=subprocess.PIPE, stderr=decode_errors
+        )
+        process.stdout.close()  # the decoder holds it now
+        heard = _Hearing(listener, hear)
+        heard.start()
         try:
-            for piece in pieces:
-                process.stdin.write(np.ascontiguousarray(piece, dtype="<f4").tobytes())
-        except BrokenPipeError:
-            pass  # ffmpeg stopped early: its exit code and message say why
-        except BaseException:
-            process.kill()
-            raise
+            _feed(process, pieces)
         finally:
-            with contextlib.suppress(BrokenPipeError):
-                process.stdin.close()
-            returncode = process.wait()
-        if returncode != 0:
-            errors.seek(0)
-            reason = _reason(errors.read(), returncode)
-            raise OutputError(f"cannot encode {label or path.name}: {reason}")
+            heard.join()
+        _check_encoded(process, errors, label or path.name)
+        if heard.failed is not None:
+            raise heard.failed
+        if listener.returncode != 0:
+            decode_errors.seek(0)
+            reason = _reason(decode_errors.read(), listener.returncode)
+            raise OutputError(f"cannot decode {label or path.name} as it is encoded: {reason}")
+
+
+class _Hearing(threading.Thread):
+    """Reads a decoder's PCM to its end and hands it on; whatever ``hear`` raises is kept
+    (and the rest read all the same, so that the decoder and the encoder upstream of it never
+    wait on a full pipe)."""
+
+    def __init__(self, process: subprocess.Popen[bytes], hear: Callable[[np.ndarray], None]):
+        super().__init__(daemon=True)
+        self.process, self.hear = process, hear
+        self.failed: BaseException | None = None
+
+    def run(self) -> None:
+        stream = self.process.stdout
+        assert stream is not None
+        block = 1 << 18
+        with stream:
+            while data := stream.read(block * 4):
+                if self.failed is None:
+                    try:
+                        self.hear(np.frombuffer(data[: len(data) // 4 * 4], dtype="<f4"))
+                    except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+                        self.failed = exc
+        self.process.wait()
+
+
+def _tee_quoted(name: str) -> str:
+    """A file name quoted for ffmpeg's tee muxer (which splits its outputs at ``|`` and reads
+    options in brackets), whatever characters it holds: a quote closes the quoting, is given
+    escaped, and opens it again."""
+    return "'" + name.replace("'", "'\\''") + "'"
+
+
+def _encoder(sample_rate: int) -> list[str]:
+    """An ffmpeg command's start, reading mono float32 PCM at ``sample_rate`` on stdin."""
+    command = [executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    return [*command, "-f", "f32le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
+
+
+def _feed(process: subprocess.Popen[bytes], pieces: Iterable[np.ndarray]) -> None:
+    """Write every piece to ``process``'s stdin, close it and wait for the process to end."""
+    assert process.stdin is not None
+    try:
+        for piece in pieces:
+            process.stdin.write(np.ascontiguousarray(piece, dtype="<f4").tobytes())
+    except BrokenPipeError:
+        pass  # ffmpeg stopped early: its exit code and message say why
+    except BaseException:
+        process.kill()
+        raise
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+        process.wait()
+
+
+def _check_encoded(process: subprocess.Popen[bytes], errors: IO[bytes], label: str) -> None:
+    if process.returncode != 0:
+        errors.seek(0)
+        reason = _reason(errors.read(), process.returncode)
+        raise OutputError(f"cannot encode {label}: {reason}")
 
 
 def _reason(stderr: bytes, returncode: int) -> str:

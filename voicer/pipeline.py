@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -604,9 +605,15 @@ def render_script(
         progress.step = "mastering and encoding"
     with scratch:
         clips = scratch.enter_context(speaking(plan, speaker, jobs))
-        _warn_about_script(plan, tell)  # while the engine works
         done = deliver(
-            plan, clips, outputs, options, picture, progress.sentence, progress.mastering
+            plan,
+            clips,
+            outputs,
+            options,
+            picture,
+            progress.sentence,
+            progress.mastering,
+            meanwhile=lambda: _warn_about_script(plan, tell),
         )
     return RenderResult(
         outputs=outputs,
@@ -652,19 +659,25 @@ def deliver(
     picture: Picture | None = None,
     on_placed: Callable[[int, float], None] | None = None,
     on_mastering: Callable[[float], None] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Delivered:
     """The clips (every sentence's, in order, as they come) joined, cued and written to every
     output, all or nothing. ``picture``: the output is a video showing it (its font is
-    chosen here unless it has one). ``on_placed`` and ``on_mastering`` hear the progress."""
+    chosen here unless it has one). ``on_placed`` and ``on_mastering`` hear the progress.
+    ``meanwhile`` runs in another thread while the programme is mastered (the encoder leaves
+    a core to it; run alongside assembly, it would slow a render of cached clips down)."""
     with contextlib.ExitStack() as scratch:
         if picture is not None and picture.font is None:
             picture = with_font(picture, plan, scratch)
         assembled = assemble(plan, clips, options, scratch, on_placed)
         assembled_at = time.perf_counter()
         cues = cue(plan, assembled.programme)
+        aside = _Aside(meanwhile) if meanwhile else None
         if on_mastering is not None:
             on_mastering(0.0)
         measured = write(outputs, plan, assembled, cues, options, on_mastering, picture)
+        if aside is not None:
+            aside.result()
         programme = assembled.programme
         return Delivered(
             duration=programme_length(programme, cues) / programme.sample_rate,
@@ -757,6 +770,28 @@ class _Reporter:
         if self.report:
             elapsed = time.perf_counter() - self.began
             self.report(Progress(done, self.total, self.seconds, elapsed, share, self.step))
+
+
+class _Aside:
+    """``work`` started in another thread at once; :meth:`result` waits for it to end and
+    raises what it raised."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self.work = work
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.work()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            self.failed = exc
+
+    def result(self) -> None:
+        self.thread.join()
+        if self.failed is not None:
+            raise self.failed
 
 
 def _warn_about_script(plan: Plan, tell: Callable[[str], None]) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from voicer.audio import audiosegment, loudness
 from voicer.audio.audiosegment import AudioSegment
-from voicer.audio.stream import PcmFile
+from voicer.audio.stream import Aside, PcmFile
 from voicer.errors import SynthesisError
 from voicer.model import Clip, Placement, Programme, Segment
 from voicer.synthesis.speech import MARGIN_MS, speech_bounds
@@ -128,24 +128,44 @@ def assemble(
     placements: list[Placement] = []
     levels: list[float] = []
     assembler: Assembler | None = None
-    for number, (segment, clip) in enumerate(zip(segments, clips, strict=True)):
+    # the programme's and each sentence's loudness are measured in other threads, a clip or
+    # two behind its placing (see stream.Aside)
+    measuring: list[Aside] = []
+    try:
+        for number, (segment, clip) in enumerate(zip(segments, clips, strict=True)):
+            if assembler is None:
+                pcm = scratch.enter_context(PcmFile(clip.sample_rate))
+                meter = loudness.Meter(clip.sample_rate, true_peak=False)
+                measuring += [Aside(meter.feed), Aside(_level_of(levels, clip.sample_rate))]
+                sink = _both(pcm.append, measuring[0].feed)
+                assembler = Assembler(sink, clip.sample_rate, spacing.lead_in_ms)
+            last = number == len(segments) - 1
+            bounds = clip_speech(segment, clip)
+            pause = spacing.after(segment, last)
+            placement = place(assembler, segment, clip, bounds, pause, last)
+            placements.append(placement)
+            measuring[1].feed(clip.samples[slice(*bounds)])
+            if on_placed:
+                on_placed(number, placement.speech_end / clip.sample_rate)
         if assembler is None:
-            pcm = scratch.enter_context(PcmFile(clip.sample_rate))
-            meter = loudness.Meter(clip.sample_rate, true_peak=False)
-            assembler = Assembler(
-                _both(pcm.append, meter.feed), clip.sample_rate, spacing.lead_in_ms
-            )
-        last = number == len(segments) - 1
-        bounds = clip_speech(segment, clip)
-        placement = place(assembler, segment, clip, bounds, spacing.after(segment, last), last)
-        placements.append(placement)
-        levels.append(loudness.clip_loudness(clip.samples[slice(*bounds)], clip.sample_rate))
-        if on_placed:
-            on_placed(number, placement.speech_end / clip.sample_rate)
-    if assembler is None:
-        raise SynthesisError("nothing to assemble: no audio was produced")
-    assembler.finish()
+            raise SynthesisError("nothing to assemble: no audio was produced")
+        assembler.finish()
+    except BaseException:
+        for aside in measuring:
+            aside.close(raising=False)
+        raise
+    for aside in measuring:
+        aside.close()
     return Assembled(Programme(pcm, tuple(placements)), levels, meter)
+
+
+def _level_of(levels: list[float], rate: int) -> Callable[[np.ndarray], None]:
+    """Appends the loudness of each sentence's speech it is given to ``levels``."""
+
+    def level(speech: np.ndarray) -> None:
+        levels.append(loudness.clip_loudness(speech, rate))
+
+    return level
 
 
 def _both(

@@ -4,8 +4,11 @@ channels, and encoding it once with ffmpeg."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from voicer import ffmpeg
 from voicer.audio.stream import Signal, blocks
@@ -51,7 +54,11 @@ class Delivery:
 
     def ffmpeg_args(self) -> list[str]:
         """ffmpeg output options, for float PCM coming in at ``sample_rate``."""
-        args = ["-ac", str(self.channels), "-f", self.format.muxer]
+        return ["-f", self.format.muxer, *self.codec_args()]
+
+    def codec_args(self) -> list[str]:
+        """ffmpeg output options but the muxer: channels, codec and its settings."""
+        args = ["-ac", str(self.channels)]
         if self.format.lossy:
             return [*args, "-c:a", self.format.codec, "-b:a", str(self.bitrate)]
         dither = ["-af", "aresample=dither_method=triangular"] if self.bit_depth == 16 else []
@@ -131,3 +138,19 @@ def encode_signal(source: Signal, delivery: Delivery, path: Path, label: str = "
     args = delivery.ffmpeg_args()
     pieces = blocks(source)
     ffmpeg.encode_blocks(pieces, delivery.sample_rate, path, args, label=label or path.name)
+
+
+def encode_heard(
+    source: Signal,
+    delivery: Delivery,
+    path: Path,
+    hear: Callable[[np.ndarray], None],
+    label: str = "",
+) -> None:
+    """:func:`encode_signal`, with the encoded stream decoded again as it is written, mono at
+    ``delivery.sample_rate``, for ``hear`` (see :func:`voicer.ffmpeg.encode_heard`)."""
+    args = delivery.codec_args()
+    muxer = delivery.format.muxer
+    pieces = blocks(source)
+    rate = delivery.sample_rate
+    ffmpeg.encode_heard(pieces, rate, path, args, muxer, hear, label=label or path.name)

@@ -11,7 +11,9 @@ import contextlib
 import errno
 import math
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -61,6 +63,46 @@ def spool(source: Signal, on_block: Callable[[np.ndarray], None] | None = None) 
         pcm.close()
         raise
     return pcm
+
+
+class Aside:
+    """Hands blocks to ``sink`` in another thread, in order, while the caller computes the
+    next: numpy and scipy's kernels let go of the GIL as they work, so with two cores both
+    go on at once. At most ``depth`` blocks wait. Use it as a context manager: leaving waits
+    for the last block and raises what ``sink`` raised."""
+
+    def __init__(self, sink: Callable[[np.ndarray], None], depth: int = 2) -> None:
+        self.sink = sink
+        self.waiting: queue.Queue[np.ndarray | None] = queue.Queue(depth)
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def feed(self, block: np.ndarray) -> None:
+        if self.failed is not None:
+            raise self.failed
+        self.waiting.put(block)
+
+    def __enter__(self) -> Aside:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(raising=exc[0] is None)
+
+    def close(self, raising: bool = True) -> None:
+        """Wait for the blocks fed to be done; raise what ``sink`` raised, if ``raising``."""
+        self.waiting.put(None)
+        self.thread.join()
+        if self.failed is not None and raising:
+            raise self.failed
+
+    def _run(self) -> None:
+        while (block := self.waiting.get()) is not None:
+            if self.failed is None:
+                try:
+                    self.sink(block)
+                except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+                    self.failed = exc
 
 
 class ArraySignal:
@@ -149,6 +191,7 @@ class Gained:
         self.source = source
         self.positions = np.asarray(positions, dtype=np.float64)
         self.gains = np.asarray(gains, dtype=np.float64)
+        self.unity = bool(np.all(self.gains == 1.0))  # levelling that changed nothing
         self.sample_rate = source.sample_rate
 
     @property
@@ -157,7 +200,7 @@ class Gained:
 
     def read(self, start: int, stop: int) -> np.ndarray:
         samples = self.source.read(start, stop)
-        if self.positions.size == 0:
+        if self.positions.size == 0 or self.unity:
             return samples
         gain = np.interp(np.arange(start, stop, dtype=np.float64), self.positions, self.gains)
         return (samples * gain).astype(np.float32)
@@ -195,7 +238,7 @@ class Resampled:
         return -(-self.source.length * self.up // self.down)
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        from scipy.signal import resample_poly
+        from voicer.audio._scipy import resample_poly
 
         if self.up == self.down:
             return self.source.read(start, stop)

@@ -8,14 +8,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from voicer.defaults import MARKDOWN_SUFFIXES
 from voicer.errors import InputError
 from voicer.files import read_bounded, read_input
 from voicer.model import Script
-from voicer.script.markdown import read_markdown
 from voicer.script.sentences import is_speakable
+
+if TYPE_CHECKING:
+    from voicer.script.markdown import Plain
 
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"  # left out of the text: no column of their own
 _ZERO_WIDTH = dict.fromkeys(map(ord, ZERO_WIDTH), None)
@@ -158,7 +160,7 @@ def script_from_bytes(data: bytes, source: str, markdown: bool = False) -> Scrip
     about control characters left out."""
     decoded, notices = read_text(data, source)
     text = normalise(decoded)
-    plain = read_markdown(text) if markdown else None
+    plain = _read_markdown(text) if markdown else None
     if plain and text.strip() and not plain.text.strip():
         raise InputError(
             f"{source}: nothing to speak: the Markdown has no text that is read aloud (only "
@@ -178,3 +180,10 @@ def script_from_bytes(data: bytes, source: str, markdown: bool = False) -> Scrip
         positions=plain.positions if plain else None,
         literal=plain.literal if plain else frozenset(),
     )
+
+
+def _read_markdown(text: str) -> Plain:
+    # markdown-it is imported for a Markdown script only (20-30 ms of every render otherwise)
+    from voicer.script.markdown import read_markdown
+
+    return read_markdown(text)

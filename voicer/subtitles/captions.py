@@ -316,9 +316,15 @@ def display(tokens: list[str] | tuple[str, ...], profile: Profile) -> str:
     text = "".join(tokens).strip()
     if profile.style != "zh-netflix":
         return text
-    text = re.sub(f"[，；。](?=[{re.escape(CLOSERS)}])", "", text).rstrip("，。、；,;").rstrip()
-    text = re.sub(r"\s*[，；。]\s*", " ", text)
-    return re.sub(r"\s{2,}", " ", text).strip()
+    text = _BEFORE_CLOSER.sub("", text).rstrip("，。、；,;").rstrip()
+    text = _INNER_STOP.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+# display() runs for every way of breaking every sentence: its patterns compiled once
+_BEFORE_CLOSER = re.compile(f"[，；。](?=[{re.escape(CLOSERS)}])")
+_INNER_STOP = re.compile(r"\s*[，；。]\s*")
+_SPACES = re.compile(r"\s{2,}")
 
 
 @lru_cache(maxsize=4096)
@@ -348,6 +354,7 @@ def _layout_cached(
     return best
 
 
+@cache
 def _fewer_lines(profile: Profile) -> Profile:
     return replace(profile, max_lines=profile.max_lines - 1)
 

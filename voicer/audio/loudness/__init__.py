@@ -19,7 +19,7 @@ limits them, :mod:`.normalise` brings a programme to a preset and :mod:`.levelli
 out its sentences.
 """
 
-from voicer.audio.loudness._scipy import preload
+from voicer.audio._scipy import preload
 from voicer.audio.loudness.levelling import clip_loudness, level_knots
 from voicer.audio.loudness.limiter import TRUE_PEAK_MARGIN_DB, Limited
 from voicer.audio.loudness.meter import Measurement, Meter, measure_signal, short_term

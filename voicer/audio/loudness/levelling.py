@@ -68,12 +68,26 @@ def level_knots(
             windows = level[np.isfinite(level)] + changes[np.isfinite(level)]
         if windows.size == 0:
             break
-        median = float(np.median(windows))
+        median = _median(windows)
         more = np.array(_changes(level + changes, median, max_deviation_lu - _ESTIMATE_LU))
         if not more.any():
             break
         changes += more
     return positions, np.repeat(10 ** (changes / 20), 2)
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of values with no NaN among them, without its check for masked arrays
+    (which imports numpy.ma, 20-30 ms of a render).
+
+    >>> _median(np.array([3.0, 1.0, 2.0])), _median(np.array([4.0, 1.0, 2.0, 3.0]))
+    (2.0, 2.5)
+    """
+    ordered = np.sort(values)
+    middle = ordered.size // 2
+    if ordered.size % 2:
+        return float(ordered[middle])
+    return float((ordered[middle - 1] + ordered[middle]) / 2)
 
 
 def _changes(levels: np.ndarray, reference: float, max_deviation_lu: float) -> list[float]:

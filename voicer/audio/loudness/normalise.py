@@ -4,9 +4,10 @@ where that gain would push the peaks over the ceiling."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from voicer.audio.loudness.limiter import TRUE_PEAK_MARGIN_DB, Limited
-from voicer.audio.loudness.meter import Measurement, Meter, measure_signal
+from voicer.audio.loudness.meter import Measurement, Meter, measure_signal, read_true_peak
 from voicer.audio.stream import Scaled, Signal
 from voicer.defaults import LOUDNESS_PRESETS
 from voicer.errors import InputError
@@ -50,15 +51,27 @@ def normalize_signal(
     the signal), until the result is within 0.05 LU of the target. Returns the result (a view
     computed as it is read) and its measurement (a target the ceiling makes unreachable shows
     in it). Silence (nothing above the -70 LUFS gate) comes back unchanged, measured ``-inf``.
-    ``meter``: one that has already measured all of ``source`` (saves a pass).
+    ``meter``: one that has already measured all of ``source`` (saves a pass). If it kept only
+    a bound of the true peak (``peak_bound``), the true peak is read (another pass) only when
+    the bound does not keep the gain under the ceiling; when it does, the measurement returned
+    gives the bound.
     """
     meter = meter or measure_signal(source)
     measured = meter.measurement()
     if not math.isfinite(measured.integrated):
         return source, measured
     gain_db = target_lufs - measured.integrated
+    if math.isnan(measured.true_peak):  # a meter that kept only a bound of it
+        bound = meter.true_peak_bound()
+        if bound + gain_db <= ceiling_dbtp - TRUE_PEAK_MARGIN_DB:
+            found = meter.measurement(gain_db)
+            return Scaled(source, 10 ** (gain_db / 20)), replace(found, true_peak=bound + gain_db)
+        measured = replace(measured, true_peak=read_true_peak(source))
     if measured.true_peak + gain_db <= ceiling_dbtp - TRUE_PEAK_MARGIN_DB:
-        return Scaled(source, 10 ** (gain_db / 20)), meter.measurement(gain_db)
+        found = meter.measurement(gain_db)
+        return Scaled(source, 10 ** (gain_db / 20)), replace(
+            found, true_peak=measured.true_peak + gain_db
+        )
     slope = 1.0  # loudness gained per dB of gain: under 1 once the limiter is working
     tried: tuple[float, float] | None = None  # the last (gain, loudness)
     for _ in range(8):
