@@ -697,8 +697,9 @@ async function change(index, action, body) {
     }
     const before = state;
     failures.delete(index);
+    const media = loadMedia(); // asked for now: the server makes it while the list is drawn
     show(answer, index);
-    await loadMedia();
+    await media;
     let message = done + " sentence " + number + ".";
     if (action === "reading" || action === "pinyin") {
       const others = retaken(before, answer);
