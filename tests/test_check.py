@@ -90,3 +90,17 @@ def test_malformed_markup_is_an_error_finding_and_a_missing_file_exit_2(tmp_path
     missing = voicer("check", "nowhere.txt", cwd=tmp_path)
     assert missing.returncode == 2
     assert missing.stderr.strip().startswith("voicer: error: ")
+
+
+def test_render_counts_the_warnings_check_lists(tmp_path):
+    """A render says how many warnings `voicer check` has (here a sentence too long for three
+    subtitles), counting each sentence's subtitles as it cut them on the speech."""
+    long = "，".join(["今年全市地区生产总值稳步增长"] * 8) + "。"
+    (tmp_path / "talk.txt").write_text(f"同志们好。{long}\n", encoding="utf-8")
+    checked = check("talk.txt", "--format", "json", cwd=tmp_path)
+    warnings = json.loads(checked.stdout)["counts"]["warning"]
+    assert warnings == 1
+    args = ["--engine", "tone", "-o", "t.wav"]
+    rendered = invoke_voicer("render", "talk.txt", *args, cwd=tmp_path, text=True)
+    assert rendered.returncode == 0, rendered.stderr
+    assert "1 warning about the script (see: voicer check talk.txt)" in rendered.stderr

@@ -19,8 +19,10 @@ import os
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from voicer import checks, ffmpeg, files, scratch
@@ -613,7 +615,7 @@ def render_script(
             picture,
             progress.sentence,
             progress.mastering,
-            meanwhile=lambda: _warn_about_script(plan, tell),
+            meanwhile=lambda cues: _warn_about_script(plan, tell, cues),
         )
     return RenderResult(
         outputs=outputs,
@@ -659,20 +661,21 @@ def deliver(
     picture: Picture | None = None,
     on_placed: Callable[[int, float], None] | None = None,
     on_mastering: Callable[[float], None] | None = None,
-    meanwhile: Callable[[], None] | None = None,
+    meanwhile: Callable[[Sequence[Cue]], None] | None = None,
 ) -> Delivered:
     """The clips (every sentence's, in order, as they come) joined, cued and written to every
     output, all or nothing. ``picture``: the output is a video showing it (its font is
     chosen here unless it has one). ``on_placed`` and ``on_mastering`` hear the progress.
-    ``meanwhile`` runs in another thread while the programme is mastered (the encoder leaves
-    a core to it; run alongside assembly, it would slow a render of cached clips down)."""
+    ``meanwhile(cues)`` runs in another thread while the programme is mastered (the encoder
+    leaves a core to it; run alongside assembly, it would slow a render of cached clips
+    down)."""
     with contextlib.ExitStack() as scratch:
         if picture is not None and picture.font is None:
             picture = with_font(picture, plan, scratch)
         assembled = assemble(plan, clips, options, scratch, on_placed)
         assembled_at = time.perf_counter()
         cues = cue(plan, assembled.programme)
-        aside = _Aside(meanwhile) if meanwhile else None
+        aside = _Aside(partial(meanwhile, cues)) if meanwhile else None
         if on_mastering is not None:
             on_mastering(0.0)
         measured = write(outputs, plan, assembled, cues, options, on_mastering, picture)
@@ -794,9 +797,18 @@ class _Aside:
             raise self.failed
 
 
-def _warn_about_script(plan: Plan, tell: Callable[[str], None]) -> None:
+def _warn_about_script(plan: Plan, tell: Callable[[str], None], cues: Sequence[Cue]) -> None:
+    """Say how many warnings ``voicer check`` has about the script. A sentence's subtitles
+    are counted from ``cues``, cut on its speech, rather than cut again on estimated times
+    (most of this work, done alongside the encoder)."""
+    cut = Counter(cue.segment for cue in cues)
+    counts = {segment.shown: cut[segment.index] for segment in plan.segments}
+    estimate = checks.cue_count(plan.profile)
     found = lint.sentence_findings(
-        list(plan.drafted), plan.language, checks.cue_count(plan.profile), plan.lexicon
+        list(plan.drafted),
+        plan.language,
+        lambda text: counts.get(text) or estimate(text),
+        plan.lexicon,
     )
     warnings = sum(finding.severity == "warning" for finding in found)
     if warnings:
