@@ -185,3 +185,31 @@ def espeak_reading(script: Path, folder: Path, name: str = "espeak") -> Reading:
 def _load(truth: Path) -> dict:
     starts = json.loads(truth.read_text(encoding="utf-8"))["starts"]
     return {"starts": {int(i): start for i, start in starts.items()}}
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="align_media.py",
+        description=" ".join((__doc__ or "").split()),
+        epilog="Then: voicer align SCRIPT FOLDER/NAME.wav (the truth is in FOLDER/NAME.json)",
+    )
+    parser.add_argument("script", type=Path, help="the script to read")
+    parser.add_argument("folder", type=Path, help="where the recording and its truth go")
+    parser.add_argument("--name", default="reading", help="the recording's name (no suffix)")
+    parser.add_argument("--voice", default="zf_xiaobei", help="kokoro's voice for the reading")
+    parser.add_argument("--rate", default="+0%", help="speaking rate, as render's --rate")
+    parser.add_argument("--snr", type=float, help="white noise this many dB below the speech")
+    parser.add_argument("--bed", type=float, help="a chord bed this many dB against the speech")
+    parser.add_argument("--music-before", type=float, default=0.0, help="seconds of bed first")
+    args = parser.parse_args()
+    args.folder.mkdir(parents=True, exist_ok=True)
+    made = kokoro_reading(args.script, args.folder, f"{args.name}-clean", args.voice, args.rate)
+    path = args.folder / f"{args.name}.wav"
+    made = treated(made, path, args.snr, args.bed, args.music_before)
+    print(f"{made.path}: {len(made.starts)} sentences")
+
+
+if __name__ == "__main__":
+    main()
