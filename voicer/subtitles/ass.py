@@ -15,12 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-from pysubs2 import Alignment, Color, SSAEvent, SSAFile, SSAStyle
-from pysubs2.exceptions import Pysubs2Error
+from typing import TYPE_CHECKING
 
 from voicer.model import Cue
 from voicer.subtitles.timestamps import to_ms
+
+if TYPE_CHECKING:  # pysubs2 loads only to write or read ASS (10 ms of every render otherwise)
+    from pysubs2 import SSAEvent, SSAStyle
 
 CAPTION = "Caption"  # the style of the captions
 TITLE = "Title"  # the style of the title line
@@ -105,6 +106,8 @@ def ass_text(
     >>> text.splitlines()[-1]
     'Dialogue: 0,0:00:00.50,0:00:01.50,Caption,,0,0,0,,你好，\\\\N世界'
     """
+    from pysubs2 import SSAEvent, SSAFile
+
     style = style or AssStyle()
     texts = [line for cue in cues for line in cue.lines] + ([title.text] if title else [])
     font = style.font or font_for(texts)
@@ -143,6 +146,8 @@ def parse_ass(text: str) -> list[Cue]:
         r"^\s*\[Events\]", text, re.M | re.I
     ):
         raise ValueError("not an ASS file (no [Script Info] or [Events] section)")
+    from pysubs2 import Pysubs2Error, SSAFile
+
     try:
         script = SSAFile.from_string(text, format_="ass")
     except (ValueError, TypeError, Pysubs2Error) as exc:
@@ -161,6 +166,8 @@ def font_for(texts: Iterable[str]) -> str:
 
 
 def _caption_style(style: AssStyle, font: str) -> SSAStyle:
+    from pysubs2 import Alignment, Color, SSAStyle
+
     side, vertical = style.margins
     edges = (
         {"borderstyle": 3, "outline": round(style.height / 135), "shadow": 0}
@@ -183,6 +190,8 @@ def _caption_style(style: AssStyle, font: str) -> SSAStyle:
 
 
 def _title_style(style: AssStyle, font: str) -> SSAStyle:
+    from pysubs2 import Alignment
+
     title = _caption_style(style, font).copy()
     title.fontsize = round(style.font_size * TITLE_SCALE)
     title.alignment = Alignment.TOP_CENTER
@@ -192,6 +201,8 @@ def _title_style(style: AssStyle, font: str) -> SSAStyle:
 def _event(cue: Cue, sample_rate: int) -> SSAEvent:
     # to_ms as for SRT; pysubs2 rounds to centiseconds on writing. The rounding is the same
     # for every time, so it keeps their order: a cue never ends after the next one starts.
+    from pysubs2 import SSAEvent
+
     return SSAEvent(
         start=to_ms(cue.start, sample_rate),
         end=to_ms(cue.end, sample_rate),

@@ -9,16 +9,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voicer import ffmpeg, files
 from voicer.defaults import VIDEO_FITS, VIDEO_SIZE
 from voicer.errors import InputError
 from voicer.model import Cue
 from voicer.subtitles import ass, formats
-from voicer.video import chapters, fonts
+from voicer.video import chapters
 from voicer.video.background import Background, background_for
 from voicer.video.compose import Footage, Frame, SoftTrack, VideoJob
 from voicer.video.containers import Container, container_for, track_tags
+
+if TYPE_CHECKING:  # fontTools loads only for a video (15 ms of every render otherwise)
+    from voicer.video import fonts
 
 FITS = VIDEO_FITS
 DEFAULT_SIZE = VIDEO_SIZE
@@ -106,6 +110,8 @@ def with_font(picture: Picture, text: str, scratch: contextlib.ExitStack) -> Pic
     """The picture with the font its drawn text needs (an InputError if none can draw it)."""
     if not picture.draws_text:
         return picture
+    from voicer.video import fonts
+
     return replace(picture, font=fonts.choose_font(text, picture.settings.font, scratch))
 
 
