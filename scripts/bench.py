@@ -1,4 +1,5 @@
-"""Benchmarks for issue 5 (speed, re-renders, long scripts); prints figures, asserts nothing.
+"""voicer's benchmarks (speed, re-renders, long scripts, the studio, alignment); prints figures,
+asserts nothing.
 
     python scripts/bench.py [edge] [rerender] [kokoro] [long] [longline] [cached] [video]
                             [studio] [studiostart] [retake] [batch] [small] [align]
