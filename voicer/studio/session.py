@@ -97,6 +97,9 @@ class Studio:
         self._clips: dict[Key, Clip] = {}
         self._drafts: dict[int, Draft] = {}  # each sentence's newest text spoken ahead
         self._drafting = ThreadPoolExecutor(1, thread_name_prefix="voicer-draft")
+        # the preview of each programme built, made while the page is told of the change
+        self._previewing = ThreadPoolExecutor(1, thread_name_prefix="voicer-preview")
+        self._preview: Future[bytes] | None = None
         self.history = history.History(source)
         self._scratch = contextlib.ExitStack()
         self._backed_up: set[Path] = set()
@@ -184,19 +187,9 @@ class Studio:
         """The whole programme, levelled, as a 16-bit WAV at the engine's rate (while the
         first render runs: the sentences ready so far)."""
         with self.lock:
-            assembled = self._shown()[0]
-            programme = assembled.programme
-            spans = [(p.speech_start, p.speech_end) for p in programme.placements]
-            knots = loudness.level_knots(assembled.levels, spans, assembled.meter)
-            samples = materialize(Gained(programme.signal, *knots))
-            pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
-            buffer = io.BytesIO()
-            with wave.open(buffer, "wb") as file:
-                file.setnchannels(1)
-                file.setsampwidth(2)
-                file.setframerate(programme.sample_rate)
-                file.writeframes(pcm.tobytes())
-            return buffer.getvalue()
+            if self.rendering or self._preview is None:
+                return _wav_of(self._shown()[0])
+            return self._preview.result()
 
     def captions_vtt(self) -> str:
         """The cues as WebVTT, for the page's player (of the preview :meth:`preview_wav` gives)."""
@@ -353,6 +346,7 @@ class Studio:
             for draft in self._drafts.values():
                 draft.halt()
         self._drafting.shutdown(wait=True, cancel_futures=True)  # the drafts take no lock
+        self._previewing.shutdown(wait=True)
         with self.lock:
             self._scratch.close()
             self._drop_partial()
@@ -759,8 +753,12 @@ class Studio:
         scratch = contextlib.ExitStack()
         assembled: Assembled = pipeline.assemble(self.plan, clips, self.options, scratch)
         self.cues: list[Cue] = pipeline.cue(self.plan, assembled.programme)
+        if self._preview is not None:
+            with contextlib.suppress(Exception):  # it reads the scratch audio closed below
+                self._preview.exception()
         self._scratch.close()
         self._scratch, self.assembled = scratch, assembled
+        self._preview = self._previewing.submit(_wav_of, assembled)
         self._drop_partial()
         self._check()
         self.version += 1
@@ -822,6 +820,22 @@ class _Partial:
 
     def age(self) -> float:
         return time.monotonic() - self.made
+
+
+def _wav_of(assembled: Assembled) -> bytes:
+    """The programme, levelled, as a 16-bit WAV at the engine's rate."""
+    programme = assembled.programme
+    spans = [(p.speech_start, p.speech_end) for p in programme.placements]
+    knots = loudness.level_knots(assembled.levels, spans, assembled.meter)
+    samples = materialize(Gained(programme.signal, *knots))
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(programme.sample_rate)
+        file.writeframes(pcm.tobytes())
+    return buffer.getvalue()
 
 
 def _bytes_of(path: Path) -> bytes | None:
