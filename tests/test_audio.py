@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +167,28 @@ def test_srt_times_round_to_the_nearest_millisecond_and_parse_back():
         assert abs(sub.start.total_seconds() - cue.start / SR) <= 0.0005
         assert abs(sub.end.total_seconds() - cue.end / SR) <= 0.0005
         assert sub.content == "\n".join(cue.lines)
+
+
+def test_clips_measured_before_are_not_measured_again_and_join_the_same():
+    """The studio joins its programme again after each re-take with the measures kept: the
+    result is what joining from scratch gives, the new clip measured, the others not."""
+    segments = [segment(i) for i in range(4)]
+    clips = [tone_clip(0.1, 0.5 + 0.1 * i, 0.1) for i in range(4)]
+    spacing = audio.Spacing(400, 900)
+    measures = audio.Measures()
+
+    def joined(with_measures: audio.Measures | None) -> tuple[list, tuple, np.ndarray]:
+        with contextlib.ExitStack() as scratch:
+            made = audio.assemble(segments, clips, spacing, scratch, measures=with_measures)
+            programme = made.programme
+            samples = programme.signal.read(0, programme.signal.length)
+            return made.levels, programme.placements, samples
+
+    first = joined(measures)
+    clips[2] = Clip(tone_clip(0.1, 1.2, 0.1).samples * 0.5, SR, ())  # a re-take, quieter
+    kept = [measures.get(clip) for clip in clips]
+    assert [k is None for k in kept] == [False, False, True, False]
+    again, fresh = joined(measures), joined(None)
+    assert again[0] == fresh[0] and again[1] == fresh[1]
+    assert np.array_equal(again[2], fresh[2])
+    assert again[0][:2] == first[0][:2] and again[0][2] != first[0][2]

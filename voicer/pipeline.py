@@ -344,11 +344,13 @@ def assemble(
     options: RenderOptions,
     scratch: contextlib.ExitStack,
     on_placed: Callable[[int, float], None] | None = None,
+    measures: assembly.Measures | None = None,
 ) -> assembly.Assembled:
     """The programme, joined from ``clips`` in script order into a scratch file (removed when
-    ``scratch`` closes); ``on_placed(i, seconds)`` after sentence i, with the audio so far."""
+    ``scratch`` closes); ``on_placed(i, seconds)`` after sentence i, with the audio so far.
+    ``measures``: see :func:`voicer.audio.assembly.assemble`."""
     spacing = options.spacing(plan.lead_in_ms)
-    return assembly.assemble(plan.segments, clips, spacing, scratch, on_placed)
+    return assembly.assemble(plan.segments, clips, spacing, scratch, on_placed, measures)
 
 
 def cue(plan: Plan, programme: Programme) -> list[Cue]:

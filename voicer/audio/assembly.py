@@ -115,18 +115,37 @@ class Assembled:
     meter: loudness.Meter
 
 
+class Measures:
+    """Each clip's speech bounds and loudness, kept for the next assembly of the same clips
+    (the studio joins its whole programme again after each re-take, where one clip is new:
+    measuring every clip again was a third of a re-take's own work on the long example)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[int, tuple[Clip, tuple[int, int], float]] = {}  # by id, clip held
+
+    def get(self, clip: Clip) -> tuple[tuple[int, int], float] | None:
+        kept = self._kept.get(id(clip))
+        return None if kept is None or kept[0] is not clip else (kept[1], kept[2])
+
+    def keep(self, clip: Clip, bounds: tuple[int, int], level: float) -> None:
+        self._kept[id(clip)] = (clip, bounds, level)
+
+
 def assemble(
     segments: Sequence[Segment],
     clips: Iterable[Clip],
     spacing: Spacing,
     scratch: contextlib.ExitStack,
     on_placed: Callable[[int, float], None] | None = None,
+    measures: Measures | None = None,
 ) -> Assembled:
     """Join the clips as they come into a scratch file (removed when ``scratch`` closes),
     measuring as it goes; ``on_placed(i, seconds)`` after sentence i, with the seconds of
-    programme up to the end of its speech."""
+    programme up to the end of its speech. ``measures``: what is known of clips measured
+    before (they are not measured again), and where those measured now are kept."""
     placements: list[Placement] = []
-    levels: list[float] = []
+    known: list[tuple[Clip, tuple[int, int], float | None]] = []
+    levels: list[float] = []  # those measured now, in order
     assembler: Assembler | None = None
     # the programme's and each sentence's loudness are measured in other threads, a clip or
     # two behind its placing (see stream.Aside)
@@ -140,11 +159,14 @@ def assemble(
                 sink = _both(pcm.append, measuring[0].feed)
                 assembler = Assembler(sink, clip.sample_rate, spacing.lead_in_ms)
             last = number == len(segments) - 1
-            bounds = clip_speech(segment, clip)
+            kept = measures.get(clip) if measures is not None else None
+            bounds, level = kept if kept is not None else (clip_speech(segment, clip), None)
             pause = spacing.after(segment, last)
             placement = place(assembler, segment, clip, bounds, pause, last)
             placements.append(placement)
-            measuring[1].feed(clip.samples[slice(*bounds)])
+            known.append((clip, bounds, level))
+            if level is None:
+                measuring[1].feed(clip.samples[slice(*bounds)])
             if on_placed:
                 on_placed(number, placement.speech_end / clip.sample_rate)
         if assembler is None:
@@ -156,7 +178,12 @@ def assemble(
         raise
     for aside in measuring:
         aside.close()
-    return Assembled(Programme(pcm, tuple(placements)), levels, meter)
+    measured = iter(levels)
+    every = [next(measured) if level is None else level for _, _, level in known]
+    if measures is not None:
+        for (clip, bounds, _), level in zip(known, every, strict=True):
+            measures.keep(clip, bounds, level)
+    return Assembled(Programme(pcm, tuple(placements)), every, meter)
 
 
 def _level_of(levels: list[float], rate: int) -> Callable[[np.ndarray], None]:

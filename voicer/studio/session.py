@@ -30,7 +30,7 @@ import numpy as np
 
 from voicer import files, pipeline, reporting
 from voicer.audio import loudness
-from voicer.audio.assembly import Assembled
+from voicer.audio.assembly import Assembled, Measures
 from voicer.audio.stream import Gained, materialize
 from voicer.errors import InputError, VoicerError
 from voicer.model import Clip, Cue, Override, Programme, Prosody, Segment, Voice
@@ -100,6 +100,7 @@ class Studio:
         # the preview of each programme built, made while the page is told of the change
         self._previewing = ThreadPoolExecutor(1, thread_name_prefix="voicer-preview")
         self._preview: Future[bytes] | None = None
+        self._measures = Measures()  # each clip's speech bounds and loudness, measured once
         self.history = history.History(source)
         self._scratch = contextlib.ExitStack()
         self._backed_up: set[Path] = set()
@@ -751,7 +752,9 @@ class Studio:
         programme, its cues and the findings on the script."""
         clips = self._clips_for(self.plan.segments)
         scratch = contextlib.ExitStack()
-        assembled: Assembled = pipeline.assemble(self.plan, clips, self.options, scratch)
+        assembled: Assembled = pipeline.assemble(
+            self.plan, clips, self.options, scratch, measures=self._measures
+        )
         self.cues: list[Cue] = pipeline.cue(self.plan, assembled.programme)
         if self._preview is not None:
             with contextlib.suppress(Exception):  # it reads the scratch audio closed below
