@@ -29,7 +29,7 @@ from voicer import checks, ffmpeg, files, scratch
 from voicer.audio import assembly, audiosegment, loudness, mastering, mixing
 from voicer.audio.audiosegment import AudioSegment
 from voicer.audio.loudness import Measurement
-from voicer.audio.stream import Gained, Signal
+from voicer.audio.stream import Signal
 from voicer.checks import SentenceReading as SentenceReading
 from voicer.checks import WordReading as WordReading
 from voicer.checks import check_notices as check_notices
@@ -444,9 +444,7 @@ def write(
         contents.append(
             timeline.timeline_json(programme.placements, cues, rate, voice, engine, length / rate)
         )
-    spans = [(p.speech_start, p.speech_end) for p in programme.placements]
-    knots = loudness.level_knots(assembled.levels, spans, assembled.meter)
-    levelled = mixing.Fitted(Gained(programme.signal, *knots), length)
+    levelled = mixing.Fitted(assembled.levelled(), length)
     description = f"voicer render, {plan.choice.engine.name} voice {plan.choice.voice}"
     with files.atomic_outputs(outputs.all()) as temporaries:
         main = outputs.audio

@@ -13,7 +13,7 @@ import numpy as np
 
 from voicer.audio import audiosegment, loudness
 from voicer.audio.audiosegment import AudioSegment
-from voicer.audio.stream import Aside, PcmFile
+from voicer.audio.stream import Aside, Gained, PcmFile
 from voicer.errors import SynthesisError
 from voicer.model import Clip, Placement, Programme, Segment
 from voicer.synthesis.speech import MARGIN_MS, speech_bounds
@@ -113,6 +113,12 @@ class Assembled:
     programme: Programme
     levels: list[float]
     meter: loudness.Meter
+
+    def levelled(self) -> Gained:
+        """The programme with each sentence levelled (see :func:`loudness.level_knots`)."""
+        spans = [(p.speech_start, p.speech_end) for p in self.programme.placements]
+        knots = loudness.level_knots(self.levels, spans, self.meter)
+        return Gained(self.programme.signal, *knots)
 
 
 class Measures:

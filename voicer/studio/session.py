@@ -31,7 +31,7 @@ import numpy as np
 from voicer import files, pipeline, reporting
 from voicer.audio import loudness
 from voicer.audio.assembly import Assembled, Measures
-from voicer.audio.stream import Gained, materialize
+from voicer.audio.stream import materialize
 from voicer.errors import InputError, VoicerError
 from voicer.model import Clip, Cue, Override, Programme, Prosody, Segment, Voice
 from voicer.script import reading
@@ -828,9 +828,7 @@ class _Partial:
 def _wav_of(assembled: Assembled) -> bytes:
     """The programme, levelled, as a 16-bit WAV at the engine's rate."""
     programme = assembled.programme
-    spans = [(p.speech_start, p.speech_end) for p in programme.placements]
-    knots = loudness.level_knots(assembled.levels, spans, assembled.meter)
-    samples = materialize(Gained(programme.signal, *knots))
+    samples = materialize(assembled.levelled())
     pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as file:
