@@ -733,11 +733,16 @@ def synthesize(
         return audiosegment.from_signal(assembled.programme.signal)
 
 
+def asked_jobs(plan: Plan, options: RenderOptions) -> int:
+    """Requests at once to the plan's engine: as asked (``--jobs``), else its default."""
+    return options.jobs or plan.choice.engine.default_jobs
+
+
 def jobs_for(plan: Plan, options: RenderOptions) -> int:
-    """Sentences to synthesise at once: as asked, else the engine's default; never more than
-    there are sentences. An engine in worker processes is told, so that one at a time runs
-    in this process with every core's thread."""
-    jobs = min(options.jobs or plan.choice.engine.default_jobs, len(plan.segments))
+    """Sentences to synthesise at once: :func:`asked_jobs`, never more than there are
+    sentences. An engine in worker processes is told, so that one at a time runs in this
+    process with every core's thread."""
+    jobs = min(asked_jobs(plan, options), len(plan.segments))
     if isinstance(plan.choice.engine, workers.Workers):
         plan.choice.engine.set_jobs(jobs)
     return jobs

@@ -112,9 +112,10 @@ class RayBackend:
             )
         where = "a local instance" if self.started else f"the cluster at {address or 'auto'}"
         self.description = (
-            f"ray {self.ray.__version__}, {_counted(nodes, 'node')}, {_counted(cpus, 'CPU')}"
+            f"ray {self.ray.__version__}, {pipeline.counted(nodes, 'node')}, "
+            + pipeline.counted(cpus, "CPU")
             + (f", {gpus:g} GPUs" if gpus else "")
-            + f" ({where}); {_counted(self.workers, 'worker')} per engine"
+            + f" ({where}); {pipeline.counted(self.workers, 'worker')} per engine"
         )
         self._deliver = self.ray.remote(_deliver_in_a_folder).options(num_cpus=1)
         self._logs = _quiet_worker_logs(self.ray, True)
@@ -486,7 +487,3 @@ def _check_reachable(address: str) -> None:
         if isinstance(exc, TimeoutError | socket.timeout):
             reason = f"no answer within {CONNECT_SECONDS:g} s"
         raise InputError(f"cannot reach the Ray cluster at {address}: {reason.lower()}") from None
-
-
-def _counted(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"

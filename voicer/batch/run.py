@@ -163,10 +163,8 @@ class Batch:
             self._record(number, _outcome(entry, "failed", began, str(error)))
             return None
         speaker.backoff = self._backoff
-        engine = plan.choice.engine
-        self._limits.setdefault(
-            id(engine), threading.BoundedSemaphore(entry.options.jobs or engine.default_jobs)
-        )
+        limit = threading.BoundedSemaphore(pipeline.asked_jobs(plan, entry.options))
+        self._limits.setdefault(id(plan.choice.engine), limit)
         with self._lock:
             self._sentences += len(plan.segments)
         return _Script(entry, plan, speaker, picture)
@@ -258,7 +256,7 @@ class Batch:
 
 def _jobs(script: _Script) -> int:
     """Requests at once for a script's engine: as asked, else the engine's default."""
-    return script.entry.options.jobs or script.plan.choice.engine.default_jobs
+    return pipeline.asked_jobs(script.plan, script.entry.options)
 
 
 def _outcome(
