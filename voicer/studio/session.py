@@ -95,6 +95,7 @@ class Studio:
         self.lock = threading.RLock()  # see the class's docstring, for both
         self._engine = threading.Lock()
         self._clips: dict[Key, Clip] = {}
+        self._hashes: dict[Key, str] = {}  # of each clip's samples, for the page
         self._drafts: dict[int, Draft] = {}  # each sentence's newest text spoken ahead
         self._drafting = ThreadPoolExecutor(1, thread_name_prefix="voicer-draft")
         # the preview of each programme built, made while the page is told of the change
@@ -368,7 +369,7 @@ class Studio:
         placements = view[0].programme.placements if view else ()
         placed = index < len(placements)
         ready = not self.rendering or index < self._ready
-        clip = self._clips[_key(segment)] if ready else None
+        hashed = self._hash_of(_key(segment)) if ready else None
         place = _place_of(segment)
         try:
             own = edits.own_settings(content, place)
@@ -388,7 +389,7 @@ class Studio:
             "ready": ready,
             "start": placements[index].speech_start / rate if placed else None,
             "end": placements[index].speech_end / rate if placed else None,
-            "hash": hashlib.sha1(clip.samples.tobytes()).hexdigest()[:16] if clip else None,
+            "hash": hashed,
             "cues": [
                 {"start": cue.start / rate, "end": cue.end / rate, "lines": list(cue.lines)}
                 for cue in (view[1] if view else ())
@@ -410,6 +411,13 @@ class Studio:
             "findings": self._found().get(index, []),
             "draft": self._drafts[index].describe() if index in self._drafts else None,
         }
+
+    def _hash_of(self, key: Key) -> str:
+        """A short hash of the clip's samples (a key's clip never changes, so it is kept)."""
+        if key not in self._hashes:
+            samples = self._clips[key].samples
+            self._hashes[key] = hashlib.sha1(samples.tobytes()).hexdigest()[:16]
+        return self._hashes[key]
 
     def _known(self, index: int) -> int:
         if not 0 <= index < len(self.plan.segments):

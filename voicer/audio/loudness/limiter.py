@@ -152,10 +152,7 @@ def _gain_curve(required: np.ndarray, lookahead: int, release: float, smooth: in
     Each requirement holds over the window from one place before it to ``lookahead - 1``
     after, so that the trailing averages (the attack ramp) are still under it at n and n + 1.
     """
-    size = lookahead + 1
-    from scipy import ndimage
-
-    held = ndimage.minimum_filter1d(required, size, mode="constant", cval=0.0, origin=1 - size // 2)
+    held = _window_minimum(required, lookahead + 1)
     # exponential release in dB: min over k <= n of held[k] * exp(-(n - k) / release), computed
     # as a running maximum of log(-held[k]) + k / release (no recursion, no overflow)
     position = np.arange(held.size) / release
@@ -163,6 +160,24 @@ def _gain_curve(required: np.ndarray, lookahead: int, release: float, smooth: in
         log_depth = np.log(-held) + position
     released = -np.exp(np.maximum.accumulate(log_depth) - position)
     return _trailing_mean(_trailing_mean(released, smooth), smooth)
+
+
+def _window_minimum(values: np.ndarray, size: int) -> np.ndarray:
+    """The least of each value, the one before it and the ``size - 2`` after (zeros outside).
+
+    >>> _window_minimum(np.array([0.0, -3.0, 0.0, 0.0, -1.0]), 3).tolist()
+    [-3.0, -3.0, -3.0, -1.0, -1.0]
+    """
+    # van Herk and Gil-Werman: within blocks of ``size``, the least so far from the left and
+    # from the right; a window spans at most two blocks, the end of one and the start of the next
+    count = values.size
+    blocks = -(-(count + size - 1) // size)
+    padded = np.zeros(blocks * size)
+    padded[1 : count + 1] = values
+    rows = padded.reshape(blocks, size)
+    from_left = np.minimum.accumulate(rows, axis=1).ravel()
+    from_right = np.minimum.accumulate(rows[:, ::-1], axis=1)[:, ::-1].ravel()
+    return np.minimum(from_right[:count], from_left[size - 1 : size - 1 + count])
 
 
 def _trailing_mean(values: np.ndarray, size: int) -> np.ndarray:

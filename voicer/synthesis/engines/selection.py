@@ -49,14 +49,15 @@ def choose(
         if voice not in (None, tone.VOICE, tone.LOW_VOICE):
             raise InputError(f"the tone engine's voices are {tone.VOICE!r} and {tone.LOW_VOICE!r}")
         return Choice(create("tone"), voice or tone.VOICE)
-    from voicer.synthesis.engines import edge, kokoro  # edge brings aiohttp: 0.4 s
+    from voicer.synthesis.engines import kokoro
 
-    if (
-        voice is not None
-        and voice not in kokoro.voice_names()
-        and not edge.is_edge_voice_name(voice)
-    ):
-        raise unknown_voice(voice, [v.name for v in edge.bundled_voices()])
+    offline = voice is None or voice in kokoro.voice_names()
+    if engine_name == "kokoro" and offline:
+        return _choose_kokoro(voice, language, kokoro_model, ())
+    from voicer.synthesis.engines import edge  # it brings aiohttp, which takes a while
+
+    if not offline and not edge.is_edge_voice_name(str(voice)):
+        raise unknown_voice(str(voice), [v.name for v in edge.bundled_voices()])
     if engine_name == "edge":
         return _choose_edge(voice, language)
     if engine_name == "kokoro":
