@@ -36,10 +36,16 @@ class Limited:
     FUTURE_SECONDS = 0.05
 
     def __init__(
-        self, source: Signal, gain: float, ceiling_dbtp: float, measured: bool = False
+        self,
+        source: Signal,
+        gain: float,
+        ceiling_dbtp: float,
+        measured: bool = False,
+        peaks: Peaks | None = None,
     ) -> None:
         self.source, self.gain, self.ceiling, self.measured = source, gain, ceiling_dbtp, measured
         self.sample_rate = source.sample_rate
+        self.peaks = peaks
 
     @property
     def length(self) -> int:
@@ -50,11 +56,32 @@ class Limited:
         future = round(self.FUTURE_SECONDS * self.sample_rate)
         piece = self.source.read(start - past, stop + future)
         limiter = _Limiter(piece, self.sample_rate, lookahead_ms=5.0, release_ms=80.0)
+        if self.peaks is not None:
+            self.peaks.lend(limiter, start, stop)
         if self.measured:
             limited, _ = limiter.limit(self.gain, self.ceiling)
         else:
             limited = limiter.apply(self.gain, self.ceiling - TRUE_PEAK_MARGIN_DB)
+        if self.peaks is not None:
+            self.peaks.keep(limiter, start, stop)
         return limited[past : past + stop - start]
+
+
+class Peaks:
+    """The oversampled peaks found in each block a :class:`Limited` read, kept for the next
+    Limited over the same source at another gain: finding them is half of a limiter's work,
+    and normalising takes a pass over the programme for each gain it tries."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[int, int], tuple[float, np.ndarray, np.ndarray]] = {}
+
+    def lend(self, limiter: _Limiter, start: int, stop: int) -> None:
+        found = self._found.get((start, stop))
+        if found is not None:
+            limiter.floor, limiter.index, limiter.envelope = found
+
+    def keep(self, limiter: _Limiter, start: int, stop: int) -> None:
+        self._found[start, stop] = (limiter.floor, limiter.index, limiter.envelope)
 
 
 class _Limiter:
