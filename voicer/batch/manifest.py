@@ -491,11 +491,10 @@ def _entry(script: Path, chosen: Mapping[str, Any], out: Path, where: str) -> En
 
 
 def _check_delivery(options: pipeline.RenderOptions, audio: Path, where: str) -> None:
-    """The delivery settings (sample rate, bit depth, bitrate, loudness) fit the format."""
-    container = CONTAINERS.get(audio.suffix)
-    sound = Path("sound" + container.audio) if container else audio
+    """The delivery settings (sample rate, bit depth, bitrate, loudness) fit the format: the
+    mastering a render would resolve for ``audio`` (:func:`voicer.pipeline.sound_mastering`)."""
     try:
-        options.mastering(sound, broadcast=container is not None)
+        pipeline.sound_mastering(audio, options)
     except InputError as error:
         raise error.within(where) from None
 

@@ -341,7 +341,8 @@ def _deliver_in_a_folder(job: Job) -> tuple[pipeline.Delivered, list[bytes]]:
                 else None
             ),
         )
-        delivered = pipeline.deliver(job.plan, job.clips, moved, job.options, job.picture)
+        targets = job.targets.moved(moved)
+        delivered = pipeline.deliver(job.plan, job.clips, targets, job.options)
         return delivered, [path.read_bytes() for path in moved.all()]
 
 

@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 
 from voicer import files, pipeline, reporting
-from voicer.audio import loudness
 from voicer.audio.assembly import Assembled, Measures
 from voicer.audio.stream import materialize
 from voicer.errors import InputError, VoicerError
@@ -45,7 +44,7 @@ from voicer.studio.views import (
     StateView,
     VoiceView,
 )
-from voicer.subtitles import formats, rules
+from voicer.subtitles import formats
 from voicer.synthesis import cancel
 from voicer.synthesis.engines import workers
 
@@ -105,7 +104,7 @@ class Studio:
         self.history = history.History(source)
         self._scratch = contextlib.ExitStack()
         self._backed_up: set[Path] = set()
-        pipeline.check_outputs(outputs, options, str(source))
+        self.targets = pipeline.check_outputs(outputs, options, str(source))
         self.plan = pipeline.prepare(reading.read_script(source), self._plan_options())
         self._seen = self._snapshot()  # what the files held when the studio last read or wrote them
         self.speaker = pipeline.open_speaker(self.plan, options)
@@ -307,10 +306,8 @@ class Studio:
         with self.lock, contextlib.ExitStack() as scratch:
             self._refuse_while_rendering()
             began = time.perf_counter()
-            picture = pipeline.check_outputs(self.outputs, self.options)
-            if picture is not None:
-                picture = pipeline.with_font(picture, self.plan, scratch)
-            step = "mastering" if picture is None else "mastering and encoding"
+            targets = self.targets.with_font(self.plan, scratch)
+            step = "mastering" if targets.picture is None else "mastering and encoding"
             programme = self.programme
 
             def progress(share: float) -> None:
@@ -321,20 +318,19 @@ class Studio:
                     report(*self.export_progress)
 
             try:
-                progress(0.0)
-                measured = pipeline.write(
-                    self.outputs, self.plan, self.assembled, self.cues, self.options,
-                    progress, picture,
-                )  # fmt: skip
+                delivered = pipeline.finish(
+                    targets, self.plan, self.assembled, self.cues, self.options, progress
+                )
                 progress(1.0)
             finally:
                 self.export_progress = None
-            result = self._result(measured, time.perf_counter() - began)
+            counts = self.speaker.counts()
+            result = pipeline.RenderResult.of(self.plan, self.outputs, delivered, counts, began)
             return {
                 "written": [str(path) for path in self.outputs.all()],
                 "duration": programme.duration,
                 "cues": len(self.cues),
-                "loudness": measured.integrated,
+                "loudness": delivered.loudness.integrated,
                 "report": reporting.report_lines(result),
                 "warnings": [violation.message for violation in result.violations],
             }
@@ -366,16 +362,10 @@ class Studio:
         words: Mapping[str, str],
         view: tuple[Assembled, list[Cue]] | None,
     ) -> SentenceView:
-        placements = view[0].programme.placements if view else ()
-        placed = index < len(placements)
         ready = not self.rendering or index < self._ready
         hashed = self._hash_of(_key(segment)) if ready else None
-        place = _place_of(segment)
-        try:
-            own = edits.own_settings(content, place)
-            editable = True
-        except InputError:
-            own, editable = {}, False
+        own, editable = _own_settings(content, _place_of(segment))
+        start, end = _speech_times(index, rate, view)
         spacing = self.options.spacing()
         said = pipeline.segment_reading(segment, self.plan.language)
         return {
@@ -387,8 +377,8 @@ class Studio:
             "line": segment.line,
             "column": segment.column,
             "ready": ready,
-            "start": placements[index].speech_start / rate if placed else None,
-            "end": placements[index].speech_end / rate if placed else None,
+            "start": start,
+            "end": end,
             "hash": hashed,
             "cues": [
                 {"start": cue.start / rate, "end": cue.end / rate, "lines": list(cue.lines)}
@@ -709,27 +699,6 @@ class Studio:
                 self._clips[key] = clip or self._speak(segment)
         return [self._clips[_key(segment)] for segment in segments]
 
-    def _result(self, measured: loudness.Measurement, seconds: float) -> pipeline.RenderResult:
-        """The export as a render's result: the session's clips, this export's time."""
-        programme = self.programme
-        return pipeline.RenderResult(
-            outputs=self.outputs,
-            engine=self.plan.choice.engine.name,
-            voice=self.plan.choice.voice,
-            duration=programme.duration,
-            sentences=len(self.plan.segments),
-            cues=tuple(self.cues),
-            sample_rate=programme.sample_rate,
-            profile=self.plan.profile,
-            synthesis_seconds=0.0,
-            total_seconds=seconds,
-            violations=tuple(rules.violations(self.cues, programme.sample_rate, self.plan.profile)),
-            loudness=measured,
-            cache_hits=self.speaker.hits,
-            synthesized=self.speaker.misses,
-            retries=self.speaker.retries,
-        )
-
     def _check(self) -> None:
         """What ``voicer check`` says, by sentence: each finding goes to the sentence it lies
         in (the last one starting at or before it)."""
@@ -864,6 +833,26 @@ def _text(data: bytes | None) -> str:
 def _key(segment: Segment) -> Key:
     """What a sentence's clip depends on."""
     return segment.spoken, segment.voice, segment.rate, segment.pinyin
+
+
+def _own_settings(content: str, place: edits.Place) -> tuple[Mapping[str, str], bool]:
+    """The settings the script gives a sentence itself, and whether it can be edited (it
+    cannot while its markup is not where the plan says)."""
+    try:
+        return edits.own_settings(content, place), True
+    except InputError:
+        return {}, False
+
+
+def _speech_times(
+    index: int, rate: int, view: tuple[Assembled, list[Cue]] | None
+) -> tuple[float | None, float | None]:
+    """Where sentence ``index``'s speech starts and ends in the programme shown, in seconds
+    (None while it is not in it)."""
+    placements = view[0].programme.placements if view else ()
+    if index >= len(placements):
+        return None, None
+    return placements[index].speech_start / rate, placements[index].speech_end / rate
 
 
 def _place_of(segment: Segment) -> edits.Place:

@@ -11,6 +11,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 
 from voicer.errors import SynthesisError
 from voicer.model import Clip, Prosody, Segment
@@ -19,6 +20,16 @@ from voicer.synthesis.engines import selection
 from voicer.synthesis.retry import Backoff, RetryPolicy, call_with_retries
 
 AHEAD_PER_JOB = 4  # sentences started ahead of the one being assembled, per job
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A speaker's work at one moment: clips the engine made, clips the cache had, and engine
+    requests tried again after a transient failure."""
+
+    synthesised: int = 0
+    cached: int = 0
+    retries: int = 0
 
 
 class Speaker:
@@ -51,6 +62,11 @@ class Speaker:
     @property
     def word_marks(self) -> bool:
         return self.choice.engine.word_marks
+
+    def counts(self) -> Counts:
+        """What it has done so far."""
+        with self._lock:
+            return Counts(synthesised=self.misses, cached=self.hits, retries=self.retries)
 
     def speak(self, text: str, voice: str | None = None, prosody: Prosody | None = None) -> Clip:
         """``text`` in ``voice`` with ``prosody`` (by default the render's)."""
