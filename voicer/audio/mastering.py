@@ -238,9 +238,9 @@ def encode_measured(source: Signal, delivery: Delivery, path: Path, label: str) 
     """Encode ``source`` into ``path``; the loudness of the file as it will be played.
 
     An MP3 is measured while it is encoded, from the encoder's stream decoded on the other
-    core (for 4.5 min of speech the encode takes 0.8 s and measuring the file after it
-    another 0.5 s); should that stream not be the file's samples at the expected offset,
-    and every other format, the file is measured once written.
+    core, rather than read again once written (README: Measured choices); should that stream
+    not be the file's samples at the expected offset, and every other format, the file is
+    measured once written.
     """
     if delivery.format.codec != "libmp3lame":
         encode_signal(source, delivery, path, label)

@@ -57,8 +57,8 @@ def sentence_cues(
 def _captions(tokens: tuple[str, ...], profile: Profile, timing: Timing) -> list[Caption]:
     """:func:`timed_captions`, cut once for a sentence and its speech wherever they lie in the
     programme. The studio joins the whole programme again after each re-take, where only the
-    re-taken sentence's captions change: this made its cues 0.3 s of a 0.5 s re-take's own
-    work (50 sentences)."""
+    re-taken sentence's captions change: cutting them all again was most of a re-take's own
+    work (README: Measured choices)."""
     origin = timing.begins[0]
     relative = replace(
         timing,

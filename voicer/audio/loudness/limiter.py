@@ -69,7 +69,7 @@ class Limited:
 
 class Peaks:
     """The oversampled peaks found in each block a :class:`Limited` read, kept for the next
-    Limited over the same source at another gain: finding them is half of a limiter's work,
+    Limited over the same source at another gain: finding them is much of a limiter's work,
     and normalising takes a pass over the programme for each gain it tries."""
 
     def __init__(self) -> None:
