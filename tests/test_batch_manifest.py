@@ -14,6 +14,7 @@ from voicer import cli
 from voicer.batch import manifest
 from voicer.batch.manifest import Entry, entries
 from voicer.errors import InputError
+from voicer.options import Level
 from voicer.pipeline import RenderOptions
 
 SPEECH = "同志们：\n　　今年以来，全市GDP增长*%，居全省第*位。\n"
@@ -364,9 +365,9 @@ def test_untyped_command_line_values_are_only_defaults(tmp_path):
         '[[script]]\npath = "a.txt"\n[[script]]\npath = "b.txt"\nvoice = "zf_xiaobei"\n'
     )
     path = _manifest(tmp_path, text)
-    given = {"voice": "typed", "rate": "+5%", "engine": "auto"}
+    given = {"voice": "typed", "rate": Level(5, "%"), "engine": "auto"}
     a, b = entries(path, tmp_path / "out", given, {"rate"})
-    assert (a.options.voice, a.options.rate, a.options.engine) == ("zm_yunxi", "+5%", "auto")
+    assert (a.options.voice, str(a.options.rate), a.options.engine) == ("zm_yunxi", "+5%", "auto")
     assert b.options.voice == "zf_xiaobei"
     a, b = entries(path, tmp_path / "out", given, {"voice", "rate"})
     assert (a.options.voice, b.options.voice) == ("typed", "zf_xiaobei")

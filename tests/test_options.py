@@ -13,6 +13,7 @@ from speech_audio import invoke_voicer
 from voicer import cli
 from voicer import options as declared
 from voicer.batch import manifest
+from voicer.errors import InputError
 from voicer.pipeline import RenderOptions
 from voicer.video.picture import VideoSettings
 
@@ -58,7 +59,7 @@ def test_render_takes_every_declared_option_as_declared():
             continue
         param = params[option.name]
         assert option.flag in param.opts, option.name
-        if option.bounds is not None:
+        if option.bounds is not None and option.kind in ("int", "float"):
             assert (param.type.min, param.type.max) == option.bounds, option.name  # type: ignore[attr-defined]
         if option.choices is not None:
             assert tuple(param.type.choices) == option.choices, option.name  # type: ignore[attr-defined]
@@ -113,3 +114,19 @@ def test_help_lists_the_outputs_first_then_the_stages_in_order():
     assert places == sorted(places)
     assert shown.index("--output") < shown.index("--engine") < shown.index("--max-chars")
     assert "tone: a synthetic voice" in " ".join(shown.split())
+
+
+def test_typed_values_are_read_once_and_kept_typed(tmp_path):
+    table = {"rate": "+10%", "pitch": "-2Hz", "cache-max": "2G"}
+    read = manifest.options_from(table, tmp_path, "m.toml: [defaults]")
+    assert read == {
+        "rate": declared.Level(10, "%"),
+        "pitch": declared.Level(-2, "Hz"),
+        "cache_max": 2_000_000_000,
+    }
+    assert str(RenderOptions.of(read).rate) == "+10%"
+    with pytest.raises(InputError) as caught:
+        manifest.options_from({"rate": "+500%"}, tmp_path, "m.toml: [defaults]")
+    assert str(caught.value) == (
+        "m.toml: [defaults]: rate: invalid rate '+500%': must be between -50% and +100%"
+    )

@@ -175,7 +175,7 @@ def _click_type(option: declared.Option) -> click.ParamType:
         return click.Path(exists=exists, file_okay=not folder, dir_okay=folder, path_type=Path)
     if option.bounds is not None and option.kind == "int":
         return click.IntRange(int(option.bounds[0]), int(option.bounds[1]))
-    if option.bounds is not None:
+    if option.bounds is not None and option.kind == "float":
         return click.FloatRange(*option.bounds)
     plain: dict[str, click.ParamType] = {"int": click.INT, "float": click.FLOAT}
     return plain.get(option.kind, click.STRING)
@@ -312,14 +312,15 @@ def _render_settings(
 
 
 def _typed(given: dict[str, Any]) -> dict[str, Any]:
-    """The command line's settings with their values read: ``--fill``'s pairs by key,
-    ``--cache-max`` in bytes."""
+    """The command line's settings with their values read, each in its declared type
+    (``--rate +10%``, ``--cache-max 2G``); ``--fill``'s pairs by key."""
     from voicer.script import placeholders
 
     if "fills" in given:
         given["fills"] = placeholders.parse_fills(given["fills"])
-    if given.get("cache_max") is not None:
-        given["cache_max"] = declared.parse_size(given["cache_max"])
+    for name, value in given.items():
+        if isinstance(value, str) and name in declared.BY_NAME:
+            given[name] = declared.read(name, value)
     return given
 
 

@@ -27,8 +27,21 @@ VIDEO = "Video (-o .mp4, .mkv or .webm)"
 SYNTHESIS = "Synthesis and cache"
 STAGES = (SPEECH, SCRIPT, SUBTITLES, DELIVERY, VIDEO, SYNTHESIS)
 
-# what a value is: a size is a byte count written "2G"; fills are placeholder values
-Kind = Literal["str", "int", "float", "bool", "path", "folder", "size", "fills"]
+# what a value is: a size is a byte count written "2G"; a percent or hertz value a Level
+# written "+10%" or "-2Hz"; fills are placeholder values
+Kind = Literal["str", "int", "float", "bool", "path", "folder", "size", "percent", "hertz", "fills"]
+
+
+@dataclass(frozen=True)
+class Level:
+    """A speaking setting: a signed amount of its unit, a rate or volume in percent (``+10%``)
+    or a pitch in Hz (``-2Hz``)."""
+
+    amount: int = 0
+    unit: str = "%"
+
+    def __str__(self) -> str:
+        return f"{self.amount:+d}{self.unit}"
 
 
 @dataclass(frozen=True)
@@ -69,13 +82,28 @@ class Option:
         choices, a float given as an integer made a float; an InputError (``key must ...``)
         otherwise. Paths, sizes and fills stay as written: their converters read them."""
         value = _CHECKS[self.kind](value, key)
-        if self.bounds is not None and not self.bounds[0] <= value <= self.bounds[1]:
+        if self.kind in ("int", "float") and self.bounds and not self.within_bounds(value):
             low, high = self.bounds
             raise InputError(f"{key} must be from {low:g} to {high:g}, not {value!r}")
         if self.choices is not None and value not in self.choices:
             known = ", ".join(map(str, self.choices))
             raise InputError(f"{key} must be one of {known}, not {value!r}")
         return value
+
+    def within_bounds(self, value: float) -> bool:
+        return self.bounds is None or self.bounds[0] <= value <= self.bounds[1]
+
+    def read(self, text: str) -> Any:
+        """This option's value written ``text`` (``"2G"``, ``"+10%"``) in its type; text
+        itself for an option whose values are text. An InputError says what is wrong."""
+        low, high = (int(bound) for bound in self.bounds or (0, 0))
+        if self.kind == "size":
+            return parse_size(text)
+        if self.kind == "percent":
+            return Level(parse_percent(text, self.name, low, high), "%")
+        if self.kind == "hertz":
+            return Level(parse_hertz(text, self.name, low, high), "Hz")
+        return text
 
 
 def _boolean(value: Any, key: str) -> bool:
@@ -114,6 +142,8 @@ _CHECKS = {
     "float": _number,
     "bool": _boolean,
     "size": _as_given,
+    "percent": _string,
+    "hertz": _string,
     "fills": _as_given,
 }
 
@@ -136,9 +166,33 @@ OPTIONS: tuple[Option, ...] = (
         SPEECH,
         "An edge voice (zh-CN-YunyangNeural) or a kokoro voice (zm_yunxi).",
     ),
-    Option("rate", "--rate", SPEECH, "Speaking rate, e.g. +10% or -5%.", default="+0%"),
-    Option("volume", "--volume", SPEECH, "Volume, e.g. +10% or -5%.", default="+0%"),
-    Option("pitch", "--pitch", SPEECH, "Pitch, e.g. +2Hz (edge only).", default="+0Hz"),
+    Option(
+        "rate",
+        "--rate",
+        SPEECH,
+        "Speaking rate, e.g. +10% or -5%.",
+        kind="percent",
+        default=Level(0, "%"),
+        bounds=(-50, 100),
+    ),
+    Option(
+        "volume",
+        "--volume",
+        SPEECH,
+        "Volume, e.g. +10% or -5%.",
+        kind="percent",
+        default=Level(0, "%"),
+        bounds=(-100, 100),
+    ),
+    Option(
+        "pitch",
+        "--pitch",
+        SPEECH,
+        "Pitch, e.g. +2Hz (edge only).",
+        kind="hertz",
+        default=Level(0, "Hz"),
+        bounds=(-200, 200),
+    ),
     Option(
         "sentence_pause_ms",
         "--sentence-pause",
@@ -507,6 +561,11 @@ BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 VIDEO_NAMES = tuple(option.name for option in OPTIONS if option.video)
 
 
+def read(name: str, text: str) -> Any:
+    """The value of option ``name`` written ``text``, in its type (:meth:`Option.read`)."""
+    return BY_NAME[name].read(text)
+
+
 def default(name: str) -> Any:
     """The declared default of option ``name``."""
     return BY_NAME[name].default
@@ -558,3 +617,46 @@ def parse_size(text: str) -> int:
         )
     number, unit = match.groups()
     return int(float(number) * _UNITS[(unit or "").lower()])
+
+
+_PERCENT = re.compile(r"^\s*([+-]?)(\d{1,3})\s*%?\s*$")
+_HERTZ = re.compile(r"^\s*([+-]?)(\d{1,4})\s*(?:hz)?\s*$", re.IGNORECASE)
+
+
+def _signed(match: re.Match[str]) -> int:
+    sign, digits = match.groups()
+    return -int(digits) if sign == "-" else int(digits)
+
+
+def parse_percent(value: str, what: str, low: int = -100, high: int = 200) -> int:
+    """``"+10%"``, ``"10%"`` or ``"10"`` -> 10; anything else is an InputError, its ``reason``
+    saying what is wrong with the value.
+
+    >>> parse_percent("-5%", "rate")
+    -5
+    >>> parse_percent("12", "volume")
+    12
+    """
+    match = _PERCENT.match(value)
+    if not match:
+        reason = "expected a percentage such as +10% or -5%"
+    elif not low <= _signed(match) <= high:
+        reason = f"must be between {low:+d}% and {high:+d}%"
+    else:
+        return _signed(match)
+    raise InputError(reason).within(f"invalid {what} {value!r}")
+
+
+def parse_hertz(value: str, what: str = "pitch", low: int = -200, high: int = 200) -> int:
+    """``"+2Hz"``, ``"2Hz"`` or ``"-3"`` -> Hz as an int.
+
+    >>> parse_hertz("+2Hz")
+    2
+    """
+    match = _HERTZ.match(value)
+    if not match:
+        raise InputError(f"invalid {what} {value!r}: expected Hz such as +2Hz or -5Hz")
+    number = _signed(match)
+    if not low <= number <= high:
+        raise InputError(f"invalid {what} {value!r}: must be between {low:+d}Hz and {high:+d}Hz")
+    return number

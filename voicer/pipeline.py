@@ -44,7 +44,6 @@ from voicer.model import Clip, Cue, Programme, Prosody, Script, Segment
 from voicer.script import headings, lint, placeholders, reading, spoken_form
 from voicer.script import prepare as drafts
 from voicer.script.overrides import annotate
-from voicer.script.prosody import parse_prosody
 from voicer.subtitles import cues as cueing
 from voicer.subtitles import formats, rules, timeline
 from voicer.subtitles.profiles import Profile, profile_for
@@ -70,9 +69,9 @@ class RenderOptions:
 
     engine: str = declared.default("engine")
     voice: str | None = None
-    rate: str = declared.default("rate")
-    volume: str = declared.default("volume")
-    pitch: str = declared.default("pitch")
+    rate: declared.Level = declared.default("rate")  # percent
+    volume: declared.Level = declared.default("volume")  # percent
+    pitch: declared.Level = declared.default("pitch")  # Hz
     sentence_pause_ms: int = declared.default("sentence_pause_ms")
     paragraph_pause_ms: int = declared.default("paragraph_pause_ms")
     kokoro_model: Path | None = None
@@ -266,7 +265,7 @@ class Plan:
 def prepare(script: Script, options: RenderOptions, choice: selection.Choice | None = None) -> Plan:
     """Everything that can be decided before synthesis; an InputError for anything wrong.
     ``choice``: the engine and voice an earlier plan chose (kept loaded, not chosen again)."""
-    prosody = parse_prosody(options.rate, options.volume, options.pitch)
+    prosody = Prosody(options.rate.amount, options.volume.amount, options.pitch.amount)
     profile = options.profile(script.language)
     prepared = drafts.prepare(script, options.fills, options.allow_placeholders)
     lexicon = spoken_form.load_lexicon(options.lexicon) if options.lexicon else None
@@ -719,9 +718,9 @@ def synthesize(
     options = RenderOptions(
         engine=engine,
         voice=voice,
-        rate=rate,
-        volume=volume,
-        pitch=pitch,
+        rate=declared.read("rate", rate),
+        volume=declared.read("volume", volume),
+        pitch=declared.read("pitch", pitch),
         sentence_pause_ms=sentence_pause_ms,
         paragraph_pause_ms=paragraph_pause_ms,
         use_cache=use_cache,

@@ -313,6 +313,8 @@ def _value(key: str, value: Any, folder: Path, where: str) -> Any:
             raise InputError(f"{where}: {key}: no such file {value}")
     elif option.kind in _CONVERTERS:
         value = _converted(_CONVERTERS[option.kind], value, f"{where}: {key}")
+    elif isinstance(value, str):
+        value = _converted(option.read, value, f"{where}: {key}")
     return not value if option.negated and written == option.spelled else value
 
 
