@@ -81,7 +81,7 @@ def test_every_option_of_every_command_has_a_help_line():
         for param in command.params:
             if isinstance(param, click.Option):
                 record = param.get_help_record(context)
-                assert record is not None and record[1].strip(), f"{name} {param.opts}"
+                assert record is not None and param.help, f"{name} {param.opts}"
 
 
 def test_every_flag_is_a_manifest_key_of_its_option():
@@ -109,10 +109,10 @@ def test_a_declared_option_checks_its_values(value, message):
 
 def test_help_lists_the_outputs_first_then_the_stages_in_order():
     shown = invoke_voicer("render", "--help", cwd=Path("."), text=True).stdout
-    headings = ["Outputs:", *(f"{stage}:" for stage in declared.STAGES), "Other options:"]
+    headings = ["Outputs:", "Options:", *(f"{stage}:" for stage in declared.STAGES)]
     places = [shown.index(f"\n{heading}\n") for heading in headings]
     assert places == sorted(places)
-    assert shown.index("--output") < shown.index("--engine") < shown.index("--max-chars")
+    assert shown.index("--output") < shown.index("--quiet") < shown.index("--engine")
     assert "tone: a synthetic voice" in " ".join(shown.split())
 
 

@@ -96,8 +96,8 @@ def _terminated(signum: int, frame: object) -> None:
     _leave(128 + signum)
 
 
-OUTPUTS = "Outputs"  # each command's own outputs, first in its --help
-OTHER = "Other options"
+OUTPUTS = "Outputs"  # each command's outputs, first in its --help
+OWN = "Options"  # then the command's other options of its own, then the stages'
 
 
 class _Staged(click.Option):
@@ -107,7 +107,7 @@ class _Staged(click.Option):
     def __init__(
         self,
         *args: Any,
-        stage: str = OTHER,
+        stage: str = OWN,
         machine_help: Callable[[], str] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -122,35 +122,24 @@ class _Staged(click.Option):
 
 
 class _StagedCommand(click.Command):
-    """A command whose ``--help`` lists its options by stage: its outputs first, then the
-    stages of :mod:`voicer.options`, then the command's own, then the rest."""
+    """A command whose ``--help`` lists its options by stage: its outputs first, then its
+    other options of its own, then the stages of :mod:`voicer.options`."""
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         sections: dict[str, list[tuple[str, str]]] = {}
         for param in self.get_params(ctx):
             record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
             if record is not None:
-                sections.setdefault(getattr(param, "stage", OTHER), []).append(record)
-        first = [OUTPUTS, *declared.STAGES]
-        for title in sorted(sections, key=lambda title: _section_rank(title, first)):
+                sections.setdefault(getattr(param, "stage", OWN), []).append(record)
+        order = [OUTPUTS, OWN, *declared.STAGES]
+        for title in sorted(sections, key=order.index):
             with formatter.section(title):
                 formatter.write_dl(sections[title])
-
-
-def _section_rank(title: str, first: list[str]) -> int:
-    if title in first:
-        return first.index(title)
-    return len(first) + (title == OTHER)
 
 
 def _output(*flags: str, **settings: Any) -> Callable[[F], F]:
     """An option of a command's outputs, shown first in its ``--help``."""
     return click.option(*flags, cls=_Staged, stage=OUTPUTS, **settings)
-
-
-def _batch_option(*flags: str, **settings: Any) -> Callable[[F], F]:
-    """An option of how a batch runs, shown after the render options in its ``--help``."""
-    return click.option(*flags, cls=_Staged, stage="Batch", **settings)
 
 
 def _jobs_help() -> str:
@@ -480,28 +469,28 @@ def subtitles_check_command(path: Path, language: str | None, **limits: Any) -> 
 @cli.command("align", cls=_StagedCommand)
 @click.argument("source", metavar="SCRIPT")
 @click.argument("recording", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
+@_output(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="The captions; the format follows the extension (.srt, .vtt, .ass) "
     "[default: beside the recording, same stem, .srt].",
 )
-@click.option("--vtt", is_flag=True, help="Also write WebVTT beside the captions.")
-@click.option(
+@_output("--vtt", is_flag=True, help="Also write WebVTT beside the captions.")
+@_output(
     "--subtitles",
     "extra_subtitles",
     multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Another subtitle file (.srt, .vtt, .ass). Repeatable.",
 )
-@click.option(
+@_output(
     "--timeline",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a JSON timeline: every sentence, cue and word with its times in the "
     "recording, and each sentence's confidence.",
 )
-@click.option(
+@_output(
     "--video",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also a captioned copy of a video RECORDING (.mp4, .mkv, .webm): its picture, the "
@@ -622,6 +611,7 @@ def cache_clear_command(cache_dir: Path | None) -> None:
     type=click.Choice(["edge", "kokoro"]),
     default="kokoro",
     show_default=True,
+    help="Whose voices: edge's (asked of the service) or kokoro's (bundled).",
 )
 @click.option("--locale", help="Only voices whose locale starts with this, e.g. zh-CN or en.")
 @reports_errors
@@ -661,25 +651,25 @@ def voices_command(engine: str, locale: str | None) -> None:
 @_output("--vtt", is_flag=True, help="Also write WebVTT for each script.")
 @_output("--ass", is_flag=True, help="Also write styled ASS subtitles for each script.")
 @_output("--timeline", is_flag=True, help="Also write each script's JSON timeline.")
-@_batch_option(
+@click.option(
     "--backend",
     type=click.Choice(["local", "ray"]),
     default="local",
     show_default=True,
     help="local: worker processes on this machine; ray: a Ray cluster (the voicer[ray] extra).",
 )
-@_batch_option(
+@click.option(
     "--workers",
     type=click.IntRange(1, 4096),
     help="Engines working at once [default: local, one per core; ray, the cluster's CPUs].",
 )
-@_batch_option(
+@click.option(
     "--ray-address",
     envvar="RAY_ADDRESS",
     help="The Ray cluster to use, e.g. ray://head:10001 [env: RAY_ADDRESS; default: a Ray "
     "instance of its own on this machine].",
 )
-@_batch_option(
+@click.option(
     "--gpus-per-worker",
     type=click.FloatRange(0, 64),
     default=0.0,
