@@ -6,12 +6,14 @@
 from typing import TYPE_CHECKING, Any
 
 from voicer.errors import InputError, SynthesisError, VoicerError
+from voicer.options import Level  # RenderOptions(rate=Level(10, "%"))
 
 if TYPE_CHECKING:
     from voicer.pipeline import RenderOptions, RenderResult, render, render_script, synthesize
 
 __all__ = [
     "InputError",
+    "Level",
     "RenderOptions",
     "RenderResult",
     "SynthesisError",

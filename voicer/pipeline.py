@@ -26,8 +26,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from voicer import checks, ffmpeg, files, scratch
+from voicer import options as declared
 from voicer.audio import assembly, audiosegment, loudness, mastering, mixing
 from voicer.audio.audiosegment import AudioSegment
 from voicer.audio.loudness import Measurement
@@ -41,10 +43,9 @@ from voicer.checks import sentence_readings as sentence_readings
 from voicer.defaults import PARAGRAPH_PAUSE_MS, SENTENCE_PAUSE_MS
 from voicer.errors import InputError, SynthesisError
 from voicer.model import Clip, Cue, Programme, Prosody, Script, Segment
-from voicer.script import headings, lint, reading, spoken_form
+from voicer.script import headings, lint, placeholders, reading, spoken_form
 from voicer.script import prepare as drafts
 from voicer.script.overrides import annotate
-from voicer.script.prosody import parse_prosody
 from voicer.subtitles import cues as cueing
 from voicer.subtitles import formats, rules, timeline
 from voicer.subtitles.profiles import Profile, profile_for
@@ -53,7 +54,6 @@ from voicer.subtitles.timestamps import from_ms, to_ms
 from voicer.synthesis import cache, pool
 from voicer.synthesis.engines import selection, workers
 from voicer.synthesis.retry import RetryPolicy
-from voicer.synthesis.speech import MARGIN_MS
 from voicer.video import compose, containers
 from voicer.video import picture as pictures
 from voicer.video.picture import Picture, VideoSettings
@@ -69,15 +69,15 @@ class RenderOptions:
     Subtitle limits left as None take the profile's value for the language of the text.
     """
 
-    engine: str = "auto"
+    engine: str = declared.default("engine")
     voice: str | None = None
-    rate: str = "+0%"
-    volume: str = "+0%"
-    pitch: str = "+0Hz"
-    sentence_pause_ms: int = DEFAULT_SENTENCE_PAUSE_MS
-    paragraph_pause_ms: int = DEFAULT_PARAGRAPH_PAUSE_MS
+    rate: declared.Level = declared.default("rate")  # percent
+    volume: declared.Level = declared.default("volume")  # percent
+    pitch: declared.Level = declared.default("pitch")  # Hz
+    sentence_pause_ms: int = declared.default("sentence_pause_ms")
+    paragraph_pause_ms: int = declared.default("paragraph_pause_ms")
     kokoro_model: Path | None = None
-    probe_timeout: float = 3.0
+    probe_timeout: float = declared.default("probe_timeout")
     subtitle_style: str | None = None  # zh-netflix for Mandarin, plain otherwise
     max_chars: float | None = None
     max_lines: int | None = None
@@ -91,23 +91,31 @@ class RenderOptions:
     sample_rate: int | None = None
     bit_depth: int | None = None
     bitrate: str | None = None
-    channels: int = 1
+    channels: int = declared.default("channels")
     bwf: bool = False
-    lead_in_ms: int = MARGIN_MS
-    tail_ms: int = MARGIN_MS
+    lead_in_ms: int = declared.default("lead_in_ms")
+    tail_ms: int = declared.default("tail_ms")
     cache_dir: Path | None = None  # default: files.cache_folder()
     cache_max: int | None = None  # bytes, 0: no limit; default: cache.default_limit()
-    use_cache: bool = True
+    use_cache: bool = declared.default("use_cache")
     lexicon: Path | None = None  # written form -> spoken form, TSV or TOML
     fills: Mapping[str, Sequence[str]] | None = None  # placeholder values (placeholders.fill)
     fill_file: Path | None = None  # where some of the fills were read: no output may replace it
     allow_placeholders: bool = False  # render a draft with placeholders left (not spoken)
     jobs: int | None = None  # sentences synthesised at once; None: the engine's default
-    retries: int = RetryPolicy.retries  # further attempts after a transient engine failure
+    retries: int = declared.default("retries")  # further attempts after a transient engine failure
     video: VideoSettings = VideoSettings()  # when the output is a video file
     mix: bool = False  # a narrated video's own sound stays, ducked under the speech
-    mix_level: float = mixing.DEFAULT_MIX_LEVEL_LU
-    duck: float = mixing.DEFAULT_DUCK_DB
+    mix_level: float = declared.default("mix_level")
+    duck: float = declared.default("duck")
+
+    @classmethod
+    def of(cls, settings: Mapping[str, Any]) -> RenderOptions:
+        """The options ``settings`` give by the names :mod:`voicer.options` declares, the
+        video ones beside the others; ``fills`` are added after ``fill_file``'s."""
+        own, video = declared.split_video(settings)
+        own["fills"] = placeholders.fill_values(own.get("fill_file"), own.get("fills")) or None
+        return cls(**own, video=VideoSettings(**video))
 
     def mastering(self, path: Path, broadcast: bool = False) -> mastering.Mastering:
         """How the audio at ``path`` is delivered, every setting checked; ``broadcast``: the
@@ -126,16 +134,9 @@ class RenderOptions:
 
     def profile(self, language: str) -> Profile:
         """The subtitle profile for text of ``language`` with these options applied."""
-        return profile_for(
-            language,
-            self.subtitle_style,
-            max_chars=self.max_chars,
-            max_lines=self.max_lines,
-            min_duration_ms=self.min_duration_ms,
-            max_duration_ms=self.max_duration_ms,
-            min_gap_frames=self.min_gap_frames,
-            fps=self.fps,
-        )
+        limits = declared.of_stages(declared.SUBTITLES)
+        given = {o.name: getattr(self, o.name) for o in limits if o.name != "subtitle_style"}
+        return profile_for(language, self.subtitle_style, **given)
 
     def spacing(self, lead_in_ms: int = 0) -> assembly.Spacing:
         """The programme's silences; ``lead_in_ms`` more before the first speech."""
@@ -313,7 +314,7 @@ class Plan:
 def prepare(script: Script, options: RenderOptions, choice: selection.Choice | None = None) -> Plan:
     """Everything that can be decided before synthesis; an InputError for anything wrong.
     ``choice``: the engine and voice an earlier plan chose (kept loaded, not chosen again)."""
-    prosody = parse_prosody(options.rate, options.volume, options.pitch)
+    prosody = Prosody(options.rate.amount, options.volume.amount, options.pitch.amount)
     profile = options.profile(script.language)
     prepared = drafts.prepare(script, options.fills, options.allow_placeholders)
     lexicon = spoken_form.load_lexicon(options.lexicon) if options.lexicon else None
@@ -808,9 +809,9 @@ def synthesize(
     options = RenderOptions(
         engine=engine,
         voice=voice,
-        rate=rate,
-        volume=volume,
-        pitch=pitch,
+        rate=declared.read("rate", rate),
+        volume=declared.read("volume", volume),
+        pitch=declared.read("pitch", pitch),
         sentence_pause_ms=sentence_pause_ms,
         paragraph_pause_ms=paragraph_pause_ms,
         use_cache=use_cache,
