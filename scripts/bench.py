@@ -967,7 +967,7 @@ def warm_kokoro() -> Any:
 
     engine = KokoroEngine()
     engine.load()
-    engine.synthesize("同志们，大家好。", "zm_yunxi", Prosody())
+    engine.synthesise("同志们，大家好。", "zm_yunxi", Prosody())
     return engine
 
 
@@ -1078,7 +1078,7 @@ def engine_alone(engine: Any, said: dict[str, Any], script: Path) -> float:
     for _ in range(ENGINE_TIMINGS):  # one timing on a busy machine is as noisy as the re-take
         clear_g2p_caches()  # the engine reads the text afresh, as the studio does a new one
         began = time.perf_counter()
-        engine.synthesize(text, said["voice"], prosody)
+        engine.synthesise(text, said["voice"], prosody)
         times.append(time.perf_counter() - began)
     return statistics.median(times)
 

@@ -210,9 +210,9 @@ def test_an_engine_error_in_an_actor_arrives_as_raised(backend):
     engine = RayEngine(kokoro.KokoroEngine(), 1)
     try:
         with pytest.raises(InputError) as local:
-            kokoro.KokoroEngine().synthesize("你好。", "zm_nobody", Prosody())
+            kokoro.KokoroEngine().synthesise("你好。", "zm_nobody", Prosody())
         with pytest.raises(InputError) as remote:
-            engine.synthesize("你好。", "zm_nobody", Prosody())
+            engine.synthesise("你好。", "zm_nobody", Prosody())
     finally:
         engine.close()
     assert type(remote.value) is InputError
@@ -227,7 +227,7 @@ def test_an_error_finishing_a_script_arrives_as_raised(backend, tmp_path):
     options = pipeline.RenderOptions(engine="tone", video=video)
     plan = pipeline.prepare(reading.read_script(script), options)
     tone = ToneEngine()
-    clips = tuple(tone.synthesize(s.spoken, plan.choice.voice, plan.prosody) for s in plan.segments)
+    clips = tuple(tone.synthesise(s.spoken, plan.choice.voice, plan.prosody) for s in plan.segments)
     outputs = pipeline.Outputs.beside(tmp_path / "out" / "short.mp4")
     targets = pipeline.check_outputs(outputs, options)
     with pytest.raises(VoicerError) as local:

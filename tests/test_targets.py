@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from voicer import pipeline
 from voicer.synthesis.pool import Counts
 
@@ -52,3 +54,17 @@ def test_the_result_counts_the_engines_work(tmp_path: Path):
     assert again.counts == Counts(synthesised=0, cached=2, retries=0)
     assert (again.sentences, len(again.cues)) == (2, len(first.cues))
     assert again.duration == first.duration and again.loudness is not None
+
+
+def test_the_old_american_spellings_still_work_and_say_they_are_deprecated(tmp_path: Path):
+    import voicer
+
+    with pytest.warns(DeprecationWarning, match="synthesise"):
+        old = voicer.synthesize
+    assert old is voicer.synthesise
+    source = tmp_path / "speech.txt"
+    source.write_text("你好。", encoding="utf-8")
+    options = voicer.RenderOptions(engine="tone", cache_dir=tmp_path / "cache")
+    result = voicer.render(source, tmp_path / "out.wav", options)
+    with pytest.warns(DeprecationWarning, match="synthesised"):
+        assert result.synthesized == result.synthesised == 1

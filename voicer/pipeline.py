@@ -21,6 +21,7 @@ import os
 import tempfile
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -249,9 +250,15 @@ class RenderResult:
         return self.counts.cached
 
     @property
-    def synthesized(self) -> int:
+    def synthesised(self) -> int:
         """Clips the engine made."""
         return self.counts.synthesised
+
+    @property
+    def synthesized(self) -> int:
+        """Deprecated: :attr:`synthesised`."""
+        warnings.warn("RenderResult.synthesized is now synthesised", DeprecationWarning, 2)
+        return self.synthesised
 
     @property
     def retries(self) -> int:
@@ -785,7 +792,7 @@ def finish(
     )
 
 
-def synthesize(
+def synthesise(
     text: str,
     *,
     engine: str = "auto",

@@ -218,7 +218,7 @@ def _encodes(
     limit = ceiling  # the limiter's ceiling
     for encodes in range(1, MAX_ENCODES + 1):
         if first is None or encodes > 1:
-            first, _ = loudness.normalize_signal(resampled(), aim, limit, meter)
+            first, _ = loudness.normalise_signal(resampled(), aim, limit, meter)
         measured = encode_measured(first, delivery, path, label)
         loudness_error = lufs - measured.integrated
         close_enough = abs(loudness_error) <= LOUDNESS_TOLERANCE_LU or encodes > 1

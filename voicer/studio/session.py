@@ -30,7 +30,7 @@ import numpy as np
 
 from voicer import files, pipeline, reporting
 from voicer.audio.assembly import Assembled, Measures
-from voicer.audio.stream import materialize
+from voicer.audio.stream import materialise
 from voicer.errors import InputError, VoicerError
 from voicer.model import Clip, Cue, Override, Programme, Prosody, Segment, Voice
 from voicer.script import reading
@@ -624,7 +624,7 @@ class Studio:
         if isinstance(engine, workers.Workers):
             engine.set_jobs(1)
             # a first word spoken here loads the model and its text front end in this process
-            engine.synthesize(self.plan.segments[0].spoken[:2], self.plan.choice.voice, Prosody())
+            engine.synthesise(self.plan.segments[0].spoken[:2], self.plan.choice.voice, Prosody())
         # the pool cancels its speaker's backoff as it closes: re-takes get a new speaker
         self.speaker = pipeline.open_speaker(self.plan, self.options)
         return True
@@ -805,7 +805,7 @@ class _Partial:
 def _wav_of(assembled: Assembled) -> bytes:
     """The programme, levelled, as a 16-bit WAV at the engine's rate."""
     programme = assembled.programme
-    samples = materialize(assembled.levelled())
+    samples = materialise(assembled.levelled())
     pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as file:

@@ -132,7 +132,7 @@ def split_captions(
 def _split(
     sentence: str, profile: Profile, speed: float, keep_together: tuple[str, ...]
 ) -> tuple[Caption, ...]:
-    tokens = tokenize(sentence, keep_together)
+    tokens = tokenise(sentence, keep_together)
     seconds = sum(map(speaking_seconds, tokens)) / max(speed, 0.1)
     timing = Timing.estimated(tokens, 0, round(seconds * 1000), 1000, None)
     return tuple(timed_captions(tokens, profile, timing))
@@ -159,12 +159,12 @@ def timed_captions(tokens: Sequence[str], profile: Profile, timing: Timing) -> l
     return captions
 
 
-def tokenize(text: str, keep_together: tuple[str, ...] = ()) -> list[str]:
+def tokenise(text: str, keep_together: tuple[str, ...] = ()) -> list[str]:
     """Words, numbers, titles and single punctuation marks; they join back to ``text``.
 
-    >>> tokenize("增长12.5%，《政府工作报告》提出GDP目标")
+    >>> tokenise("增长12.5%，《政府工作报告》提出GDP目标")
     ['增长', '12.5%', '，', '《政府工作报告》', '提出', 'GDP', '目标']
-    >>> tokenize("朝阳区人民政府发布", ("朝阳区人民政府",))
+    >>> tokenise("朝阳区人民政府发布", ("朝阳区人民政府",))
     ['朝阳区人民政府', '发布']
     """
     tokens: list[str] = []
@@ -400,7 +400,7 @@ def layout(tokens: list[str] | tuple[str, ...], profile: Profile) -> tuple[str, 
     """Lines for one cue: one line when it fits, else balanced lines; None if it cannot fit.
 
     >>> from voicer.subtitles.profiles import profile_for
-    >>> layout(tokenize("我们建成了三个重点实验室，引进各类人才两千余名。"), profile_for("zh"))
+    >>> layout(tokenise("我们建成了三个重点实验室，引进各类人才两千余名。"), profile_for("zh"))
     ('我们建成了三个重点实验室', '引进各类人才两千余名')
     """
     found = _layout_cached(tuple(tokens), profile)

@@ -17,7 +17,7 @@ from itertools import accumulate
 
 from voicer.model import Cue, Mark, Placement, Programme
 from voicer.script.spoken_form import origins
-from voicer.subtitles.captions import Caption, Timing, timed_captions, tokenize
+from voicer.subtitles.captions import Caption, Timing, timed_captions, tokenise
 from voicer.subtitles.profiles import Limits, Profile
 
 
@@ -46,7 +46,7 @@ def sentence_cues(
     """Cues spanning exactly the speech of each caption of one sentence; ``following`` is
     where the next sentence's speech starts."""
     shown = placement.segment.shown
-    tokens = tokenize(shown, tuple(word for word in keep_together if word in shown))
+    tokens = tokenise(shown, tuple(word for word in keep_together if word in shown))
     timing = sentence_timing(placement, tokens, sample_rate, following)
     return [
         Cue(caption.begin, caption.speech_end, caption.lines, caption.text, placement.segment.index)

@@ -73,7 +73,7 @@ class Speaker:
         voice = voice or self.choice.voice
         prosody = prosody or self.prosody
         if self.clips is None:
-            return self._synthesize(text, voice, prosody)
+            return self._synthesise(text, voice, prosody)
         name = cache.key(*self.key_fields, voice, repr(prosody), text)
         with self._lock:
             # the same words twice in a script: made once, whichever thread asks first
@@ -90,7 +90,7 @@ class Speaker:
             if found is not None:
                 self._count("hits")
             else:
-                found = self._synthesize(text, voice, prosody)
+                found = self._synthesise(text, voice, prosody)
                 self.clips.put(name, found)
             making.set_result(found)
             return found
@@ -101,10 +101,10 @@ class Speaker:
             with self._lock:
                 del self._making[name]
 
-    def _synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
+    def _synthesise(self, text: str, voice: str, prosody: Prosody) -> Clip:
         engine = self.choice.engine
         clip = call_with_retries(
-            lambda: engine.synthesize(text, voice, prosody),
+            lambda: engine.synthesise(text, voice, prosody),
             self.policy,
             self.backoff,
             lambda attempt, error, delay: self._retrying(text, attempt, error, delay),

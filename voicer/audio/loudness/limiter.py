@@ -25,10 +25,10 @@ class Limited:
     before the peak (no overshoot, no click) and recovers exponentially in dB with an 80 ms
     time constant. Samples away from loud peaks are left exactly as they are.
 
-    >>> from voicer.audio.stream import ArraySignal, materialize
+    >>> from voicer.audio.stream import ArraySignal, materialise
     >>> x = np.sin(2 * np.pi * 1000 * np.arange(4800) / 48000)  # 0 dBTP
     >>> limited = Limited(ArraySignal(x, 48000), 1.0, -1.0, measured=True)
-    >>> round(true_peak(materialize(limited), 48000), 1)
+    >>> round(true_peak(materialise(limited), 48000), 1)
     -1.1
     """
 

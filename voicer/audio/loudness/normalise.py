@@ -40,7 +40,7 @@ def target_for(preset: str, channels: int = 1) -> tuple[float, float] | None:
     return lufs, ceiling
 
 
-def normalize_signal(
+def normalise_signal(
     source: Signal, target_lufs: float, ceiling_dbtp: float, meter: Meter | None = None
 ) -> tuple[Signal, Measurement]:
     """``source`` at ``target_lufs`` integrated loudness with true peak under ``ceiling_dbtp``.

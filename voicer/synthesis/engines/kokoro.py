@@ -122,7 +122,7 @@ class KokoroEngine:
         """Fail early, with one line, when the model cannot be loaded."""
         _session(self.model_path)
 
-    def synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
+    def synthesise(self, text: str, voice: str, prosody: Prosody) -> Clip:
         style = _voice_styles(voice)
         accent = kokoro_english.accent(voice)
         if accent and not kokoro_english.available():
