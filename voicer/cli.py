@@ -730,7 +730,7 @@ def _run_batch(
     began = time.perf_counter()
     try:
         outcomes = run.Batch(engines_for, bar.show_batch if bar else None).run(entries)
-        # every output is delivered now; stopping the backend (a Ray instance takes 1-2 s)
+        # every output is delivered now; stopping the backend (a Ray instance takes a while)
         # is not the batch's time, and the report is written before it
         seconds = time.perf_counter() - began
         unwritten = _unwritten_report(outcomes, out, seconds)

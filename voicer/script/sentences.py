@@ -20,13 +20,12 @@ from voicer.script import dictionary
 from voicer.script.overrides import within
 
 # A sentence is synthesised, kept and joined as one clip, and its cues are cut over all of it,
-# so a sentence takes memory in proportion to its length: one line of 10,000 characters with
-# no punctuation (26 minutes of speech) took 2.5 GB, and 50,000 took 12 GB. A longer sentence
-# is spoken in pieces of at most this many characters, each a segment of its own. 200
-# characters is about 30 s of Mandarin (kokoro), more than any sentence a speech is written in
-# (those of more than about 100 already draw `voicer check`'s long-sentence warning), so
-# written sentences are spoken whole and only runaway lines are cut; edge speaks a piece in
-# one request (MAX_REQUEST_BYTES).
+# so a sentence takes memory in proportion to its length (README: Measured choices). A longer
+# sentence is spoken in pieces of at most this many characters, each a segment of its own.
+# 200 characters is about 30 s of Mandarin (kokoro), more than any sentence a speech is
+# written in (those of more than about 100 already draw `voicer check`'s long-sentence
+# warning), so written sentences are spoken whole and only runaway lines are cut; edge speaks
+# a piece in one request (MAX_REQUEST_BYTES).
 MAX_SENTENCE_CHARS = 200
 # Silence between the pieces of one sentence: a breath, not a sentence's pause; as long as
 # kokoro leaves between the parts of a sentence it speaks in several calls (CLAUSE_GAP and the

@@ -454,8 +454,8 @@ _KEPT_TAGS = re.compile(r"[pqm]|u\w*")  # the tags binds() asks about
 def _tags() -> dict[str, str]:
     """jieba's tags of the words :func:`binds` asks about (prepositions, numerals, measure
     words, particles). Reading them from ``jieba.posseg`` parses its whole table of 349,000
-    words, 0.85 s at every start, so the 13,500 kept are stored once in voicer's cache folder
-    for each jieba version and read back from there in milliseconds."""
+    words at every start (README: Measured choices), so the few thousand kept are stored once
+    in voicer's cache folder for each jieba version and read back from there."""
     _segmenter()  # jieba imported and set up as voicer wants it
     import jieba
 
