@@ -93,7 +93,7 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
     r"(?<![A-Za-z0-9_])(?:TBD|TBC|TODO|FIXME|XXX+)(?![A-Za-z0-9_])",
 )
 
-_POSITION = re.compile(r"(\d+):(\d+)")
+POSITION_KEY = re.compile(r"(\d+):(\d+)")  # a --fill key naming a placeholder by LINE:COLUMN
 _BRACED_KEY = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}\}?")
 
 
@@ -266,7 +266,7 @@ def _choose(found: list[Placeholder], values: dict[str, list[str]], strict: bool
     problems: list[str] = []
     by_position = {p.position: p for p in found}
     for key, given in values.items():
-        if _POSITION.fullmatch(key):
+        if POSITION_KEY.fullmatch(key):
             if key not in by_position:
                 problems.append(f"no placeholder starts at {key}")
             elif len(given) > 1:
@@ -274,7 +274,7 @@ def _choose(found: list[Placeholder], values: dict[str, list[str]], strict: bool
             else:
                 chosen[by_position[key].offset] = given[0]
     for key, given in values.items():
-        if _POSITION.fullmatch(key):
+        if POSITION_KEY.fullmatch(key):
             continue
         problems += _choose_for_key(found, key, given, chosen)
     if strict and problems:

@@ -19,7 +19,6 @@ from voicer.script.placeholders import Placeholder
 
 SHOWN_IN_ERROR = 5  # placeholders named in the one-line error; `voicer check` lists them all
 _COMMENT = re.compile(r"\[\[|\[#[^\]\n]*\]")  # a [[ is a literal [: no comment starts there
-_POSITION = re.compile(r"(\d+):(\d+)")  # a --fill LINE:COLUMN key
 
 
 @dataclass(frozen=True)
@@ -192,7 +191,7 @@ def _at_text_positions(
     }
     moved: dict[str, Sequence[str]] = {}
     for key, values in fills.items():
-        if _POSITION.fullmatch(key) and key not in in_draft:
+        if placeholders.POSITION_KEY.fullmatch(key) and key not in in_draft:
             raise InputError(f"--fill: no placeholder starts at {key}")
         moved[in_draft.get(key, key)] = values
     return moved
