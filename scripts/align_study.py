@@ -26,10 +26,12 @@ import bench  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--text", type=Path, default=bench.LONG_EXAMPLE)
-    parser.add_argument("--only", nargs="*", default=None)
-    parser.add_argument("--details", action="store_true")
+    parser.add_argument("folder", type=Path, help="where the recordings are made and kept")
+    parser.add_argument(
+        "--text", type=Path, default=bench.LONG_EXAMPLE, help="the script [long-speech.txt]"
+    )
+    parser.add_argument("--only", nargs="*", default=None, help="these recordings alone")
+    parser.add_argument("--details", action="store_true", help="every sentence in doubt")
     args = parser.parse_args()
     args.folder.mkdir(parents=True, exist_ok=True)
     os.environ["VOICER_CACHE_DIR"] = str(args.folder / "cache")
