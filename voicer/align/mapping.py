@@ -124,13 +124,13 @@ class SentenceFit:
 # - One start searched for as far as it may move (150 ms, from 330 ms early in noise) ended
 #   180 ms early; the next farthest moved 135 ms and ended 10 ms off.
 # - The path's doubt reached 0.32 and 0.18 for the two late ones, but also 0.28 for starts
-#   within 30 ms (0.15, its former threshold, flagged 17 sound starts in 280, among them the
+#   within 30 ms (0.15, its former threshold, flagged 14 sound starts of 280, among them the
 #   first or last sentence of the short script in 5 readings of 5); at 0.4 it flags none of
 #   these and stays for a path that has lost its way.
 STRAY_ABOVE = 0.1
 MOVED_ABOVE = 0.95
 PATH_DOUBT_ABOVE = 0.4
-ONSET_FAST = 1.25  # a sound start's fastest measured onset rate (1.39) stays below 0.15
+ONSET_FAST = 1.25  # an onset crossed faster than this: placed early, in the pause before it
 ONSET_BEFORE, ONSET_AFTER, ONSET_SPAN = 20, 30, 60  # frames
 
 
