@@ -120,7 +120,10 @@ class SentenceFit:
 # chord bed, faster after 5 s of music, and by espeak-ng (the reference: zm_yunxi).
 # - The two starts off by more than 250 ms (espeak-ng, 423 and 469 ms late: it reads "二、" and
 #   "三、" with a sound the reference does not make) had 225 and 315 ms of sound in the pause
-#   before them; every other start, 40 ms at most.
+#   before them; every other start, 40 ms at most. On examples/speech.txt (19 sentences,
+#   the same readings) the one off by 402 ms (espeak-ng) had 225 ms; one sound start had 115 ms
+#   while runs from the gap's first frame counted (the sentence before it, its end placed
+#   early), 15 ms once they must follow some quiet.
 # - One start searched for as far as it may move (150 ms, from 330 ms early in noise) ended
 #   180 ms early; the next farthest moved 135 ms and ended 10 ms off.
 # - The path's doubt reached 0.32 and 0.18 for the two late ones, but also 0.28 for starts

@@ -93,9 +93,9 @@ GAP_SKIP_MS = 50  # of the pause next to the speech on either side, left out
 
 def stray(recording: Signal, start: int, previous_end: int) -> float:
     """The longest run of sound (seconds) in the pause before a start, from the end of the
-    sentence before (at most ``GAP_BEFORE_MS`` back): frames louder than halfway (in
-    decibels) between the quiet and the speech around the start. A start placed late, after
-    the first words, has them there."""
+    sentence before (at most ``GAP_BEFORE_MS`` back) and after some quiet: frames louder than
+    halfway (in decibels) between the quiet and the speech around the start. A start placed
+    late, after the first words, has them there."""
     rate = recording.sample_rate
     step, width = rate * HOP_MS // 1000, rate * WIDTH_MS // 1000
     first = start - rate * GAP_BEFORE_MS // 1000
@@ -105,7 +105,10 @@ def stray(recording: Signal, start: int, previous_end: int) -> float:
     skip = rate * GAP_SKIP_MS // 1000
     begin = max(0, (max(first, previous_end + skip) - first) // step)
     end = max(begin, (start - skip - first) // step)
-    return _longest(total[begin:end] > (quiet + loud) / 2) * HOP_MS / 1000
+    sound = total[begin:end] > (quiet + loud) / 2
+    # a run from the gap's first frame on may be the sentence before, its end placed early
+    after_quiet = sound[int(np.argmin(sound)) :] if not sound.all() else sound[:0]
+    return _longest(after_quiet) * HOP_MS / 1000
 
 
 def _longest(flags: np.ndarray) -> int:
@@ -136,8 +139,9 @@ def _level(signal: Signal, step: int, width: int, places: int = 100) -> np.ndarr
     spread over the signal."""
     frames = 2000 // HOP_MS
     span = frames * step
-    begins = np.linspace(0, max(0, signal.length - span), places).astype(int)
+    count = max(1, min(places, signal.length // span))  # none overlapping
+    begins = np.linspace(0, max(0, signal.length - span), count).astype(int)
     energies = np.concatenate(
-        [_grouped(signal, int(begin), frames, step, width) for begin in np.unique(begins)]
+        [_grouped(signal, int(begin), frames, step, width) for begin in begins]
     )
     return np.maximum(np.percentile(energies, LEVEL_SHARE, axis=0), 1e-12)
