@@ -134,7 +134,7 @@ def _grouped(signal: Signal, begin: int, frames: int, step: int, width: int) -> 
     return energies.reshape(frames, GROUPS, -1).sum(axis=2).astype(np.float64)
 
 
-def _level(signal: Signal, step: int, width: int, places: int = 100) -> np.ndarray:
+def _level(signal: Signal, step: int, width: int, places: int = 30) -> np.ndarray:
     """Each band group's speech level: a percentile over 2 s at up to ``places`` places
     spread over the signal."""
     frames = 2000 // HOP_MS
