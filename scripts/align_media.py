@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from voicer import ffmpeg, pipeline
+from voicer import options as declared
 from voicer.script import reading
 
 RATE = 48000
@@ -52,7 +53,7 @@ def kokoro_reading(
         options = pipeline.RenderOptions(
             engine="kokoro",
             voice=voice,
-            rate=rate,
+            rate=declared.read("rate", rate),
             sentence_pause_ms=sentence_pause_ms,
             paragraph_pause_ms=paragraph_pause_ms,
             loudness="none",

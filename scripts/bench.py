@@ -967,7 +967,7 @@ def warm_kokoro() -> Any:
 
     engine = KokoroEngine()
     engine.load()
-    engine.synthesize("同志们，大家好。", "zm_yunxi", Prosody())
+    engine.synthesise("同志们，大家好。", "zm_yunxi", Prosody())
     return engine
 
 
@@ -1078,7 +1078,7 @@ def engine_alone(engine: Any, said: dict[str, Any], script: Path) -> float:
     for _ in range(ENGINE_TIMINGS):  # one timing on a busy machine is as noisy as the re-take
         clear_g2p_caches()  # the engine reads the text afresh, as the studio does a new one
         began = time.perf_counter()
-        engine.synthesize(text, said["voice"], prosody)
+        engine.synthesise(text, said["voice"], prosody)
         times.append(time.perf_counter() - began)
     return statistics.median(times)
 
@@ -1140,6 +1140,10 @@ BATCH_BACKENDS = {  # how each is named in the figures: voicer batch's options
 BATCH_ORDER = ("local", "ray", "cluster", "cluster", "ray", "local")
 
 
+# one batch run: the process, the seconds of audio it made, the seconds its batch took alone
+BatchRun = tuple[Run, float, float]
+
+
 def batch_section(quick: bool) -> None:
     """20 scripts cut from the long example, rendered by `voicer batch` with 1 and 2 workers
     on the local backend, on a Ray instance of its own, and on a Ray cluster started apart
@@ -1148,41 +1152,61 @@ def batch_section(quick: bool) -> None:
     sought, so for each worker count the runs go in BATCH_ORDER, and each figure is the sum
     of a backend's two runs."""
     engine = "tone" if quick else "kokoro"
-    paragraphs = [p for p in LONG_EXAMPLE.read_text(encoding="utf-8").split("\n") if p.strip()]
-    runs: dict[tuple[str, int], list[tuple[Run, float, float]]] = {}
+    runs: dict[tuple[str, int], list[BatchRun]] = {}
     with tempfile.TemporaryDirectory() as tmp, ray_head() as address:
         folder = Path(tmp)
-        scripts = folder / "in"
-        scripts.mkdir()
-        for n in range(BATCH_SCRIPTS):
-            chosen = paragraphs[n % len(paragraphs)]
-            (scripts / f"{n:02}.txt").write_text(chosen + "\n", encoding="utf-8")
-        outputs: list[Path] = []
+        write_batch_scripts(folder / "in")
         for workers in BATCH_WORKERS:
             for backend in BATCH_ORDER:
-                name = f"{backend}-{workers}-{len(runs.get((backend, workers), []))}"
-                outputs.append(folder / f"out-{name}")
-                env = child_env(VOICER_CACHE_DIR=str(folder / f"cache-{name}"), **RAY_LOOPBACK)
-                options = [*BATCH_BACKENDS[backend], *([address] if backend == "cluster" else [])]
-                command = [
-                    sys.executable, "-m", "voicer", "batch", "in", "-o", f"out-{name}",
-                    "--engine", engine, *options, "--workers", str(workers), "-q",
-                ]  # fmt: skip
-                run = run_child(command, folder, env)
-                report = json.loads((folder / f"out-{name}" / "report.json").read_text())
-                audio = sum(item["audio_seconds"] for item in report)
-                batch_seconds = float(re.search(r" in ([\d.]+) s", run.stdout)[1])  # type: ignore[index]
-                runs.setdefault((backend, workers), []).append((run, audio, batch_seconds))
-                print(
-                    f"  {backend:<7} {workers} worker(s): {run.seconds:6.1f} s wall, "
-                    f"{batch_seconds:6.1f} s batch alone, peak RSS {run.peak_mb:.0f} MB",
-                    flush=True,
-                )
+                made = runs.setdefault((backend, workers), [])
+                made.append(batch_run(folder, backend, workers, len(made), engine, address))
+        outputs = sorted(folder.glob("out-*"))
         same = all(
             (out / f"{n:02}.mp3").read_bytes() == (outputs[0] / f"{n:02}.mp3").read_bytes()
             for out in outputs
             for n in range(BATCH_SCRIPTS)
         )
+    print_batch_figures(runs, engine)
+    print(f"outputs identical on every backend and worker count: {'yes' if same else 'NO'}")
+
+
+def write_batch_scripts(scripts: Path) -> None:
+    """BATCH_SCRIPTS scripts in ``scripts``, each a paragraph of the long example in turn."""
+    paragraphs = [p for p in LONG_EXAMPLE.read_text(encoding="utf-8").split("\n") if p.strip()]
+    scripts.mkdir()
+    for n in range(BATCH_SCRIPTS):
+        chosen = paragraphs[n % len(paragraphs)]
+        (scripts / f"{n:02}.txt").write_text(chosen + "\n", encoding="utf-8")
+
+
+def batch_run(
+    folder: Path, backend: str, workers: int, number: int, engine: str, address: str
+) -> BatchRun:
+    """The ``number``th `voicer batch` of ``folder``/in on ``backend`` with ``workers``
+    workers (``address``: the cluster's), a fresh process with a cache of its own; its
+    figures printed as it ends."""
+    name = f"{backend}-{workers}-{number}"
+    env = child_env(VOICER_CACHE_DIR=str(folder / f"cache-{name}"), **RAY_LOOPBACK)
+    options = [*BATCH_BACKENDS[backend], *([address] if backend == "cluster" else [])]
+    command = [
+        sys.executable, "-m", "voicer", "batch", "in", "-o", f"out-{name}",
+        "--engine", engine, *options, "--workers", str(workers), "-q",
+    ]  # fmt: skip
+    run = run_child(command, folder, env)
+    report = json.loads((folder / f"out-{name}" / "report.json").read_text())
+    audio = sum(item["audio_seconds"] for item in report)
+    batch_seconds = float(re.search(r" in ([\d.]+) s", run.stdout)[1])  # type: ignore[index]
+    print(
+        f"  {backend:<7} {workers} worker(s): {run.seconds:6.1f} s wall, "
+        f"{batch_seconds:6.1f} s batch alone, peak RSS {run.peak_mb:.0f} MB",
+        flush=True,
+    )
+    return run, audio, batch_seconds
+
+
+def print_batch_figures(runs: dict[tuple[str, int], list[BatchRun]], engine: str) -> None:
+    """Each backend's speed in audio seconds per second, then Ray's against the local
+    backend's for each worker count."""
     audio = runs[("local", 1)][0][1]
     print(f"{BATCH_SCRIPTS} scripts, {audio:.1f} s of audio, {engine} engine, fresh caches")
     for (backend, workers), made in sorted(runs.items(), key=lambda item: item[0][1]):
@@ -1203,7 +1227,6 @@ def batch_section(quick: bool) -> None:
                 f"{backend} / local, {workers} worker(s): {wall:.2f} wall, "
                 f"{alone:.2f} batch alone (target <= 1.10)"
             )
-    print(f"outputs identical on every backend and worker count: {'yes' if same else 'NO'}")
 
 
 # Ray's own switches: its servers on 127.0.0.1 only, and the access token `ray start` keeps

@@ -18,7 +18,7 @@ from scipy import signal
 
 from voicer import ffmpeg
 from voicer.audio import loudness
-from voicer.audio.stream import ArraySignal, materialize
+from voicer.audio.stream import ArraySignal, materialise
 
 
 def synthetic(rate: int, seconds: float) -> np.ndarray:
@@ -32,10 +32,10 @@ def synthetic(rate: int, seconds: float) -> np.ndarray:
     return (0.5 * voice / np.abs(voice).max()).astype(np.float32)
 
 
-def normalize(programme: ArraySignal, lufs: float, ceiling: float) -> loudness.Measurement:
+def normalise(programme: ArraySignal, lufs: float, ceiling: float) -> loudness.Measurement:
     """Normalise the whole programme into memory; its measurement."""
-    result, found = loudness.normalize_signal(programme, lufs, ceiling)
-    materialize(result)
+    result, found = loudness.normalise_signal(programme, lufs, ceiling)
+    materialise(result)
     return found
 
 
@@ -73,9 +73,9 @@ def main() -> None:
     timed("measure_signal", seconds, lambda: loudness.measure_signal(programme).measurement())
     for preset, (lufs, ceiling) in loudness.PRESETS.items():
         found = timed(
-            f"normalize_signal {preset}",
+            f"normalise_signal {preset}",
             seconds,
-            lambda lufs=lufs, ceiling=ceiling: normalize(programme, lufs, ceiling),
+            lambda lufs=lufs, ceiling=ceiling: normalise(programme, lufs, ceiling),
         )
         print(f"{'':28} -> {found}")
 

@@ -31,8 +31,8 @@ from xml.sax.saxutils import escape, unescape
 import numpy as np
 from aiohttp import WSMsgType, web
 
-SERVICE_PATH = "/consumer/speech/synthesize/readaloud/edge/v1"
-VOICES_PATH = "/consumer/speech/synthesize/readaloud/voices/list"
+SERVICE_PATH = "/consumer/speech/synthesise/readaloud/edge/v1"
+VOICES_PATH = "/consumer/speech/synthesise/readaloud/voices/list"
 SAMPLE_RATE = 24000
 TICKS_PER_SECOND = 10_000_000
 MP3_BYTES_PER_SECOND = 6000  # 48 kbit/s

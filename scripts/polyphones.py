@@ -310,43 +310,50 @@ def table(reports: list[dict[str, object]], files: list[Path], show_errors: bool
     if len(files) > 1:
         heads += ["plain syll.", "plain sent."]
     heads += ["first result", "extra RSS", "per item"]
-    rows = [heads]
-    for report in reports:
-        row = [str(report["name"])]
-        if "missing" in report or "failed" in report:
-            why = "not installed" if "missing" in report else f"failed: {report['failed']}"
-            rows.append(row + [why])
-            continue
-        for index, path in enumerate(files):
-            result = report[path.name]
-            assert isinstance(result, dict)
-            got = result["score"]
-            if index == 0:
-                row += [
-                    _percent(got["targets_right"], got["targets"]),
-                    _percent(got["items_right"], got["items"]),
-                ]
-            else:
-                row += [
-                    _percent(got["syllables_right"], got["syllables"]),
-                    _percent(got["items_right"], got["items"]),
-                ]
-        row += [
-            f"{report['first_s']:.2f} s",
-            f"{report['rss_mib']:.0f} MiB",
-            f"{report['per_item_ms']:.2f} ms",
-        ]
-        rows.append(row)
+    rows = [heads] + [_row(report, files) for report in reports]
     widths = [max(len(r[i]) for r in rows if i < len(r)) for i in range(len(heads))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)) for r in rows]
     if show_errors:
-        for report in reports:
-            for path in files:
-                result = report.get(path.name)
-                if isinstance(result, dict):
-                    lines.append(f"\n{report['name']} on {path.name}:")
-                    lines += [f"  {e}" for e in result["errors"]]
+        lines += _errors(reports, files)
     return "\n".join(lines)
+
+
+def _row(report: dict[str, object], files: list[Path]) -> list[str]:
+    """An option's row: its scores on each file (the labelled polyphones first, then the
+    plain sentences), its start, memory and speed; or why it has none."""
+    row = [str(report["name"])]
+    if "missing" in report or "failed" in report:
+        why = "not installed" if "missing" in report else f"failed: {report['failed']}"
+        return row + [why]
+    for index, path in enumerate(files):
+        result = report[path.name]
+        assert isinstance(result, dict)
+        got = result["score"]
+        # the polyphones of the labelled file, the syllables of the plain one
+        right, total = (
+            ("targets_right", "targets") if index == 0 else ("syllables_right", "syllables")
+        )
+        row += [
+            _percent(got[right], got[total]),
+            _percent(got["items_right"], got["items"]),
+        ]
+    return row + [
+        f"{report['first_s']:.2f} s",
+        f"{report['rss_mib']:.0f} MiB",
+        f"{report['per_item_ms']:.2f} ms",
+    ]
+
+
+def _errors(reports: list[dict[str, object]], files: list[Path]) -> list[str]:
+    """Each option's errors on each file, under a heading."""
+    lines = []
+    for report in reports:
+        for path in files:
+            result = report.get(path.name)
+            if isinstance(result, dict):
+                lines.append(f"\n{report['name']} on {path.name}:")
+                lines += [f"  {e}" for e in result["errors"]]
+    return lines
 
 
 def changed_words(data: list[str], top: int) -> list[tuple[str, str, str]]:

@@ -55,7 +55,7 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return (
-        f"ws://127.0.0.1:{port}/consumer/speech/synthesize/readaloud/edge/v1?TrustedClientToken=x"
+        f"ws://127.0.0.1:{port}/consumer/speech/synthesise/readaloud/edge/v1?TrustedClientToken=x"
     )
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from voicer.audio import assembly
 from voicer.audio.bwf import BextInfo
-from voicer.audio.stream import materialize
+from voicer.audio.stream import materialise
 from voicer.model import Clip, Cue, Placement, Segment
 from voicer.subtitles import formats
 
@@ -44,7 +44,7 @@ def assemble(
     with contextlib.ExitStack() as scratch:
         made = assembly.assemble(segments, clips, spacing, scratch)
         programme = made.programme
-        return InMemory(materialize(programme.signal), programme.placements, programme.sample_rate)
+        return InMemory(materialise(programme.signal), programme.placements, programme.sample_rate)
 
 
 def write_subtitles(cues: Sequence[Cue], sample_rate: int, path: Path, extension: str = "") -> None:

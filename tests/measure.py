@@ -8,7 +8,7 @@ import numpy as np
 from scipy import signal
 
 from voicer.audio import loudness
-from voicer.audio.stream import ArraySignal, Gained, materialize
+from voicer.audio.stream import ArraySignal, Gained, materialise
 
 
 def meter(samples: np.ndarray, rate: int, true_peak: bool = True) -> loudness.Meter:
@@ -42,16 +42,16 @@ def short_term_loudness(samples: np.ndarray, rate: int, window: float = 3.0) -> 
 def limit_true_peak(samples: np.ndarray, rate: int, ceiling_dbtp: float) -> np.ndarray:
     """``samples`` with their true peak brought under ``ceiling_dbtp`` (float32, a new array)."""
     limited = loudness.Limited(ArraySignal(samples, rate), 1.0, ceiling_dbtp, measured=True)
-    return materialize(limited)
+    return materialise(limited)
 
 
-def normalize(
+def normalise(
     samples: np.ndarray, rate: int, target_lufs: float, ceiling_dbtp: float
 ) -> tuple[np.ndarray, loudness.Measurement]:
     """``samples`` at ``target_lufs`` with true peak under ``ceiling_dbtp``, and measured."""
     source = ArraySignal(samples, rate)
-    result, measured = loudness.normalize_signal(source, target_lufs, ceiling_dbtp)
-    return materialize(result), measured
+    result, measured = loudness.normalise_signal(source, target_lufs, ceiling_dbtp)
+    return materialise(result), measured
 
 
 def level_segments(
@@ -62,7 +62,7 @@ def level_segments(
     x = np.asarray(samples, dtype=np.float32)
     levels = [loudness.clip_loudness(x[start:end], rate) for start, end in spans]
     knots = loudness.level_knots(levels, spans, meter(x, rate, False), max_deviation_lu)
-    return materialize(Gained(ArraySignal(x, rate), *knots))
+    return materialise(Gained(ArraySignal(x, rate), *knots))
 
 
 def speechlike(rate: int, seconds: float, seed: int = 0, peak: float = 0.5) -> np.ndarray:

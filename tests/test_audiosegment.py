@@ -1,5 +1,5 @@
 """pydub in voicer: clips joined as AudioSegments to the sample, 32-bit samples with headroom,
-``voicer.synthesize`` for scripting, and no warning from pydub reaching users."""
+``voicer.synthesise`` for scripting, and no warning from pydub reaching users."""
 
 from __future__ import annotations
 
@@ -84,11 +84,11 @@ def test_float_samples_survive_the_round_trip_with_headroom():
     assert np.max(np.abs(back - small)) <= 2.0**-28  # far below a 24-bit step (2**-23)
 
 
-def test_synthesize_returns_the_programme_as_32_bit_audio_with_its_peaks(monkeypatch):
+def test_synthesise_returns_the_programme_as_32_bit_audio_with_its_peaks(monkeypatch):
     # a voice whose peaks reach 1.5, above full scale, as engines' sometimes do before mastering
     plain_burst = tone._burst
     monkeypatch.setattr(tone, "_burst", lambda *args: 5 * plain_burst(*args))
-    segment = voicer.synthesize("Good evening.\n\nWelcome, all.", engine="tone", use_cache=False)
+    segment = voicer.synthesise("Good evening.\n\nWelcome, all.", engine="tone", use_cache=False)
     assert (segment.frame_rate, segment.sample_width, segment.channels) == (tone.SAMPLE_RATE, 4, 1)
     samples = audiosegment.to_samples(segment)
     assert np.max(np.abs(samples)) == pytest.approx(1.5, abs=1e-4)  # not clipped at 1.0
@@ -115,8 +115,8 @@ def speech_runs(samples: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
-def test_synthesized_audio_exports_through_voicers_ffmpeg(tmp_path: Path):
-    segment = voicer.synthesize("Good evening.", engine="tone", use_cache=False)
+def test_synthesised_audio_exports_through_voicers_ffmpeg(tmp_path: Path):
+    segment = voicer.synthesise("Good evening.", engine="tone", use_cache=False)
     path = tmp_path / "evening.flac"
     segment.export(path, format="flac")
     decoded = decode(path, segment.frame_rate)

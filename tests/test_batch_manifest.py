@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
-import click
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,6 +14,7 @@ from voicer import cli
 from voicer.batch import manifest
 from voicer.batch.manifest import Entry, entries
 from voicer.errors import InputError
+from voicer.options import Level
 from voicer.pipeline import RenderOptions
 
 SPEECH = "同志们：\n　　今年以来，全市GDP增长*%，居全省第*位。\n"
@@ -366,63 +365,9 @@ def test_untyped_command_line_values_are_only_defaults(tmp_path):
         '[[script]]\npath = "a.txt"\n[[script]]\npath = "b.txt"\nvoice = "zf_xiaobei"\n'
     )
     path = _manifest(tmp_path, text)
-    given = {"voice": "typed", "rate": "+5%", "engine": "auto"}
+    given = {"voice": "typed", "rate": Level(5, "%"), "engine": "auto"}
     a, b = entries(path, tmp_path / "out", given, {"rate"})
-    assert (a.options.voice, a.options.rate, a.options.engine) == ("zm_yunxi", "+5%", "auto")
+    assert (a.options.voice, str(a.options.rate), a.options.engine) == ("zm_yunxi", "+5%", "auto")
     assert b.options.voice == "zf_xiaobei"
     a, b = entries(path, tmp_path / "out", given, {"voice", "rate"})
     assert (a.options.voice, b.options.voice) == ("typed", "zf_xiaobei")
-
-
-# --- in step with RenderOptions and the command line -----------------------------------------
-
-
-def test_a_manifest_sets_every_render_option_but_the_video_ones():
-    fields = {field.name for field in dataclasses.fields(RenderOptions)}
-    assert set(manifest.KINDS) == fields - set(manifest.NOT_IN_MANIFESTS) | {
-        "fill_file",
-        *manifest.OUTPUT_CHOICES,
-    }
-
-
-COMMAND_LINE_ONLY = {
-    "output",
-    "srt_path",
-    "extra_subtitles",  # a manifest's subtitles are formats, not paths
-    "vtt",
-    "timeline",  # a path on the command line, true or false in a manifest
-    "fill_pairs",  # a manifest's fill/fills
-    *cli.VIDEO_SETTINGS,
-    "mix",
-    "mix_level",
-    "duck",
-    "quiet",
-    "verbose",
-}
-
-
-def _render_options() -> list[click.Option]:
-    return [p for p in cli.render_command.params if isinstance(p, click.Option)]
-
-
-def test_every_command_line_spelling_is_a_manifest_key(tmp_path):
-    for option in _render_options():
-        if option.name in COMMAND_LINE_ONLY:
-            continue
-        spelling = max(option.opts, key=len).removeprefix("--")
-        name = spelling.replace("-", "_")
-        target = manifest.NEGATED.get(name) or manifest.ALIASES.get(name, name)
-        assert target in manifest.KINDS, spelling
-        if option.name in manifest.KINDS:
-            assert target == option.name, spelling
-
-
-def test_limits_and_choices_are_the_command_lines():
-    for option in _render_options():
-        if option.name in COMMAND_LINE_ONLY:
-            continue
-        if isinstance(option.type, (click.IntRange, click.FloatRange)):
-            assert manifest.RANGES[option.name] == (option.type.min, option.type.max), option.name
-        elif isinstance(option.type, click.Choice):
-            choices = manifest.CHOICES[option.name]
-            assert [str(choice) for choice in choices] == list(option.type.choices), option.name

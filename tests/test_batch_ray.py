@@ -28,6 +28,7 @@ from voicer.model import Prosody  # noqa: E402
 from voicer.script import reading  # noqa: E402
 from voicer.synthesis.engines import kokoro, registry, selection  # noqa: E402
 from voicer.synthesis.engines.tone import ToneEngine  # noqa: E402
+from voicer.video.picture import VideoSettings  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]
 
@@ -209,9 +210,9 @@ def test_an_engine_error_in_an_actor_arrives_as_raised(backend):
     engine = RayEngine(kokoro.KokoroEngine(), 1)
     try:
         with pytest.raises(InputError) as local:
-            kokoro.KokoroEngine().synthesize("你好。", "zm_nobody", Prosody())
+            kokoro.KokoroEngine().synthesise("你好。", "zm_nobody", Prosody())
         with pytest.raises(InputError) as remote:
-            engine.synthesize("你好。", "zm_nobody", Prosody())
+            engine.synthesise("你好。", "zm_nobody", Prosody())
     finally:
         engine.close()
     assert type(remote.value) is InputError
@@ -221,18 +222,21 @@ def test_an_engine_error_in_an_actor_arrives_as_raised(backend):
 def test_an_error_finishing_a_script_arrives_as_raised(backend, tmp_path):
     """A finishing task that fails gives the Future the error deliver raises here."""
     script = _scripts(tmp_path / "in", ["short"])[0]
-    options = pipeline.RenderOptions(engine="tone", sample_rate=12345)  # mastering refuses it
+    # the font is looked for as the script is finished, when its text is known: there is none
+    video = VideoSettings(burn_in=True, font="No Such Font Anywhere")
+    options = pipeline.RenderOptions(engine="tone", video=video)
     plan = pipeline.prepare(reading.read_script(script), options)
     tone = ToneEngine()
-    clips = tuple(tone.synthesize(s.spoken, plan.choice.voice, plan.prosody) for s in plan.segments)
-    outputs = pipeline.Outputs.beside(tmp_path / "out" / "short.mp3")
+    clips = tuple(tone.synthesise(s.spoken, plan.choice.voice, plan.prosody) for s in plan.segments)
+    outputs = pipeline.Outputs.beside(tmp_path / "out" / "short.mp4")
+    targets = pipeline.check_outputs(outputs, options)
     with pytest.raises(VoicerError) as local:
-        pipeline.deliver(plan, clips, outputs, options)
+        pipeline.deliver(plan, clips, targets, options)
     ray_plan = pipeline.prepare(
         plan.script, options, selection.Choice(backend.engine(tone), plan.choice.voice)
     )
 
-    finished = backend.finish(Job(ray_plan, clips, outputs, options, None))
+    finished = backend.finish(Job(ray_plan, clips, targets, options))
 
     with pytest.raises(VoicerError) as remote:
         finished.result(timeout=120)

@@ -21,6 +21,7 @@ from voicer import RenderOptions, ffmpeg, render
 from voicer.audio import loudness, mastering
 from voicer.audio.stream import ArraySignal
 from voicer.errors import OutputError
+from voicer.options import Level
 from voicer.pipeline import Outputs
 
 SPEECH = "一、开幕致辞\n今天我们召开全市工作会议，总结经验，部署任务。\n谢谢大家。\n"
@@ -243,7 +244,7 @@ def test_no_sentence_stands_out_from_the_programme(tmp_path: Path):
     render(
         tmp_path / "in.txt",
         Outputs.beside(out, timeline=tmp_path / "t.json"),
-        RenderOptions(engine="kokoro", volume="+0%"),
+        RenderOptions(engine="kokoro", volume=Level(0, "%")),
     )
     samples = decode(out, 48000)
     timeline = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))

@@ -83,10 +83,10 @@ def test_rerender_after_an_edit_synthesises_only_the_edited_sentence(tmp_path: P
     source = tmp_path / "talk.txt"
     source.write_text(SPEECH, encoding="utf-8")
     first = render(source, tmp_path / "a.wav", options)
-    assert first.cache_hits == 0 and first.synthesized >= 3
+    assert first.cache_hits == 0 and first.synthesised >= 3
 
     again = render(source, tmp_path / "b.wav", options)
-    assert (again.cache_hits, again.synthesized) == (first.synthesized, 0)
+    assert (again.cache_hits, again.synthesised) == (first.synthesised, 0)
     a = decode(tmp_path / "a.wav", 48000)
     b = decode(tmp_path / "b.wav", 48000)
     assert np.array_equal(a, b)  # the same audio, bit for bit
@@ -94,7 +94,7 @@ def test_rerender_after_an_edit_synthesises_only_the_edited_sentence(tmp_path: P
 
     source.write_text(SPEECH.replace("谢谢。", "谢谢大家。"), encoding="utf-8")
     edited = render(source, tmp_path / "c.wav", options)
-    assert edited.synthesized == 1 and edited.cache_hits == first.synthesized - 1
+    assert edited.synthesised == 1 and edited.cache_hits == first.synthesised - 1
 
 
 def test_a_corrupt_entry_is_replaced_and_the_render_is_unchanged(tmp_path: Path):
@@ -110,7 +110,7 @@ def test_a_corrupt_entry_is_replaced_and_the_render_is_unchanged(tmp_path: Path)
     damaged[len(damaged) // 2] ^= 0xFF  # one flipped byte in the PCM
     victim.write_bytes(bytes(damaged))
     again = render(source, tmp_path / "b.wav", options)
-    assert again.synthesized == 1
+    assert again.synthesised == 1
     a = decode(tmp_path / "a.wav", 48000)
     b = decode(tmp_path / "b.wav", 48000)
     assert np.array_equal(a, b)

@@ -19,7 +19,7 @@ from voicer.audio.stream import ArraySignal
 from voicer.model import Cue, Mark, Placement, Programme, Segment
 from voicer.script.prepare import spoken_text
 from voicer.subtitles import captions, rules
-from voicer.subtitles.captions import display, layout, split_captions, timed_captions, tokenize
+from voicer.subtitles.captions import display, layout, split_captions, timed_captions, tokenise
 from voicer.subtitles.cues import fit_to_profile, programme_cues, sentence_timing
 from voicer.subtitles.profiles import profile_for
 
@@ -86,7 +86,7 @@ def test_cue_texts_join_back_to_the_sentence(sentence):
 @settings(max_examples=200, deadline=None)
 @given(chinese_sentences())
 def test_lines_fit_unless_one_token_is_longer(sentence):
-    longest_token = max(ZH.width(t) for t in tokenize(sentence))
+    longest_token = max(ZH.width(t) for t in tokenise(sentence))
     for caption in split_captions(sentence, ZH):
         assert len(caption.lines) <= ZH.max_lines or longest_token > ZH.max_chars
         for line in caption.lines:
@@ -122,7 +122,7 @@ def test_never_break_inside_numbers_titles_or_words():
     shown = [line for c in captions for line in c.lines]
     assert any("《中华人民共和国国民经济和社会发展第十四个五年规划纲要》" in line for line in shown)
     assert any("12.5%" in line for line in shown)
-    assert "研发" in tokenize("全市研发投入增长") and "实验室" in tokenize("重点实验室")
+    assert "研发" in tokenise("全市研发投入增长") and "实验室" in tokenise("重点实验室")
 
 
 # A number range or a number with its unit, as the tests below look for it in what is shown.
@@ -144,7 +144,7 @@ def test_lines_never_break_inside_a_number_range_or_a_number_with_its_unit(span)
     before, after = "全市各类高新技术企业的数量", "左右且比上年同期明显增长"
     for a in range(3, len(before) + 1):
         for b in range(3, len(after) + 1):
-            lines = layout(tokenize(before[-a:] + span + after[:b]), ZH)
+            lines = layout(tokenise(before[-a:] + span + after[:b]), ZH)
             assert lines is None or not broken_number_spans(list(lines)), lines
 
 
@@ -168,9 +168,9 @@ def test_two_lines_are_balanced_and_one_line_when_it_fits():
 
 
 def test_punctuation_convention_and_plain_style():
-    assert display(tokenize("他说：“好，我们走！”"), ZH) == "他说：“好 我们走！”"
-    assert display(tokenize("正如所说：“只有一步一个脚印。”"), ZH) == "正如所说：“只有一步一个脚印”"
-    assert layout(tokenize("今天，我们开会。"), PLAIN) == ("今天，我们开会。",)
+    assert display(tokenise("他说：“好，我们走！”"), ZH) == "他说：“好 我们走！”"
+    assert display(tokenise("正如所说：“只有一步一个脚印。”"), ZH) == "正如所说：“只有一步一个脚印”"
+    assert layout(tokenise("今天，我们开会。"), PLAIN) == ("今天，我们开会。",)
 
 
 def test_long_sentences_are_split_into_cues_short_enough_to_speak_in_7_seconds():
@@ -221,7 +221,7 @@ def spoken_at(shown: str, spoken: str, per_character: int, pause: int = 300) -> 
     """A sentence whose words (jieba's) are spoken back to back, ``per_character`` ms each
     character, with ``pause`` ms at each punctuation mark: its placement, marks included."""
     marks, at = [], 100
-    for word in tokenize(spoken):
+    for word in tokenise(spoken):
         if any(c.isalnum() for c in word):
             marks.append(Mark(at, at + per_character * len(word), word))
             at += per_character * len(word)
@@ -282,7 +282,7 @@ def test_timed_cues_keep_the_text_start_on_words_and_never_hold_over_7_seconds_o
     ends = {mark.end for mark in placement.marks}
     for cue in found:  # a cue over 7 s only when one word (or title) alone lasts that long
         speech = max((e for e in ends if e <= cue.end), default=cue.end) - cue.start
-        assert cue.end - cue.start <= 7000 or speech > 7000 or len(tokenize(cue.text)) == 1
+        assert cue.end - cue.start <= 7000 or speech > 7000 or len(tokenise(cue.text)) == 1
 
 
 @pytest.mark.parametrize("profile", [ZH, LATIN])
@@ -318,7 +318,7 @@ def test_a_sentence_is_cut_the_same_wherever_it_lies_in_the_programme(
     programme again after each re-take): cut afresh at any place, they are the same."""
     if not any(c.isalnum() for c in sentence):
         return
-    tokens = tuple(tokenize(sentence))
+    tokens = tuple(tokenise(sentence))
     timing = sentence_timing(spoken_at(sentence, sentence, per_character, pause), tokens, SR, None)
     moved = replace(
         timing,

@@ -45,15 +45,15 @@ def assert_marks_on_bursts(clip: Clip) -> None:
         assert abs(end - mark.end) <= TOLERANCE, (mark, end)
 
 
-def synthesize(text: str = ZH, prosody: Prosody | None = None, timeout: float = 5.0) -> Clip:
-    return EdgeEngine(timeout=timeout).synthesize(text, VOICE, prosody or Prosody())
+def synthesise(text: str = ZH, prosody: Prosody | None = None, timeout: float = 5.0) -> Clip:
+    return EdgeEngine(timeout=timeout).synthesise(text, VOICE, prosody or Prosody())
 
 
 # --- speech and marks ------------------------------------------------------------------------
 
 
 def test_speech_is_decoded_to_audible_pcm_of_plausible_length(edge_server):
-    clip = synthesize(ZH)
+    clip = synthesise(ZH)
     assert clip.sample_rate == 24000
     assert clip.samples.dtype == np.float32
     assert np.sqrt(np.mean(clip.samples**2)) > 0.1
@@ -65,7 +65,7 @@ def test_speech_is_decoded_to_audible_pcm_of_plausible_length(edge_server):
     [(ZH, 0), (EN, 0), ("今年GDP增长了5.2%，比去年高。", 0), (ZH, 50), (EN, -30)],
 )
 def test_marks_line_up_with_the_words_in_the_audio(edge_server, text, rate):
-    clip = synthesize(text, Prosody(rate=rate))
+    clip = synthesise(text, Prosody(rate=rate))
     assert [mark.text for mark in clip.marks] == words_of(text)
     assert_marks_on_bursts(clip)
     assert clip.duration == pytest.approx(expected_seconds(text, 1 + rate / 100), abs=0.1)
@@ -73,7 +73,7 @@ def test_marks_line_up_with_the_words_in_the_audio(edge_server, text, rate):
 
 def test_voice_text_and_prosody_reach_the_service(edge_server):
     text = "AT&T <rocks> \"quoted\" 'single'"
-    EdgeEngine().synthesize(text, "en-GB-SoniaNeural", Prosody(rate=5, volume=-10, pitch=3))
+    EdgeEngine().synthesise(text, "en-GB-SoniaNeural", Prosody(rate=5, volume=-10, pitch=3))
     [request] = edge_server.requests
     assert (request.text, request.voice) == (text, "en-GB-SoniaNeural")
     assert (request.rate, request.volume, request.pitch) == ("+5%", "-10%", "+3Hz")
@@ -84,7 +84,7 @@ def test_voice_text_and_prosody_reach_the_service(edge_server):
 def test_long_chinese_text_is_split_into_requests_and_marks_are_shifted(edge_server):
     text = "我们要坚持以人民为中心的发展思想，不断增进民生福祉，" * 22  # 572 characters, no spaces
     assert len(text.encode()) > MAX_REQUEST_BYTES
-    clip = synthesize(text)
+    clip = synthesise(text)
     texts = [request.text for request in edge_server.requests]
     assert len(texts) >= 2
     assert "".join(texts) == text
@@ -94,13 +94,13 @@ def test_long_chinese_text_is_split_into_requests_and_marks_are_shifted(edge_ser
 
 
 def test_text_with_nothing_to_say_makes_no_request(edge_server):
-    clip = synthesize("——……")
+    clip = synthesise("——……")
     assert (len(clip.samples), clip.marks, edge_server.requests) == (0, (), [])
 
 
 def test_works_when_called_inside_a_running_event_loop(edge_server):
     async def inside() -> Clip:
-        return synthesize(ZH)
+        return synthesise(ZH)
 
     assert len(asyncio.run(inside()).marks) == len(words_of(ZH))
 
@@ -111,7 +111,7 @@ def test_a_proxy_in_the_environment_does_not_intercept_loopback(edge_server, mon
         monkeypatch.setenv(name, proxy)
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.setenv(name, "example.org")
-    assert len(synthesize(ZH).marks) == len(words_of(ZH))
+    assert len(synthesise(ZH).marks) == len(words_of(ZH))
 
 
 # --- failures ----------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def test_each_failure_is_one_line_synthesis_error_and_never_hangs(edge_server, m
     edge_server.set_mode(mode)
     started = time.monotonic()
     with pytest.raises(SynthesisError) as caught:
-        synthesize(ZH, timeout=1.0)
+        synthesise(ZH, timeout=1.0)
     assert time.monotonic() - started < 2.5
     assert type(caught.value) is SynthesisError
     message = str(caught.value)
@@ -149,7 +149,7 @@ def test_each_failure_is_one_line_synthesis_error_and_never_hangs(edge_server, m
 def test_a_forbidden_handshake_is_tried_twice_by_edge_tts(edge_server):
     edge_server.set_mode("http403")
     with pytest.raises(SynthesisError):
-        synthesize(ZH)
+        synthesise(ZH)
     assert edge_server.connections == 2
 
 
@@ -157,13 +157,13 @@ def test_a_mode_can_fail_only_the_first_requests(edge_server):
     edge_server.set_mode("http429", times=2)
     for _ in range(2):
         with pytest.raises(SynthesisError, match="429"):
-            synthesize(ZH)
-    assert len(synthesize(ZH).marks) == len(words_of(ZH))
+            synthesise(ZH)
+    assert len(synthesise(ZH).marks) == len(words_of(ZH))
 
 
 def test_nothing_listening_means_engine_unavailable():
     with pytest.raises(EngineUnavailable) as caught:
-        synthesize(ZH)
+        synthesise(ZH)
     assert "edge: cannot reach the service at 127.0.0.1:" in str(caught.value)
     assert str(caught.value).endswith("(Connection refused)")
 
@@ -173,7 +173,7 @@ def test_timeout_comes_from_the_environment(edge_server, monkeypatch):
     monkeypatch.setenv("VOICER_EDGE_TIMEOUT", "0.5")
     edge_server.set_mode("stall")
     with pytest.raises(SynthesisError, match=r"^edge: no answer within 0\.5 s$"):
-        EdgeEngine().synthesize(ZH, VOICE, Prosody())
+        EdgeEngine().synthesise(ZH, VOICE, Prosody())
 
 
 def test_default_timeout_grows_with_the_text(monkeypatch):
@@ -199,7 +199,7 @@ def test_bad_settings_are_input_errors(monkeypatch, name, value):
 
 def test_an_invalid_voice_is_a_synthesis_error(edge_server):
     with pytest.raises(SynthesisError, match="^edge: Invalid voice 'Bob'"):
-        EdgeEngine().synthesize(ZH, "Bob", Prosody())
+        EdgeEngine().synthesise(ZH, "Bob", Prosody())
     assert edge_server.requests == []
 
 

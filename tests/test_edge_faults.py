@@ -38,7 +38,7 @@ def render(
             retried.append(error)
 
     def speak(text: str) -> Clip:
-        action = partial(engine.synthesize, text, VOICE, Prosody())
+        action = partial(engine.synthesise, text, VOICE, Prosody())
         return call_with_retries(action, policy, backoff, on_retry)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -125,14 +125,14 @@ def test_a_spent_budget_names_the_attempts_and_keeps_the_throttled_flag(short_ti
 def test_each_failure_mode_is_classified(edge_server, mode, transient, throttled):
     edge_server.set_mode(mode)
     with pytest.raises(SynthesisError) as caught:
-        EdgeEngine(timeout=1.0).synthesize(SENTENCES[0], VOICE, Prosody())
+        EdgeEngine(timeout=1.0).synthesise(SENTENCES[0], VOICE, Prosody())
     assert type(caught.value) is SynthesisError
     assert (caught.value.transient, caught.value.throttled) == (transient, throttled)
 
 
 def test_an_unknown_voice_is_not_worth_another_try(edge_server):
     with pytest.raises(SynthesisError) as caught:
-        EdgeEngine().synthesize(SENTENCES[0], "Bob", Prosody())
+        EdgeEngine().synthesise(SENTENCES[0], "Bob", Prosody())
     assert not caught.value.transient
 
 
@@ -141,7 +141,7 @@ def test_a_closed_port_fails_fast_as_engine_unavailable_without_retries():
 
     def attempt() -> Clip:
         attempts.append(time.monotonic())
-        return EdgeEngine(closed_port_url(), 5.0).synthesize(SENTENCES[0], VOICE, Prosody())
+        return EdgeEngine(closed_port_url(), 5.0).synthesise(SENTENCES[0], VOICE, Prosody())
 
     started = time.monotonic()
     with pytest.raises(EngineUnavailable) as caught:

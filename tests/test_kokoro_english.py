@@ -30,7 +30,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory, worker_id: str):
     """TEXT spoken by af_heart, once in the session (by the first worker process to need it)."""
 
     def speak(folder: Path) -> None:
-        spoken = KokoroEngine().synthesize(TEXT, "af_heart", Prosody())
+        spoken = KokoroEngine().synthesise(TEXT, "af_heart", Prosody())
         (folder / "clip.pickle").write_bytes(pickle.dumps(spoken))
 
     folder = made_once(shared_temp(tmp_path_factory, worker_id) / "kokoro-english-clip", speak)
@@ -82,7 +82,7 @@ def test_each_word_mark_holds_sound(clip):
 
 @pytest.mark.slow
 def test_british_voice_speaks():
-    clip = KokoroEngine().synthesize("Thank you.", "bm_george", Prosody())
+    clip = KokoroEngine().synthesise("Thank you.", "bm_george", Prosody())
     assert 0.4 < clip.samples.size / clip.sample_rate < 2.5
     assert [m.text for m in clip.marks] == ["Thank", "you"]
 

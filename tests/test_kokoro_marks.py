@@ -35,7 +35,7 @@ def check_marks(clip: Clip, words: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def comma_clip() -> Clip:
-    return kokoro.KokoroEngine().synthesize(COMMA_SENTENCE, VOICE, Prosody())
+    return kokoro.KokoroEngine().synthesise(COMMA_SENTENCE, VOICE, Prosody())
 
 
 @pytest.mark.slow
@@ -90,7 +90,7 @@ def test_a_text_split_into_pieces_gets_marks_across_the_whole_clip(monkeypatch):
 
     real_infer = kokoro._infer
     monkeypatch.setattr(kokoro, "_infer", infer)
-    whole = kokoro.KokoroEngine().synthesize(text, VOICE, Prosody())
+    whole = kokoro.KokoroEngine().synthesise(text, VOICE, Prosody())
     assert len(calls) == 3
     check_marks(whole, spoken_words(text))
     # each piece's trimmed audio lies after the pieces and gaps before it, and its words' marks

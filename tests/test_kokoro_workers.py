@@ -51,12 +51,12 @@ def test_workers_speak_exactly_as_this_process_does():
     thread per core: onnxruntime gives the same samples, to the bit, and so the same marks."""
     engine = wrapped("same")
     with ThreadPoolExecutor(2) as threads:
-        clips = list(threads.map(lambda text: engine.synthesize(text, VOICE, Prosody()), SHORT))
+        clips = list(threads.map(lambda text: engine.synthesise(text, VOICE, Prosody()), SHORT))
     pids = engine.worker_pids()
     assert len(pids) == 2 and os.getpid() not in pids
     here = kokoro.KokoroEngine()
     for text, clip in zip(SHORT, clips, strict=True):
-        expected = here.synthesize(text, VOICE, Prosody())
+        expected = here.synthesise(text, VOICE, Prosody())
         assert clip.sample_rate == expected.sample_rate
         assert np.array_equal(clip.samples, expected.samples), text
         assert clip.marks == expected.marks and clip.marks, text
@@ -70,9 +70,9 @@ def test_errors_in_a_worker_come_back_as_themselves(tmp_path: Path):
         (kokoro.KokoroEngine(broken), VOICE),
     ]:
         with pytest.raises(VoicerError) as here:
-            engine.synthesize("你好。", voice, Prosody())
+            engine.synthesise("你好。", voice, Prosody())
         with pytest.raises(VoicerError) as there:
-            wrapped("errors", engine).synthesize("你好。", voice, Prosody())
+            wrapped("errors", engine).synthesise("你好。", voice, Prosody())
         assert type(there.value) is type(here.value)
         assert str(there.value) == str(here.value)
         assert vars(there.value) == vars(here.value)  # transient, throttled
@@ -82,14 +82,14 @@ def test_errors_in_a_worker_come_back_as_themselves(tmp_path: Path):
 def test_one_request_at_a_time_runs_in_this_process():
     engine = wrapped("one at a time")
     engine.set_jobs(1)
-    clip = engine.synthesize(SHORT[1], VOICE, Prosody())
+    clip = engine.synthesise(SHORT[1], VOICE, Prosody())
     assert clip.marks and engine.worker_pids() == []
 
 
 def test_a_worker_killed_mid_request_is_one_line_then_replaced():
     engine = wrapped("killed")
     with ThreadPoolExecutor(1) as thread:
-        request = thread.submit(engine.synthesize, "。".join(SENTENCES * 3), VOICE, Prosody())
+        request = thread.submit(engine.synthesise, "。".join(SENTENCES * 3), VOICE, Prosody())
         while not (pids := engine.worker_pids()):
             time.sleep(0.01)
         os.kill(pids[0], signal.SIGKILL)
@@ -100,7 +100,7 @@ def test_a_worker_killed_mid_request_is_one_line_then_replaced():
         r"kokoro: engine worker process \d+ ended unexpectedly \(killed by SIGKILL\)", message
     )
     assert failure.value.transient  # another worker may well speak it: worth a retry
-    assert engine.synthesize(SENTENCES[2], VOICE, Prosody()).marks  # a new worker
+    assert engine.synthesise(SENTENCES[2], VOICE, Prosody()).marks  # a new worker
     assert engine.worker_pids() and pids[0] not in engine.worker_pids()
 
 

@@ -17,7 +17,7 @@ from measure import (
     limit_true_peak,
     loudness_range,
     measure,
-    normalize,
+    normalise,
     short_term_loudness,
     speechlike,
 )
@@ -25,7 +25,7 @@ from scipy import signal
 
 from voicer import ffmpeg
 from voicer.audio import loudness
-from voicer.audio.stream import ArraySignal, blocks, materialize
+from voicer.audio.stream import ArraySignal, blocks, materialise
 from voicer.errors import InputError
 
 RATES = [24000, 48000]
@@ -280,10 +280,10 @@ def test_limiter_catches_a_peak_at_the_very_start():
 @pytest.mark.slow
 @pytest.mark.parametrize("rate", RATES)
 @pytest.mark.parametrize("preset", loudness.PRESETS)
-def test_normalize_hits_every_preset(preset, rate):
+def test_normalise_hits_every_preset(preset, rate):
     lufs, ceiling = loudness.PRESETS[preset]
     x = speechlike(rate, 20, peak=0.2)
-    normalised, found = normalize(x, rate, lufs, ceiling)
+    normalised, found = normalise(x, rate, lufs, ceiling)
     assert normalised.dtype == np.float32
     measured = measure(normalised, rate)
     for field in ("integrated", "loudness_range", "true_peak"):
@@ -293,29 +293,29 @@ def test_normalize_hits_every_preset(preset, rate):
     assert pyloudnorm_lufs(normalised, rate) == pytest.approx(lufs, abs=0.15)
 
 
-def test_normalize_applies_one_gain_when_the_peaks_allow():
+def test_normalise_applies_one_gain_when_the_peaks_allow():
     rate = 48000
     x = speechlike(rate, 20, peak=0.5)
-    normalised, found = normalize(x, rate, -30.0, -1.0)
+    normalised, found = normalise(x, rate, -30.0, -1.0)
     ratio = normalised[np.abs(x) > 1e-3] / x[np.abs(x) > 1e-3]
     np.testing.assert_allclose(ratio, ratio[0], rtol=1e-5)
     assert found.integrated == pytest.approx(-30.0, abs=0.01)
 
 
 @pytest.mark.slow
-def test_normalize_checked_by_ffmpeg():
+def test_normalise_checked_by_ffmpeg():
     rate = 48000
     x = speechlike(rate, 20, peak=0.9)
-    normalised, found = normalize(x, rate, -14.0, -1.0)
+    normalised, found = normalise(x, rate, -14.0, -1.0)
     independent = ffmpeg_ebur128(normalised, rate)
     assert independent["I"] == pytest.approx(-14.0, abs=0.15)
     assert independent["Peak"] <= -1.0
 
 
-def test_normalize_leaves_silence_alone():
+def test_normalise_leaves_silence_alone():
     x = np.zeros(48000 * 3, np.float32)
     x[100] = 1e-6
-    normalised, found = normalize(x, 48000, -23.0, -1.0)
+    normalised, found = normalise(x, 48000, -23.0, -1.0)
     assert np.array_equal(normalised, x)
     assert found.integrated == -math.inf
 
@@ -438,9 +438,9 @@ def test_a_meter_keeping_only_a_bound_of_the_true_peak_normalises_the_same(
     gain = target - full.integrated()
     assert bounded.true_peak_bound() >= full.true_peak()
     assert (bounded.true_peak_bound() + gain > -1.0 - loudness.TRUE_PEAK_MARGIN_DB) == read
-    ours, ours_measured = loudness.normalize_signal(source, target, -1.0, bounded)
-    theirs, their_measured = loudness.normalize_signal(source, target, -1.0, full)
+    ours, ours_measured = loudness.normalise_signal(source, target, -1.0, bounded)
+    theirs, their_measured = loudness.normalise_signal(source, target, -1.0, full)
     assert isinstance(theirs, loudness.Limited) == limited
-    assert np.array_equal(materialize(ours), materialize(theirs))
+    assert np.array_equal(materialise(ours), materialise(theirs))
     assert ours_measured.integrated == pytest.approx(their_measured.integrated, abs=1e-9)
     assert ours_measured.true_peak >= their_measured.true_peak - 1e-9

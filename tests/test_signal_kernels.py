@@ -51,9 +51,9 @@ def test_measuring_and_resampling_leave_scipy_signal_unimported():
     code = (
         "import sys, numpy as np\n"
         "from voicer.audio import loudness\n"
-        "from voicer.audio.stream import ArraySignal, Resampled, materialize\n"
+        "from voicer.audio.stream import ArraySignal, Resampled, materialise\n"
         "x = np.sin(np.arange(48000) / 7).astype(np.float32)\n"
-        "up = materialize(Resampled(ArraySignal(x, 24000), 48000))\n"
+        "up = materialise(Resampled(ArraySignal(x, 24000), 48000))\n"
         "meter = loudness.Meter(48000)\n"
         "meter.feed(up)\n"
         "print(round(meter.measurement().true_peak, 1), 'scipy.signal' in sys.modules)\n"

@@ -84,12 +84,12 @@ def test_work_without_a_stop_is_untouched():
 @pytest.mark.slow
 def test_a_kokoro_inference_ends_when_stopped_and_the_engine_speaks_on():
     engine = KokoroEngine()
-    engine.synthesize("好。", "zm_yunxi", Prosody())  # the model loaded
+    engine.synthesise("好。", "zm_yunxi", Prosody())  # the model loaded
     stop = cancel.Stop()
 
     def speak() -> Any:
         with cancel.stoppable(stop):
-            return engine.synthesize(ONE_PIECE, "zm_yunxi", Prosody())
+            return engine.synthesise(ONE_PIECE, "zm_yunxi", Prosody())
 
     thread, outcome = in_thread(speak)
     until(lambda: bool(stop._hooks), "the inference to start")  # its interruption is set
@@ -97,7 +97,7 @@ def test_a_kokoro_inference_ends_when_stopped_and_the_engine_speaks_on():
     thread.join(WAIT)
     # one piece: had the inference run to its end, the clip would have come back
     assert isinstance(outcome.get("error"), cancel.Stopped), outcome
-    clip = engine.synthesize("同志们好。", "zm_yunxi", Prosody())
+    clip = engine.synthesise("同志们好。", "zm_yunxi", Prosody())
     assert clip.samples.size > clip.sample_rate // 4
 
 
@@ -106,7 +106,7 @@ def test_an_edge_request_is_cancelled_when_stopped(held_edge):
 
     def speak() -> Any:
         with cancel.stoppable(stop):
-            return EdgeEngine().synthesize("今天开会。", "zh-CN-YunyangNeural", Prosody())
+            return EdgeEngine().synthesise("今天开会。", "zh-CN-YunyangNeural", Prosody())
 
     thread, outcome = in_thread(speak)
     until(lambda: len(held_edge.requests) == 1, "the request to reach the service")

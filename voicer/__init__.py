@@ -1,28 +1,31 @@
 """voicer: a written speech to broadcast-ready audio and subtitles that match it.
 
->>> from voicer import render, RenderOptions, synthesize
+>>> from voicer import render, RenderOptions, synthesise
 """
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from voicer.errors import InputError, SynthesisError, VoicerError
+from voicer.options import Level  # RenderOptions(rate=Level(10, "%"))
 
 if TYPE_CHECKING:
-    from voicer.pipeline import RenderOptions, RenderResult, render, render_script, synthesize
+    from voicer.pipeline import RenderOptions, RenderResult, render, render_script, synthesise
 
 __all__ = [
     "InputError",
+    "Level",
     "RenderOptions",
     "RenderResult",
     "SynthesisError",
     "VoicerError",
     "render",
     "render_script",
-    "synthesize",
+    "synthesise",
 ]
 __version__ = "0.1.0"
 
-_FROM_PIPELINE = ("RenderOptions", "RenderResult", "render", "render_script", "synthesize")
+_FROM_PIPELINE = ("RenderOptions", "RenderResult", "render", "render_script", "synthesise")
 
 
 def __getattr__(name: str) -> Any:
@@ -32,4 +35,9 @@ def __getattr__(name: str) -> Any:
         from voicer import pipeline
 
         return getattr(pipeline, name)
+    if name == "synthesize":
+        warnings.warn("voicer.synthesize is now voicer.synthesise", DeprecationWarning, 2)
+        from voicer import pipeline
+
+        return pipeline.synthesise
     raise AttributeError(f"module 'voicer' has no attribute {name!r}")

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from voicer import __version__, defaults, scratch
+from voicer import options as declared
 from voicer.errors import EngineUnavailable, InputError, OutputError, SynthesisError, VoicerError
 
 # each command imports the stages it uses: --help and check answer at once
 F = TypeVar("F", bound=Callable[..., Any])
 if TYPE_CHECKING:
     from voicer import pipeline
+    from voicer.batch.manifest import Entry
     from voicer.batch.report import Outcome
     from voicer.batch.run import Backend
     from voicer.batch.run import Progress as BatchProgress
@@ -94,352 +96,50 @@ def _terminated(signum: int, frame: object) -> None:
     _leave(128 + signum)
 
 
-def audio_options(command: F) -> F:
-    """Loudness and delivery format options of render."""
-    options = [
-        click.option(
-            "--loudness",
-            type=click.Choice([*defaults.LOUDNESS_PRESETS, "none"]),
-            help="Loudness preset: ebu-r128 -23 LUFS/-1 dBTP, atsc-a85 -24/-2, podcast -16/-1 "
-            "(-19 mono), streaming -14/-1, none [default: ebu-r128 for WAV and FLAC, "
-            "podcast for MP3, M4A, Ogg and Opus].",
-        ),
-        click.option("--lufs", type=click.FloatRange(-70, 0), help="Integrated loudness target."),
-        click.option(
-            "--true-peak", type=click.FloatRange(-20, 0), help="True-peak ceiling in dBTP."
-        ),
-        click.option(
-            "--sample-rate",
-            type=click.IntRange(8000, 192000),
-            help="Delivery sample rate [default: 48000].",
-        ),
-        click.option(
-            "--bit-depth", type=click.Choice(["16", "24"]), help="WAV/FLAC [default: 24]."
-        ),
-        click.option(
-            "--bitrate", help="Lossy formats, e.g. 192k [default: 128k; Opus 64k, Vorbis 96k]."
-        ),
-        click.option("--channels", type=click.IntRange(1, 2), default=1, show_default=True),
-        click.option("--bwf", is_flag=True, help="WAV: add a BWF bext chunk with the loudness."),
-        click.option(
-            "--lead-in",
-            "lead_in_ms",
-            type=click.IntRange(0, 600000),
-            default=defaults.MARGIN_MS,
-            show_default=True,
-            metavar="MS",
-            help="Silence before the first speech.",
-        ),
-        click.option(
-            "--tail",
-            "tail_ms",
-            type=click.IntRange(0, 600000),
-            default=defaults.MARGIN_MS,
-            show_default=True,
-            metavar="MS",
-            help="Silence after the last speech (longer while the last subtitle is up).",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+OUTPUTS = "Outputs"  # each command's outputs, first in its --help
+OWN = "Options"  # then the command's other options of its own, then the stages'
 
 
-def subtitle_options(command: F) -> F:
-    """The options that set a subtitle profile's limits, shared by render and subtitles-check."""
-    options = [
-        click.option(
-            "--subtitle-style",
-            type=click.Choice(defaults.SUBTITLE_STYLES),
-            help="zh-netflix: no ，。 in cues, an inner ， becomes a space [default for Mandarin]; "
-            "plain: punctuation as written.",
-        ),
-        click.option(
-            "--max-chars",
-            type=click.FloatRange(4, 200),
-            help="Characters per line "
-            "(half-width counts 0.5 in Mandarin) [default: 16 Mandarin, 42 others].",
-        ),
-        click.option("--max-lines", type=click.IntRange(1, 4), help="Lines per cue [default: 2]."),
-        click.option(
-            "--min-duration",
-            "min_duration_ms",
-            type=click.IntRange(0, 60000),
-            metavar="MS",
-            help="Shortest cue [default: 833].",
-        ),
-        click.option(
-            "--max-duration",
-            "max_duration_ms",
-            type=click.IntRange(1000, 60000),
-            metavar="MS",
-            help="Longest cue [default: 7000].",
-        ),
-        click.option(
-            "--min-gap",
-            "min_gap_frames",
-            type=click.IntRange(0, 100),
-            metavar="FRAMES",
-            help="Shortest gap between cues [default: 2].",
-        ),
-        click.option("--fps", type=click.FloatRange(1, 120), help="Frame rate [default: 25]."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+class _Staged(click.Option):
+    """An option shown under its stage's heading in ``--help``; ``machine_help``: a help line
+    that depends on this machine, worked out only when it is shown."""
 
-
-VIDEO_SETTINGS = (
-    "background",
-    "size",
-    "title",
-    "burn_in",
-    "font",
-    "caption_box",
-    "video_in",
-    "fit",
-)
-
-
-def video_options(command: F) -> F:
-    """The options of a video output (-o x.mp4, .mkv or .webm)."""
-    options = [
-        click.option(
-            "--background",
-            metavar="COLOUR|IMAGE|VIDEO",
-            help="Video: what is behind the captions, a colour (#rrggbb or a name), a picture "
-            "or a video (looped) [default: a dark card].",
-        ),
-        click.option(
-            "--size",
-            default=defaults.VIDEO_SIZE,
-            show_default=True,
-            metavar="WxH",
-            help="Video: the frame size with a card or picture background.",
-        ),
-        click.option("--title", is_flag=True, help="Video: show the speech's title at the top."),
-        click.option("--burn-in", is_flag=True, help="Video: draw the captions into the picture."),
-        click.option(
-            "--font",
-            metavar="NAME|PATH",
-            help="Video: the font of drawn captions, a family or a font file [default: Noto "
-            "Sans CJK SC for Chinese, Noto Sans otherwise].",
-        ),
-        click.option(
-            "--caption-box",
-            is_flag=True,
-            help="Video: a box behind drawn captions, not an outline.",
-        ),
-        click.option(
-            "--video-in",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Video: narrate this video; its picture is kept and its sound replaced.",
-        ),
-        click.option(
-            "--fit",
-            type=click.Choice(defaults.VIDEO_FITS),
-            default="pad",
-            show_default=True,
-            help="Video: when --video-in and the speech differ in length. pad: the longer sets "
-            "the length (the picture holds its last frame, or the sound runs on); trim: the "
-            "speech does (a longer video is cut); error: refuse.",
-        ),
-        click.option(
-            "--mix", is_flag=True, help="Video: keep --video-in's sound, ducked under the speech."
-        ),
-        click.option(
-            "--mix-level",
-            type=click.FloatRange(-60, 0),
-            default=defaults.MIX_LEVEL_LU,
-            show_default=True,
-            metavar="LU",
-            help="Video: the original sound under speech, against the speech's loudness.",
-        ),
-        click.option(
-            "--duck",
-            type=click.FloatRange(0, 40),
-            default=defaults.DUCK_DB,
-            show_default=True,
-            metavar="DB",
-            help="Video: how much louder the original sound is between sentences.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def render_options(command: F) -> F:
-    """The options of a render, which the studio takes too: its outputs, then
-    :func:`speech_options`."""
-    options: list[Callable[[F], F]] = [
-        click.option(
-            "-o",
-            "--output",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Audio or video file; the format follows the extension: .mp3 .wav .flac .m4a .ogg "
-            ".opus, or video .mp4 .mkv .webm [default: audio/<input stem>.mp3]",
-        ),
-        click.option(
-            "--srt",
-            "srt_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="SRT file [default: beside the audio, same stem, .srt]",
-        ),
-        click.option(
-            "--subtitles",
-            "extra_subtitles",
-            multiple=True,
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Another subtitle file; the format follows the extension (.srt, .vtt, .ass). "
-            "Repeatable.",
-        ),
-        click.option("--vtt", is_flag=True, help="Also write WebVTT beside the audio."),
-        click.option(
-            "--timeline",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Write a JSON timeline: every sentence and cue with its text, spoken text and "
-            "times.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return speech_options(command)
-
-
-def script_options(command: F) -> F:
-    """The options that change how a script is read: placeholders and lexicon, shared by
-    render and align."""
-    options = [
-        click.option(
-            "--fill",
-            "fill_pairs",
-            multiple=True,
-            metavar="KEY=VALUE",
-            help="A value for a placeholder: '*=上海' fills every *, repeated '*=…' fill them in "
-            "order, '3:12=上海' the one at line 3, column 12. Repeatable.",
-        ),
-        click.option(
-            "--fill-file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Placeholder values from a file: KEY=VALUE lines or TOML.",
-        ),
-        click.option(
-            "--allow-placeholders",
-            is_flag=True,
-            help="Render a draft with placeholders left: they are not spoken, and subtitles "
-            "show them.",
-        ),
-        click.option(
-            "--lexicon",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Pronunciations for names and terms: a TSV (written<TAB>spoken) or TOML file, "
-            "applied before numbers are put into words.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def speech_options(command: F) -> F:
-    """The options of a render but its outputs, which a batch takes too: engine and voice,
-    pauses, placeholders, lexicon, subtitles, audio, video, cache and retries."""
-    options: list[Callable[[F], F]] = [
-        click.option(
-            "--engine",
-            type=click.Choice(defaults.ENGINE_NAMES),
-            default="auto",
-            show_default=True,
-            help="edge: online neural voices; kokoro: offline; auto: edge if reachable, else "
-            "kokoro.",
-        ),
-        click.option(
-            "--voice", help="An edge voice (zh-CN-YunyangNeural) or a kokoro voice (zm_yunxi)."
-        ),
-        click.option(
-            "--rate", default="+0%", show_default=True, help="Speaking rate, e.g. +10% or -5%."
-        ),
-        click.option(
-            "--volume", default="+0%", show_default=True, help="Volume, e.g. +10% or -5%."
-        ),
-        click.option(
-            "--pitch", default="+0Hz", show_default=True, help="Pitch, e.g. +2Hz (edge only)."
-        ),
-        click.option(
-            "--sentence-pause",
-            "sentence_pause_ms",
-            type=click.IntRange(0, 10000),
-            default=defaults.SENTENCE_PAUSE_MS,
-            show_default=True,
-            metavar="MS",
-            help="Silence between sentences, from the end of speech to the start of the next.",
-        ),
-        click.option(
-            "--paragraph-pause",
-            "paragraph_pause_ms",
-            type=click.IntRange(0, 10000),
-            default=defaults.PARAGRAPH_PAUSE_MS,
-            show_default=True,
-            metavar="MS",
-            help="Silence after the last sentence of a paragraph.",
-        ),
-        click.option(
-            "--kokoro-model",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            envvar="VOICER_KOKORO_MODEL",
-            help="Another Kokoro v1.0 ONNX file to use offline (env: VOICER_KOKORO_MODEL).",
-        ),
-        script_options,
-        subtitle_options,
-        audio_options,
-        video_options,
-        click.option(
-            "--cache-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            envvar="VOICER_CACHE_DIR",
-            help="Where synthesised sentences are kept for re-renders [default: the platform's "
-            "cache folder, e.g. ~/.cache/voicer; env: VOICER_CACHE_DIR].",
-        ),
-        click.option(
-            "--cache-max",
-            metavar="SIZE",
-            envvar=defaults.CACHE_LIMIT_ENV,
-            help="The most the sentence cache may hold, e.g. 500M or 2G; the least recently used "
-            "sentences go first; 0: no limit [default: 2G; env: VOICER_CACHE_MAX].",
-        ),
-        click.option("--no-cache", is_flag=True, help="Neither read nor write the sentence cache."),
-        click.option(
-            "-j",
-            "--jobs",
-            type=click.IntRange(1, 32),
-            cls=_MachineHelp,
-            machine_help=_jobs_help,
-        ),
-        click.option(
-            "--retries",
-            type=click.IntRange(0, 20),
-            default=defaults.RETRIES,
-            show_default=True,
-            help="Further attempts at a request that failed for a passing reason (throttling, a "
-            "dropped connection, a timeout), with exponential backoff.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-class _MachineHelp(click.Option):
-    """An option whose help depends on this machine, worked out only when it is shown."""
-
-    def __init__(self, *args: Any, machine_help: Callable[[], str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        stage: str = OWN,
+        machine_help: Callable[[], str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.stage = stage
         self._machine_help = machine_help
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        self.help = self._machine_help()
+        if self._machine_help is not None:
+            self.help = self._machine_help()
         return super().get_help_record(ctx)
+
+
+class _StagedCommand(click.Command):
+    """A command whose ``--help`` lists its options by stage: its outputs first, then its
+    other options of its own, then the stages of :mod:`voicer.options`."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record is not None:
+                sections.setdefault(getattr(param, "stage", OWN), []).append(record)
+        order = [OUTPUTS, OWN, *declared.STAGES]
+        for title in sorted(sections, key=order.index):
+            with formatter.section(title):
+                formatter.write_dl(sections[title])
+
+
+def _output(*flags: str, **settings: Any) -> Callable[[F], F]:
+    """An option of a command's outputs, shown first in its ``--help``."""
+    return click.option(*flags, cls=_Staged, stage=OUTPUTS, **settings)
 
 
 def _jobs_help() -> str:
@@ -452,6 +152,101 @@ def _jobs_help() -> str:
     )
 
 
+_MACHINE_HELP = {"jobs": _jobs_help}
+
+
+def _click_type(option: declared.Option) -> click.ParamType:
+    if option.choices is not None:
+        return click.Choice(option.choices)
+    if option.kind in ("path", "folder"):
+        folder = option.kind == "folder"
+        exists = option.refuse_missing
+        return click.Path(exists=exists, file_okay=not folder, dir_okay=folder, path_type=Path)
+    if option.bounds is not None and option.kind == "int":
+        return click.IntRange(int(option.bounds[0]), int(option.bounds[1]))
+    if option.bounds is not None and option.kind == "float":
+        return click.FloatRange(*option.bounds)
+    plain: dict[str, click.ParamType] = {"int": click.INT, "float": click.FLOAT}
+    return plain.get(option.kind, click.STRING)
+
+
+def _click_option(option: declared.Option) -> Callable[[F], F]:
+    """The command-line option of a declared one; its value goes to the setting's name."""
+    settings: dict[str, Any] = {"help": option.help, "metavar": option.metavar}
+    if option.kind == "bool":
+        settings |= {
+            "is_flag": True,
+            "flag_value": not option.negated,
+            "default": bool(option.default),
+        }
+    else:
+        settings |= {"type": _click_type(option), "multiple": option.repeated}
+        if option.default is not None:
+            settings |= {"default": option.default, "show_default": True}
+    flags = [flag for flag in (option.short, option.flag) if flag]
+    machine_help = _MACHINE_HELP.get(option.name)
+    return click.option(
+        *flags, option.name, cls=_Staged, stage=option.stage, envvar=option.envvar,
+        machine_help=machine_help, **settings,
+    )  # fmt: skip
+
+
+def declared_options(*stages: str) -> Callable[[F], F]:
+    """The command-line options of ``stages`` (:mod:`voicer.options`), in declared order."""
+
+    def add(command: F) -> F:
+        for option in reversed(declared.of_stages(*stages)):
+            if option.flag is not None:
+                command = _click_option(option)(command)
+        return command
+
+    return add
+
+
+subtitle_options = declared_options(declared.SUBTITLES)
+script_options = declared_options(declared.SCRIPT)
+# every option of a render but its outputs, which a batch takes too
+speech_options = declared_options(*declared.STAGES)
+
+
+def render_options(command: F) -> F:
+    """The options of a render, which the studio takes too: its outputs, then
+    :func:`speech_options`."""
+    options: list[Callable[[F], F]] = [
+        _output(
+            "-o",
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Audio or video file; the format follows the extension: .mp3 .wav .flac .m4a .ogg "
+            ".opus, or video .mp4 .mkv .webm [default: audio/<input stem>.mp3]",
+        ),
+        _output(
+            "--srt",
+            "srt_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="SRT file [default: beside the audio, same stem, .srt]",
+        ),
+        _output(
+            "--subtitles",
+            "extra_subtitles",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Another subtitle file; the format follows the extension (.srt, .vtt, .ass). "
+            "Repeatable.",
+        ),
+        _output("--vtt", is_flag=True, help="Also write WebVTT beside the audio."),
+        _output(
+            "--timeline",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write a JSON timeline: every sentence and cue with its text, spoken text and "
+            "times.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return speech_options(command)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="voicer")
 def cli() -> None:
@@ -460,6 +255,7 @@ def cli() -> None:
 
 @cli.command(
     "render",
+    cls=_StagedCommand,
     help="Render INPUT (a text file, Markdown when it ends in "
     f"{' or '.join(defaults.MARKDOWN_SUFFIXES)}, or - for standard input) to audio or video "
     "and an SRT file.",
@@ -496,24 +292,25 @@ def _render_settings(
 ) -> tuple[pipeline.RenderOptions, pipeline.Outputs]:
     """The options and outputs of a render from :func:`render_options`' values."""
     from voicer import pipeline
-    from voicer.synthesis import cache
-    from voicer.video import picture as pictures
 
     output, srt_path = given.pop("output"), given.pop("srt_path")
     subtitles, vtt, timeline = given.pop("extra_subtitles"), given.pop("vtt"), given.pop("timeline")
-    fill_file = given.pop("fill_file")
-    fills = _fills(given.pop("fill_pairs"), fill_file)
-    use_cache = not given.pop("no_cache")
-    if given.get("bit_depth") is not None:
-        given["bit_depth"] = int(given["bit_depth"])
-    if given.get("cache_max") is not None:
-        given["cache_max"] = cache.parse_size(given["cache_max"])
-    video = pictures.VideoSettings(**{name: given.pop(name) for name in VIDEO_SETTINGS})
-    options = pipeline.RenderOptions(
-        fills=fills, fill_file=fill_file, use_cache=use_cache, video=video, **given
-    )
+    options = pipeline.RenderOptions.of(_typed(given))
     audio_path = output or pipeline.default_output(source_name)
     return options, pipeline.Outputs.beside(audio_path, srt_path, subtitles, vtt, timeline)
+
+
+def _typed(given: dict[str, Any]) -> dict[str, Any]:
+    """The command line's settings with their values read, each in its declared type
+    (``--rate +10%``, ``--cache-max 2G``); ``--fill``'s pairs by key."""
+    from voicer.script import placeholders
+
+    if "fills" in given:
+        given["fills"] = placeholders.parse_fills(given["fills"])
+    for name, value in given.items():
+        if isinstance(value, str) and name in declared.BY_NAME:
+            given[name] = declared.read(name, value)
+    return given
 
 
 def report(result: pipeline.RenderResult) -> list[str]:
@@ -524,13 +321,6 @@ def report(result: pipeline.RenderResult) -> list[str]:
     for violation in result.violations:
         _notice(f"warning: {violation.message}")
     return reporting.report_lines(result)
-
-
-def _fills(pairs: tuple[str, ...], path: Path | None) -> dict[str, list[str]]:
-    """Placeholder values from a fill file, then from --fill (added after the file's)."""
-    from voicer.script import placeholders
-
-    return placeholders.fill_values(path, placeholders.parse_fills(pairs))
 
 
 class ProgressBar:
@@ -584,7 +374,7 @@ class ProgressBar:
             _notice(message)
 
 
-@cli.command("check")
+@cli.command("check", cls=_StagedCommand)
 @click.argument("source", metavar="INPUT")
 @click.option(
     "--format",
@@ -594,7 +384,7 @@ class ProgressBar:
     show_default=True,
     help="A readable report, or JSON.",
 )
-@click.option("--lexicon", type=click.Path(dir_okay=False, path_type=Path))
+@_click_option(declared.BY_NAME["lexicon"])
 @click.option(
     "--readings",
     is_flag=True,
@@ -648,7 +438,7 @@ def _read_script(source: str) -> Script:
     return reading.read_script(Path(source))
 
 
-@cli.command("subtitles-check")
+@cli.command("subtitles-check", cls=_StagedCommand)
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--language",
@@ -676,10 +466,10 @@ def subtitles_check_command(path: Path, language: str | None, **limits: Any) -> 
     sys.exit(1 if violations else 0)
 
 
-@cli.command("align")
+@cli.command("align", cls=_StagedCommand)
 @click.argument("source", metavar="SCRIPT")
 @click.argument("recording", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
+@_output(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -687,30 +477,30 @@ def subtitles_check_command(path: Path, language: str | None, **limits: Any) -> 
     "[default: beside the recording, same stem, .srt]. A video file (.mp4, .mkv, .webm): the "
     "captioned video, its SRT beside it.",
 )
-@click.option("--vtt", is_flag=True, help="Also write WebVTT beside the captions.")
-@click.option(
+@_output("--vtt", is_flag=True, help="Also write WebVTT beside the captions.")
+@_output(
     "--subtitles",
     "extra_subtitles",
     multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Another subtitle file (.srt, .vtt, .ass). Repeatable.",
 )
-@click.option(
+@_output(
     "--timeline",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a JSON timeline: every sentence, cue and word with its times in the "
     "recording, and each sentence's confidence.",
+)
+@_output(
+    "--video",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also a captioned video (.mp4, .mkv, .webm), -o still naming the captions.",
 )
 @click.option(
     "--video-in",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Video: the picture to caption [default: RECORDING's own, when it is a video]; the "
     "sound is always RECORDING's, copied as it is.",
-)
-@click.option(
-    "--video",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also a captioned video (.mp4, .mkv, .webm), -o still naming the captions.",
 )
 @click.option("--burn-in", is_flag=True, help="Video: draw the captions into the picture.")
 @click.option("--font", metavar="NAME|PATH", help="Video: the font of drawn captions.")
@@ -757,11 +547,7 @@ def align_command(
         video_in=given.pop("video_in"),
     )
     outputs = pipeline.AlignOutputs(tuple(subtitles), given.pop("timeline"), video, settings)
-    fill_file = given.pop("fill_file")
-    fills = _fills(given.pop("fill_pairs"), fill_file)
-    options = pipeline.RenderOptions(
-        engine=engine, voice=voice, fills=fills, fill_file=fill_file, **given
-    )
+    options = pipeline.RenderOptions.of(_typed({"engine": engine, "voice": voice, **given}))
     listener = pipeline.Listener(notice=None if quiet else _notice)
     result = pipeline.align_recording(script, recording, outputs, options, listener)
     for line in _align_report(script, result, quiet):
@@ -818,22 +604,20 @@ def cache_group() -> None:
 
 
 @cache_group.command("info")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--cache-max", metavar="SIZE", envvar=defaults.CACHE_LIMIT_ENV, help="The limit to report."
-)
+@_click_option(declared.BY_NAME["cache_dir"])
+@_click_option(declared.BY_NAME["cache_max"])
 @reports_errors
 def cache_info_command(cache_dir: Path | None, cache_max: str | None) -> None:
     """Where the cache is, how full, and when its clips were last used (when it is full, the
     least recently used clips make room for new ones)."""
     from voicer.synthesis import cache
 
-    limit = None if cache_max is None else cache.parse_size(cache_max)
+    limit = None if cache_max is None else declared.parse_size(cache_max)
     click.echo(cache.ClipCache.open(cache_dir, limit).usage().report())
 
 
 @cache_group.command("clear")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
+@_click_option(declared.BY_NAME["cache_dir"])
 @reports_errors
 def cache_clear_command(cache_dir: Path | None) -> None:
     """Remove every cached clip."""
@@ -850,6 +634,7 @@ def cache_clear_command(cache_dir: Path | None) -> None:
     type=click.Choice(["edge", "kokoro"]),
     default="kokoro",
     show_default=True,
+    help="Whose voices: edge's (asked of the service) or kokoro's (bundled).",
 )
 @click.option("--locale", help="Only voices whose locale starts with this, e.g. zh-CN or en.")
 @reports_errors
@@ -868,9 +653,9 @@ def voices_command(engine: str, locale: str | None) -> None:
         click.echo(line.rstrip())
 
 
-@cli.command("batch")
+@cli.command("batch", cls=_StagedCommand)
 @click.argument("source", metavar="FOLDER|MANIFEST", type=click.Path(path_type=Path))
-@click.option(
+@_output(
     "-o",
     "--output",
     "out",
@@ -878,17 +663,17 @@ def voices_command(engine: str, locale: str | None) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="The folder for every script's outputs (named by its stem) and the report.",
 )
-@click.option(
+@_output(
     "--format",
-    "output_format",
+    "format",
     default="mp3",
     show_default=True,
     metavar="EXT",
     help="Each script's main output: mp3 wav flac m4a ogg opus, or video mp4 mkv webm.",
 )
-@click.option("--vtt", is_flag=True, help="Also write WebVTT for each script.")
-@click.option("--ass", is_flag=True, help="Also write styled ASS subtitles for each script.")
-@click.option("--timeline", is_flag=True, help="Also write each script's JSON timeline.")
+@_output("--vtt", is_flag=True, help="Also write WebVTT for each script.")
+@_output("--ass", is_flag=True, help="Also write styled ASS subtitles for each script.")
+@_output("--timeline", is_flag=True, help="Also write each script's JSON timeline.")
 @click.option(
     "--backend",
     type=click.Choice(["local", "ray"]),
@@ -931,7 +716,7 @@ def batch_command(
     OUT, each named by its stem, with a report (OUT/report.json, OUT/report.txt).
 
     Exit 0 when every script was delivered, 1 when any failed."""
-    from voicer.batch import manifest, report, run
+    from voicer.batch import manifest, report
 
     context = click.get_current_context()
     explicit = {
@@ -939,11 +724,31 @@ def batch_command(
         for name in given
         if context.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
     }
-    settings = _batch_settings(given)
-    entries = manifest.entries(source, out, settings, explicit)
+    given["subtitles"] = [kind for kind in ("vtt", "ass") if given.pop(kind)]
+    entries = manifest.entries(source, out, _typed(given), explicit)
     engines_for = _batch_backend(backend, workers, ray_address, gpus_per_worker)
     if not quiet:
         _notice(f"running on {engines_for.description}")
+    outcomes, seconds, unwritten = _run_batch(engines_for, entries, out, quiet)
+    if not quiet:
+        click.echo(report.report_table(outcomes))
+    failed = [outcome for outcome in outcomes if outcome.status == "failed"]
+    for outcome in failed:  # in full, whether or not the report could be written
+        click.echo(f"voicer: error: {outcome.script}: {outcome.error}", err=True)
+    if unwritten:
+        click.echo(f"voicer: error: {unwritten}", err=True)
+    click.echo(report.summary_line(outcomes, seconds))
+    if failed or unwritten:
+        _leave(1)
+
+
+def _run_batch(
+    engines_for: Backend, entries: list[Entry], out: Path, quiet: bool
+) -> tuple[list[Outcome], float, str | None]:
+    """Every entry rendered with a progress bar (unless quiet), and the report written: the
+    outcomes, the seconds they took and why the report could not be written (or None)."""
+    from voicer.batch import run
+
     bar = None if quiet or not sys.stderr.isatty() else ProgressBar()
     began = time.perf_counter()
     try:
@@ -958,16 +763,7 @@ def batch_command(
         engines_for.close()
         if bar:
             bar.clear()
-    if not quiet:
-        click.echo(report.report_table(outcomes))
-    failed = [outcome for outcome in outcomes if outcome.status == "failed"]
-    for outcome in failed:  # in full, whether or not the report could be written
-        click.echo(f"voicer: error: {outcome.script}: {outcome.error}", err=True)
-    if unwritten:
-        click.echo(f"voicer: error: {unwritten}", err=True)
-    click.echo(report.summary_line(outcomes, seconds))
-    if failed or unwritten:
-        _leave(1)
+    return outcomes, seconds, unwritten
 
 
 def _unwritten_report(outcomes: list[Outcome], out: Path, seconds: float) -> str | None:
@@ -995,35 +791,7 @@ def _stop_batch(backend: Backend, bar: ProgressBar | None) -> None:
 
 
 # the setting each batch option goes to, where the names differ
-_SETTING_OF = {
-    "output_format": "format",
-    "vtt": "subtitles",
-    "ass": "subtitles",
-    "fill_pairs": "fills",
-    "no_cache": "use_cache",
-    **{name: "video" for name in VIDEO_SETTINGS},
-}
-
-
-def _batch_settings(given: dict[str, Any]) -> dict[str, Any]:
-    """RenderOptions' keyword arguments and the output choices, from the batch's options."""
-    from voicer.script import placeholders
-    from voicer.synthesis import cache
-    from voicer.video import picture as pictures
-
-    settings = dict(given)
-    settings["format"] = settings.pop("output_format").lstrip(".").lower()
-    settings["subtitles"] = [kind for kind in ("vtt", "ass") if settings.pop(kind)]
-    settings["fills"] = placeholders.parse_fills(settings.pop("fill_pairs"))  # after the file's
-    settings["use_cache"] = not settings.pop("no_cache")
-    if settings.get("bit_depth") is not None:
-        settings["bit_depth"] = int(settings["bit_depth"])
-    if settings.get("cache_max") is not None:
-        settings["cache_max"] = cache.parse_size(settings["cache_max"])
-    settings["video"] = pictures.VideoSettings(
-        **{name: settings.pop(name) for name in VIDEO_SETTINGS}
-    )
-    return settings
+_SETTING_OF = {"vtt": "subtitles", "ass": "subtitles"}
 
 
 def _batch_backend(name: str, workers: int | None, address: str | None, gpus: float) -> Backend:
@@ -1036,7 +804,7 @@ def _batch_backend(name: str, workers: int | None, address: str | None, gpus: fl
     return LocalBackend(workers)
 
 
-@cli.command("studio")
+@cli.command("studio", cls=_StagedCommand)
 @click.argument("source", metavar="INPUT")
 @render_options
 @click.option(

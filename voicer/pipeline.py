@@ -3,12 +3,14 @@
 :func:`render_script` wires the stages. Each step is also a function of its own, so that a
 caller that works sentence by sentence (the studio, batch rendering) reuses them::
 
+    targets = check_outputs(outputs, options)     # every output resolved and checked
     plan = prepare(script, options)               # sentences, engine and voice, profile
     speaker = open_speaker(plan, options)         # the engine, through the cache, with retries
     clip = synthesise_sentence(speaker, plan, i)  # one sentence
     assembled = assemble(plan, clips, options)    # the programme, measured as it is joined
     cues = cue(plan, assembled.programme)
-    write(outputs, plan, assembled, cues, options)
+    delivered = finish(targets, plan, assembled, cues, options)   # every output written
+    result = RenderResult.of(plan, outputs, delivered, speaker.counts(), began)
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ import os
 import tempfile
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from voicer import checks, ffmpeg, files, scratch
+from voicer import options as declared
 from voicer.audio import assembly, audiosegment, loudness, mastering, mixing
 from voicer.audio.audiosegment import AudioSegment
 from voicer.audio.loudness import Measurement
@@ -39,10 +44,9 @@ from voicer.checks import sentence_readings as sentence_readings
 from voicer.defaults import PARAGRAPH_PAUSE_MS, SENTENCE_PAUSE_MS
 from voicer.errors import InputError, SynthesisError
 from voicer.model import Clip, Cue, Programme, Prosody, Script, Segment
-from voicer.script import headings, lint, reading, spoken_form
+from voicer.script import headings, lint, placeholders, reading, spoken_form
 from voicer.script import prepare as drafts
 from voicer.script.overrides import annotate
-from voicer.script.prosody import parse_prosody
 from voicer.subtitles import cues as cueing
 from voicer.subtitles import formats, rules, timeline
 from voicer.subtitles.profiles import Profile, profile_for
@@ -51,8 +55,7 @@ from voicer.subtitles.timestamps import from_ms, to_ms
 from voicer.synthesis import cache, pool
 from voicer.synthesis.engines import selection, workers
 from voicer.synthesis.retry import RetryPolicy
-from voicer.synthesis.speech import MARGIN_MS
-from voicer.video import compose
+from voicer.video import compose, containers
 from voicer.video import picture as pictures
 from voicer.video.picture import Picture, VideoSettings
 
@@ -67,15 +70,15 @@ class RenderOptions:
     Subtitle limits left as None take the profile's value for the language of the text.
     """
 
-    engine: str = "auto"
+    engine: str = declared.default("engine")
     voice: str | None = None
-    rate: str = "+0%"
-    volume: str = "+0%"
-    pitch: str = "+0Hz"
-    sentence_pause_ms: int = DEFAULT_SENTENCE_PAUSE_MS
-    paragraph_pause_ms: int = DEFAULT_PARAGRAPH_PAUSE_MS
+    rate: declared.Level = declared.default("rate")  # percent
+    volume: declared.Level = declared.default("volume")  # percent
+    pitch: declared.Level = declared.default("pitch")  # Hz
+    sentence_pause_ms: int = declared.default("sentence_pause_ms")
+    paragraph_pause_ms: int = declared.default("paragraph_pause_ms")
     kokoro_model: Path | None = None
-    probe_timeout: float = 3.0
+    probe_timeout: float = declared.default("probe_timeout")
     subtitle_style: str | None = None  # zh-netflix for Mandarin, plain otherwise
     max_chars: float | None = None
     max_lines: int | None = None
@@ -89,23 +92,31 @@ class RenderOptions:
     sample_rate: int | None = None
     bit_depth: int | None = None
     bitrate: str | None = None
-    channels: int = 1
+    channels: int = declared.default("channels")
     bwf: bool = False
-    lead_in_ms: int = MARGIN_MS
-    tail_ms: int = MARGIN_MS
+    lead_in_ms: int = declared.default("lead_in_ms")
+    tail_ms: int = declared.default("tail_ms")
     cache_dir: Path | None = None  # default: files.cache_folder()
     cache_max: int | None = None  # bytes, 0: no limit; default: cache.default_limit()
-    use_cache: bool = True
+    use_cache: bool = declared.default("use_cache")
     lexicon: Path | None = None  # written form -> spoken form, TSV or TOML
     fills: Mapping[str, Sequence[str]] | None = None  # placeholder values (placeholders.fill)
     fill_file: Path | None = None  # where some of the fills were read: no output may replace it
     allow_placeholders: bool = False  # render a draft with placeholders left (not spoken)
     jobs: int | None = None  # sentences synthesised at once; None: the engine's default
-    retries: int = RetryPolicy.retries  # further attempts after a transient engine failure
+    retries: int = declared.default("retries")  # further attempts after a transient engine failure
     video: VideoSettings = VideoSettings()  # when the output is a video file
     mix: bool = False  # a narrated video's own sound stays, ducked under the speech
-    mix_level: float = mixing.DEFAULT_MIX_LEVEL_LU
-    duck: float = mixing.DEFAULT_DUCK_DB
+    mix_level: float = declared.default("mix_level")
+    duck: float = declared.default("duck")
+
+    @classmethod
+    def of(cls, settings: Mapping[str, Any]) -> RenderOptions:
+        """The options ``settings`` give by the names :mod:`voicer.options` declares, the
+        video ones beside the others; ``fills`` are added after ``fill_file``'s."""
+        own, video = declared.split_video(settings)
+        own["fills"] = placeholders.fill_values(own.get("fill_file"), own.get("fills")) or None
+        return cls(**own, video=VideoSettings(**video))
 
     def mastering(self, path: Path, broadcast: bool = False) -> mastering.Mastering:
         """How the audio at ``path`` is delivered, every setting checked; ``broadcast``: the
@@ -124,16 +135,9 @@ class RenderOptions:
 
     def profile(self, language: str) -> Profile:
         """The subtitle profile for text of ``language`` with these options applied."""
-        return profile_for(
-            language,
-            self.subtitle_style,
-            max_chars=self.max_chars,
-            max_lines=self.max_lines,
-            min_duration_ms=self.min_duration_ms,
-            max_duration_ms=self.max_duration_ms,
-            min_gap_frames=self.min_gap_frames,
-            fps=self.fps,
-        )
+        limits = declared.of_stages(declared.SUBTITLES)
+        given = {o.name: getattr(self, o.name) for o in limits if o.name != "subtitle_style"}
+        return profile_for(language, self.subtitle_style, **given)
 
     def spacing(self, lead_in_ms: int = 0) -> assembly.Spacing:
         """The programme's silences; ``lead_in_ms`` more before the first speech."""
@@ -203,10 +207,63 @@ class RenderResult:
     violations: tuple[Violation, ...] = field(default_factory=tuple)
     loudness: Measurement | None = None  # of the delivered file, as decoded
     mastering_seconds: float = 0.0  # levelling, resampling, normalising and measuring
-    cache_hits: int = 0  # clips taken from the cache instead of the engine
-    synthesized: int = 0  # clips the engine made
-    retries: int = 0  # engine requests tried again after a transient failure
+    counts: pool.Counts = pool.Counts()  # the engine's work: clips made, cached, retried
     jobs: int = 1
+
+    @classmethod
+    def of(
+        cls,
+        plan: Plan,
+        outputs: Outputs,
+        delivered: Delivered,
+        counts: pool.Counts,
+        began: float,
+        synthesis_began: float | None = None,
+        jobs: int = 1,
+    ) -> RenderResult:
+        """What delivering ``plan`` to ``outputs`` made. ``began``: when the render started
+        (``time.perf_counter()``), ``synthesis_began``: when its synthesis did (None: the
+        clips were there before, as for a studio's export)."""
+        synthesis = 0.0 if synthesis_began is None else delivered.assembled_at - synthesis_began
+        return RenderResult(
+            outputs=outputs,
+            engine=plan.choice.engine.name,
+            voice=plan.choice.voice,
+            duration=delivered.duration,
+            sentences=len(plan.segments),
+            cues=delivered.cues,
+            sample_rate=delivered.sample_rate,
+            profile=plan.profile,
+            synthesis_seconds=synthesis,
+            total_seconds=time.perf_counter() - began,
+            notices=plan.notices,
+            violations=delivered.violations,
+            loudness=delivered.loudness,
+            mastering_seconds=delivered.mastering_seconds,
+            counts=counts,
+            jobs=jobs,
+        )
+
+    @property
+    def cache_hits(self) -> int:
+        """Clips taken from the cache instead of the engine."""
+        return self.counts.cached
+
+    @property
+    def synthesised(self) -> int:
+        """Clips the engine made."""
+        return self.counts.synthesised
+
+    @property
+    def synthesized(self) -> int:
+        """Deprecated: :attr:`synthesised`."""
+        warnings.warn("RenderResult.synthesized is now synthesised", DeprecationWarning, 2)
+        return self.synthesised
+
+    @property
+    def retries(self) -> int:
+        """Engine requests tried again after a transient failure."""
+        return self.counts.retries
 
     @property
     def real_time_factor(self) -> float:
@@ -264,7 +321,7 @@ class Plan:
 def prepare(script: Script, options: RenderOptions, choice: selection.Choice | None = None) -> Plan:
     """Everything that can be decided before synthesis; an InputError for anything wrong.
     ``choice``: the engine and voice an earlier plan chose (kept loaded, not chosen again)."""
-    prosody = parse_prosody(options.rate, options.volume, options.pitch)
+    prosody = Prosody(options.rate.amount, options.volume.amount, options.pitch.amount)
     profile = options.profile(script.language)
     prepared = drafts.prepare(script, options.fills, options.allow_placeholders)
     lexicon = spoken_form.load_lexicon(options.lexicon) if options.lexicon else None
@@ -358,30 +415,46 @@ def cue(plan: Plan, programme: Programme) -> list[Cue]:
     return cueing.programme_cues(programme, plan.profile, tuple(plan.lexicon or ()))
 
 
-def check_outputs(
-    outputs: Outputs, options: RenderOptions, source: str | None = None
-) -> Picture | None:
-    """Every output path and format checked before synthesis (InputError), none of them an
-    input (the script read from ``source``, the lexicon, the model, a picture, video or font);
-    what a video output shows, when the output is a video."""
+@dataclass(frozen=True)
+class Targets:
+    """Where a render's outputs go and in what form, worked out and checked once, before
+    synthesis: the files, how the sound is mastered (the audio file's, or a video's sound
+    track), each subtitle file with its format, and what a video output shows (its font
+    chosen once the sentences are known, see :meth:`with_font`)."""
+
+    outputs: Outputs
+    mastering: mastering.Mastering
+    subtitles: tuple[tuple[Path, formats.Format], ...]
+    picture: Picture | None = None  # when the audio output is a video file
+
+    def with_font(self, plan: Plan, scratch: contextlib.ExitStack) -> Targets:
+        """The targets with a font that draws every character the video may show: the plan's
+        sentences as subtitles show them (an InputError if there is none). Without a video,
+        or with its font chosen, they are as they are."""
+        if self.picture is None or self.picture.font is not None:
+            return self
+        return replace(self, picture=with_font(self.picture, plan, scratch))
+
+    def moved(self, outputs: Outputs) -> Targets:
+        """The same targets written to ``outputs`` instead, file for file, in the same formats
+        (a batch's finishing task writes into a folder of its own)."""
+        forms = tuple(form for _, form in self.subtitles)
+        subtitles = tuple(zip(outputs.subtitles, forms, strict=True))
+        return replace(self, outputs=outputs, subtitles=subtitles)
+
+
+def check_outputs(outputs: Outputs, options: RenderOptions, source: str | None = None) -> Targets:
+    """The targets of a render, every output path and format checked before synthesis
+    (InputError), none of them an input (the script read from ``source``, the lexicon, the
+    model, a picture, video or font)."""
     fps = options.profile("zh").fps  # the frame rate is the subtitle profile's, any language
     picture = pictures.picture_for(outputs.audio, options.video, fps)
+    sound = sound_mastering(outputs.audio, options)
     if picture is None:
-        options.mastering(outputs.audio)
-        if given := video_options_given(options):
-            raise InputError(
-                f"{', '.join(given)}: for a video output only (.mp4, .mkv or .webm), "
-                f"not {outputs.audio.name}"
-            )
+        _check_no_video_options(outputs.audio, options)
     else:
-        options.mastering(Path("sound" + picture.container.audio), broadcast=True)
-        shown = picture.source
-        if options.mix and not isinstance(shown, pictures.Narrated):
-            raise InputError("--mix needs --video-in (the video whose sound is mixed)")
-        if options.mix and isinstance(shown, pictures.Narrated) and not shown.media.has_audio:
-            raise InputError(f"{shown.file}: has no sound to mix under the speech (--mix)")
-    for path in outputs.subtitles:
-        formats.format_for(path)
+        _check_mix(picture, options)
+    subtitles = tuple((path, formats.format_for(path)) for path in outputs.subtitles)
     if outputs.timeline is not None and outputs.timeline.suffix.lower() != ".json":
         raise InputError(f"{outputs.timeline}: the timeline must be written to a .json file")
     paths = [path.resolve() for path in outputs.all()]
@@ -390,7 +463,37 @@ def check_outputs(
     _check_not_inputs(outputs, options, source)
     for path in outputs.all():
         files.check_writable(path)
-    return picture
+    return Targets(outputs, sound, subtitles, picture)
+
+
+def sound_mastering(audio: Path, options: RenderOptions) -> mastering.Mastering:
+    """How the sound delivered to ``audio`` is mastered, every setting checked (InputError):
+    as the audio file's format says, or for a video file as its sound track's (see
+    :func:`sound_track`), at EBU R128 unless another loudness is asked for."""
+    container = containers.container_for(audio)
+    if container is None:
+        return options.mastering(audio)
+    return options.mastering(sound_track(container), broadcast=True)
+
+
+def sound_track(container: containers.Container) -> Path:
+    """The file a video's sound is mastered to before it is muxed (in the video's folder)."""
+    return Path(f"sound{container.audio}")
+
+
+def _check_no_video_options(audio: Path, options: RenderOptions) -> None:
+    if given := video_options_given(options):
+        raise InputError(
+            f"{', '.join(given)}: for a video output only (.mp4, .mkv or .webm), not {audio.name}"
+        )
+
+
+def _check_mix(picture: Picture, options: RenderOptions) -> None:
+    shown = picture.source
+    if options.mix and not isinstance(shown, pictures.Narrated):
+        raise InputError("--mix needs --video-in (the video whose sound is mixed)")
+    if options.mix and isinstance(shown, pictures.Narrated) and not shown.media.has_audio:
+        raise InputError(f"{shown.file}: has no sound to mix under the speech (--mix)")
 
 
 def _check_not_inputs(outputs: Outputs, options: RenderOptions, source: str | None) -> None:
@@ -424,21 +527,21 @@ def video_options_given(options: RenderOptions) -> list[str]:
 
 
 def write(
-    outputs: Outputs,
+    targets: Targets,
     plan: Plan,
     assembled: assembly.Assembled,
     cues: Sequence[Cue],
     options: RenderOptions,
     progress: Callable[[float], None] | None = None,
-    picture: Picture | None = None,
 ) -> Measurement:
-    """Level and master the programme and write every output, all or nothing; the loudness of
-    the delivered file. ``progress(share)`` hears how far mastering has got. ``picture``:
-    the first output is a video showing it (see :func:`check_outputs`)."""
+    """Level and master the programme and write every target, all or nothing; the loudness of
+    the delivered file. ``progress(share)`` hears how far mastering has got. With a picture,
+    the audio target is a video showing it (its font chosen: see :meth:`Targets.with_font`)."""
+    outputs = targets.outputs
     programme = assembled.programme
     rate = programme.sample_rate
     length = programme_length(programme, cues)
-    contents = [formats.format_text(cues, rate, path.suffix) for path in outputs.subtitles]
+    contents = [form.compose(cues, rate) for _, form in targets.subtitles]
     if outputs.timeline is not None:
         voice, engine = plan.choice.voice, plan.choice.engine.name
         contents.append(
@@ -448,13 +551,12 @@ def write(
     description = f"voicer render, {plan.choice.engine.name} voice {plan.choice.voice}"
     with files.atomic_outputs(outputs.all()) as temporaries:
         main = outputs.audio
-        if picture is None:
-            settings = options.mastering(main)
+        if targets.picture is None:
             measured = mastering.master(
-                levelled, settings, temporaries[0], main.name, description, progress
+                levelled, targets.mastering, temporaries[0], main.name, description, progress
             )
         else:
-            video = Video(picture, plan, assembled, cues, options)
+            video = Video(targets, plan, assembled, cues, options)
             measured = video.write(levelled, temporaries[0], main.name, progress)
         for temporary, content in zip(temporaries[1:], contents, strict=True):
             files.write_file(temporary, content.encode("utf-8"))
@@ -475,11 +577,16 @@ class Video:
     """A render's video output: the levelled programme mastered as its sound (over the
     narrated video's own sound, with ``--mix``), then the picture, tracks and chapters."""
 
-    picture: Picture
+    targets: Targets  # with a picture
     plan: Plan
     assembled: assembly.Assembled
     cues: Sequence[Cue]
     options: RenderOptions
+
+    @property
+    def picture(self) -> Picture:
+        assert self.targets.picture is not None
+        return self.targets.picture
 
     def write(
         self,
@@ -498,7 +605,7 @@ class Video:
         ):
             folder = Path(name)
             sound = mixing.Fitted(self._sound(levelled, sound_files), round(seconds * rate))
-            audio = folder / f"sound{self.picture.container.audio}"
+            audio = folder / sound_track(self.picture.container)
             heads = self._headings()
             job = pictures.job(
                 self.picture, self.cues, rate, folder, audio, seconds, self.plan.language, heads
@@ -507,7 +614,7 @@ class Video:
             encoding = None if job.copies_picture() else compose.PictureEncoding(job, label)
             shares = _Shares(progress, encoding)
             try:
-                settings = self.options.mastering(audio, broadcast=True)
+                settings = self.targets.mastering
                 measured = mastering.master(sound, settings, audio, label, "", shares.mastering)
                 picture = encoding.finish(shares.picture) if encoding else None
             except BaseException:
@@ -585,15 +692,14 @@ def render_script(
     tell = listener.notice or (lambda message: None)
     if not isinstance(outputs, Outputs):
         outputs = Outputs.beside(outputs or default_output(script.source))
-    picture = check_outputs(outputs, options, script.source)
+    targets = check_outputs(outputs, options, script.source)
     plan = prepare(script, options)
     for notice in plan.notices:
         tell(notice)
     scratch = contextlib.ExitStack()
-    if picture is not None:
-        picture = with_font(picture, plan, scratch)
-        if picture.settings.title and not headings.headings(plan.segments):
-            tell("--title: the script has no heading (a line of its own) to show as its title")
+    targets = targets.with_font(plan, scratch)
+    if targets.picture and targets.picture.settings.title and not headings.headings(plan.segments):
+        tell("--title: the script has no heading (a line of its own) to show as its title")
     speaker = open_speaker(plan, options, listener.detail)
     jobs = jobs_for(plan, options)
     tell(
@@ -603,40 +709,20 @@ def render_script(
     loudness.preload()  # while the engine works
     synthesis_began = time.perf_counter()
     progress = _Reporter(listener.progress, len(plan.segments), synthesis_began)
-    if picture is not None:
+    if targets.picture is not None:
         progress.step = "mastering and encoding"
     with scratch:
         clips = scratch.enter_context(speaking(plan, speaker, jobs))
         done = deliver(
             plan,
             clips,
-            outputs,
+            targets,
             options,
-            picture,
             progress.sentence,
             progress.mastering,
             meanwhile=lambda cues: _warn_about_script(plan, tell, cues),
         )
-    return RenderResult(
-        outputs=outputs,
-        engine=plan.choice.engine.name,
-        voice=plan.choice.voice,
-        duration=done.duration,
-        sentences=len(plan.segments),
-        cues=done.cues,
-        sample_rate=done.sample_rate,
-        profile=plan.profile,
-        synthesis_seconds=done.assembled_at - synthesis_began,
-        total_seconds=time.perf_counter() - began,
-        notices=plan.notices,
-        violations=done.violations,
-        loudness=done.loudness,
-        mastering_seconds=done.mastering_seconds,
-        cache_hits=speaker.hits,
-        synthesized=speaker.misses,
-        retries=speaker.retries,
-        jobs=jobs,
-    )
+    return RenderResult.of(plan, outputs, done, speaker.counts(), began, synthesis_began, jobs)
 
 
 @dataclass(frozen=True)
@@ -656,44 +742,57 @@ class Delivered:
 def deliver(
     plan: Plan,
     clips: Iterable[Clip],
-    outputs: Outputs,
+    targets: Targets,
     options: RenderOptions,
-    picture: Picture | None = None,
     on_placed: Callable[[int, float], None] | None = None,
     on_mastering: Callable[[float], None] | None = None,
     meanwhile: Callable[[Sequence[Cue]], None] | None = None,
 ) -> Delivered:
     """The clips (every sentence's, in order, as they come) joined, cued and written to every
-    output, all or nothing. ``picture``: the output is a video showing it (its font is
-    chosen here unless it has one). ``on_placed`` and ``on_mastering`` hear the progress.
-    ``meanwhile(cues)`` runs in another thread while the programme is mastered (the encoder
-    leaves a core to it; run alongside assembly, it would slow a render of cached clips
-    down)."""
+    target, all or nothing (a video's font is chosen here unless it has one). ``on_placed``
+    and ``on_mastering`` hear the progress. ``meanwhile(cues)`` runs in another thread while
+    the programme is mastered (the encoder leaves a core to it; run alongside assembly, it
+    would slow a render of cached clips down)."""
     with contextlib.ExitStack() as scratch:
-        if picture is not None and picture.font is None:
-            picture = with_font(picture, plan, scratch)
+        targets = targets.with_font(plan, scratch)
         assembled = assemble(plan, clips, options, scratch, on_placed)
         assembled_at = time.perf_counter()
         cues = cue(plan, assembled.programme)
         aside = _Aside(partial(meanwhile, cues)) if meanwhile else None
-        if on_mastering is not None:
-            on_mastering(0.0)
-        measured = write(outputs, plan, assembled, cues, options, on_mastering, picture)
+        delivered = finish(targets, plan, assembled, cues, options, on_mastering, assembled_at)
         if aside is not None:
             aside.result()
-        programme = assembled.programme
-        return Delivered(
-            duration=programme_length(programme, cues) / programme.sample_rate,
-            cues=tuple(cues),
-            sample_rate=programme.sample_rate,
-            violations=tuple(rules.violations(cues, programme.sample_rate, plan.profile)),
-            loudness=measured,
-            assembled_at=assembled_at,
-            mastering_seconds=time.perf_counter() - assembled_at,
-        )
+        return delivered
 
 
-def synthesize(
+def finish(
+    targets: Targets,
+    plan: Plan,
+    assembled: assembly.Assembled,
+    cues: Sequence[Cue],
+    options: RenderOptions,
+    on_mastering: Callable[[float], None] | None = None,
+    assembled_at: float | None = None,
+) -> Delivered:
+    """The assembled programme and its cues written to every target (see :func:`write`);
+    what was delivered. ``assembled_at``: when assembly ended (by default, now)."""
+    assembled_at = time.perf_counter() if assembled_at is None else assembled_at
+    if on_mastering is not None:
+        on_mastering(0.0)
+    measured = write(targets, plan, assembled, cues, options, on_mastering)
+    programme = assembled.programme
+    return Delivered(
+        duration=programme_length(programme, cues) / programme.sample_rate,
+        cues=tuple(cues),
+        sample_rate=programme.sample_rate,
+        violations=tuple(rules.violations(cues, programme.sample_rate, plan.profile)),
+        loudness=measured,
+        assembled_at=assembled_at,
+        mastering_seconds=time.perf_counter() - assembled_at,
+    )
+
+
+def synthesise(
     text: str,
     *,
     engine: str = "auto",
@@ -717,9 +816,9 @@ def synthesize(
     options = RenderOptions(
         engine=engine,
         voice=voice,
-        rate=rate,
-        volume=volume,
-        pitch=pitch,
+        rate=declared.read("rate", rate),
+        volume=declared.read("volume", volume),
+        pitch=declared.read("pitch", pitch),
         sentence_pause_ms=sentence_pause_ms,
         paragraph_pause_ms=paragraph_pause_ms,
         use_cache=use_cache,

@@ -37,9 +37,9 @@ def summary(result: pipeline.RenderResult) -> str:
         f"{clock(result.duration)} of audio in {result.total_seconds:.1f} s "
         f"(real-time factor {result.real_time_factor:.2f}); "
         f"{pipeline.counted(result.sentences, 'sentence')}, {result.jobs} at a time: "
-        f"{pipeline.counted(result.synthesized, 'clip')} synthesised, "
-        f"{result.cache_hits} from the cache, "
-        f"{pipeline.counted(result.retries, 'retry', 'retries')}"
+        f"{pipeline.counted(result.counts.synthesised, 'clip')} synthesised, "
+        f"{result.counts.cached} from the cache, "
+        f"{pipeline.counted(result.counts.retries, 'retry', 'retries')}"
     )
 
 

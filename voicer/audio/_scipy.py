@@ -1,10 +1,10 @@
 """The three signal kernels voicer takes from scipy: ``sosfilt`` (K-weighting), ``upfirdn``
 (resampling) and ``firwin`` (filter design, done here with numpy).
 
-Importing ``scipy.signal`` takes about 0.5 s (it loads scipy.stats, interpolate and optimize),
-as long as mastering a fully cached 4.5-minute render without it. The two compiled kernels
-import nothing of that, so they are loaded from their files inside the package (a few ms); if
-they cannot be (another scipy layout), the public functions are used.
+Importing ``scipy.signal`` loads scipy.stats, interpolate and optimize, which takes about as
+long as mastering a fully cached render without it (README: Measured choices). The two
+compiled kernels import nothing of that, so they are loaded from their files inside the
+package; if they cannot be (another scipy layout), the public functions are used.
 """
 
 from __future__ import annotations

@@ -123,8 +123,8 @@ class Assembled:
 
 class Measures:
     """Each clip's speech bounds and loudness, kept for the next assembly of the same clips
-    (the studio joins its whole programme again after each re-take, where one clip is new:
-    measuring every clip again was a third of a re-take's own work on the long example)."""
+    (the studio joins its whole programme again after each re-take, where one clip is new,
+    and measuring every clip again was much of a re-take's own work)."""
 
     def __init__(self) -> None:
         self._kept: dict[int, tuple[Clip, tuple[int, int], float]] = {}  # by id, clip held

@@ -32,7 +32,7 @@ def blocks(signal: Signal, size: int = BLOCK) -> Iterator[np.ndarray]:
         yield signal.read(start, min(start + size, signal.length))
 
 
-def materialize(signal: Signal) -> np.ndarray:
+def materialise(signal: Signal) -> np.ndarray:
     """The whole signal as one array (for short signals and tests)."""
     return signal.read(0, signal.length)
 

@@ -38,7 +38,7 @@ class LocalBackend:
 
     def finish(self, job: Job) -> Future[pipeline.Delivered]:
         return self._finishing.submit(
-            pipeline.deliver, job.plan, job.clips, job.outputs, job.options, job.picture
+            pipeline.deliver, job.plan, job.clips, job.targets, job.options
         )
 
     def close(self) -> None:

@@ -20,10 +20,10 @@ sorted by name) are rendered with the command line's settings, or a manifest, a 
     [[script]]
     path = "chapters/02.md"
 
-Keys are the fields of :class:`voicer.pipeline.RenderOptions` (``sentence_pause_ms``) or the
-command line's spellings (``sentence-pause``, ``max-chars``, ``lead-in``, ``no-cache = true``,
-``fill`` for ``fills``); see ``ALIASES``. Values have the option's type (a TOML string, integer,
-float or boolean; a float option takes an integer too), within the command line's limits.
+Keys are the options :mod:`voicer.options` declares, by their names (``sentence_pause_ms``) or
+the command line's spellings (``sentence-pause``, ``max-chars``, ``lead-in``, ``no-cache = true``,
+``fill`` for ``fills``); see ``KEYS``. Values have the option's type (a TOML string, integer,
+float or boolean; a float option takes an integer too), within its limits and choices.
 ``cache_max`` is a size (``"2G"``) or a number of bytes. Paths (``path``, ``lexicon``,
 ``fill_file``, ``kokoro_model``, ``cache_dir``) are relative to the manifest's folder.
 The video settings (``background``, ``video_in``, ``mix``, ...) are not taken from a
@@ -54,7 +54,6 @@ a stamps folder (``OUT/.voicer-batch``) that is a link.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import tomllib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -62,16 +61,13 @@ from pathlib import Path
 from typing import Any
 
 from voicer import files, pipeline
+from voicer import options as declared
 from voicer.audio.delivery import FORMATS as AUDIO_FORMATS
-from voicer.audio.loudness import PRESETS as LOUDNESS_PRESETS
 from voicer.batch import report
-from voicer.defaults import ENGINE_NAMES
 from voicer.errors import InputError
 from voicer.script import placeholders
 from voicer.script.reading import decode
 from voicer.subtitles import formats
-from voicer.subtitles.profiles import STYLES
-from voicer.synthesis import cache
 from voicer.video.containers import CONTAINERS
 
 SCRIPT_SUFFIXES = (".txt", ".md")
@@ -81,49 +77,8 @@ OUTPUT_CHOICES = ("format", "subtitles", "timeline")  # what is written, beside 
 FORMAT_NAMES = tuple(suffix[1:] for suffix in (*AUDIO_FORMATS, *CONTAINERS))
 SUBTITLE_NAMES = tuple(suffix[1:] for suffix in formats.FORMATS if suffix != ".srt")
 
-# the command line's spellings, dashes read as underscores, and the option each one sets
-ALIASES = {
-    "sentence_pause": "sentence_pause_ms",
-    "paragraph_pause": "paragraph_pause_ms",
-    "min_duration": "min_duration_ms",
-    "max_duration": "max_duration_ms",
-    "min_gap": "min_gap_frames",
-    "lead_in": "lead_in_ms",
-    "tail": "tail_ms",
-    "fill": "fills",
-}
-NEGATED = {"no_cache": "use_cache"}  # no-cache = true sets use_cache = false
-
-# RenderOptions fields a manifest does not set: the video settings come from the command line
-NOT_IN_MANIFESTS = ("video", "mix", "mix_level", "duck")
-
-# the limits of the command line's options (tests/test_batch_manifest.py keeps them in step)
-RANGES: dict[str, tuple[float, float]] = {
-    "sentence_pause_ms": (0, 10000),
-    "paragraph_pause_ms": (0, 10000),
-    "probe_timeout": (0, 600),
-    "max_chars": (4, 200),
-    "max_lines": (1, 4),
-    "min_duration_ms": (0, 60000),
-    "max_duration_ms": (1000, 60000),
-    "min_gap_frames": (0, 100),
-    "fps": (1, 120),
-    "lufs": (-70, 0),
-    "true_peak": (-20, 0),
-    "sample_rate": (8000, 192000),
-    "channels": (1, 2),
-    "lead_in_ms": (0, 600000),
-    "tail_ms": (0, 600000),
-    "jobs": (1, 32),
-    "retries": (0, 20),
-}
-CHOICES: dict[str, tuple[object, ...]] = {
-    "engine": ENGINE_NAMES,
-    "subtitle_style": STYLES,
-    "loudness": (*LOUDNESS_PRESETS, "none"),
-    "bit_depth": (16, 24),
-}
-_EXISTING_FILES = ("lexicon", "fill_file", "kokoro_model")  # checked before anything renders
+# each key a manifest may set, dashes read as underscores, and its option
+KEYS: dict[str, declared.Option] = declared.manifest_keys()
 
 Listed = tuple[Path, str, dict[str, Any]]  # a script, how messages name it, its own options
 
@@ -323,57 +278,57 @@ def options_from(table: Mapping[str, Any], folder: Path, where: str) -> dict[str
     problems = Problems()
     for key, value in table.items():
         with problems.noted():
-            name = key.replace("-", "_")
-            negated = name in NEGATED
-            name = NEGATED.get(name) or ALIASES.get(name, name)
-            if name not in KINDS:
-                raise InputError(f"{where}: unknown option {key!r}")
+            name = _setting(key, where)
             if name in spelled:
                 raise InputError(f"{where}: {key!r} and {spelled[name]!r} set the same option")
             spelled[name] = key
-            checked = _value(name, key, value, folder, where)
-            options[name] = not checked if negated else checked
+            options[name] = _value(key, value, folder, where)
     problems.raise_them()
     return options
 
 
-def _value(name: str, key: str, value: Any, folder: Path, where: str) -> Any:
-    """``value`` of option ``name`` (written ``key``) checked and converted."""
-    kind = KINDS[name]
-    if kind is bool and not isinstance(value, bool):
-        raise InputError(f"{where}: {key} must be true or false, not {value!r}")
-    if kind in (int, float):
-        wrong = isinstance(value, bool) or not isinstance(
-            value, (int, float) if kind is float else int
-        )
-        if wrong:
-            noun = "an integer" if kind is int else "a number"
-            raise InputError(f"{where}: {key} must be {noun}, not {value!r}")
-        value = float(value) if kind is float else value
-        low, high = RANGES.get(name, (0, float("inf")))
-        if not low <= value <= high:
-            raise InputError(f"{where}: {key} must be from {low:g} to {high:g}, not {value!r}")
-    if kind in (str, Path) and not isinstance(value, str):
-        raise InputError(f"{where}: {key} must be a string, not {value!r}")
-    if kind is Path:
+def _setting(key: str, where: str) -> str:
+    """The setting manifest key ``key`` sets: an option's name, or an output choice."""
+    written = key.replace("-", "_")
+    if written in OUTPUT_CHOICES:
+        return written
+    if written not in KEYS:
+        raise InputError(f"{where}: unknown option {key!r}")
+    return KEYS[written].name
+
+
+def _value(key: str, value: Any, folder: Path, where: str) -> Any:
+    """``value`` of manifest key ``key`` checked and converted."""
+    written = key.replace("-", "_")
+    if written in OUTPUT_CHOICES:
+        return _converted(_OUTPUT_CONVERTERS[written], value, f"{where}: {key}")
+    option = KEYS[written]
+    try:
+        value = option.checked(value, key)
+    except InputError as error:
+        raise error.within(where) from None
+    if option.kind in ("path", "folder"):
         value = folder / Path(value).expanduser()
-        if name in _EXISTING_FILES and not value.is_file():
+        if option.must_exist and not value.is_file():
             raise InputError(f"{where}: {key}: no such file {value}")
-    if name in CHOICES and value not in CHOICES[name]:
-        known = ", ".join(map(str, CHOICES[name]))
-        raise InputError(f"{where}: {key} must be one of {known}, not {value!r}")
-    if kind in _CONVERTERS:
-        try:
-            return _CONVERTERS[kind](value)
-        except InputError as error:
-            raise error.within(f"{where}: {key}") from None
-    return value
+    elif option.kind in _CONVERTERS:
+        value = _converted(_CONVERTERS[option.kind], value, f"{where}: {key}")
+    elif isinstance(value, str):
+        value = _converted(option.read, value, f"{where}: {key}")
+    return not value if option.negated and written == option.spelled else value
+
+
+def _converted(convert: Callable[[Any], Any], value: Any, context: str) -> Any:
+    try:
+        return convert(value)
+    except InputError as error:
+        raise error.within(context) from None
 
 
 def _cache_size(value: Any) -> int:
     """``cache_max``: a size such as ``"2G"``, or bytes."""
     if isinstance(value, str):
-        return cache.parse_size(value)
+        return declared.parse_size(value)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     raise InputError(f'must be a size such as "500M" or "2G", or 0, not {value!r}')
@@ -437,9 +392,8 @@ def _timeline(value: Any) -> bool:
     return value
 
 
-_CONVERTERS: dict[object, Callable[[Any], Any]] = {
-    "size": _cache_size,
-    "fills": _fills,
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {"size": _cache_size, "fills": _fills}
+_OUTPUT_CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "format": _output_format,
     "subtitles": _subtitle_formats,
     "timeline": _timeline,
@@ -451,24 +405,7 @@ def _checked_choice(name: str, value: Any) -> Any:
     as they are (the command line has checked them)."""
     if name not in OUTPUT_CHOICES:
         return value
-    try:
-        return _CONVERTERS[name](value)
-    except InputError as error:
-        raise error.within(f"--{name}") from None
-
-
-def _kinds() -> dict[str, object]:
-    """What each option a manifest may set holds: a type, or the name of a converter."""
-    plain = {"str": str, "int": int, "float": float, "bool": bool, "Path": Path}
-    kinds: dict[str, object] = {"cache_max": "size", "fills": "fills", "fill_file": Path}
-    for field in dataclasses.fields(pipeline.RenderOptions):
-        kind = plain.get(str(field.type).removesuffix(" | None"))
-        if field.name not in kinds and field.name not in NOT_IN_MANIFESTS and kind:
-            kinds[field.name] = kind
-    return kinds | {name: name for name in OUTPUT_CHOICES}
-
-
-KINDS = _kinds()
+    return _converted(_OUTPUT_CONVERTERS[name], value, f"--{name}")
 
 
 def _entry(script: Path, chosen: Mapping[str, Any], out: Path, where: str) -> Entry:
@@ -477,9 +414,7 @@ def _entry(script: Path, chosen: Mapping[str, Any], out: Path, where: str) -> En
     audio_format = values.pop("format", DEFAULT_FORMAT)
     subtitles = values.pop("subtitles", ())
     timeline = values.pop("timeline", False)
-    fill_file = values.pop("fill_file", None)
-    fills = placeholders.fill_values(fill_file, values.pop("fills", None))
-    options = pipeline.RenderOptions(**values, fills=fills or None, fill_file=fill_file)
+    options = pipeline.RenderOptions.of(values)
     stem = out / script.stem
     outputs = pipeline.Outputs(
         Path(f"{stem}.{audio_format}"),
@@ -491,11 +426,10 @@ def _entry(script: Path, chosen: Mapping[str, Any], out: Path, where: str) -> En
 
 
 def _check_delivery(options: pipeline.RenderOptions, audio: Path, where: str) -> None:
-    """The delivery settings (sample rate, bit depth, bitrate, loudness) fit the format."""
-    container = CONTAINERS.get(audio.suffix)
-    sound = Path("sound" + container.audio) if container else audio
+    """The delivery settings (sample rate, bit depth, bitrate, loudness) fit the format: the
+    mastering a render would resolve for ``audio`` (:func:`voicer.pipeline.sound_mastering`)."""
     try:
-        options.mastering(sound, broadcast=container is not None)
+        pipeline.sound_mastering(audio, options)
     except InputError as error:
         raise error.within(where) from None
 

@@ -167,7 +167,7 @@ class RayBackend:
 
 class RayEngine:
     """``engine`` with its requests spread over ``workers`` Ray actors, each holding its own
-    copy. Everything but :meth:`synthesize` is the wrapped engine's own, answered here.
+    copy. Everything but :meth:`synthesise` is the wrapped engine's own, answered here.
 
     Pickled (e.g. in a plan sent to a finishing task), it is the wrapped engine alone.
     """
@@ -218,13 +218,13 @@ class RayEngine:
     def ignored_settings(self, prosody: Prosody) -> list[str]:
         return self.engine.ignored_settings(prosody)
 
-    def synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
+    def synthesise(self, text: str, voice: str, prosody: Prosody) -> Clip:
         """``text`` spoken by an idle actor (waiting for one when all are busy)."""
         ray = self._ray
         actor = self._idle.get()
         lost = False
         try:
-            clip: Clip = ray.get(actor.synthesize.remote(text, voice, prosody))
+            clip: Clip = ray.get(actor.synthesise.remote(text, voice, prosody))
             return clip
         except ray.exceptions.RayTaskError as exc:
             raise _unwrapped(exc, self.name) from None
@@ -283,8 +283,8 @@ class _EngineActor:
         self.engine = engine
         self.served = 0
 
-    def synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
-        clip = self.engine.synthesize(text, voice, prosody)
+    def synthesise(self, text: str, voice: str, prosody: Prosody) -> Clip:
+        clip = self.engine.synthesise(text, voice, prosody)
         self.served += 1
         return clip
 
@@ -341,7 +341,8 @@ def _deliver_in_a_folder(job: Job) -> tuple[pipeline.Delivered, list[bytes]]:
                 else None
             ),
         )
-        delivered = pipeline.deliver(job.plan, job.clips, moved, job.options, job.picture)
+        targets = job.targets.moved(moved)
+        delivered = pipeline.deliver(job.plan, job.clips, targets, job.options)
         return delivered, [path.read_bytes() for path in moved.all()]
 
 

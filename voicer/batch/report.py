@@ -43,6 +43,21 @@ class Outcome:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {self.status!r}")
 
+    @classmethod
+    def delivered(cls, script: Path, result: pipeline.RenderResult) -> Outcome:
+        """A script rendered: what its render made."""
+        return cls(
+            script=script,
+            status="ok",
+            outputs=tuple(result.outputs.all()),
+            audio_seconds=result.duration,
+            cues=len(result.cues),
+            loudness=result.loudness.integrated if result.loudness else None,
+            seconds=result.total_seconds,
+            synthesised=result.counts.synthesised,
+            cached=result.counts.cached,
+        )
+
 
 def report_json(outcomes: Sequence[Outcome], out_folder: Path) -> str:
     """The outcomes as a JSON list, one object per script. Paths are kept as given (relative

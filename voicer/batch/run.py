@@ -39,7 +39,6 @@ from voicer.synthesis import pool
 from voicer.synthesis.engines import selection
 from voicer.synthesis.engines.protocol import Engine
 from voicer.synthesis.retry import Backoff
-from voicer.video.picture import Picture
 
 STAMP_LIMIT = 64 << 10  # a stamp holds a script's name and a digest: far less than this
 
@@ -50,9 +49,12 @@ class Job:
 
     plan: pipeline.Plan
     clips: tuple[Clip, ...]
-    outputs: pipeline.Outputs
+    targets: pipeline.Targets
     options: pipeline.RenderOptions
-    picture: Picture | None
+
+    @property
+    def outputs(self) -> pipeline.Outputs:
+        return self.targets.outputs
 
 
 class Backend(Protocol):
@@ -89,9 +91,9 @@ class _Script:
     """One script under way: its plan, speaker and clips so far."""
 
     def __init__(
-        self, entry: Entry, plan: pipeline.Plan, speaker: pool.Speaker, picture: Picture | None
+        self, entry: Entry, plan: pipeline.Plan, speaker: pool.Speaker, targets: pipeline.Targets
     ) -> None:
-        self.entry, self.plan, self.speaker, self.picture = entry, plan, speaker, picture
+        self.entry, self.plan, self.speaker, self.targets = entry, plan, speaker, targets
         self.clips: list[Clip | None] = [None] * len(plan.segments)
         self.left = len(plan.segments)
         self.failed: str | None = None
@@ -152,7 +154,7 @@ class Batch:
         """The script prepared, or its outcome recorded at once (skipped, or bad input)."""
         began = time.perf_counter()
         try:
-            picture = pipeline.check_outputs(entry.outputs, entry.options, str(entry.script))
+            targets = pipeline.check_outputs(entry.outputs, entry.options, str(entry.script))
             if _up_to_date(entry):
                 self._record(number, _outcome(entry, "skipped", began))
                 return None
@@ -167,7 +169,7 @@ class Batch:
         self._limits.setdefault(id(plan.choice.engine), limit)
         with self._lock:
             self._sentences += len(plan.segments)
-        return _Script(entry, plan, speaker, picture)
+        return _Script(entry, plan, speaker, targets)
 
     def _choice(self, entry: Entry, language: str) -> selection.Choice:
         """The engine and voice for a script, chosen once for every script that asks alike,
@@ -214,7 +216,7 @@ class Batch:
     def _finish(self, number: int, script: _Script) -> Future[None]:
         entry = script.entry
         clips = tuple(clip for clip in script.clips if clip is not None)
-        job = Job(script.plan, clips, entry.outputs, entry.options, script.picture)
+        job = Job(script.plan, clips, script.targets, entry.options)
         script.clips = []  # the job holds them now
         delivered = self.backend.finish(job)
         done: Future[None] = Future()
@@ -229,8 +231,11 @@ class Batch:
                 self._record(number, _outcome(entry, "failed", script.started, message))
             else:
                 _stamp(entry)
-                made = _outcome(entry, "ok", script.started, None, result, script.speaker)
-                self._record(number, made)
+                counts = script.speaker.counts()
+                made = pipeline.RenderResult.of(
+                    script.plan, entry.outputs, result, counts, script.started
+                )
+                self._record(number, Outcome.delivered(entry.script, made))
             done.set_result(None)
 
         delivered.add_done_callback(record)
@@ -264,20 +269,18 @@ def _outcome(
     status: str,
     began: float,
     error: str | None = None,
-    delivered: pipeline.Delivered | None = None,
     speaker: pool.Speaker | None = None,
 ) -> Outcome:
+    """A script skipped or failed: what the engine did for it, if anything."""
+    counts = speaker.counts() if speaker else pool.Counts()
     return Outcome(
         script=entry.script,
         status=status,
-        outputs=tuple(entry.outputs.all()) if status != "failed" else (),
+        outputs=tuple(entry.outputs.all()) if status == "skipped" else (),
         error=error,
-        audio_seconds=delivered.duration if delivered else None,
-        cues=len(delivered.cues) if delivered else None,
-        loudness=delivered.loudness.integrated if delivered else None,
         seconds=time.perf_counter() - began,
-        synthesised=speaker.misses if speaker else 0,
-        cached=speaker.hits if speaker else 0,
+        synthesised=counts.synthesised,
+        cached=counts.cached,
     )
 
 

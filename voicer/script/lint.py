@@ -139,13 +139,24 @@ def _sentence_findings(
     lexicon: Mapping[str, str] | None,
     locate: Locate | None,
 ) -> list[Finding]:
-    sentence = segment.shown
     at = partial(locate or _along_the_line, segment)
+    found = [_long_sentence(segment, cue_count)]
+    found += _character_findings(segment, language, lexicon, at)
+    found += _pinyin_findings(segment, language, lexicon, at)
+    return [finding for finding in found if finding is not None]
+
+
+def _character_findings(
+    segment: Segment, language: str, lexicon: Mapping[str, str] | None, at: _At
+) -> list[Finding | None]:
+    """What the sentence's characters raise: marks the engines may skip, half-width
+    punctuation in Chinese, and the readings of the spoken form; nothing inside a reading or
+    a placeholder is flagged as unspeakable or half-width."""
+    sentence = segment.shown
     readings = spoken_form.explain(sentence, language, lexicon)
     held = [range(p.offset, p.end) for p in placeholders.find_placeholders(sentence)]
     skip = set().union(*(range(r.start, r.end) for r in readings), *held)
-    found = [_long_sentence(segment, cue_count)]
-    found += [_unspeakable(segment, i, at) for i in range(len(sentence)) if i not in skip]
+    found = [_unspeakable(segment, i, at) for i in range(len(sentence)) if i not in skip]
     if language == "zh":
         found += [
             _half_width(segment, m, at)
@@ -153,14 +164,23 @@ def _sentence_findings(
             if m.start() not in skip
         ]
     found += [_reading(segment, r, at) for r in readings]
+    return found
+
+
+def _pinyin_findings(
+    segment: Segment, language: str, lexicon: Mapping[str, str] | None, at: _At
+) -> list[Finding]:
+    """The readings the user and the lexicon give, and the user's readings the spoken form
+    has moved away from (unused)."""
+    sentence = segment.shown
     spoken = spoken_form.spoken_form(sentence, language, lexicon)
     unused = [o for o in segment.pinyin if not moved(sentence, spoken, [o])]
     entries = lexicon.pinyin if isinstance(lexicon, spoken_form.Lexicon) else {}
     used = [o for o in segment.pinyin if o not in unused]
     given = prepare.spoken_readings(sentence, sentence, used, entries)
-    found += [_pinyin(segment, override, at) for override in given]
+    found = [_pinyin(segment, override, at) for override in given]
     found += [_unused_pinyin(segment, override, at) for override in unused]
-    return [finding for finding in found if finding is not None]
+    return found
 
 
 def _along_the_line(segment: Segment, offset: int) -> tuple[int, int]:

@@ -52,9 +52,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from voicer.errors import InputError
+from voicer.options import read
 from voicer.script.overrides import looks_like_pinyin, parse_pinyin
 from voicer.script.pinyin import Override
-from voicer.script.prosody import parse_percent
 
 MAX_PAUSE = 60.0  # seconds
 _TOKEN = re.compile(r"\[\[|\[([^\]]*)\]|\[")
@@ -351,6 +351,6 @@ def _voice(argument: str, where: _Where, shown: str) -> str:
 def _rate(argument: str, where: _Where, shown: str) -> str:
     """The rate as edge-tts writes it, ``+10%``."""
     try:
-        return f"{parse_percent(argument, 'rate', -50, 100):+d}%"
+        return str(read("rate", argument))  # within --rate's limits
     except InputError as error:
         raise where.error(f"bad rate in {shown}: {error.reason}, or default") from None

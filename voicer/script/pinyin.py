@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -173,6 +173,10 @@ def syllables(text: str, overrides: Sequence[Override] = ()) -> list[str]:
 # --- one run of Han characters ----------------------------------------------------------------
 
 
+_Span = tuple[int, int, str, str]  # a word of a run: (start, end, word, tag)
+_NO_WORD: _Span = (0, 0, "", "")
+
+
 @dataclass
 class _Run:
     """A run of Han characters being read: its words, each character's dictionary reading
@@ -189,9 +193,10 @@ class _Run:
     def chars(self) -> str:
         return "".join(word for word, _ in self.words)
 
-    def spans(self) -> list[tuple[int, int, str, str]]:
+    def spans(self) -> list[_Span]:
         """Each word as (start, end, word, tag), offsets in the run."""
-        found, at = [], 0
+        found: list[_Span] = []
+        at = 0
         for word, tag in self.words:
             found.append((at, at + len(word), word, tag))
             at += len(word)
@@ -272,6 +277,28 @@ def _tone(syllable: str) -> int:
     return int(syllable[-1]) if syllable[-1:].isdigit() else 5
 
 
+# A rule for one word of a run, ``spans[number]``: it says whether it holds for the word, and
+# if so, what it changes in the run. The first rule that holds is the only one applied.
+_WordRule = Callable[[_Run, list[_Span], int], bool]
+
+
+def _apply_word_rules(run: _Run, rules: Sequence[_WordRule]) -> None:
+    """Each word of ``run`` through ``rules``, in order, until one of them holds for it."""
+    spans = run.spans()
+    for number in range(len(spans)):
+        for rule in rules:
+            if rule(run, spans, number):
+                break
+
+
+def _before(spans: list[_Span], number: int) -> _Span:
+    return spans[number - 1] if number else _NO_WORD
+
+
+def _tag_after(spans: list[_Span], number: int) -> str:
+    return spans[number + 1][3] if number + 1 < len(spans) else ""
+
+
 # --- polyphones the dictionary reads wrong ------------------------------------------------------
 
 # Phrases of speeches whose reading pypinyin's phrase table gets wrong (checked against the
@@ -312,6 +339,13 @@ _SHOW_COUNTED = re.compile(
     "(?<=[一二两三四五六七八九十几每这那])场"
     "(?=比赛|球赛|赛|演出|电影|音乐会|晚会|报告|讲座|发布会|考试|会议|活动)"
 )
+# readings that the characters around decide, wherever the words are cut
+_CONTEXT_READINGS = (
+    (_SHOW_COUNTED, "chang3"),  # 一场比赛: chǎng counts shows and matches
+    (re.compile("(?<=[不没])还$"), "huan2"),  # 借钱不还: "still" never ends a clause
+    (re.compile("(?<=不)为$"), "wei2"),  # 为官不为: "for" never ends a clause
+    (re.compile("为(?=.{0,6}所)"), "wei2"),  # 为…所, the passive: 不为所动, 为人民所拥护
+)
 # adverbs before 不 in words of three that are no verb and complement (决不能, 只不过)
 _ADVERBS = frozenset("只决绝并毫也都就还又再更最很太永均皆亦尚仍")
 # verbs before which 为 is still "for" (要为人民服务), not "as"
@@ -332,44 +366,101 @@ def _polyphones(run: _Run) -> None:
             for index, syllable in enumerate(said.split(), found.start()):
                 run.correct(index, syllable)
                 run.corrected.add(index)
-    for found in _SHOW_COUNTED.finditer(chars):
-        run.correct(found.start(), "chang3")  # 一场比赛: chǎng counts shows and matches
-    for found in re.finditer("(?<=[不没])还$", chars):
-        run.correct(found.start(), "huan2")  # 借钱不还: "still" never ends a clause
-    for found in re.finditer("(?<=不)为$", chars):
-        run.correct(found.start(), "wei2")  # 为官不为: "for" never ends a clause
-    for found in re.finditer("为(?=.{0,6}所)", chars):
-        run.correct(found.start(), "wei2")  # 为…所, the passive: 不为所动, 为人民所拥护
-    spans = run.spans()
-    for number, (start, end, word, tag) in enumerate(spans):
-        before = spans[number - 1] if number else (0, 0, "", "")
-        after = spans[number + 1][3] if number + 1 < len(spans) else ""
-        if word == "为" and (
-            _verb_before(before) or "以" in chars[:start] or chars[end : end + 1] in _NUMERALS
-        ):  # 成长为, 以…为, 比例为二比一
-            run.correct(start, "wei2")
-        elif len(word) == 2 and word[1] == "为" and tag.startswith("v"):
-            run.correct(start + 1, "wei2")
-        elif word == "长" and tag == "a" and not after.startswith("a"):  # not 长高
-            run.correct(start, "chang2")
-        elif word == "中" and after == "ul":
-            run.correct(start, "zhong4")
-        elif len(word) == 3 and word[1] in "不得" and word[2] == "着":
-            run.correct(end - 1, "zhao2")  # 睡不着, 用得着: zháo, reaching the aim
-        elif word == "大都" and after.startswith("v"):
-            run.correct(end - 1, "dou1")
-        elif word.startswith("削") and tag[:1] in "vl" and not _is_word(word[:2]):
-            run.correct(start, "xiao1")  # 削苹果: to peel (削减, 削弱 are xuē)
+    for pattern, syllable in _CONTEXT_READINGS:
+        for found in pattern.finditer(chars):
+            run.correct(found.start(), syllable)
+    _apply_word_rules(run, _POLYPHONE_RULES)
 
 
-def _complements(before: tuple[int, int, str, str], direction: str) -> bool:
+def _wei_completes(run: _Run, spans: list[_Span], number: int) -> bool:
+    """为 alone after a verb, after 以, or before a number: wéi (成长为, 以…为, 比例为二比一)."""
+    start, end, word, _ = spans[number]
+    if word != "为":
+        return False
+    chars = run.chars
+    if (
+        _verb_before(_before(spans, number))
+        or "以" in chars[:start]
+        or chars[end : end + 1] in _NUMERALS
+    ):
+        run.correct(start, "wei2")
+        return True
+    return False
+
+
+def _wei_in_verb(run: _Run, spans: list[_Span], number: int) -> bool:
+    """A verb of two ending in 为: wéi (评为, 成为)."""
+    start, _, word, tag = spans[number]
+    if len(word) == 2 and word[1] == "为" and tag.startswith("v"):
+        run.correct(start + 1, "wei2")
+        return True
+    return False
+
+
+def _chang_adjective(run: _Run, spans: list[_Span], number: int) -> bool:
+    """长 the adjective: cháng; not before another adjective (长高)."""
+    start, _, word, tag = spans[number]
+    if word == "长" and tag == "a" and not _tag_after(spans, number).startswith("a"):
+        run.correct(start, "chang2")
+        return True
+    return False
+
+
+def _zhong_verb(run: _Run, spans: list[_Span], number: int) -> bool:
+    """中 before 了 is the verb: zhòng (中了埋伏)."""
+    start, _, word, _ = spans[number]
+    if word == "中" and _tag_after(spans, number) == "ul":
+        run.correct(start, "zhong4")
+        return True
+    return False
+
+
+def _zhao_reached(run: _Run, spans: list[_Span], number: int) -> bool:
+    """着 in V不着 and V得着: zháo, reaching the aim (睡不着, 用得着)."""
+    _, end, word, _ = spans[number]
+    if len(word) == 3 and word[1] in "不得" and word[2] == "着":
+        run.correct(end - 1, "zhao2")
+        return True
+    return False
+
+
+def _dadou_mostly(run: _Run, spans: list[_Span], number: int) -> bool:
+    """大都 before a verb is "mostly": dàdōu."""
+    _, end, word, _ = spans[number]
+    if word == "大都" and _tag_after(spans, number).startswith("v"):
+        run.correct(end - 1, "dou1")
+        return True
+    return False
+
+
+def _xiao_peel(run: _Run, spans: list[_Span], number: int) -> bool:
+    """削 the verb is xiāo (削苹果), but 削减, 削弱 are xuē."""
+    start, _, word, tag = spans[number]
+    if word.startswith("削") and tag[:1] in "vl" and not _is_word(word[:2]):
+        run.correct(start, "xiao1")
+        return True
+    return False
+
+
+_POLYPHONE_RULES: tuple[_WordRule, ...] = (
+    _wei_completes,
+    _wei_in_verb,
+    _chang_adjective,
+    _zhong_verb,
+    _zhao_reached,
+    _dadou_mostly,
+    _xiao_peel,
+)
+
+
+def _complements(before: _Span, direction: str) -> bool:
     """Whether ``direction`` completes the verb ``before`` (走过去, 发展起来) rather than being
     its object: 过去 after a verb of two is the past (属于过去, 回顾过去)."""
     verb = before[2]
     return _verb_before(before) and (len(verb) == 1 or not direction.startswith("过"))
 
 
-def _verb_before(word: tuple[int, int, str, str]) -> bool:
+def _verb_before(word: _Span) -> bool:
     """Whether ``word`` is a verb 为 can complete (成长为), not a modal or a reduplication
     (要为人民, 处处为群众)."""
     text = word[2]
@@ -380,41 +471,137 @@ def _verb_before(word: tuple[int, int, str, str]) -> bool:
 
 
 def _neutral_tones(run: _Run) -> None:
-    spans = run.spans()
-    for number, (start, end, word, tag) in enumerate(spans):
-        following = spans[number + 1][3] if number + 1 < len(spans) else ""
-        last = end - 1
-        if run.corrected.intersection(range(start, end)):
-            continue  # the phrase table said how (东西方向)
-        if word in _DIRECTIONS and number and _complements(spans[number - 1], word):
-            for index in range(start, end):
-                run.set_tone(index, 5)  # 走过去, 站起来: a complement of direction
-        elif word in _FULL_BEFORE_NOUN and following.startswith("n"):
-            continue  # 地方政府, 兄弟省份
-        elif word in _FULL_BEFORE_NOUN:
-            run.set_tone(last, 5)  # 这个地方: a place
-        elif word in NEWS_FULL_TONES:
-            for index in range(start, end):
-                if run.said[index].endswith("5"):
-                    run.said[index] = _full(word, index - start)
-        elif _is_neutral_word(word, tag):
-            _say_particle(run, number, spans)
-        elif tag != "p" and (found := _experienced(word)):
-            run.set_syllable(start + found, "guo5")  # 去过, 从未有过, 吃过饭
-        elif len(word) == 3 and word[1] == "得" and tag[:1] in "vla":
-            run.set_syllable(start + 1, "de5")  # 跑得快: 得 between a verb and its complement
-        elif len(word) == 2 and word[1] == "得" and _particle_de(spans, number):
-            run.set_syllable(last, "de5")  # 引得|进, 开得|很成功
-        elif len(word) == 2 and word[0] == word[1] and tag[:1] in "nv" and word[0] not in _EVERY:
-            run.set_tone(last, 5)  # 妈妈, 看看
-        elif len(word) == 1 and tag == "v" and number and spans[number - 1][2:] == (word, tag):
-            run.set_tone(last, 5)  # 说|说: a verb said twice, cut in two
-        elif len(word) > 1 and word.endswith("子") and word not in _FULL_ZI:
-            if run.base[last] == "zi3" and _common_neutral(word):
-                run.set_tone(last, 5)
-        elif _common_neutral(word) or (len(word) > 2 and _common_neutral(word[-2:])):
-            run.set_tone(last, 5)
+    """The rules of :data:`_NEUTRAL_RULES` for each word, then 子 kept full where the words
+    keep it."""
+    _apply_word_rules(run, _NEUTRAL_RULES)
     _zi_reading(run)
+
+
+def _said_by_phrase(run: _Run, spans: list[_Span], number: int) -> bool:
+    """A word the phrase table said (东西方向): no neutral-tone rule changes it."""
+    start, end, _, _ = spans[number]
+    return not run.corrected.isdisjoint(range(start, end))
+
+
+def _direction_after_verb(run: _Run, spans: list[_Span], number: int) -> bool:
+    """A complement of direction after a verb, neutral throughout (走过去, 站起来)."""
+    start, end, word, _ = spans[number]
+    if word in _DIRECTIONS and number and _complements(spans[number - 1], word):
+        for index in range(start, end):
+            run.set_tone(index, 5)
+        return True
+    return False
+
+
+def _full_before_noun(run: _Run, spans: list[_Span], number: int) -> bool:
+    """地方, 兄弟: full before a noun (地方政府, 兄弟省份), else a neutral end (这个地方)."""
+    _, end, word, _ = spans[number]
+    if word not in _FULL_BEFORE_NOUN:
+        return False
+    if not _tag_after(spans, number).startswith("n"):
+        run.set_tone(end - 1, 5)
+    return True
+
+
+def _news_full_tones(run: _Run, spans: list[_Span], number: int) -> bool:
+    """A word of :data:`NEWS_FULL_TONES`: each neutral syllable the dictionary gave made full."""
+    start, end, word, _ = spans[number]
+    if word not in NEWS_FULL_TONES:
+        return False
+    for index in range(start, end):
+        if run.said[index].endswith("5"):
+            run.said[index] = _full(word, index - start)
+    return True
+
+
+def _particle(run: _Run, spans: list[_Span], number: int) -> bool:
+    """A particle or suffix of one character (的, 了, 吗, 们): see :func:`_say_particle`."""
+    _, _, word, tag = spans[number]
+    if _is_neutral_word(word, tag):
+        _say_particle(run, number, spans)
+        return True
+    return False
+
+
+def _guo_experienced(run: _Run, spans: list[_Span], number: int) -> bool:
+    """过 as the particle of experience inside a word (去过, 从未有过, 吃过饭)."""
+    start, _, word, tag = spans[number]
+    if tag != "p" and (found := _experienced(word)):
+        run.set_syllable(start + found, "guo5")
+        return True
+    return False
+
+
+def _de_inside(run: _Run, spans: list[_Span], number: int) -> bool:
+    """得 between a verb and its complement in a word of three (跑得快)."""
+    start, _, word, tag = spans[number]
+    if len(word) == 3 and word[1] == "得" and tag[:1] in "vla":
+        run.set_syllable(start + 1, "de5")
+        return True
+    return False
+
+
+def _de_ending(run: _Run, spans: list[_Span], number: int) -> bool:
+    """得 ending a word of two where it is the particle (引得|进, 开得|很成功)."""
+    _, end, word, _ = spans[number]
+    if len(word) == 2 and word[1] == "得" and _particle_de(spans, number):
+        run.set_syllable(end - 1, "de5")
+        return True
+    return False
+
+
+def _reduplicated(run: _Run, spans: list[_Span], number: int) -> bool:
+    """A noun or verb said twice in one word (妈妈, 看看), but not "every" (人人, 天天)."""
+    _, end, word, tag = spans[number]
+    if len(word) == 2 and word[0] == word[1] and tag[:1] in "nv" and word[0] not in _EVERY:
+        run.set_tone(end - 1, 5)
+        return True
+    return False
+
+
+def _verb_twice(run: _Run, spans: list[_Span], number: int) -> bool:
+    """A verb of one character said twice and cut in two (说|说)."""
+    _, end, word, tag = spans[number]
+    if len(word) == 1 and tag == "v" and number and spans[number - 1][2:] == (word, tag):
+        run.set_tone(end - 1, 5)
+        return True
+    return False
+
+
+def _zi_suffix(run: _Run, spans: list[_Span], number: int) -> bool:
+    """子 as a suffix, neutral in the common words (桌子), but not in :data:`_FULL_ZI`."""
+    _, end, word, _ = spans[number]
+    if len(word) < 2 or not word.endswith("子") or word in _FULL_ZI:
+        return False
+    if run.base[end - 1] == "zi3" and _common_neutral(word):
+        run.set_tone(end - 1, 5)
+    return True
+
+
+def _common_neutral_ending(run: _Run, spans: list[_Span], number: int) -> bool:
+    """A common word said with a neutral last syllable (东西, 喜欢), or ending in one."""
+    _, end, word, _ = spans[number]
+    if _common_neutral(word) or (len(word) > 2 and _common_neutral(word[-2:])):
+        run.set_tone(end - 1, 5)
+        return True
+    return False
+
+
+# the neutral-tone rules for one word, the first that holds the only one applied
+_NEUTRAL_RULES: tuple[_WordRule, ...] = (
+    _said_by_phrase,
+    _direction_after_verb,
+    _full_before_noun,
+    _news_full_tones,
+    _particle,
+    _guo_experienced,
+    _de_inside,
+    _de_ending,
+    _reduplicated,
+    _verb_twice,
+    _zi_suffix,
+    _common_neutral_ending,
+)
 
 
 def _experienced(word: str) -> int:
@@ -427,7 +614,7 @@ def _experienced(word: str) -> int:
     return 0 if len(follows) == 2 and _is_word(follows) else at  # not 走过场
 
 
-def _particle_de(spans: list[tuple[int, int, str, str]], number: int) -> bool:
+def _particle_de(spans: list[_Span], number: int) -> bool:
     """Whether the 得 ending the word ``number`` (a verb and 得) is the particle: before a
     one-character complement (引得进, 留得住), or in a pair the dictionary hardly knows as a
     word (开得很成功), unlike 取得, 获得, 值得."""
@@ -435,7 +622,7 @@ def _particle_de(spans: list[tuple[int, int, str, str]], number: int) -> bool:
     return after in _COMPLEMENTS or _frequency(spans[number][2]) < _COMMON_WORD
 
 
-def _say_particle(run: _Run, number: int, spans: list[tuple[int, int, str, str]]) -> None:
+def _say_particle(run: _Run, number: int, spans: list[_Span]) -> None:
     """A particle of one character: 的/地/得 are de, 了 le…, all neutral; but 得 between a
     subject and a verb is děi, "must" (我们得抓紧)."""
     start, _, word, _ = spans[number]
@@ -571,22 +758,36 @@ def _yi_is_one(before: str, after: str, later: str, ends_word: bool) -> bool:
     """Whether 一 is said yī here: the end of a run or of a word, a digit (in a number, a
     ratio or a range), an ordinal, a month or a day, the head of an enumeration.
     ``before``: up to two characters before it; ``later``: up to two after ``after``."""
-    last = before[-1:]
     return (
         not after
         or ends_word
-        or (last in _NUMERALS and not (last in _UNITS | {"第", "零"} and after in _UNITS))  # 十一
-        or (after in "点比" and later[:1] in _NUMERALS)  # 1.5: 一点五; 1比0
+        or _yi_is_digit(before, after, later)
+        or _yi_is_ordinal(before[-1:], after, later)
+        or (not before and after in _ENUMERATION_AFTER_YI)
+    )
+
+
+def _yi_is_digit(before: str, after: str, later: str) -> bool:
+    """一 as a digit: in a number, a ratio or a range, or counted against a 二."""
+    last = before[-1:]
+    return (
+        (last in _NUMERALS and not (last in _UNITS | {"第", "零"} and after in _UNITS))  # 十一
+        or (after in "点比到至" and later[:1] in _NUMERALS)  # 一点五, 1比0, 1-2月: 一到二月
         or after in _DIGITS
-        or (after in "到至" and later[:1] in _NUMERALS)  # 1-2月: 一到二月
         or (later[:1] == "二" and after not in _NUMERALS)  # 一清二楚, 数一数二, 说一不二
         or (last == "比" and before[:1] in _NUMERALS)  # 3∶1: 三比一
-        or after in _ORDINAL_AFTER_YI
+    )
+
+
+def _yi_is_ordinal(last: str, after: str, later: str) -> bool:
+    """一 as "first": a rank, a first year or session, a month or a day; ``last``: the
+    character before it."""
+    return (
+        after in _ORDINAL_AFTER_YI
         or (after == "年" and later[:1] == "级")  # 一年级, the first year
         or (after == "中" and later == "全会")  # 一中全会, the first plenary session
         or (after == "月" and last != "个")
         or (after in "日号" and last == "月")
-        or (not before and after in _ENUMERATION_AFTER_YI)
     )
 
 
@@ -618,11 +819,11 @@ def _prosodic_units(run: _Run) -> list[tuple[int, int]]:
     return units
 
 
-def _three_tone_triples(run: _Run) -> list[tuple[int, int, str, str]]:
+def _three_tone_triples(run: _Run) -> list[_Span]:
     """The run's words, with a word of two and a word of one that are three third tones
     together joined into one (补短|板 -> 补短板), so that they are grouped as one word of
     three is."""
-    joined: list[tuple[int, int, str, str]] = []
+    joined: list[_Span] = []
     for span in run.spans():
         start, end, word, tag = span
         if joined and len(word) == 1 and len(joined[-1][2]) == 2:

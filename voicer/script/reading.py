@@ -183,7 +183,7 @@ def script_from_bytes(data: bytes, source: str, markdown: bool = False) -> Scrip
 
 
 def _read_markdown(text: str) -> Plain:
-    # markdown-it is imported for a Markdown script only (20-30 ms of every render otherwise)
+    # markdown-it is imported for a Markdown script only (README: Measured choices)
     from voicer.script.markdown import read_markdown
 
     return read_markdown(text)

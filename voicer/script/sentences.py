@@ -146,19 +146,29 @@ def _sentence_end_at(text: str, i: int) -> int | None:
     c = text[i]
     if c not in _FULL_ENDS and c not in _HALF_ENDS and c != ".":
         return None
-    j = i
-    while j < len(text) and (text[j] in _FULL_ENDS or text[j] in _HALF_ENDS or text[j] == "."):
-        j += 1
+    j = _past_end_marks(text, i)
     run = text[i:j]
     while j < len(text) and text[j] in _CLOSERS:
         j += 1
-    if any(ch in _FULL_ENDS for ch in run):
+    if any(ch in _FULL_ENDS for ch in run) or _half_width_ends(text, run, i, j):
         return j
-    if j < len(text) and not (text[j].isspace() or _is_cjk(text[j])):
-        return None  # 5.2%, a.m., file.txt, "?!" inside a token
-    if run == "." and not _period_ends_sentence(text, i, j):
-        return None
+    return None
+
+
+def _past_end_marks(text: str, i: int) -> int:
+    """The index past the run of sentence-ending marks that starts at ``i`` (？！, ...)."""
+    j = i
+    while j < len(text) and (text[j] in _FULL_ENDS or text[j] in _HALF_ENDS or text[j] == "."):
+        j += 1
     return j
+
+
+def _half_width_ends(text: str, run: str, i: int, j: int) -> bool:
+    """Whether a ``run`` of half-width marks at ``i`` ends a sentence, ``j`` past it and its
+    closers: not inside a token, nor at a period that closes an abbreviation."""
+    if j < len(text) and not (text[j].isspace() or _is_cjk(text[j])):
+        return False  # 5.2%, a.m., file.txt, "?!" inside a token
+    return run != "." or _period_ends_sentence(text, i, j)
 
 
 def _period_ends_sentence(text: str, dot: int, after: int) -> bool:

@@ -21,12 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from voicer.errors import InputError
+from voicer.options import BY_NAME
 from voicer.script.markdown import read_markdown
 from voicer.script.markup import MAX_PAUSE
 from voicer.script.overrides import parse_pinyin
 from voicer.script.reading import ZERO_WIDTH, normalise
 from voicer.script.sentences import is_speakable
 
+RATE = BY_NAME["rate"]  # a sentence's own rate keeps --rate's limits
 BEFORE = ("voice", "rate")  # settings written before the sentence; a pause goes after it
 _TOKEN = re.compile(r"\[\[|\[([^\]]*)\]")
 _SPACES = " \t\u3000"
@@ -131,8 +133,9 @@ def markup_for(keyword: str, value: Setting) -> str:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"{keyword}: give a whole number")
     if keyword == "rate":
-        if not -50 <= value <= 100:
-            raise InputError("rate: from -50 to +100 (%)")
+        if not RATE.within_bounds(value):
+            low, high = RATE.bounds or (0, 0)
+            raise InputError(f"rate: from {low:+g} to {high:+g} (%)")
         return f"[rate {value:+d}%]"
     if not 0 < value <= MAX_PAUSE_MS:
         raise InputError(f"pause: from 1 to {MAX_PAUSE_MS} ms")

@@ -50,6 +50,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from voicer.errors import InputError, VoicerError
+from voicer.options import BY_NAME
 from voicer.studio.session import Draft, Rendering, Studio
 from voicer.studio.views import StateView
 
@@ -259,10 +260,14 @@ class BadBody(Exception):
     """A request body refused: its message says what is wrong and what to send."""
 
 
+_RATE_LIMITS = "{:g} to {:g}".format(*(BY_NAME["rate"].bounds or (0, 0)))
+
+
 class RetakeBody(_Body):
     usage = (
-        'send JSON with any of "text" (the new text), "voice" (a name), "rate" (percent, -50 '
-        'to 100) and "pause" (ms after the sentence); null drops the sentence\'s own setting'
+        'send JSON with any of "text" (the new text), "voice" (a name), "rate" (percent, '
+        f'{_RATE_LIMITS}) and "pause" (ms after the sentence); null drops the sentence\'s own '
+        "setting"
     )
 
     text: str | None = None

@@ -29,9 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from voicer import files, pipeline, reporting
-from voicer.audio import loudness
 from voicer.audio.assembly import Assembled, Measures
-from voicer.audio.stream import materialize
+from voicer.audio.stream import materialise
 from voicer.errors import InputError, VoicerError
 from voicer.model import Clip, Cue, Override, Programme, Prosody, Segment, Voice
 from voicer.script import reading
@@ -45,7 +44,7 @@ from voicer.studio.views import (
     StateView,
     VoiceView,
 )
-from voicer.subtitles import formats, rules
+from voicer.subtitles import formats
 from voicer.synthesis import cancel
 from voicer.synthesis.engines import workers
 
@@ -95,6 +94,7 @@ class Studio:
         self.lock = threading.RLock()  # see the class's docstring, for both
         self._engine = threading.Lock()
         self._clips: dict[Key, Clip] = {}
+        self._hashes: dict[Key, str] = {}  # of each clip's samples, for the page
         self._drafts: dict[int, Draft] = {}  # each sentence's newest text spoken ahead
         self._drafting = ThreadPoolExecutor(1, thread_name_prefix="voicer-draft")
         # the preview of each programme built, made while the page is told of the change
@@ -104,7 +104,7 @@ class Studio:
         self.history = history.History(source)
         self._scratch = contextlib.ExitStack()
         self._backed_up: set[Path] = set()
-        pipeline.check_outputs(outputs, options, str(source))
+        self.targets = pipeline.check_outputs(outputs, options, str(source))
         self.plan = pipeline.prepare(reading.read_script(source), self._plan_options())
         self._seen = self._snapshot()  # what the files held when the studio last read or wrote them
         self.speaker = pipeline.open_speaker(self.plan, options)
@@ -306,10 +306,8 @@ class Studio:
         with self.lock, contextlib.ExitStack() as scratch:
             self._refuse_while_rendering()
             began = time.perf_counter()
-            picture = pipeline.check_outputs(self.outputs, self.options)
-            if picture is not None:
-                picture = pipeline.with_font(picture, self.plan, scratch)
-            step = "mastering" if picture is None else "mastering and encoding"
+            targets = self.targets.with_font(self.plan, scratch)
+            step = "mastering" if targets.picture is None else "mastering and encoding"
             programme = self.programme
 
             def progress(share: float) -> None:
@@ -320,20 +318,19 @@ class Studio:
                     report(*self.export_progress)
 
             try:
-                progress(0.0)
-                measured = pipeline.write(
-                    self.outputs, self.plan, self.assembled, self.cues, self.options,
-                    progress, picture,
-                )  # fmt: skip
+                delivered = pipeline.finish(
+                    targets, self.plan, self.assembled, self.cues, self.options, progress
+                )
                 progress(1.0)
             finally:
                 self.export_progress = None
-            result = self._result(measured, time.perf_counter() - began)
+            counts = self.speaker.counts()
+            result = pipeline.RenderResult.of(self.plan, self.outputs, delivered, counts, began)
             return {
                 "written": [str(path) for path in self.outputs.all()],
                 "duration": programme.duration,
                 "cues": len(self.cues),
-                "loudness": measured.integrated,
+                "loudness": delivered.loudness.integrated,
                 "report": reporting.report_lines(result),
                 "warnings": [violation.message for violation in result.violations],
             }
@@ -365,16 +362,10 @@ class Studio:
         words: Mapping[str, str],
         view: tuple[Assembled, list[Cue]] | None,
     ) -> SentenceView:
-        placements = view[0].programme.placements if view else ()
-        placed = index < len(placements)
         ready = not self.rendering or index < self._ready
-        clip = self._clips[_key(segment)] if ready else None
-        place = _place_of(segment)
-        try:
-            own = edits.own_settings(content, place)
-            editable = True
-        except InputError:
-            own, editable = {}, False
+        hashed = self._hash_of(_key(segment)) if ready else None
+        own, editable = _own_settings(content, _place_of(segment))
+        start, end = _speech_times(index, rate, view)
         spacing = self.options.spacing()
         said = pipeline.segment_reading(segment, self.plan.language)
         return {
@@ -386,9 +377,9 @@ class Studio:
             "line": segment.line,
             "column": segment.column,
             "ready": ready,
-            "start": placements[index].speech_start / rate if placed else None,
-            "end": placements[index].speech_end / rate if placed else None,
-            "hash": hashlib.sha1(clip.samples.tobytes()).hexdigest()[:16] if clip else None,
+            "start": start,
+            "end": end,
+            "hash": hashed,
             "cues": [
                 {"start": cue.start / rate, "end": cue.end / rate, "lines": list(cue.lines)}
                 for cue in (view[1] if view else ())
@@ -410,6 +401,13 @@ class Studio:
             "findings": self._found().get(index, []),
             "draft": self._drafts[index].describe() if index in self._drafts else None,
         }
+
+    def _hash_of(self, key: Key) -> str:
+        """A short hash of the clip's samples (a key's clip never changes, so it is kept)."""
+        if key not in self._hashes:
+            samples = self._clips[key].samples
+            self._hashes[key] = hashlib.sha1(samples.tobytes()).hexdigest()[:16]
+        return self._hashes[key]
 
     def _known(self, index: int) -> int:
         if not 0 <= index < len(self.plan.segments):
@@ -626,7 +624,7 @@ class Studio:
         if isinstance(engine, workers.Workers):
             engine.set_jobs(1)
             # a first word spoken here loads the model and its text front end in this process
-            engine.synthesize(self.plan.segments[0].spoken[:2], self.plan.choice.voice, Prosody())
+            engine.synthesise(self.plan.segments[0].spoken[:2], self.plan.choice.voice, Prosody())
         # the pool cancels its speaker's backoff as it closes: re-takes get a new speaker
         self.speaker = pipeline.open_speaker(self.plan, self.options)
         return True
@@ -700,27 +698,6 @@ class Studio:
                 clip = spoken.clip() if spoken is not None else None
                 self._clips[key] = clip or self._speak(segment)
         return [self._clips[_key(segment)] for segment in segments]
-
-    def _result(self, measured: loudness.Measurement, seconds: float) -> pipeline.RenderResult:
-        """The export as a render's result: the session's clips, this export's time."""
-        programme = self.programme
-        return pipeline.RenderResult(
-            outputs=self.outputs,
-            engine=self.plan.choice.engine.name,
-            voice=self.plan.choice.voice,
-            duration=programme.duration,
-            sentences=len(self.plan.segments),
-            cues=tuple(self.cues),
-            sample_rate=programme.sample_rate,
-            profile=self.plan.profile,
-            synthesis_seconds=0.0,
-            total_seconds=seconds,
-            violations=tuple(rules.violations(self.cues, programme.sample_rate, self.plan.profile)),
-            loudness=measured,
-            cache_hits=self.speaker.hits,
-            synthesized=self.speaker.misses,
-            retries=self.speaker.retries,
-        )
 
     def _check(self) -> None:
         """What ``voicer check`` says, by sentence: each finding goes to the sentence it lies
@@ -828,7 +805,7 @@ class _Partial:
 def _wav_of(assembled: Assembled) -> bytes:
     """The programme, levelled, as a 16-bit WAV at the engine's rate."""
     programme = assembled.programme
-    samples = materialize(assembled.levelled())
+    samples = materialise(assembled.levelled())
     pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as file:
@@ -856,6 +833,26 @@ def _text(data: bytes | None) -> str:
 def _key(segment: Segment) -> Key:
     """What a sentence's clip depends on."""
     return segment.spoken, segment.voice, segment.rate, segment.pinyin
+
+
+def _own_settings(content: str, place: edits.Place) -> tuple[Mapping[str, str], bool]:
+    """The settings the script gives a sentence itself, and whether it can be edited (it
+    cannot while its markup is not where the plan says)."""
+    try:
+        return edits.own_settings(content, place), True
+    except InputError:
+        return {}, False
+
+
+def _speech_times(
+    index: int, rate: int, view: tuple[Assembled, list[Cue]] | None
+) -> tuple[float | None, float | None]:
+    """Where sentence ``index``'s speech starts and ends in the programme shown, in seconds
+    (None while it is not in it)."""
+    placements = view[0].programme.placements if view else ()
+    if index >= len(placements):
+        return None, None
+    return placements[index].speech_start / rate, placements[index].speech_end / rate
 
 
 def _place_of(segment: Segment) -> edits.Place:

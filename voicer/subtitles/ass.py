@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from voicer.model import Cue
 from voicer.subtitles.timestamps import to_ms
 
-if TYPE_CHECKING:  # pysubs2 loads only to write or read ASS (10 ms of every render otherwise)
+if TYPE_CHECKING:  # pysubs2 loads only to write or read ASS (README: Measured choices)
     from pysubs2 import SSAEvent, SSAStyle
 
 CAPTION = "Caption"  # the style of the captions

@@ -132,7 +132,7 @@ def split_captions(
 def _split(
     sentence: str, profile: Profile, speed: float, keep_together: tuple[str, ...]
 ) -> tuple[Caption, ...]:
-    tokens = tokenize(sentence, keep_together)
+    tokens = tokenise(sentence, keep_together)
     seconds = sum(map(speaking_seconds, tokens)) / max(speed, 0.1)
     timing = Timing.estimated(tokens, 0, round(seconds * 1000), 1000, None)
     return tuple(timed_captions(tokens, profile, timing))
@@ -159,12 +159,12 @@ def timed_captions(tokens: Sequence[str], profile: Profile, timing: Timing) -> l
     return captions
 
 
-def tokenize(text: str, keep_together: tuple[str, ...] = ()) -> list[str]:
+def tokenise(text: str, keep_together: tuple[str, ...] = ()) -> list[str]:
     """Words, numbers, titles and single punctuation marks; they join back to ``text``.
 
-    >>> tokenize("增长12.5%，《政府工作报告》提出GDP目标")
+    >>> tokenise("增长12.5%，《政府工作报告》提出GDP目标")
     ['增长', '12.5%', '，', '《政府工作报告》', '提出', 'GDP', '目标']
-    >>> tokenize("朝阳区人民政府发布", ("朝阳区人民政府",))
+    >>> tokenise("朝阳区人民政府发布", ("朝阳区人民政府",))
     ['朝阳区人民政府', '发布']
     """
     tokens: list[str] = []
@@ -230,6 +230,18 @@ def _is_han(c: str) -> bool:
     return "\u4e00" <= c <= "\u9fff"
 
 
+@dataclass(frozen=True)
+class _Breaking:
+    """What the choice of breaks in one sentence weighs: its tokens, the profile and the
+    speech's timing, and the longest a cue may last."""
+
+    tokens: tuple[str, ...]
+    profile: Profile
+    timing: Timing
+    limits: Limits
+    longest: float
+
+
 def _best_breaks(tokens: tuple[str, ...], profile: Profile, timing: Timing) -> list[int]:
     """Token indices ending each piece, chosen by dynamic programming over break positions.
 
@@ -239,37 +251,62 @@ def _best_breaks(tokens: tuple[str, ...], profile: Profile, timing: Timing) -> l
     token_list = list(tokens)
     limits = Limits.of(profile, timing.rate)
     longest = limits.max_duration * (1.0 if timing.exact else _ESTIMATE_SHARE)
+    breaking = _Breaking(tokens, profile, timing, limits, longest)
     best = [(0.0, 0)] + [(float("inf"), 0)] * n
     for end in range(1, n + 1):
         kind = _break_kind(token_list, end)
-        if kind == "never" or end in timing.unbreakable:
-            continue
-        for start in range(end - 1, -1, -1):
-            if best[start][0] == float("inf"):
-                continue
-            piece = tokens[start:end]
-            width = profile.width("".join(piece).strip())
-            if end - start > 1 and timing.ends[end] - timing.begins[start] > longest:
-                break
-            arranged = _layout_cached(piece, profile)
-            if arranged is None and end - start > 1:
-                if width > profile.max_chars * profile.max_lines:
-                    break
-                continue
-            line_cost = arranged[0] if arranged else 0.0
-            cost = best[start][0] + _PIECE_COST + _break_cost(tokens, end, kind) + line_cost
-            if width < _SHORT and not (start == 0 and end == n):
-                cost += _SHORT_PIECE_COST
-            if _too_quick(piece, profile, timing, limits, start, end):
-                cost += _TOO_QUICK_COST
-            if cost < best[end][0]:
-                best[end] = (cost, start)
+        if kind != "never" and end not in timing.unbreakable:
+            best[end] = _best_last_piece(breaking, best, end, kind)
     if best[n][0] == float("inf"):  # cannot happen with single-token pieces allowed, but be safe
         return [n]
     ends = [n]
     while best[ends[-1]][1] > 0:
         ends.append(best[ends[-1]][1])
     return ends[::-1]
+
+
+def _best_last_piece(
+    breaking: _Breaking, best: list[tuple[float, int]], end: int, kind: str
+) -> tuple[float, int]:
+    """The cost of the best pieces up to a break of ``kind`` before ``tokens[end]``, and where
+    the last of them starts, from ``best`` up to ``end``; an infinite cost if none fits."""
+    tokens, profile, longest = breaking.tokens, breaking.profile, breaking.longest
+    begins, speech_end = breaking.timing.begins, breaking.timing.ends[end]
+    break_cost = _break_cost(tokens, end, kind)
+    found = (float("inf"), 0)
+    for start in range(end - 1, -1, -1):
+        so_far = best[start][0]
+        if so_far == float("inf"):
+            continue
+        piece = tokens[start:end]
+        width = profile.width("".join(piece).strip())
+        if end - start > 1 and speech_end - begins[start] > longest:
+            break
+        arranged = _layout_cached(piece, profile)
+        if arranged is None and end - start > 1:
+            if width > profile.max_chars * profile.max_lines:
+                break
+            continue
+        line_cost = arranged[0] if arranged else 0.0
+        cost = _penalised(
+            so_far + _PIECE_COST + break_cost + line_cost, breaking, piece, start, width
+        )
+        if cost < found[0]:
+            found = (cost, start)
+    return found
+
+
+def _penalised(
+    cost: float, breaking: _Breaking, piece: tuple[str, ...], start: int, width: float
+) -> float:
+    """``cost`` of ``piece``, the tokens from ``start``, ``width`` wide, with what a cue too
+    short to see or too quick to read adds."""
+    end = start + len(piece)
+    if width < _SHORT and not (start == 0 and end == len(breaking.tokens)):
+        cost += _SHORT_PIECE_COST
+    if _too_quick(piece, breaking.profile, breaking.timing, breaking.limits, start, end):
+        cost += _TOO_QUICK_COST
+    return cost
 
 
 def _too_quick(
@@ -363,7 +400,7 @@ def layout(tokens: list[str] | tuple[str, ...], profile: Profile) -> tuple[str, 
     """Lines for one cue: one line when it fits, else balanced lines; None if it cannot fit.
 
     >>> from voicer.subtitles.profiles import profile_for
-    >>> layout(tokenize("我们建成了三个重点实验室，引进各类人才两千余名。"), profile_for("zh"))
+    >>> layout(tokenise("我们建成了三个重点实验室，引进各类人才两千余名。"), profile_for("zh"))
     ('我们建成了三个重点实验室', '引进各类人才两千余名')
     """
     found = _layout_cached(tuple(tokens), profile)

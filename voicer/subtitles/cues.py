@@ -17,7 +17,7 @@ from itertools import accumulate
 
 from voicer.model import Cue, Mark, Placement, Programme
 from voicer.script.spoken_form import origins
-from voicer.subtitles.captions import Caption, Timing, timed_captions, tokenize
+from voicer.subtitles.captions import Caption, Timing, timed_captions, tokenise
 from voicer.subtitles.profiles import Limits, Profile
 
 
@@ -46,7 +46,7 @@ def sentence_cues(
     """Cues spanning exactly the speech of each caption of one sentence; ``following`` is
     where the next sentence's speech starts."""
     shown = placement.segment.shown
-    tokens = tokenize(shown, tuple(word for word in keep_together if word in shown))
+    tokens = tokenise(shown, tuple(word for word in keep_together if word in shown))
     timing = sentence_timing(placement, tokens, sample_rate, following)
     return [
         Cue(caption.begin, caption.speech_end, caption.lines, caption.text, placement.segment.index)
@@ -57,8 +57,8 @@ def sentence_cues(
 def _captions(tokens: tuple[str, ...], profile: Profile, timing: Timing) -> list[Caption]:
     """:func:`timed_captions`, cut once for a sentence and its speech wherever they lie in the
     programme. The studio joins the whole programme again after each re-take, where only the
-    re-taken sentence's captions change: this made its cues 0.3 s of a 0.5 s re-take's own
-    work (50 sentences)."""
+    re-taken sentence's captions change: cutting them all again was most of a re-take's own
+    work (README: Measured choices)."""
     origin = timing.begins[0]
     relative = replace(
         timing,

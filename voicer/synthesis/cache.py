@@ -31,8 +31,9 @@ import numpy as np
 
 from voicer import files
 from voicer.defaults import CACHE_LIMIT_ENV
-from voicer.errors import InputError, OutputError
+from voicer.errors import OutputError
 from voicer.model import Clip, Mark
+from voicer.options import parse_size as parse_size
 
 MAGIC = b"VOICERC1"
 LIMIT_ENV = CACHE_LIMIT_ENV
@@ -41,33 +42,12 @@ LOW_WATER = 0.9  # eviction frees this much below the limit, so a full cache is 
 # on every write
 MAX_ENTRY_BYTES = 1 << 28  # some 45 minutes of audio at 24 kHz: far more than any sentence
 ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.clip")  # only files voicer wrote are ever removed
-UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
-UNITS |= {"ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
-SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]i?)?b?\s*", re.IGNORECASE)
 
 
 def default_limit() -> int:
     """The size limit in bytes: $VOICER_CACHE_MAX if set, else 2 GB."""
     given = os.environ.get(LIMIT_ENV, "").strip()
     return parse_size(given) if given else DEFAULT_LIMIT
-
-
-def parse_size(text: str) -> int:
-    """Bytes in a size such as ``500M``, ``2G``, ``2GB``, ``1.5 GiB`` or ``0`` (no limit).
-
-    K, M, G, T are powers of 1000; KiB, MiB, GiB, TiB powers of 1024.
-
-    >>> parse_size("2G"), parse_size("500mb"), parse_size("1KiB"), parse_size("0")
-    (2000000000, 500000000, 1024, 0)
-    """
-    match = SIZE.fullmatch(text)
-    if not match:
-        raise InputError(
-            f"invalid cache size {text!r} (--cache-max, {LIMIT_ENV}): "
-            "give e.g. 500M, 2G or 2GB, or 0 for no limit"
-        )
-    number, unit = match.groups()
-    return int(float(number) * UNITS[(unit or "").lower()])
 
 
 def format_size(size: int) -> str:

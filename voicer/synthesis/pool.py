@@ -11,6 +11,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 
 from voicer.errors import SynthesisError
 from voicer.model import Clip, Prosody, Segment
@@ -19,6 +20,16 @@ from voicer.synthesis.engines import selection
 from voicer.synthesis.retry import Backoff, RetryPolicy, call_with_retries
 
 AHEAD_PER_JOB = 4  # sentences started ahead of the one being assembled, per job
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A speaker's work at one moment: clips the engine made, clips the cache had, and engine
+    requests tried again after a transient failure."""
+
+    synthesised: int = 0
+    cached: int = 0
+    retries: int = 0
 
 
 class Speaker:
@@ -52,12 +63,17 @@ class Speaker:
     def word_marks(self) -> bool:
         return self.choice.engine.word_marks
 
+    def counts(self) -> Counts:
+        """What it has done so far."""
+        with self._lock:
+            return Counts(synthesised=self.misses, cached=self.hits, retries=self.retries)
+
     def speak(self, text: str, voice: str | None = None, prosody: Prosody | None = None) -> Clip:
         """``text`` in ``voice`` with ``prosody`` (by default the render's)."""
         voice = voice or self.choice.voice
         prosody = prosody or self.prosody
         if self.clips is None:
-            return self._synthesize(text, voice, prosody)
+            return self._synthesise(text, voice, prosody)
         name = cache.key(*self.key_fields, voice, repr(prosody), text)
         with self._lock:
             # the same words twice in a script: made once, whichever thread asks first
@@ -74,7 +90,7 @@ class Speaker:
             if found is not None:
                 self._count("hits")
             else:
-                found = self._synthesize(text, voice, prosody)
+                found = self._synthesise(text, voice, prosody)
                 self.clips.put(name, found)
             making.set_result(found)
             return found
@@ -85,10 +101,10 @@ class Speaker:
             with self._lock:
                 del self._making[name]
 
-    def _synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
+    def _synthesise(self, text: str, voice: str, prosody: Prosody) -> Clip:
         engine = self.choice.engine
         clip = call_with_retries(
-            lambda: engine.synthesize(text, voice, prosody),
+            lambda: engine.synthesise(text, voice, prosody),
             self.policy,
             self.backoff,
             lambda attempt, error, delay: self._retrying(text, attempt, error, delay),

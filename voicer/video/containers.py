@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # x264 for a still or slowly changing picture: each frame differs from the last only where a
-# caption changes, so the fastest preset costs little in size (measured: 1280x720 at 25 fps
-# with burned-in captions encodes at about 19x real time on 2 cores)
+# caption changes, so the fastest preset costs little in size (README: Measured choices)
 _X264_STILL = ("-c:v", "libx264", "-preset", "ultrafast", "-tune", "stillimage")
 _X264_MOVING = ("-c:v", "libx264", "-preset", "veryfast")
 _VP9 = ("-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1")

@@ -21,7 +21,7 @@ from voicer.video.background import Background, background_for
 from voicer.video.compose import Footage, Frame, SoftTrack, VideoJob
 from voicer.video.containers import Container, container_for, track_tags
 
-if TYPE_CHECKING:  # fontTools loads only for a video (15 ms of every render otherwise)
+if TYPE_CHECKING:  # fontTools loads only for a video (README: Measured choices)
     from voicer.video import fonts
 
 FITS = VIDEO_FITS

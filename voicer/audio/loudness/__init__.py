@@ -23,7 +23,7 @@ from voicer.audio._scipy import preload
 from voicer.audio.loudness.levelling import clip_loudness, level_knots
 from voicer.audio.loudness.limiter import TRUE_PEAK_MARGIN_DB, Limited
 from voicer.audio.loudness.meter import Measurement, Meter, measure_signal, short_term
-from voicer.audio.loudness.normalise import PRESETS, normalize_signal, target_for
+from voicer.audio.loudness.normalise import PRESETS, normalise_signal, target_for
 from voicer.audio.loudness.truepeak import true_peak
 
 __all__ = [
@@ -35,7 +35,7 @@ __all__ = [
     "clip_loudness",
     "level_knots",
     "measure_signal",
-    "normalize_signal",
+    "normalise_signal",
     "preload",
     "short_term",
     "target_for",

@@ -78,7 +78,7 @@ def level_knots(
 
 def _median(values: np.ndarray) -> float:
     """``np.median`` of values with no NaN among them, without its check for masked arrays
-    (which imports numpy.ma, 20-30 ms of a render).
+    (which imports numpy.ma: README, Measured choices).
 
     >>> _median(np.array([3.0, 1.0, 2.0])), _median(np.array([4.0, 1.0, 2.0, 3.0]))
     (2.0, 2.5)

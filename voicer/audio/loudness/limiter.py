@@ -25,10 +25,10 @@ class Limited:
     before the peak (no overshoot, no click) and recovers exponentially in dB with an 80 ms
     time constant. Samples away from loud peaks are left exactly as they are.
 
-    >>> from voicer.audio.stream import ArraySignal, materialize
+    >>> from voicer.audio.stream import ArraySignal, materialise
     >>> x = np.sin(2 * np.pi * 1000 * np.arange(4800) / 48000)  # 0 dBTP
     >>> limited = Limited(ArraySignal(x, 48000), 1.0, -1.0, measured=True)
-    >>> round(true_peak(materialize(limited), 48000), 1)
+    >>> round(true_peak(materialise(limited), 48000), 1)
     -1.1
     """
 
@@ -36,10 +36,16 @@ class Limited:
     FUTURE_SECONDS = 0.05
 
     def __init__(
-        self, source: Signal, gain: float, ceiling_dbtp: float, measured: bool = False
+        self,
+        source: Signal,
+        gain: float,
+        ceiling_dbtp: float,
+        measured: bool = False,
+        peaks: Peaks | None = None,
     ) -> None:
         self.source, self.gain, self.ceiling, self.measured = source, gain, ceiling_dbtp, measured
         self.sample_rate = source.sample_rate
+        self.peaks = peaks
 
     @property
     def length(self) -> int:
@@ -50,11 +56,32 @@ class Limited:
         future = round(self.FUTURE_SECONDS * self.sample_rate)
         piece = self.source.read(start - past, stop + future)
         limiter = _Limiter(piece, self.sample_rate, lookahead_ms=5.0, release_ms=80.0)
+        if self.peaks is not None:
+            self.peaks.lend(limiter, start, stop)
         if self.measured:
             limited, _ = limiter.limit(self.gain, self.ceiling)
         else:
             limited = limiter.apply(self.gain, self.ceiling - TRUE_PEAK_MARGIN_DB)
+        if self.peaks is not None:
+            self.peaks.keep(limiter, start, stop)
         return limited[past : past + stop - start]
+
+
+class Peaks:
+    """The oversampled peaks found in each block a :class:`Limited` read, kept for the next
+    Limited over the same source at another gain: finding them is much of a limiter's work,
+    and normalising takes a pass over the programme for each gain it tries."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[int, int], tuple[float, np.ndarray, np.ndarray]] = {}
+
+    def lend(self, limiter: _Limiter, start: int, stop: int) -> None:
+        found = self._found.get((start, stop))
+        if found is not None:
+            limiter.floor, limiter.index, limiter.envelope = found
+
+    def keep(self, limiter: _Limiter, start: int, stop: int) -> None:
+        self._found[start, stop] = (limiter.floor, limiter.index, limiter.envelope)
 
 
 class _Limiter:
@@ -152,10 +179,7 @@ def _gain_curve(required: np.ndarray, lookahead: int, release: float, smooth: in
     Each requirement holds over the window from one place before it to ``lookahead - 1``
     after, so that the trailing averages (the attack ramp) are still under it at n and n + 1.
     """
-    size = lookahead + 1
-    from scipy import ndimage
-
-    held = ndimage.minimum_filter1d(required, size, mode="constant", cval=0.0, origin=1 - size // 2)
+    held = _window_minimum(required, lookahead + 1)
     # exponential release in dB: min over k <= n of held[k] * exp(-(n - k) / release), computed
     # as a running maximum of log(-held[k]) + k / release (no recursion, no overflow)
     position = np.arange(held.size) / release
@@ -163,6 +187,24 @@ def _gain_curve(required: np.ndarray, lookahead: int, release: float, smooth: in
         log_depth = np.log(-held) + position
     released = -np.exp(np.maximum.accumulate(log_depth) - position)
     return _trailing_mean(_trailing_mean(released, smooth), smooth)
+
+
+def _window_minimum(values: np.ndarray, size: int) -> np.ndarray:
+    """The least of each value, the one before it and the ``size - 2`` after (zeros outside).
+
+    >>> _window_minimum(np.array([0.0, -3.0, 0.0, 0.0, -1.0]), 3).tolist()
+    [-3.0, -3.0, -3.0, -1.0, -1.0]
+    """
+    # van Herk and Gil-Werman: within blocks of ``size``, the least so far from the left and
+    # from the right; a window spans at most two blocks, the end of one and the start of the next
+    count = values.size
+    blocks = -(-(count + size - 1) // size)
+    padded = np.zeros(blocks * size)
+    padded[1 : count + 1] = values
+    rows = padded.reshape(blocks, size)
+    from_left = np.minimum.accumulate(rows, axis=1).ravel()
+    from_right = np.minimum.accumulate(rows[:, ::-1], axis=1)[:, ::-1].ravel()
+    return np.minimum(from_right[:count], from_left[size - 1 : size - 1 + count])
 
 
 def _trailing_mean(values: np.ndarray, size: int) -> np.ndarray:

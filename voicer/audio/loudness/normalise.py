@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from voicer.audio.loudness.limiter import TRUE_PEAK_MARGIN_DB, Limited
+from voicer.audio.loudness.limiter import TRUE_PEAK_MARGIN_DB, Limited, Peaks
 from voicer.audio.loudness.meter import Measurement, Meter, measure_signal, read_true_peak
 from voicer.audio.stream import Scaled, Signal
 from voicer.defaults import LOUDNESS_PRESETS
@@ -40,7 +40,7 @@ def target_for(preset: str, channels: int = 1) -> tuple[float, float] | None:
     return lufs, ceiling
 
 
-def normalize_signal(
+def normalise_signal(
     source: Signal, target_lufs: float, ceiling_dbtp: float, meter: Meter | None = None
 ) -> tuple[Signal, Measurement]:
     """``source`` at ``target_lufs`` integrated loudness with true peak under ``ceiling_dbtp``.
@@ -74,9 +74,10 @@ def normalize_signal(
         )
     slope = 1.0  # loudness gained per dB of gain: under 1 once the limiter is working
     tried: tuple[float, float] | None = None  # the last (gain, loudness)
+    peaks = Peaks()
     for _ in range(8):
         applied = 10 ** (gain_db / 20)
-        result: Signal = Limited(source, applied, ceiling_dbtp)
+        result: Signal = Limited(source, applied, ceiling_dbtp, peaks=peaks)
         measured = measure_signal(result).measurement()
         error = target_lufs - measured.integrated
         if abs(error) <= 0.05 or not math.isfinite(error):
@@ -86,6 +87,6 @@ def normalize_signal(
         tried = gain_db, measured.integrated
         gain_db += error / slope
     if measured.true_peak > ceiling_dbtp - TRUE_PEAK_MARGIN_DB / 2:  # rare: measure and limit
-        result = Limited(source, applied, ceiling_dbtp, measured=True)
+        result = Limited(source, applied, ceiling_dbtp, measured=True, peaks=peaks)
         measured = measure_signal(result).measurement()
     return result, measured

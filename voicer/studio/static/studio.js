@@ -571,8 +571,7 @@ async function loadMedia() {
   if (!audio.ok || !captions.ok) throw new Error("the preview could not be loaded");
   loadedReady = state ? state.ready : 0;
   loadedAt = Date.now();
-  const audioBlob = new Blob([await audio.arrayBuffer()], { type: "audio/wav" });
-  const captionsBlob = new Blob([await captions.arrayBuffer()], { type: "text/vtt" });
+  const [audioBlob, captionsBlob] = await Promise.all([audio.blob(), captions.blob()]);
   if (audioUrl) URL.revokeObjectURL(audioUrl);
   if (captionsUrl) URL.revokeObjectURL(captionsUrl);
   audioUrl = URL.createObjectURL(audioBlob);

@@ -133,10 +133,10 @@ class EdgeEngine:
         """Edge honours rate, volume and pitch."""
         return []
 
-    def synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
+    def synthesise(self, text: str, voice: str, prosody: Prosody) -> Clip:
         """Speak ``text``: one request per piece of at most MAX_REQUEST_BYTES, joined."""
         pieces = [piece for piece in split_to_fit(text, _fits_one_request) if is_speakable(piece)]
-        parts = [self._synthesize_piece(piece, voice, prosody) for piece in pieces]
+        parts = [self._synthesise_piece(piece, voice, prosody) for piece in pieces]
         return join_clips(parts)
 
     def request_timeout(self, text: str) -> float:
@@ -145,7 +145,7 @@ class EdgeEngine:
             return self.timeout
         return 20.0 + 0.1 * len(text)
 
-    def _synthesize_piece(self, text: str, voice: str, prosody: Prosody) -> Clip:
+    def _synthesise_piece(self, text: str, voice: str, prosody: Prosody) -> Clip:
         request = self._request(text, voice, prosody, self.request_timeout(text))
         answer = _run(_stoppable(request))
         try:

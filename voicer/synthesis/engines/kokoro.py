@@ -122,7 +122,7 @@ class KokoroEngine:
         """Fail early, with one line, when the model cannot be loaded."""
         _session(self.model_path)
 
-    def synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
+    def synthesise(self, text: str, voice: str, prosody: Prosody) -> Clip:
         style = _voice_styles(voice)
         accent = kokoro_english.accent(voice)
         if accent and not kokoro_english.available():
@@ -344,10 +344,9 @@ def _with_durations(model: bytes) -> bytes:
 def _run_options() -> Any:
     """Options for one inference, made for each so that stopping one (``terminate``) stops
     no other. Each inference gives back to the system what it took beyond the session's own memory.
-    onnxruntime's arena otherwise keeps every block it ever took, and as calls of different
-    lengths follow one another a single-threaded worker grew from 860 MB after its first call
-    of 200 characters to 1.5 GB (10,000 characters in 51 pieces); with this it stays at its
-    peak of one call (900 MB), for about 2 % more CPU time per call."""
+    onnxruntime's arena otherwise keeps every block it ever took, and a worker grows as calls
+    of different lengths follow one another; with this it stays at its peak of one call, for
+    a little more CPU time per call (README: Measured choices)."""
     import onnxruntime
 
     options = onnxruntime.RunOptions()

@@ -12,9 +12,9 @@ class Engine(Protocol):
     :data:`voicer.synthesis.engines.registry.ENGINES`."""
 
     name: str
-    word_marks: bool  # whether synthesize() returns a timing mark for every word
+    word_marks: bool  # whether synthesise() returns a timing mark for every word
     default_jobs: int  # requests to run at once when the user does not say (--jobs)
-    # whether synthesize() takes readings written into its text (voicer.script.overrides)
+    # whether synthesise() takes readings written into its text (voicer.script.overrides)
     takes_pinyin: bool
 
     @property
@@ -34,6 +34,6 @@ class Engine(Protocol):
         """Names of the settings in ``prosody`` this engine cannot honour."""
         ...
 
-    def synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
+    def synthesise(self, text: str, voice: str, prosody: Prosody) -> Clip:
         """Speak ``text``; raise SynthesisError with a one-line reason on failure."""
         ...

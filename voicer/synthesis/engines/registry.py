@@ -100,9 +100,8 @@ def kokoro_processes() -> int:
     """The worker processes the kokoro engine runs in (under 2: none, it runs in this one).
 
     One single-threaded engine process per core speaks sooner than one process with a thread
-    per core (2 cores: a render with threads takes 1.10-1.21x as long, measured by
-    scripts/bench.py kokoro); beyond 4 is unmeasured, and each process holds its own model
-    (about 0.5 GB). VOICER_KOKORO_WORKERS=1: everything in this process.
+    per core (README: Measured choices); beyond 4 is unmeasured, and each process holds its
+    own model. VOICER_KOKORO_WORKERS=1: everything in this process.
     """
     from voicer.synthesis.engines import workers
 

@@ -49,7 +49,7 @@ class ToneEngine:
     def ignored_settings(self, prosody: Prosody) -> list[str]:
         return [name for name in ("pitch", "volume") if getattr(prosody, name)]
 
-    def synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
+    def synthesise(self, text: str, voice: str, prosody: Prosody) -> Clip:
         """Bursts for the words of ``text`` (none: a clip of silence)."""
         speed = min(2.0, max(0.5, 1 + prosody.rate / 100))
         pieces = [_samples(EDGE_SECONDS)]

@@ -4,7 +4,7 @@ On a machine with few cores, two sentences spoken at once by two processes of on
 thread each finish sooner than the same sentences one after the other by one process with two
 threads (kokoro on 2 cores: the engine alone 4-10 % sooner, a render by the CLI 9-18 % sooner,
 the processes' start counted; ``scripts/bench.py kokoro`` measures both). :class:`Workers`
-wraps an engine so: everything is the wrapped engine's own except :meth:`Workers.synthesize`,
+wraps an engine so: everything is the wrapped engine's own except :meth:`Workers.synthesise`,
 which a worker process runs.
 
 Processes start when a request finds none free, at most ``processes`` of them, and serve every
@@ -83,10 +83,10 @@ class Workers:
     def ignored_settings(self, prosody: Prosody) -> list[str]:
         return self.engine.ignored_settings(prosody)
 
-    def synthesize(self, text: str, voice: str, prosody: Prosody) -> Clip:
+    def synthesise(self, text: str, voice: str, prosody: Prosody) -> Clip:
         if self.in_process:
-            return self.engine.synthesize(text, voice, prosody)
-        clip: Clip = self._pool.call("synthesize", text, voice, prosody)
+            return self.engine.synthesise(text, voice, prosody)
+        clip: Clip = self._pool.call("synthesise", text, voice, prosody)
         return clip
 
     def worker_pids(self) -> list[int]:
