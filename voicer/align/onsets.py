@@ -21,9 +21,9 @@ from voicer.model import Signal
 HOP_MS, WIDTH_MS = 5, 15
 # Of the reference's sound around its start. Measured on 50 starts each of kokoro's zf_xiaobei
 # reading examples/long-speech.txt (faster, slower, slower with noise and a chord bed, after
-# music): 100/120 ms gave median
-# errors of 6, 19, 35 and -4 ms; 50/150, 1, 24, 33, -4; 100/250 and 200/250, 4 to 6, 19 to 24,
-# 33 to 35, -4 to -5 with wider spreads (p90 up to 75 ms in noise against 55).
+# music): 100/120 ms gave median errors of 6, 19, 35 and -4 ms; 50/150, 1, 24, 33, -4;
+# 100/250 and 200/250, 4 to 6, 19 to 24, 33 to 35, -4 to -5 with wider spreads (p90 up to
+# 75 ms in noise against 55).
 BEFORE_MS, AFTER_MS = 100, 120
 REACH_MS = 150  # how far from the path's start a start may move
 GROUPS = 8  # mel bands summed into this many
