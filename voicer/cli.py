@@ -474,7 +474,8 @@ def subtitles_check_command(path: Path, language: str | None, **limits: Any) -> 
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="The captions; the format follows the extension (.srt, .vtt, .ass) "
-    "[default: beside the recording, same stem, .srt].",
+    "[default: beside the recording, same stem, .srt]. A video file (.mp4, .mkv, .webm): the "
+    "captioned video, its SRT beside it.",
 )
 @_output("--vtt", is_flag=True, help="Also write WebVTT beside the captions.")
 @_output(
@@ -493,12 +494,17 @@ def subtitles_check_command(path: Path, language: str | None, **limits: Any) -> 
 @_output(
     "--video",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also a captioned copy of a video RECORDING (.mp4, .mkv, .webm): its picture, the "
-    "captions as a track (or drawn in, --burn-in) and its sound copied as it is.",
+    help="Also a captioned video (.mp4, .mkv, .webm), -o still naming the captions.",
 )
-@click.option("--burn-in", is_flag=True, help="--video: draw the captions into the picture.")
-@click.option("--font", metavar="NAME|PATH", help="--video: the font of drawn captions.")
-@click.option("--caption-box", is_flag=True, help="--video: a box behind drawn captions.")
+@click.option(
+    "--video-in",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Video: the picture to caption [default: RECORDING's own, when it is a video]; the "
+    "sound is always RECORDING's, copied as it is.",
+)
+@click.option("--burn-in", is_flag=True, help="Video: draw the captions into the picture.")
+@click.option("--font", metavar="NAME|PATH", help="Video: the font of drawn captions.")
+@click.option("--caption-box", is_flag=True, help="Video: a box behind drawn captions.")
 @click.option(
     "--engine",
     type=click.Choice(defaults.ENGINE_NAMES),
@@ -516,7 +522,9 @@ def align_command(
 ) -> None:
     """Caption RECORDING, a reading of SCRIPT (any audio or video file ffmpeg decodes), offline:
     the script is synthesised as a reference and aligned to the recording, and the captions are
-    cut as render cuts them. SCRIPT is read as render reads it.
+    cut as render cuts them. SCRIPT is read as render reads it. With -o naming a video file,
+    the captioned video: the picture of RECORDING (or --video-in), the captions as a track (or
+    drawn in, --burn-in) and RECORDING's sound copied untouched.
 
     Exit code 0 when every sentence was placed with confidence, 1 when some were doubtful or
     missing (each is printed with its line:column; the captions are written all the same) or
@@ -525,25 +533,40 @@ def align_command(
     from voicer import pipeline
 
     script = _read_script(source)
-    output = given.pop("output") or recording.with_suffix(".srt")
+    output, video = _align_output(given.pop("output"), given.pop("video"), recording)
     subtitles = [output]
     if given.pop("vtt"):
         subtitles.append(output.with_suffix(".vtt"))
     subtitles += [path for path in given.pop("extra_subtitles") if path not in subtitles]
     from voicer.video.picture import VideoSettings
 
-    video = VideoSettings(
-        burn_in=given.pop("burn_in"), font=given.pop("font"), caption_box=given.pop("caption_box")
+    settings = VideoSettings(
+        burn_in=given.pop("burn_in"),
+        font=given.pop("font"),
+        caption_box=given.pop("caption_box"),
+        video_in=given.pop("video_in"),
     )
-    outputs = pipeline.AlignOutputs(
-        tuple(subtitles), given.pop("timeline"), given.pop("video"), video
-    )
+    outputs = pipeline.AlignOutputs(tuple(subtitles), given.pop("timeline"), video, settings)
     options = pipeline.RenderOptions.of(_typed({"engine": engine, "voice": voice, **given}))
     listener = pipeline.Listener(notice=None if quiet else _notice)
     result = pipeline.align_recording(script, recording, outputs, options, listener)
     for line in _align_report(script, result, quiet):
         click.echo(line)
     sys.exit(1 if result.doubtful or result.verdict else 0)
+
+
+def _align_output(
+    output: Path | None, video: Path | None, recording: Path
+) -> tuple[Path, Path | None]:
+    """The captions and the captioned video (or None): ``-o`` names either; a video's
+    captions go beside it as render's do, else beside the recording."""
+    from voicer.video.containers import container_for
+
+    if output is not None and container_for(output) is not None:
+        if video is not None:
+            raise click.UsageError("-o names the video already: --video is not needed")
+        return output.with_suffix(".srt"), output
+    return output or recording.with_suffix(".srt"), video
 
 
 def _align_report(script: Script, result: pipeline.AlignResult, quiet: bool) -> list[str]:

@@ -941,8 +941,9 @@ def counted(number: int, noun: str, plural: str | None = None) -> str:
 @dataclass(frozen=True)
 class AlignOutputs:
     """Where an alignment writes: one or more subtitle files, optionally a timeline, and
-    optionally a video: the recording's picture and sound with the captions (``video``
-    settings: ``burn_in``, ``font``, ``caption_box``)."""
+    optionally a video: the picture of ``settings.video_in`` (or of the recording when it is
+    None), the captions and the recording's sound (``video`` settings: ``burn_in``, ``font``,
+    ``caption_box``)."""
 
     subtitles: tuple[Path, ...]
     timeline: Path | None = None
@@ -1005,13 +1006,18 @@ def align_outputs_checked(outputs: AlignOutputs, inputs: Sequence[Path]) -> None
 
 
 def aligned_picture(outputs: AlignOutputs, recording: Path, media: ffmpeg.Media) -> Picture | None:
-    """What the video output shows: the recording's own picture (an InputError when the
-    output is not a video file or the recording has no picture)."""
+    """What the video output shows: ``--video-in``'s picture, else the recording's own (an
+    InputError when the output is not a video file or there is no picture)."""
+    shown = outputs.settings.video_in
     if outputs.video is None:
+        if shown is not None:
+            raise InputError("--video-in: no video to write (-o captioned.mp4, .mkv or .webm)")
         return None
-    if media.picture is None or media.is_still:
-        raise InputError(f"--video: {recording.name} has no moving picture to caption")
-    settings = replace(outputs.settings, video_in=recording.resolve())  # ffmpeg runs elsewhere
+    if shown is None and (media.picture is None or media.is_still):
+        raise InputError(
+            f"{recording.name} has no moving picture to caption (--video-in FILE gives one)"
+        )
+    settings = replace(outputs.settings, video_in=(shown or recording).resolve())
     picture = pictures.picture_for(outputs.video, settings, profile_for("zh").fps)
     if picture is None:
         raise InputError(f"--video: {outputs.video.name} is not a video file (.mp4, .mkv, .webm)")
@@ -1039,6 +1045,7 @@ def align_recording(
     if media is None or not media.has_audio:
         raise InputError(f"{recording}: no sound that ffmpeg can decode")
     given = [options.lexicon, options.fill_file, options.kokoro_model]
+    given += [outputs.settings.video_in]
     align_outputs_checked(outputs, [recording, Path(script.source), *filter(None, given)])
     picture = aligned_picture(outputs, recording, media)
     plan = prepare(script, options)
@@ -1133,7 +1140,11 @@ def _write_aligned(
             files.write_file(temporary, content.encode("utf-8"))
         if picture is not None:
             label = outputs.video.name if outputs.video else ""
-            _captioned_video(picture, recording, cues, rate, plan.language, temporaries[-1], label)
+            # another file's picture holds its last frame while the recording's sound goes on
+            own = outputs.settings.video_in is None
+            seconds = pictures.output_seconds(picture, 0.0 if own else programme.duration)
+            job = (picture, recording, cues, rate, plan.language, seconds)
+            _captioned_video(*job, temporaries[-1], label)
 
 
 def _captioned_video(
@@ -1142,12 +1153,12 @@ def _captioned_video(
     cues: Sequence[Cue],
     rate: int,
     language: str,
+    seconds: float,
     target: Path,
     label: str,
 ) -> None:
-    """The recording's picture with the captions (a track, or drawn in) and its sound as it
-    is, copied, into ``target``."""
-    seconds = pictures.output_seconds(picture, 0.0)
+    """The picture with the captions (a track, or drawn in) and the recording's sound as it
+    is, copied, into ``target``, ``seconds`` long."""
     with tempfile.TemporaryDirectory(prefix="voicer-video-", dir=scratch.folder()) as name:
         folder, sound = Path(name), recording.resolve()
         job = pictures.job(picture, cues, rate, folder, sound, seconds, language, [])

@@ -56,13 +56,18 @@ def features(signal: Signal, start: int = 0, stop: int | None = None) -> np.ndar
 
 def _cepstra(samples: np.ndarray, rate: int, frames: int) -> np.ndarray:
     step, width = hop(rate), rate * WINDOW_MS // 1000
+    log = np.log(np.maximum(mel_energies(samples, rate, frames, step, width), 1e-10))
+    return dct(log, type=2, norm="ortho", axis=1)[:, :CEPSTRA]
+
+
+def mel_energies(samples: np.ndarray, rate: int, frames: int, step: int, width: int) -> np.ndarray:
+    """The energy in each mel band of ``frames`` windows of ``width`` samples, ``step`` apart,
+    from the start of ``samples`` (pre-emphasised), shape (frames, MEL_BANDS)."""
     emphasised = np.append(samples[:1], samples[1:] - 0.97 * samples[:-1]).astype(np.float32)
     windows = np.lib.stride_tricks.sliding_window_view(emphasised, width)[::step][:frames]
     size = 1 << (width - 1).bit_length()
     power = np.abs(rfft(windows * np.hamming(width).astype(np.float32), size)) ** 2
-    energies = power @ _mel_filters(rate, size)
-    log = np.log(np.maximum(energies, 1e-10))
-    return dct(log, type=2, norm="ortho", axis=1)[:, :CEPSTRA]
+    return power @ _mel_filters(rate, size)
 
 
 @cache

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from voicer.align import dtw, features
-from voicer.align.mapping import Match, SentenceFit, TimeMap, carried, fits, matched
+from voicer.align import dtw, features, onsets
+from voicer.align.mapping import (
+    Match,
+    SentenceFit,
+    TimeMap,
+    carried,
+    fits,
+    matched,
+    pace,
+    restarted,
+)
 from voicer.model import Programme, Signal
 
 MARGIN_MS = 100  # of the reference kept before its first speech and after its last
@@ -38,8 +48,27 @@ def align(reference: Programme, recording: Signal) -> Alignment:
     heard = features.features(recording)
     path = dtw.warp(said, heard)
     times = TimeMap.along(path, start, features.hop(reference.sample_rate))
-    programme = Programme(recording, carried(placements, times))
-    sentence_fits = tuple(fits(placements, path, times))
+    moved = carried(placements, times)
+    found = onsets.refined_starts(
+        reference.signal,
+        recording,
+        [p.speech_start for p in placements],
+        [p.speech_start for p in moved],
+        pace(placements, moved),
+    )
+    moved = restarted(moved, [onset.start for onset in found])
+    strays = [0.0]  # before the first sentence anything may come: music, applause
+    strays += [
+        onsets.stray(recording, after.speech_start, before.speech_end)
+        for before, after in itertools.pairwise(moved)
+    ]
+    sentence_fits = tuple(
+        replace(fit, moved=onset.moved, stray=heard_stray)
+        for fit, onset, heard_stray in zip(
+            fits(placements, path, times), found, strays, strict=True
+        )
+    )
+    programme = Programme(recording, moved)
     match = matched(path, said, dtw.unrelated_distance(said, heard))
     seconds, cpu = time.perf_counter() - began, time.process_time() - cpu_began
     return Alignment(programme, sentence_fits, match, seconds, cpu)

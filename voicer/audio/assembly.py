@@ -150,7 +150,8 @@ def assemble(
     programme up to the end of its speech. ``measures``: what is known of clips measured
     before (they are not measured again), and where those measured now are kept."""
     placements: list[Placement] = []
-    known: list[tuple[Clip, tuple[int, int], float | None]] = []
+    # the clips themselves only when they are kept: an hour's clips are 350 MB
+    known: list[tuple[Clip | None, tuple[int, int], float | None]] = []
     levels: list[float] = []  # those measured now, in order
     assembler: Assembler | None = None
     # the programme's and each sentence's loudness are measured in other threads, a clip or
@@ -170,7 +171,7 @@ def assemble(
             pause = spacing.after(segment, last)
             placement = place(assembler, segment, clip, bounds, pause, last)
             placements.append(placement)
-            known.append((clip, bounds, level))
+            known.append((clip if measures is not None else None, bounds, level))
             if level is None:
                 measuring[1].feed(clip.samples[slice(*bounds)])
             if on_placed:
@@ -184,12 +185,24 @@ def assemble(
         raise
     for aside in measuring:
         aside.close()
+    every = _every_level(known, levels, measures)
+    return Assembled(Programme(pcm, tuple(placements)), every, meter)
+
+
+def _every_level(
+    known: list[tuple[Clip | None, tuple[int, int], float | None]],
+    levels: list[float],
+    measures: Measures | None,
+) -> list[float]:
+    """Each sentence's loudness: known before, or measured now (``levels``, in order); kept
+    in ``measures`` with the clip's bounds when given."""
     measured = iter(levels)
     every = [next(measured) if level is None else level for _, _, level in known]
     if measures is not None:
-        for (clip, bounds, _), level in zip(known, every, strict=True):
-            measures.keep(clip, bounds, level)
-    return Assembled(Programme(pcm, tuple(placements)), every, meter)
+        for (held, bounds, _), level in zip(known, every, strict=True):
+            assert held is not None
+            measures.keep(held, bounds, level)
+    return every
 
 
 def _level_of(levels: list[float], rate: int) -> Callable[[np.ndarray], None]:
