@@ -41,8 +41,7 @@ def test_the_options_are_declared_where_they_are_fields():
 def test_render_options_defaults_are_the_declared_ones():
     made = RenderOptions()
     for option in declared.OPTIONS:
-        value = getattr(made.video if option.video else made, option.name)
-        assert value == option.default, option.name
+        assert declared.value(made, option) == option.default, option.name
 
 
 def test_render_options_of_settings_by_declared_name(tmp_path):

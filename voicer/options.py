@@ -549,6 +549,25 @@ def of_stages(*stages: str) -> tuple[Option, ...]:
     return tuple(option for option in OPTIONS if option.stage in stages)
 
 
+def value(options: RenderOptions, option: Option) -> Any:
+    """The value ``options`` give ``option`` (its ``video``'s for a video option)."""
+    return getattr(options.video if option.video else options, option.name)
+
+
+def given_flags(options: RenderOptions, *stages: str) -> list[str]:
+    """The flags of the options of ``stages`` that ``options`` set to other than their
+    defaults, in declared order.
+
+    >>> given_flags(RenderOptions(video=VideoSettings(burn_in=True), duck=6.0), VIDEO)
+    ['--burn-in', '--duck']
+    """
+    return [
+        option.flag
+        for option in of_stages(*stages)
+        if option.flag and value(options, option) != option.default
+    ]
+
+
 def manifest_keys() -> dict[str, Option]:
     """Each key a manifest may set, dashes as underscores, and its option: the setting's
     own name (``sentence_pause_ms``) and the flag's (``sentence_pause``, ``no_cache``)."""

@@ -441,7 +441,7 @@ def sound_track(container: containers.Container) -> Path:
 
 
 def _check_no_video_options(audio: Path, options: RenderOptions) -> None:
-    if given := video_options_given(options):
+    if given := declared.given_flags(options, declared.VIDEO):
         raise InputError(
             f"{', '.join(given)}: for a video output only (.mp4, .mkv or .webm), not {audio.name}"
         )
@@ -472,17 +472,6 @@ def _same_file(one: Path, other: Path) -> bool:
         return os.path.samefile(one, other)
     except OSError:  # either is missing (or not a file at all): nothing would be replaced
         return False
-
-
-def video_options_given(options: RenderOptions) -> list[str]:
-    """The options of a video output that ``options`` sets, as flags."""
-    default = RenderOptions()
-    mixing_given = [
-        "--" + name.replace("_", "-")
-        for name in ("mix", "mix_level", "duck")
-        if getattr(options, name) != getattr(default, name)
-    ]
-    return pictures.options_given(options.video) + mixing_given
 
 
 def write(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,20 +27,6 @@ if TYPE_CHECKING:  # fontTools loads only for a video (README: Measured choices)
 
 FITS = VIDEO_FITS
 _SIZE = re.compile(r"(\d{2,5})x(\d{2,5})")
-
-
-def options_given(settings: VideoSettings) -> list[str]:
-    """The options behind ``settings`` that are not at their defaults, as flags.
-
-    >>> options_given(VideoSettings(burn_in=True, size="1920x1080"))
-    ['--size', '--burn-in']
-    """
-    default = VideoSettings()
-    return [
-        "--" + field.name.replace("_", "-")
-        for field in fields(settings)
-        if getattr(settings, field.name) != getattr(default, field.name)
-    ]
 
 
 @dataclass(frozen=True)
