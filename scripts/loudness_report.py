@@ -22,6 +22,7 @@ from voicer import RenderOptions, ffmpeg, render
 from voicer.audio.loudness import PRESETS
 from voicer.audio.mastering import default_loudness, deliver
 from voicer.audio.stream import ArraySignal
+from voicer.pipeline import mastering_of
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "speech.txt"
 
@@ -54,7 +55,7 @@ def main() -> None:
         for preset in PRESETS:
             for suffix in (".wav", ".mp3"):
                 path = folder / f"{preset}{suffix}"
-                settings = RenderOptions(loudness=preset).mastering(path)
+                settings = mastering_of(RenderOptions(loudness=preset), path)
                 assert settings.target is not None  # every preset but none has a target
                 lufs, ceiling = settings.target
                 began = time.perf_counter()

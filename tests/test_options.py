@@ -10,7 +10,7 @@ import click
 import pytest
 from speech_audio import invoke_voicer
 
-from voicer import cli
+from voicer import cli, pipeline
 from voicer import options as declared
 from voicer.batch import manifest
 from voicer.errors import InputError
@@ -29,22 +29,29 @@ def test_every_field_of_render_options_is_declared_once():
     assert set(declared.VIDEO_NAMES) == _fields(VideoSettings)
 
 
+def test_the_options_are_declared_where_they_are_fields():
+    import voicer
+
+    assert voicer.RenderOptions is RenderOptions is declared.RenderOptions
+    assert VideoSettings is declared.VideoSettings
+    rate = {field.name: field for field in dataclasses.fields(RenderOptions)}["rate"]
+    assert rate.metadata["option"].flag == declared.BY_NAME["rate"].flag == "--rate"
+
+
 def test_render_options_defaults_are_the_declared_ones():
     made = RenderOptions()
     for option in declared.OPTIONS:
-        value = getattr(made.video if option.video else made, option.name)
-        empty = False if option.kind == "bool" else None
-        assert value == (empty if option.default is None else option.default), option.name
+        assert declared.value(made, option) == option.default, option.name
 
 
 def test_render_options_of_settings_by_declared_name(tmp_path):
     fills = tmp_path / "fills.toml"
     fills.write_text('"*" = "上海"\n', encoding="utf-8")
     settings = {"rate": "+5%", "burn_in": True, "fills": {"*": ["北京"]}, "fill_file": fills}
-    made = RenderOptions.of(settings)
+    made = pipeline.options_of(settings)
     assert (made.rate, made.video.burn_in, made.fill_file) == ("+5%", True, fills)
     assert made.fills == {"*": ["上海", "北京"]}
-    assert RenderOptions.of({}) == RenderOptions()
+    assert pipeline.options_of({}) == RenderOptions()
 
 
 def _params(command: click.Command) -> dict[str, click.Option]:
@@ -124,7 +131,7 @@ def test_typed_values_are_read_once_and_kept_typed(tmp_path):
         "pitch": declared.Level(-2, "Hz"),
         "cache_max": 2_000_000_000,
     }
-    assert str(RenderOptions.of(read).rate) == "+10%"
+    assert str(pipeline.options_of(read).rate) == "+10%"
     with pytest.raises(InputError) as caught:
         manifest.options_from({"rate": "+500%"}, tmp_path, "m.toml: [defaults]")
     assert str(caught.value) == (

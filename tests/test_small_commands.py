@@ -54,6 +54,11 @@ def test_import_voicer_imports_no_stage():
     assert stages_among(modules, STAGES) == []
 
 
+def test_render_options_are_made_without_a_stage():
+    made = "import voicer; voicer.RenderOptions(rate=voicer.Level(10, '%'))"
+    assert stages_among(imported_by("-c", made), STAGES) == []
+
+
 def test_help_imports_no_stage():
     modules = imported_by("-m", "voicer", "--help")
     assert "voicer.cli" in modules

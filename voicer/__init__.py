@@ -7,10 +7,10 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from voicer.errors import InputError, SynthesisError, VoicerError
-from voicer.options import Level  # RenderOptions(rate=Level(10, "%"))
+from voicer.options import Level, RenderOptions  # RenderOptions(rate=Level(10, "%"))
 
 if TYPE_CHECKING:
-    from voicer.pipeline import RenderOptions, RenderResult, render, render_script, synthesise
+    from voicer.pipeline import RenderResult, render, render_script, synthesise
 
 __all__ = [
     "InputError",
@@ -25,7 +25,7 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-_FROM_PIPELINE = ("RenderOptions", "RenderResult", "render", "render_script", "synthesise")
+_FROM_PIPELINE = ("RenderResult", "render", "render_script", "synthesise")
 
 
 def __getattr__(name: str) -> Any:

@@ -295,7 +295,7 @@ def _render_settings(
 
     output, srt_path = given.pop("output"), given.pop("srt_path")
     subtitles, vtt, timeline = given.pop("extra_subtitles"), given.pop("vtt"), given.pop("timeline")
-    options = pipeline.RenderOptions.of(_typed(given))
+    options = pipeline.options_of(_typed(given))
     audio_path = output or pipeline.default_output(source_name)
     return options, pipeline.Outputs.beside(audio_path, srt_path, subtitles, vtt, timeline)
 
@@ -538,16 +538,14 @@ def align_command(
     if given.pop("vtt"):
         subtitles.append(output.with_suffix(".vtt"))
     subtitles += [path for path in given.pop("extra_subtitles") if path not in subtitles]
-    from voicer.video.picture import VideoSettings
-
-    settings = VideoSettings(
+    settings = declared.VideoSettings(
         burn_in=given.pop("burn_in"),
         font=given.pop("font"),
         caption_box=given.pop("caption_box"),
         video_in=given.pop("video_in"),
     )
     outputs = pipeline.AlignOutputs(tuple(subtitles), given.pop("timeline"), video, settings)
-    options = pipeline.RenderOptions.of(_typed({"engine": engine, "voice": voice, **given}))
+    options = pipeline.options_of(_typed({"engine": engine, "voice": voice, **given}))
     listener = pipeline.Listener(notice=None if quiet else _notice)
     result = pipeline.align_recording(script, recording, outputs, options, listener)
     for line in _align_report(script, result, quiet):

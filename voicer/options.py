@@ -1,18 +1,20 @@
-"""Every render option, declared once: its setting's name, flag, type, limits or choices,
-default, help line and stage.
+"""Every render option, declared once: a field of :class:`RenderOptions` (or of its ``video``,
+a :class:`VideoSettings`) with its default, and in the field's metadata its flag, type,
+limits or choices, help line and stage (:func:`option`).
 
 The command line's options (``voicer render --help``, in these stages' groups), the keys a
-batch manifest takes and how their values are checked, and the keyword arguments of
-:class:`voicer.pipeline.RenderOptions` are all made from :data:`OPTIONS`. A new option is one
-more :class:`Option` here, a field of ``RenderOptions`` and the stage that uses it.
+batch manifest takes and how their values are checked, and the studio's settings are all made
+from :data:`OPTIONS`, which these fields give. A new option is one more field here and the stage
+that uses it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal, TypeVar, overload
 
 from voicer import defaults
 from voicer.errors import InputError
@@ -46,13 +48,14 @@ class Level:
 
 @dataclass(frozen=True)
 class Option:
-    """One render option.
+    """One render option, as :func:`option` declares it on a field.
 
     ``name`` is the setting's name (a field of ``RenderOptions``, or of its ``video`` when
-    ``video``); ``flag`` its command-line spelling (None: a manifest key only), which a
-    manifest takes too, dashes or not. ``negated``: the flag turns the setting off
-    (``--no-cache`` sets ``use_cache`` false). ``default`` is shown in ``--help``; None
-    leaves the setting to its stage, which the help line then explains."""
+    ``video``) and ``default`` the field's; ``flag`` its command-line spelling (None: a
+    manifest key only), which a manifest takes too, dashes or not. ``negated``: the flag
+    turns the setting off (``--no-cache`` sets ``use_cache`` false). A default other than
+    None is shown in ``--help``; None leaves the setting to its stage, which the help line
+    then explains."""
 
     name: str
     flag: str | None
@@ -148,326 +151,65 @@ _CHECKS = {
 }
 
 _MS = "MS"
+T = TypeVar("T")
 
-OPTIONS: tuple[Option, ...] = (
-    # speech
-    Option(
-        "engine",
-        "--engine",
-        SPEECH,
-        "edge: online neural voices; kokoro: offline; auto: edge if reachable, else kokoro; "
-        "tone: a synthetic voice of tones, no model, for tests and benchmarks.",
-        default="auto",
-        choices=defaults.ENGINE_NAMES,
-    ),
-    Option(
-        "voice",
-        "--voice",
-        SPEECH,
-        "An edge voice (zh-CN-YunyangNeural) or a kokoro voice (zm_yunxi).",
-    ),
-    Option(
-        "rate",
-        "--rate",
-        SPEECH,
-        "Speaking rate, e.g. +10% or -5%.",
-        kind="percent",
-        default=Level(0, "%"),
-        bounds=(-50, 100),
-    ),
-    Option(
-        "volume",
-        "--volume",
-        SPEECH,
-        "Volume, e.g. +10% or -5%.",
-        kind="percent",
-        default=Level(0, "%"),
-        bounds=(-100, 100),
-    ),
-    Option(
-        "pitch",
-        "--pitch",
-        SPEECH,
-        "Pitch, e.g. +2Hz (edge only).",
-        kind="hertz",
-        default=Level(0, "Hz"),
-        bounds=(-200, 200),
-    ),
-    Option(
-        "sentence_pause_ms",
-        "--sentence-pause",
-        SPEECH,
-        "Silence between sentences, from the end of speech to the start of the next.",
-        kind="int",
-        default=defaults.SENTENCE_PAUSE_MS,
-        bounds=(0, 10000),
-        metavar=_MS,
-    ),
-    Option(
-        "paragraph_pause_ms",
-        "--paragraph-pause",
-        SPEECH,
-        "Silence after the last sentence of a paragraph.",
-        kind="int",
-        default=defaults.PARAGRAPH_PAUSE_MS,
-        bounds=(0, 10000),
-        metavar=_MS,
-    ),
-    Option(
-        "kokoro_model",
-        "--kokoro-model",
-        SPEECH,
-        "Another Kokoro v1.0 ONNX file to use offline (env: VOICER_KOKORO_MODEL).",
-        kind="path",
-        envvar="VOICER_KOKORO_MODEL",
-        must_exist=True,
-        refuse_missing=True,
-    ),
-    Option(
-        "probe_timeout",
-        None,
-        SPEECH,
-        "Seconds engine auto waits for the online service before it takes kokoro.",
-        kind="float",
-        default=3.0,
-        bounds=(0, 600),
-    ),
-    # script
-    Option(
-        "fills",
-        "--fill",
-        SCRIPT,
-        "A value for a placeholder: '*=上海' fills every *, repeated '*=…' fill them in order, "
-        "'3:12=上海' the one at line 3, column 12. Repeatable.",
-        kind="fills",
-        metavar="KEY=VALUE",
-        repeated=True,
-    ),
-    Option(
-        "fill_file",
-        "--fill-file",
-        SCRIPT,
-        "Placeholder values from a file: KEY=VALUE lines or TOML.",
-        kind="path",
-        must_exist=True,
-    ),
-    Option(
-        "allow_placeholders",
-        "--allow-placeholders",
-        SCRIPT,
-        "Render a draft with placeholders left: they are not spoken, and subtitles show them.",
-        kind="bool",
-    ),
-    Option(
-        "lexicon",
-        "--lexicon",
-        SCRIPT,
-        "Pronunciations for names and terms: a TSV (written<TAB>spoken) or TOML file, applied "
-        "before numbers are put into words.",
-        kind="path",
-        must_exist=True,
-    ),
-    # subtitles
-    Option(
-        "subtitle_style",
-        "--subtitle-style",
-        SUBTITLES,
-        "zh-netflix: no ，。 in cues, an inner ， becomes a space [default for Mandarin]; "
-        "plain: punctuation as written.",
-        choices=defaults.SUBTITLE_STYLES,
-    ),
-    Option(
-        "max_chars",
-        "--max-chars",
-        SUBTITLES,
-        "Characters per line (half-width counts 0.5 in Mandarin) "
-        "[default: 16 Mandarin, 42 others].",
-        kind="float",
-        bounds=(4, 200),
-    ),
-    Option(
-        "max_lines",
-        "--max-lines",
-        SUBTITLES,
-        "Lines per cue [default: 2].",
-        kind="int",
-        bounds=(1, 4),
-    ),
-    Option(
-        "min_duration_ms",
-        "--min-duration",
-        SUBTITLES,
-        "Shortest cue [default: 833].",
-        kind="int",
-        bounds=(0, 60000),
-        metavar=_MS,
-    ),
-    Option(
-        "max_duration_ms",
-        "--max-duration",
-        SUBTITLES,
-        "Longest cue [default: 7000].",
-        kind="int",
-        bounds=(1000, 60000),
-        metavar=_MS,
-    ),
-    Option(
-        "min_gap_frames",
-        "--min-gap",
-        SUBTITLES,
-        "Shortest gap between cues [default: 2].",
-        kind="int",
-        bounds=(0, 100),
-        metavar="FRAMES",
-    ),
-    Option(
-        "fps",
-        "--fps",
-        SUBTITLES,
-        "Frame rate [default: 25].",
-        kind="float",
-        bounds=(1, 120),
-    ),
-    # audio delivery
-    Option(
-        "loudness",
-        "--loudness",
-        DELIVERY,
-        "Loudness preset: ebu-r128 -23 LUFS/-1 dBTP, atsc-a85 -24/-2, podcast -16/-1 "
-        "(-19 mono), streaming -14/-1, none [default: ebu-r128 for WAV and FLAC, "
-        "podcast for MP3, M4A, Ogg and Opus].",
-        choices=(*defaults.LOUDNESS_PRESETS, "none"),
-    ),
-    Option(
-        "lufs",
-        "--lufs",
-        DELIVERY,
-        "Integrated loudness target.",
-        kind="float",
-        bounds=(-70, 0),
-    ),
-    Option(
-        "true_peak",
-        "--true-peak",
-        DELIVERY,
-        "True-peak ceiling in dBTP.",
-        kind="float",
-        bounds=(-20, 0),
-    ),
-    Option(
-        "sample_rate",
-        "--sample-rate",
-        DELIVERY,
-        "Delivery sample rate [default: 48000].",
-        kind="int",
-        bounds=(8000, 192000),
-    ),
-    Option(
-        "bit_depth",
-        "--bit-depth",
-        DELIVERY,
-        "WAV/FLAC [default: 24].",
-        kind="int",
-        choices=(16, 24),
-    ),
-    Option(
-        "bitrate",
-        "--bitrate",
-        DELIVERY,
-        "Lossy formats, e.g. 192k [default: 128k; Opus 64k, Vorbis 96k].",
-    ),
-    Option(
-        "channels",
-        "--channels",
-        DELIVERY,
-        "1: mono; 2: stereo, the speech the same on both.",
-        kind="int",
-        default=1,
-        bounds=(1, 2),
-    ),
-    Option("bwf", "--bwf", DELIVERY, "WAV: add a BWF bext chunk with the loudness.", kind="bool"),
-    Option(
-        "lead_in_ms",
-        "--lead-in",
-        DELIVERY,
-        "Silence before the first speech.",
-        kind="int",
-        default=defaults.MARGIN_MS,
-        bounds=(0, 600000),
-        metavar=_MS,
-    ),
-    Option(
-        "tail_ms",
-        "--tail",
-        DELIVERY,
-        "Silence after the last speech (longer while the last subtitle is up).",
-        kind="int",
-        default=defaults.MARGIN_MS,
-        bounds=(0, 600000),
-        metavar=_MS,
-    ),
-    # video
-    Option(
-        "background",
+
+@overload
+def option(flag: str | None, stage: str, help: str, *, default: T, **declared: Any) -> T: ...
+@overload
+def option(flag: str | None, stage: str, help: str, **declared: Any) -> Any: ...
+def option(flag: str | None, stage: str, help: str, *, default: Any = None, **declared: Any) -> Any:
+    """A field declared as a render option: its default and its :class:`Option` (``declared``
+    as Option's other attributes), whose name is the field's."""
+    return field(default=default, metadata={"option": Option("", flag, stage, help, **declared)})
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """The video options of a render (they apply when the output is a video file)."""
+
+    background: str | None = option(
         "--background",
         VIDEO,
         "What is behind the captions, a colour (#rrggbb or a name), a picture or a "
         "video (looped) [default: a dark card].",
         metavar="COLOUR|IMAGE|VIDEO",
-        video=True,
-    ),
-    Option(
-        "size",
+    )
+    # a narrated video keeps its own size
+    size: str = option(
         "--size",
         VIDEO,
         "The frame size with a card or picture background.",
         default=defaults.VIDEO_SIZE,
         metavar="WxH",
-        video=True,
-    ),
-    Option(
-        "title",
-        "--title",
-        VIDEO,
-        "Show the speech's title at the top.",
-        kind="bool",
-        video=True,
-    ),
-    Option(
-        "burn_in",
-        "--burn-in",
-        VIDEO,
-        "Draw the captions into the picture.",
-        kind="bool",
-        video=True,
-    ),
-    Option(
-        "font",
+    )
+    title: bool = option(
+        "--title", VIDEO, "Show the speech's title at the top.", kind="bool", default=False
+    )
+    burn_in: bool = option(
+        "--burn-in", VIDEO, "Draw the captions into the picture.", kind="bool", default=False
+    )
+    font: str | None = option(
         "--font",
         VIDEO,
         "The font of drawn captions, a family or a font file [default: Noto Sans CJK "
         "SC for Chinese, Noto Sans otherwise].",
         metavar="NAME|PATH",
-        video=True,
-    ),
-    Option(
-        "caption_box",
+    )
+    caption_box: bool = option(
         "--caption-box",
         VIDEO,
         "A box behind drawn captions, not an outline.",
         kind="bool",
-        video=True,
-    ),
-    Option(
-        "video_in",
+        default=False,
+    )
+    video_in: Path | None = option(
         "--video-in",
         VIDEO,
         "Narrate this video; its picture is kept and its sound replaced.",
         kind="path",
-        video=True,
-    ),
-    Option(
-        "fit",
+    )
+    fit: str = option(
         "--fit",
         VIDEO,
         "When --video-in and the speech differ in length. pad: the longer sets the "
@@ -475,18 +217,242 @@ OPTIONS: tuple[Option, ...] = (
         "does (a longer video is cut); error: refuse.",
         default="pad",
         choices=defaults.VIDEO_FITS,
-        video=True,
-    ),
-    Option(
-        "mix",
+    )
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Everything that changes what a render produces, except where it goes: each field a
+    declared option (its :class:`Option` in the field's metadata), in the order of ``--help``.
+
+    Subtitle limits left as None take the profile's value for the language of the text.
+    """
+
+    # speech
+    engine: str = option(
+        "--engine",
+        SPEECH,
+        "edge: online neural voices; kokoro: offline; auto: edge if reachable, else kokoro; "
+        "tone: a synthetic voice of tones, no model, for tests and benchmarks.",
+        default="auto",
+        choices=defaults.ENGINE_NAMES,
+    )
+    voice: str | None = option(
+        "--voice",
+        SPEECH,
+        "An edge voice (zh-CN-YunyangNeural) or a kokoro voice (zm_yunxi).",
+    )
+    rate: Level = option(
+        "--rate",
+        SPEECH,
+        "Speaking rate, e.g. +10% or -5%.",
+        kind="percent",
+        default=Level(0, "%"),
+        bounds=(-50, 100),
+    )
+    volume: Level = option(
+        "--volume",
+        SPEECH,
+        "Volume, e.g. +10% or -5%.",
+        kind="percent",
+        default=Level(0, "%"),
+        bounds=(-100, 100),
+    )
+    pitch: Level = option(
+        "--pitch",
+        SPEECH,
+        "Pitch, e.g. +2Hz (edge only).",
+        kind="hertz",
+        default=Level(0, "Hz"),
+        bounds=(-200, 200),
+    )
+    sentence_pause_ms: int = option(
+        "--sentence-pause",
+        SPEECH,
+        "Silence between sentences, from the end of speech to the start of the next.",
+        kind="int",
+        default=defaults.SENTENCE_PAUSE_MS,
+        bounds=(0, 10000),
+        metavar=_MS,
+    )
+    paragraph_pause_ms: int = option(
+        "--paragraph-pause",
+        SPEECH,
+        "Silence after the last sentence of a paragraph.",
+        kind="int",
+        default=defaults.PARAGRAPH_PAUSE_MS,
+        bounds=(0, 10000),
+        metavar=_MS,
+    )
+    kokoro_model: Path | None = option(
+        "--kokoro-model",
+        SPEECH,
+        "Another Kokoro v1.0 ONNX file to use offline (env: VOICER_KOKORO_MODEL).",
+        kind="path",
+        envvar="VOICER_KOKORO_MODEL",
+        must_exist=True,
+        refuse_missing=True,
+    )
+    probe_timeout: float = option(
+        None,
+        SPEECH,
+        "Seconds engine auto waits for the online service before it takes kokoro.",
+        kind="float",
+        default=3.0,
+        bounds=(0, 600),
+    )
+    # script
+    fills: Mapping[str, Sequence[str]] | None = option(  # placeholders.fill's values
+        "--fill",
+        SCRIPT,
+        "A value for a placeholder: '*=上海' fills every *, repeated '*=…' fill them in order, "
+        "'3:12=上海' the one at line 3, column 12. Repeatable.",
+        kind="fills",
+        metavar="KEY=VALUE",
+        repeated=True,
+    )
+    fill_file: Path | None = option(  # no output may replace it
+        "--fill-file",
+        SCRIPT,
+        "Placeholder values from a file: KEY=VALUE lines or TOML.",
+        kind="path",
+        must_exist=True,
+    )
+    allow_placeholders: bool = option(
+        "--allow-placeholders",
+        SCRIPT,
+        "Render a draft with placeholders left: they are not spoken, and subtitles show them.",
+        kind="bool",
+        default=False,
+    )
+    lexicon: Path | None = option(
+        "--lexicon",
+        SCRIPT,
+        "Pronunciations for names and terms: a TSV (written<TAB>spoken) or TOML file, applied "
+        "before numbers are put into words.",
+        kind="path",
+        must_exist=True,
+    )
+    # subtitles
+    subtitle_style: str | None = option(
+        "--subtitle-style",
+        SUBTITLES,
+        "zh-netflix: no ，。 in cues, an inner ， becomes a space [default for Mandarin]; "
+        "plain: punctuation as written.",
+        choices=defaults.SUBTITLE_STYLES,
+    )
+    max_chars: float | None = option(
+        "--max-chars",
+        SUBTITLES,
+        "Characters per line (half-width counts 0.5 in Mandarin) "
+        "[default: 16 Mandarin, 42 others].",
+        kind="float",
+        bounds=(4, 200),
+    )
+    max_lines: int | None = option(
+        "--max-lines", SUBTITLES, "Lines per cue [default: 2].", kind="int", bounds=(1, 4)
+    )
+    min_duration_ms: int | None = option(
+        "--min-duration",
+        SUBTITLES,
+        "Shortest cue [default: 833].",
+        kind="int",
+        bounds=(0, 60000),
+        metavar=_MS,
+    )
+    max_duration_ms: int | None = option(
+        "--max-duration",
+        SUBTITLES,
+        "Longest cue [default: 7000].",
+        kind="int",
+        bounds=(1000, 60000),
+        metavar=_MS,
+    )
+    min_gap_frames: int | None = option(
+        "--min-gap",
+        SUBTITLES,
+        "Shortest gap between cues [default: 2].",
+        kind="int",
+        bounds=(0, 100),
+        metavar="FRAMES",
+    )
+    fps: float | None = option(
+        "--fps", SUBTITLES, "Frame rate [default: 25].", kind="float", bounds=(1, 120)
+    )
+    # audio delivery
+    loudness: str | None = option(  # None: by format (mastering.default_loudness)
+        "--loudness",
+        DELIVERY,
+        "Loudness preset: ebu-r128 -23 LUFS/-1 dBTP, atsc-a85 -24/-2, podcast -16/-1 "
+        "(-19 mono), streaming -14/-1, none [default: ebu-r128 for WAV and FLAC, "
+        "podcast for MP3, M4A, Ogg and Opus].",
+        choices=(*defaults.LOUDNESS_PRESETS, "none"),
+    )
+    lufs: float | None = option(
+        "--lufs", DELIVERY, "Integrated loudness target.", kind="float", bounds=(-70, 0)
+    )
+    true_peak: float | None = option(
+        "--true-peak", DELIVERY, "True-peak ceiling in dBTP.", kind="float", bounds=(-20, 0)
+    )
+    sample_rate: int | None = option(
+        "--sample-rate",
+        DELIVERY,
+        "Delivery sample rate [default: 48000].",
+        kind="int",
+        bounds=(8000, 192000),
+    )
+    bit_depth: int | None = option(
+        "--bit-depth", DELIVERY, "WAV/FLAC [default: 24].", kind="int", choices=(16, 24)
+    )
+    bitrate: str | None = option(
+        "--bitrate",
+        DELIVERY,
+        "Lossy formats, e.g. 192k [default: 128k; Opus 64k, Vorbis 96k].",
+    )
+    channels: int = option(
+        "--channels",
+        DELIVERY,
+        "1: mono; 2: stereo, the speech the same on both.",
+        kind="int",
+        default=1,
+        bounds=(1, 2),
+    )
+    bwf: bool = option(
+        "--bwf",
+        DELIVERY,
+        "WAV: add a BWF bext chunk with the loudness.",
+        kind="bool",
+        default=False,
+    )
+    lead_in_ms: int = option(
+        "--lead-in",
+        DELIVERY,
+        "Silence before the first speech.",
+        kind="int",
+        default=defaults.MARGIN_MS,
+        bounds=(0, 600000),
+        metavar=_MS,
+    )
+    tail_ms: int = option(
+        "--tail",
+        DELIVERY,
+        "Silence after the last speech (longer while the last subtitle is up).",
+        kind="int",
+        default=defaults.MARGIN_MS,
+        bounds=(0, 600000),
+        metavar=_MS,
+    )
+    # video: the options of VideoSettings, then the mixing of a narrated video's sound
+    video: VideoSettings = VideoSettings()
+    mix: bool = option(
         "--mix",
         VIDEO,
         "Keep --video-in's sound, ducked under the speech.",
         kind="bool",
+        default=False,
         in_manifests=False,
-    ),
-    Option(
-        "mix_level",
+    )
+    mix_level: float = option(
         "--mix-level",
         VIDEO,
         "The original sound under speech, against the speech's loudness.",
@@ -495,9 +461,8 @@ OPTIONS: tuple[Option, ...] = (
         bounds=(-60, 0),
         metavar="LU",
         in_manifests=False,
-    ),
-    Option(
-        "duck",
+    )
+    duck: float = option(
         "--duck",
         VIDEO,
         "How much louder the original sound is between sentences.",
@@ -506,19 +471,17 @@ OPTIONS: tuple[Option, ...] = (
         bounds=(0, 40),
         metavar="DB",
         in_manifests=False,
-    ),
+    )
     # synthesis and cache
-    Option(
-        "cache_dir",
+    cache_dir: Path | None = option(  # None: files.cache_folder()
         "--cache-dir",
         SYNTHESIS,
         "Where synthesised sentences are kept for re-renders [default: the platform's cache "
         "folder, e.g. ~/.cache/voicer; env: VOICER_CACHE_DIR].",
         kind="folder",
         envvar="VOICER_CACHE_DIR",
-    ),
-    Option(
-        "cache_max",
+    )
+    cache_max: int | None = option(  # bytes, 0: no limit; None: cache.default_limit()
         "--cache-max",
         SYNTHESIS,
         "The most the sentence cache may hold, e.g. 500M or 2G; the least recently used "
@@ -526,27 +489,24 @@ OPTIONS: tuple[Option, ...] = (
         kind="size",
         metavar="SIZE",
         envvar=defaults.CACHE_LIMIT_ENV,
-    ),
-    Option(
-        "use_cache",
+    )
+    use_cache: bool = option(
         "--no-cache",
         SYNTHESIS,
         "Neither read nor write the sentence cache.",
         kind="bool",
         default=True,
         negated=True,
-    ),
-    Option(
-        "jobs",
+    )
+    jobs: int | None = option(  # None: the engine's default
         "--jobs",
         SYNTHESIS,
         "Sentences synthesised at once [default: the engine's].",
         kind="int",
         bounds=(1, 32),
         short="-j",
-    ),
-    Option(
-        "retries",
+    )
+    retries: int = option(  # further attempts after a transient engine failure
         "--retries",
         SYNTHESIS,
         "Further attempts at a request that failed for a passing reason (throttling, a "
@@ -554,9 +514,22 @@ OPTIONS: tuple[Option, ...] = (
         kind="int",
         default=defaults.RETRIES,
         bounds=(0, 20),
-    ),
-)
+    )
 
+
+def _declared(settings: type, video: bool = False) -> Iterator[Option]:
+    """The options of the fields of ``settings``, named after them, in their order; for
+    RenderOptions, those of its ``video`` (a VideoSettings) in its place."""
+    for each in fields(settings):
+        if each.name == "video" and settings is RenderOptions:
+            yield from _declared(VideoSettings, video=True)
+        elif "option" in each.metadata:
+            yield replace(
+                each.metadata["option"], name=each.name, default=each.default, video=video
+            )
+
+
+OPTIONS: tuple[Option, ...] = tuple(_declared(RenderOptions))
 BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 VIDEO_NAMES = tuple(option.name for option in OPTIONS if option.video)
 
@@ -576,6 +549,25 @@ def of_stages(*stages: str) -> tuple[Option, ...]:
     return tuple(option for option in OPTIONS if option.stage in stages)
 
 
+def value(options: RenderOptions, option: Option) -> Any:
+    """The value ``options`` give ``option`` (its ``video``'s for a video option)."""
+    return getattr(options.video if option.video else options, option.name)
+
+
+def given_flags(options: RenderOptions, *stages: str) -> list[str]:
+    """The flags of the options of ``stages`` that ``options`` set to other than their
+    defaults, in declared order.
+
+    >>> given_flags(RenderOptions(video=VideoSettings(burn_in=True), duck=6.0), VIDEO)
+    ['--burn-in', '--duck']
+    """
+    return [
+        option.flag
+        for option in of_stages(*stages)
+        if option.flag and value(options, option) != option.default
+    ]
+
+
 def manifest_keys() -> dict[str, Option]:
     """Each key a manifest may set, dashes as underscores, and its option: the setting's
     own name (``sentence_pause_ms``) and the flag's (``sentence_pause``, ``no_cache``)."""
@@ -589,7 +581,7 @@ def manifest_keys() -> dict[str, Option]:
 
 
 def split_video(settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``settings`` by declared name split in two: those of ``RenderOptions`` itself and
+    """``settings`` by declared name split in two: those of :class:`RenderOptions` itself and
     those of its ``video``."""
     video = {name: value for name, value in settings.items() if name in VIDEO_NAMES}
     rest = {name: value for name, value in settings.items() if name not in VIDEO_NAMES}

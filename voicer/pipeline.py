@@ -44,6 +44,8 @@ from voicer.checks import sentence_readings as sentence_readings
 from voicer.defaults import PARAGRAPH_PAUSE_MS, SENTENCE_PAUSE_MS
 from voicer.errors import InputError, SynthesisError
 from voicer.model import Clip, Cue, Programme, Prosody, Script, Segment
+from voicer.options import RenderOptions as RenderOptions
+from voicer.options import VideoSettings
 from voicer.script import headings, lint, placeholders, reading, spoken_form
 from voicer.script import prepare as drafts
 from voicer.script.overrides import annotate
@@ -57,96 +59,53 @@ from voicer.synthesis.engines import selection, workers
 from voicer.synthesis.retry import RetryPolicy
 from voicer.video import compose, containers
 from voicer.video import picture as pictures
-from voicer.video.picture import Picture, VideoSettings
+from voicer.video.picture import Picture
 
 DEFAULT_SENTENCE_PAUSE_MS = SENTENCE_PAUSE_MS
 DEFAULT_PARAGRAPH_PAUSE_MS = PARAGRAPH_PAUSE_MS
 
 
-@dataclass(frozen=True)
-class RenderOptions:
-    """Everything that changes what a render produces, except where it goes.
+def options_of(settings: Mapping[str, Any]) -> RenderOptions:
+    """The options ``settings`` give by the names :mod:`voicer.options` declares, the video
+    ones beside the others; ``fills`` are added after ``fill_file``'s."""
+    own, video = declared.split_video(settings)
+    own["fills"] = placeholders.fill_values(own.get("fill_file"), own.get("fills")) or None
+    return RenderOptions(**own, video=VideoSettings(**video))
 
-    Subtitle limits left as None take the profile's value for the language of the text.
-    """
 
-    engine: str = declared.default("engine")
-    voice: str | None = None
-    rate: declared.Level = declared.default("rate")  # percent
-    volume: declared.Level = declared.default("volume")  # percent
-    pitch: declared.Level = declared.default("pitch")  # Hz
-    sentence_pause_ms: int = declared.default("sentence_pause_ms")
-    paragraph_pause_ms: int = declared.default("paragraph_pause_ms")
-    kokoro_model: Path | None = None
-    probe_timeout: float = declared.default("probe_timeout")
-    subtitle_style: str | None = None  # zh-netflix for Mandarin, plain otherwise
-    max_chars: float | None = None
-    max_lines: int | None = None
-    min_duration_ms: int | None = None
-    max_duration_ms: int | None = None
-    min_gap_frames: int | None = None
-    fps: float | None = None
-    loudness: str | None = None  # a preset name; None: by format (mastering.default_loudness)
-    lufs: float | None = None  # overrides the preset's target
-    true_peak: float | None = None  # overrides the preset's ceiling, dBTP
-    sample_rate: int | None = None
-    bit_depth: int | None = None
-    bitrate: str | None = None
-    channels: int = declared.default("channels")
-    bwf: bool = False
-    lead_in_ms: int = declared.default("lead_in_ms")
-    tail_ms: int = declared.default("tail_ms")
-    cache_dir: Path | None = None  # default: files.cache_folder()
-    cache_max: int | None = None  # bytes, 0: no limit; default: cache.default_limit()
-    use_cache: bool = declared.default("use_cache")
-    lexicon: Path | None = None  # written form -> spoken form, TSV or TOML
-    fills: Mapping[str, Sequence[str]] | None = None  # placeholder values (placeholders.fill)
-    fill_file: Path | None = None  # where some of the fills were read: no output may replace it
-    allow_placeholders: bool = False  # render a draft with placeholders left (not spoken)
-    jobs: int | None = None  # sentences synthesised at once; None: the engine's default
-    retries: int = declared.default("retries")  # further attempts after a transient engine failure
-    video: VideoSettings = VideoSettings()  # when the output is a video file
-    mix: bool = False  # a narrated video's own sound stays, ducked under the speech
-    mix_level: float = declared.default("mix_level")
-    duck: float = declared.default("duck")
+def mastering_of(
+    options: RenderOptions, path: Path, broadcast: bool = False
+) -> mastering.Mastering:
+    """How the audio at ``path`` is delivered, every setting checked; ``broadcast``: the
+    loudness preset defaults to EBU R128 whatever the format (video sound)."""
+    return mastering.mastering_for(
+        path,
+        sample_rate=options.sample_rate,
+        bit_depth=options.bit_depth,
+        bitrate=options.bitrate,
+        channels=options.channels,
+        preset=options.loudness or ("ebu-r128" if broadcast else None),
+        lufs=options.lufs,
+        true_peak=options.true_peak,
+        add_bwf=options.bwf,
+    )
 
-    @classmethod
-    def of(cls, settings: Mapping[str, Any]) -> RenderOptions:
-        """The options ``settings`` give by the names :mod:`voicer.options` declares, the
-        video ones beside the others; ``fills`` are added after ``fill_file``'s."""
-        own, video = declared.split_video(settings)
-        own["fills"] = placeholders.fill_values(own.get("fill_file"), own.get("fills")) or None
-        return cls(**own, video=VideoSettings(**video))
 
-    def mastering(self, path: Path, broadcast: bool = False) -> mastering.Mastering:
-        """How the audio at ``path`` is delivered, every setting checked; ``broadcast``: the
-        loudness preset defaults to EBU R128 whatever the format (video sound)."""
-        return mastering.mastering_for(
-            path,
-            sample_rate=self.sample_rate,
-            bit_depth=self.bit_depth,
-            bitrate=self.bitrate,
-            channels=self.channels,
-            preset=self.loudness or ("ebu-r128" if broadcast else None),
-            lufs=self.lufs,
-            true_peak=self.true_peak,
-            add_bwf=self.bwf,
-        )
+def profile_of(options: RenderOptions, language: str) -> Profile:
+    """The subtitle profile for text of ``language`` with ``options`` applied."""
+    limits = declared.of_stages(declared.SUBTITLES)
+    given = {o.name: getattr(options, o.name) for o in limits if o.name != "subtitle_style"}
+    return profile_for(language, options.subtitle_style, **given)
 
-    def profile(self, language: str) -> Profile:
-        """The subtitle profile for text of ``language`` with these options applied."""
-        limits = declared.of_stages(declared.SUBTITLES)
-        given = {o.name: getattr(self, o.name) for o in limits if o.name != "subtitle_style"}
-        return profile_for(language, self.subtitle_style, **given)
 
-    def spacing(self, lead_in_ms: int = 0) -> assembly.Spacing:
-        """The programme's silences; ``lead_in_ms`` more before the first speech."""
-        return assembly.Spacing(
-            self.sentence_pause_ms,
-            self.paragraph_pause_ms,
-            self.lead_in_ms + lead_in_ms,
-            self.tail_ms,
-        )
+def spacing_of(options: RenderOptions, lead_in_ms: int = 0) -> assembly.Spacing:
+    """The programme's silences; ``lead_in_ms`` more before the first speech."""
+    return assembly.Spacing(
+        options.sentence_pause_ms,
+        options.paragraph_pause_ms,
+        options.lead_in_ms + lead_in_ms,
+        options.tail_ms,
+    )
 
 
 @dataclass(frozen=True)
@@ -322,7 +281,7 @@ def prepare(script: Script, options: RenderOptions, choice: selection.Choice | N
     """Everything that can be decided before synthesis; an InputError for anything wrong.
     ``choice``: the engine and voice an earlier plan chose (kept loaded, not chosen again)."""
     prosody = Prosody(options.rate.amount, options.volume.amount, options.pitch.amount)
-    profile = options.profile(script.language)
+    profile = profile_of(options, script.language)
     prepared = drafts.prepare(script, options.fills, options.allow_placeholders)
     lexicon = spoken_form.load_lexicon(options.lexicon) if options.lexicon else None
     segments = drafts.speakable(prepared.segments, script.language, lexicon)
@@ -406,7 +365,7 @@ def assemble(
     """The programme, joined from ``clips`` in script order into a scratch file (removed when
     ``scratch`` closes); ``on_placed(i, seconds)`` after sentence i, with the audio so far.
     ``measures``: see :func:`voicer.audio.assembly.assemble`."""
-    spacing = options.spacing(plan.lead_in_ms)
+    spacing = spacing_of(options, plan.lead_in_ms)
     return assembly.assemble(plan.segments, clips, spacing, scratch, on_placed, measures)
 
 
@@ -447,7 +406,7 @@ def check_outputs(outputs: Outputs, options: RenderOptions, source: str | None =
     """The targets of a render, every output path and format checked before synthesis
     (InputError), none of them an input (the script read from ``source``, the lexicon, the
     model, a picture, video or font)."""
-    fps = options.profile("zh").fps  # the frame rate is the subtitle profile's, any language
+    fps = profile_of(options, "zh").fps  # the frame rate is the subtitle profile's, any language
     picture = pictures.picture_for(outputs.audio, options.video, fps)
     sound = sound_mastering(outputs.audio, options)
     if picture is None:
@@ -472,8 +431,8 @@ def sound_mastering(audio: Path, options: RenderOptions) -> mastering.Mastering:
     :func:`sound_track`), at EBU R128 unless another loudness is asked for."""
     container = containers.container_for(audio)
     if container is None:
-        return options.mastering(audio)
-    return options.mastering(sound_track(container), broadcast=True)
+        return mastering_of(options, audio)
+    return mastering_of(options, sound_track(container), broadcast=True)
 
 
 def sound_track(container: containers.Container) -> Path:
@@ -482,7 +441,7 @@ def sound_track(container: containers.Container) -> Path:
 
 
 def _check_no_video_options(audio: Path, options: RenderOptions) -> None:
-    if given := video_options_given(options):
+    if given := declared.given_flags(options, declared.VIDEO):
         raise InputError(
             f"{', '.join(given)}: for a video output only (.mp4, .mkv or .webm), not {audio.name}"
         )
@@ -513,17 +472,6 @@ def _same_file(one: Path, other: Path) -> bool:
         return os.path.samefile(one, other)
     except OSError:  # either is missing (or not a file at all): nothing would be replaced
         return False
-
-
-def video_options_given(options: RenderOptions) -> list[str]:
-    """The options of a video output that ``options`` sets, as flags."""
-    default = RenderOptions()
-    mixing_given = [
-        "--" + name.replace("_", "-")
-        for name in ("mix", "mix_level", "duck")
-        if getattr(options, name) != getattr(default, name)
-    ]
-    return pictures.options_given(options.video) + mixing_given
 
 
 def write(
@@ -665,7 +613,7 @@ def script_findings(
     script: Script, options: RenderOptions, lexicon: Mapping[str, str] | None = None
 ) -> list[lint.Finding]:
     """What ``voicer check`` reports on a draft, with the subtitle profile of ``options``."""
-    return checks.findings(script, options.profile(script.language), lexicon)
+    return checks.findings(script, profile_of(options, script.language), lexicon)
 
 
 def render(

@@ -414,7 +414,7 @@ def _entry(script: Path, chosen: Mapping[str, Any], out: Path, where: str) -> En
     audio_format = values.pop("format", DEFAULT_FORMAT)
     subtitles = values.pop("subtitles", ())
     timeline = values.pop("timeline", False)
-    options = pipeline.RenderOptions.of(values)
+    options = pipeline.options_of(values)
     stem = out / script.stem
     outputs = pipeline.Outputs(
         Path(f"{stem}.{audio_format}"),

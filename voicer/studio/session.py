@@ -366,7 +366,7 @@ class Studio:
         hashed = self._hash_of(_key(segment)) if ready else None
         own, editable = _own_settings(content, _place_of(segment))
         start, end = _speech_times(index, rate, view)
-        spacing = self.options.spacing()
+        spacing = pipeline.spacing_of(self.options)
         said = pipeline.segment_reading(segment, self.plan.language)
         return {
             "index": index,

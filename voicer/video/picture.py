@@ -7,14 +7,15 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voicer import ffmpeg, files
-from voicer.defaults import VIDEO_FITS, VIDEO_SIZE
+from voicer.defaults import VIDEO_FITS
 from voicer.errors import InputError
 from voicer.model import Cue
+from voicer.options import VideoSettings as VideoSettings  # declared with the other options
 from voicer.subtitles import ass, formats
 from voicer.video import chapters
 from voicer.video.background import Background, background_for
@@ -25,36 +26,7 @@ if TYPE_CHECKING:  # fontTools loads only for a video (README: Measured choices)
     from voicer.video import fonts
 
 FITS = VIDEO_FITS
-DEFAULT_SIZE = VIDEO_SIZE
 _SIZE = re.compile(r"(\d{2,5})x(\d{2,5})")
-
-
-@dataclass(frozen=True)
-class VideoSettings:
-    """The video options of a render (they apply when the output is a video file)."""
-
-    background: str | None = None  # a colour, picture or video; default a dark card
-    size: str = DEFAULT_SIZE  # of a card or picture background; a narrated video keeps its own
-    title: bool = False  # show the speech's title (its first heading) at the top
-    burn_in: bool = False  # draw the captions into the picture
-    font: str | None = None  # a family name or a font file, for drawn text
-    caption_box: bool = False  # a box behind drawn captions instead of an outline
-    video_in: Path | None = None  # a video to narrate
-    fit: str = "pad"  # when the narrated video and the programme differ in length
-
-
-def options_given(settings: VideoSettings) -> list[str]:
-    """The options behind ``settings`` that are not at their defaults, as flags.
-
-    >>> options_given(VideoSettings(burn_in=True, size="1920x1080"))
-    ['--size', '--burn-in']
-    """
-    default = VideoSettings()
-    return [
-        "--" + field.name.replace("_", "-")
-        for field in fields(settings)
-        if getattr(settings, field.name) != getattr(default, field.name)
-    ]
 
 
 @dataclass(frozen=True)
