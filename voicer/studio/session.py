@@ -17,10 +17,9 @@ from __future__ import annotations
 import bisect
 import contextlib
 import hashlib
-import io
+import struct
 import threading
 import time
-import wave
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -30,7 +29,7 @@ import numpy as np
 
 from voicer import files, pipeline, reporting
 from voicer.audio.assembly import Assembled, Measures
-from voicer.audio.stream import materialise
+from voicer.audio.stream import BLOCK
 from voicer.errors import InputError, VoicerError
 from voicer.model import Clip, Cue, Override, Programme, Prosody, Segment, Voice
 from voicer.script import reading
@@ -803,17 +802,24 @@ class _Partial:
 
 
 def _wav_of(assembled: Assembled) -> bytes:
-    """The programme, levelled, as a 16-bit WAV at the engine's rate."""
-    programme = assembled.programme
-    samples = materialise(assembled.levelled())
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as file:
-        file.setnchannels(1)
-        file.setsampwidth(2)
-        file.setframerate(programme.sample_rate)
-        file.writeframes(pcm.tobytes())
-    return buffer.getvalue()
+    """The programme, levelled, as a 16-bit WAV at the engine's rate, made a block at a time
+    straight into the file's bytes (no copy of the whole programme in float64 or in PCM)."""
+    signal = assembled.levelled()
+    rate, length = signal.sample_rate, signal.length
+    header = b"".join(
+        [
+            b"RIFF" + struct.pack("<I", 36 + 2 * length) + b"WAVEfmt ",
+            struct.pack("<IHHIIHH", 16, 1, 1, rate, 2 * rate, 2, 16),
+            b"data" + struct.pack("<I", 2 * length),
+        ]
+    )
+    wav = bytearray(len(header) + 2 * length)
+    wav[: len(header)] = header
+    pcm = np.frombuffer(wav, "<i2", offset=len(header))
+    for start in range(0, length, BLOCK):
+        block = np.clip(signal.read(start, min(start + BLOCK, length)), -1.0, 1.0) * 32767
+        pcm[start : start + block.size] = block  # truncated toward zero, as astype does
+    return bytes(wav)
 
 
 def _bytes_of(path: Path) -> bytes | None:
