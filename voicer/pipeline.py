@@ -346,12 +346,17 @@ def synthesise_sentence(speaker: pool.Speaker, plan: Plan, index: int) -> Clip:
 
 def synthesise_segment(speaker: pool.Speaker, plan: Plan, segment: Segment) -> Clip:
     """The clip of ``segment``, spoken as the plan speaks its sentences."""
-    prosody = None if segment.rate is None else replace(plan.prosody, rate=segment.rate)
     try:
-        # the readings travel in the text (none for an engine that cannot take them)
-        return speaker.speak(annotate(segment.spoken, segment.pinyin), segment.voice, prosody)
+        return speaker.speak(*_request(plan, segment))
     except SynthesisError as exc:
         raise exc.within(f"line {segment.line} (“{pool.preview(segment.shown)}”)") from None
+
+
+def _request(plan: Plan, segment: Segment) -> tuple[str, str | None, Prosody | None]:
+    """What the engine is asked to say for ``segment``: its text with the readings in it (none
+    for an engine that cannot take them), its own voice and its own rate (None: the plan's)."""
+    prosody = None if segment.rate is None else replace(plan.prosody, rate=segment.rate)
+    return annotate(segment.spoken, segment.pinyin), segment.voice, prosody
 
 
 def assemble(
@@ -649,7 +654,7 @@ def render_script(
     if targets.picture and targets.picture.settings.title and not headings.headings(plan.segments):
         tell("--title: the script has no heading (a line of its own) to show as its title")
     speaker = open_speaker(plan, options, listener.detail)
-    jobs = jobs_for(plan, options)
+    jobs = jobs_for(plan, options, speaker)
     tell(
         f"speaking {counted(len(plan.segments), 'sentence')} with {plan.choice.engine.name} "
         f"({plan.choice.voice}), {jobs} at a time"
@@ -774,7 +779,7 @@ def synthesise(
     plan = prepare(reading.script_from_bytes(text.encode("utf-8"), "text"), options)
     speaker = open_speaker(plan, options)
     with contextlib.ExitStack() as scratch:
-        jobs = jobs_for(plan, options)
+        jobs = jobs_for(plan, options, speaker)
         clips = scratch.enter_context(speaking(plan, speaker, jobs))
         assembled = assemble(plan, clips, options, scratch)
         return audiosegment.from_signal(assembled.programme.signal)
@@ -785,11 +790,13 @@ def asked_jobs(plan: Plan, options: RenderOptions) -> int:
     return options.jobs or plan.choice.engine.default_jobs
 
 
-def jobs_for(plan: Plan, options: RenderOptions) -> int:
-    """Sentences to synthesise at once: :func:`asked_jobs`, never more than there are
-    sentences. An engine in worker processes is told, so that one at a time runs in this
-    process with every core's thread."""
-    jobs = min(asked_jobs(plan, options), len(plan.segments))
+def jobs_for(plan: Plan, options: RenderOptions, speaker: pool.Speaker) -> int:
+    """Sentences to synthesise at once: :func:`asked_jobs`, never more than the sentences
+    whose clips ``speaker``'s cache does not hold. An engine in worker processes is told, so
+    that one at a time runs in this process with every core's thread (a re-render after a
+    one-sentence edit starts no worker)."""
+    waiting = [s for s in plan.segments if not speaker.cached(*_request(plan, s))]
+    jobs = max(1, min(asked_jobs(plan, options), len(waiting)))
     if isinstance(plan.choice.engine, workers.Workers):
         plan.choice.engine.set_jobs(jobs)
     return jobs
@@ -1003,7 +1010,7 @@ def align_recording(
     began = time.perf_counter()
     with contextlib.ExitStack() as scratch:
         speaker = open_speaker(plan, options)
-        clips = scratch.enter_context(speaking(plan, speaker, jobs_for(plan, options)))
+        clips = scratch.enter_context(speaking(plan, speaker, jobs_for(plan, options, speaker)))
         reference = assemble(plan, clips, options, scratch).programme
         synthesised = time.perf_counter() - began
         heard = scratch.enter_context(mixing.decode_sound(recording, reference.sample_rate))

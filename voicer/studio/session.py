@@ -611,7 +611,7 @@ class Studio:
         as it comes; from then on the engine speaks one sentence at a time, the fastest way
         for a re-take (an engine in worker processes then runs in this process, with every
         core's thread, loaded now). False when :meth:`close` stopped it first."""
-        jobs = pipeline.jobs_for(self.plan, self.options)
+        jobs = pipeline.jobs_for(self.plan, self.options, self.speaker)
         with pipeline.speaking(self.plan, self.speaker, jobs) as clips:
             for segment, clip in zip(self.plan.segments, clips, strict=True):
                 if self._stopping.is_set():

@@ -135,6 +135,10 @@ class ClipCache:
     def path(self, name: str) -> Path:
         return self.directory / name[:2] / f"{name}.clip"
 
+    def holds(self, name: str) -> bool:
+        """Whether a clip is stored under ``name`` (it may still prove damaged when read)."""
+        return self.path(name).is_file()
+
     def get(self, name: str) -> Clip | None:
         """The clip stored under ``name``, or None if missing or damaged (then removed).
         A hit marks the entry as just used."""

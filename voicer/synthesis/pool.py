@@ -68,13 +68,17 @@ class Speaker:
         with self._lock:
             return Counts(synthesised=self.misses, cached=self.hits, retries=self.retries)
 
+    def cached(self, text: str, voice: str | None = None, prosody: Prosody | None = None) -> bool:
+        """Whether :meth:`speak` would find ``text`` in the cache."""
+        return self.clips is not None and self.clips.holds(self._name(text, voice, prosody))
+
     def speak(self, text: str, voice: str | None = None, prosody: Prosody | None = None) -> Clip:
         """``text`` in ``voice`` with ``prosody`` (by default the render's)."""
         voice = voice or self.choice.voice
         prosody = prosody or self.prosody
         if self.clips is None:
             return self._synthesise(text, voice, prosody)
-        name = cache.key(*self.key_fields, voice, repr(prosody), text)
+        name = self._name(text, voice, prosody)
         with self._lock:
             # the same words twice in a script: made once, whichever thread asks first
             making = self._making.get(name)
@@ -100,6 +104,10 @@ class Speaker:
         finally:
             with self._lock:
                 del self._making[name]
+
+    def _name(self, text: str, voice: str | None, prosody: Prosody | None) -> str:
+        voice, prosody = voice or self.choice.voice, prosody or self.prosody
+        return cache.key(*self.key_fields, voice, repr(prosody), text)
 
     def _synthesise(self, text: str, voice: str, prosody: Prosody) -> Clip:
         engine = self.choice.engine
