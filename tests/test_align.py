@@ -395,3 +395,14 @@ def test_a_video_output_needs_a_picture(tmp_path, asked, message):
     done = invoke_voicer("align", "speech.txt", "rec.wav", *asked, cwd=tmp_path, text=True)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["rec.wav", "speech.txt"]
+
+
+def test_a_sound_the_video_file_cannot_hold_is_refused_before_any_work(tmp_path):
+    (tmp_path / "speech.txt").write_text(SCRIPT, encoding="utf-8")
+    write(np.zeros(48000, dtype=np.float32), tmp_path / "rec.wav")
+    navy_video(tmp_path / "delivered.mp4", tmp_path / "rec.wav")  # its sound AAC, which WebM lacks
+    args = ("speech.txt", "delivered.mp4", "-o", "out.webm")
+    done = invoke_voicer("align", *args, cwd=tmp_path, text=True)
+    assert done.returncode == 2, done.stderr
+    assert "cannot go into out.webm" in done.stderr and done.stderr.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["delivered.mp4", "rec.wav", "speech.txt"]

@@ -38,8 +38,8 @@ def decode(data: bytes, sample_rate: int, input_format: str = "mp3") -> np.ndarr
     command += ["-f", "f32le", "-ac", "1", "-ar", str(sample_rate), "pipe:1"]
     result = subprocess.run(command, input=data, capture_output=True, check=False)
     if result.returncode != 0:
-        reason = _reason(result.stderr, result.returncode)
-        raise SynthesisError(f"cannot decode {input_format} audio: {reason}")
+        why = reason(result.stderr, result.returncode)
+        raise SynthesisError(f"cannot decode {input_format} audio: {why}")
     return np.frombuffer(result.stdout, dtype="<f4").copy()
 
 
@@ -59,8 +59,8 @@ def decode_blocks(path: Path, sample_rate: int, block: int = 1 << 18) -> Iterato
             returncode = process.wait()
         if returncode != 0:
             errors.seek(0)
-            reason = _reason(errors.read(), returncode)
-            raise SynthesisError(f"cannot decode {path.name} audio: {reason}")
+            why = reason(errors.read(), returncode)
+            raise SynthesisError(f"cannot decode {path.name} audio: {why}")
 
 
 def encode_blocks(
@@ -124,8 +124,8 @@ def encode_heard(
             raise heard.failed
         if listener.returncode != 0:
             decode_errors.seek(0)
-            reason = _reason(decode_errors.read(), listener.returncode)
-            raise OutputError(f"cannot decode {label or path.name} as it is encoded: {reason}")
+            why = reason(decode_errors.read(), listener.returncode)
+            raise OutputError(f"cannot decode {label or path.name} as it is encoded: {why}")
 
 
 class _Hearing(threading.Thread):
@@ -185,21 +185,23 @@ def _feed(process: subprocess.Popen[bytes], pieces: Iterable[np.ndarray]) -> Non
 def _check_encoded(process: subprocess.Popen[bytes], errors: IO[bytes], label: str) -> None:
     if process.returncode != 0:
         errors.seek(0)
-        reason = _reason(errors.read(), process.returncode)
-        raise OutputError(f"cannot encode {label}: {reason}")
+        raise OutputError(f"cannot encode {label}: {reason(errors.read(), process.returncode)}")
 
 
-def _reason(stderr: bytes, returncode: int) -> str:
-    """Why ffmpeg failed: the last line it printed, else what ended it.
+def reason(stderr: bytes, returncode: int) -> str:
+    """Why ffmpeg failed: the last line it printed (without the part's name and address it
+    starts with), else what ended it.
 
-    >>> _reason(b"", -signal.SIGXFSZ)
+    >>> reason(b"", -signal.SIGXFSZ)
     'File too large (a file size limit stopped ffmpeg)'
-    >>> _reason(b"No space left on device", 1), _reason(b"", 1)
+    >>> reason(b"No space left on device", 1), reason(b"", 1)
     ('No space left on device', 'ffmpeg exited with 1')
+    >>> reason(b"[out#0/webm @ 0x563d1f2b4bc0] Could not write header", 1)
+    'Could not write header'
     """
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
     if lines:
-        return lines[-1]
+        return _PART.sub("", lines[-1])
     if returncode == -signal.SIGXFSZ:  # ulimit -f: the kernel stops the writer, it says nothing
         return "File too large (a file size limit stopped ffmpeg)"
     return f"ffmpeg exited with {returncode}"
@@ -232,6 +234,7 @@ class Media:
         )
 
 
+_PART = re.compile(r"^\[[^\]]* @ 0x[0-9a-f]+\] ")  # "[out#0/webm @ 0x55...] " before a message
 _INPUT = re.compile(r"^Input #0, ([^ ]+), from ", re.M)
 _DURATION = re.compile(r"^\s*Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", re.M)
 _VIDEO = re.compile(r"^\s*Stream #0:\d+\S*: Video: (\w+)[^\n]*?, (\d+)x(\d+)[^\n]*$", re.M)

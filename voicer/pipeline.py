@@ -976,6 +976,11 @@ def aligned_picture(outputs: AlignOutputs, recording: Path, media: ffmpeg.Media)
     picture = pictures.picture_for(outputs.video, settings, profile_for("zh").fps)
     if picture is None:
         raise InputError(f"--video: {outputs.video.name} is not a video file (.mp4, .mkv, .webm)")
+    if reason := compose.sound_refused(recording, picture.container):
+        raise InputError(
+            f"{recording.name}: its sound, kept as it is, cannot go into {outputs.video.name} "
+            f"({reason}); write a .mkv, which takes any sound"
+        )
     return picture
 
 

@@ -179,14 +179,24 @@ class PictureEncoding:
                     self.share = min(1.0, max(0.0, done))
 
 
+def sound_refused(sound: Path, container: Container) -> str | None:
+    """Why the first audio stream of ``sound`` cannot be copied as it is into a ``container``
+    file (ffmpeg's reason, from a trial of its first second), or None when it can."""
+    with tempfile.TemporaryDirectory(prefix="voicer-trial-") as folder:
+        command = [ffmpeg.executable(), *_HEAD, "-i", str(sound), "-map", "0:a:0", "-c:a"]
+        command += ["copy", "-t", "1", *container.extra, "-f", container.muxer]
+        result = subprocess.run([*command, f"{folder}/trial"], capture_output=True, check=False)
+    return None if result.returncode == 0 else ffmpeg.reason(result.stderr, result.returncode)
+
+
 def mux(job: VideoJob, picture: Path | None, target: Path, label: str) -> None:
     """Write the video file (see :func:`mux_command`); an OutputError if ffmpeg fails."""
     result = subprocess.run(
         mux_command(job, picture, target), cwd=job.folder, capture_output=True, check=False
     )
     if result.returncode != 0:
-        reason = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise OutputError(f"cannot encode {label}: {reason[-1] if reason else result.returncode}")
+        why = ffmpeg.reason(result.stderr, result.returncode)
+        raise OutputError(f"cannot encode {label}: {why}")
 
 
 def _picture_inputs(job: VideoJob) -> list[str]:
