@@ -421,6 +421,10 @@ def test_a_longer_pause_after_a_sentence(browser: Any, studio: Studio, tmp_path:
         item = sentence(page, PAUSED)
         shown = str(paused["pause"]) if paused["pause_set"] else ""
         assert item.locator(".pause").input_value() == shown
+        for name, (least, most) in before["limits"].items():  # the inputs' limits, said once
+            field = item.locator(f".{name}")
+            shown_limits = (field.get_attribute("min"), field.get_attribute("max"))
+            assert shown_limits == (str(least), str(most))
         item.locator(".pause").fill(str(longer))
         item.locator(".retake").click()
         after = settled(page, studio, before)

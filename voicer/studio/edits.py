@@ -34,6 +34,15 @@ _TOKEN = re.compile(r"\[\[|\[([^\]]*)\]")
 _SPACES = " \t\u3000"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the reader's line breaks
 MAX_PAUSE_MS = round(MAX_PAUSE * 1000)
+
+
+def limits() -> dict[str, tuple[int, int]]:
+    """The least and most a sentence's own rate (percent) and pause (ms) may be, which the
+    page's inputs take from here."""
+    low, high = RATE.bounds or (0, 0)
+    return {"rate": (int(low), int(high)), "pause": (1, MAX_PAUSE_MS)}
+
+
 VOICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _ARGUMENT = re.compile(r"[^\[\]\s]{1,100}")  # a setting as written in markup: "1.5s", "+10%"
 # what a line of a script cannot hold as the reader shows it: control characters (tab aside,

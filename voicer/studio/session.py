@@ -177,6 +177,7 @@ class Studio:
                     VoiceView(name=v.name, gender=v.gender, description=v.description)
                     for v in self._voices()
                 ],
+                "limits": edits.limits(),
                 "sentences": [
                     self._sentence(index, segment, rate, content, words, view)
                     for index, segment in enumerate(self.plan.segments)

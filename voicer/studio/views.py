@@ -116,6 +116,7 @@ class StateView(TypedDict):
     voice: str
     lexicon: str | None
     voices: list[VoiceView]
+    limits: dict[str, tuple[int, int]]  # a sentence's own rate and pause: (least, most)
     sentences: list[SentenceView]
 
 

@@ -362,12 +362,16 @@ function sentenceNode(sentence) {
 
   const settings = element("div", "row settings");
   const voice = voiceSelect(sentence, number);
-  const rate = numberInput("rate", -50, 100, 1, sentence.rate_set ? String(sentence.rate) : "",
+  const [rateLow, rateHigh] = state.limits.rate;
+  const [pauseLow, pauseHigh] = state.limits.pause;
+  const rate = numberInput("rate", rateLow, rateHigh, 1,
+    sentence.rate_set ? String(sentence.rate) : "",
     sentence.rate_set || sentence.rate === undefined ? "" : percent(sentence.rate),
-    "-50 to 100; empty: the script's rate");
-  const pause = numberInput("pause", 1, 60000, 50, sentence.pause_set ? String(sentence.pause) : "",
+    rateLow + " to " + rateHigh + "; empty: the script's rate");
+  const pause = numberInput("pause", pauseLow, pauseHigh, 50,
+    sentence.pause_set ? String(sentence.pause) : "",
     sentence.pause_set || sentence.pause === undefined ? "" : String(sentence.pause),
-    "Silence after this sentence, 1 to 60000 ms; empty: as the script says");
+    "Silence after this sentence, " + pauseLow + " to " + pauseHigh + " ms; empty: as the script says");
   const fields = [
     labelled("voice-field", "Voice", voice, "voice", voice.value, sentence.index),
     labelled("rate-field", "Rate %", rate, "rate", rate.value, sentence.index),
