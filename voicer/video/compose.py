@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from voicer import ffmpeg
+from voicer import ffmpeg, scratch
 from voicer.errors import OutputError
 from voicer.video.background import Background
 from voicer.video.containers import Container
@@ -182,7 +182,7 @@ class PictureEncoding:
 def sound_refused(sound: Path, container: Container) -> str | None:
     """Why the first audio stream of ``sound`` cannot be copied as it is into a ``container``
     file (ffmpeg's reason, from a trial of its first second), or None when it can."""
-    with tempfile.TemporaryDirectory(prefix="voicer-trial-") as folder:
+    with tempfile.TemporaryDirectory(prefix="voicer-trial-", dir=scratch.folder()) as folder:
         command = [ffmpeg.executable(), *_HEAD, "-i", str(sound), "-map", "0:a:0", "-c:a"]
         command += ["copy", "-t", "1", *container.extra, "-f", container.muxer]
         result = subprocess.run([*command, f"{folder}/trial"], capture_output=True, check=False)
