@@ -183,8 +183,8 @@ def sound_refused(sound: Path, container: Container) -> str | None:
     """Why the first audio stream of ``sound`` cannot be copied as it is into a ``container``
     file (ffmpeg's reason, from a trial of its first second), or None when it can."""
     with tempfile.TemporaryDirectory(prefix="voicer-trial-", dir=scratch.folder()) as folder:
-        command = [ffmpeg.executable(), *_HEAD, "-i", str(sound), "-map", "0:a:0", "-c:a"]
-        command += ["copy", "-t", "1", *container.extra, "-f", container.muxer]
+        command = [ffmpeg.executable(), *_HEAD, "-i", str(sound.resolve()), "-map", "0:a:0"]
+        command += ["-c:a", "copy", "-t", "1", *container.extra, "-f", container.muxer]
         result = subprocess.run([*command, f"{folder}/trial"], capture_output=True, check=False)
     return None if result.returncode == 0 else ffmpeg.reason(result.stderr, result.returncode)
 
