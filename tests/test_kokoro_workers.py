@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from speech_audio import none_left, start_cli, workers_seen
 
-from voicer.errors import SynthesisError, VoicerError
+from voicer.errors import EngineUnavailable, SynthesisError, VoicerError
 from voicer.model import Prosody
 from voicer.synthesis.engines import kokoro, registry, workers
 
@@ -76,7 +76,8 @@ def test_errors_in_a_worker_come_back_as_themselves(tmp_path: Path):
         assert type(there.value) is type(here.value)
         assert str(there.value) == str(here.value)
         assert vars(there.value) == vars(here.value)  # transient, throttled
-    assert type(here.value) is SynthesisError and "broken.onnx" in str(here.value)
+    assert type(here.value) is EngineUnavailable and "broken.onnx" in str(here.value)
+    assert str(here.value).startswith("kokoro: cannot load the model from ")
 
 
 def test_one_request_at_a_time_runs_in_this_process():

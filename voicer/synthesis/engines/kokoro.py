@@ -14,6 +14,8 @@ import importlib.resources
 import json
 import os
 import stat
+import threading
+from concurrent.futures import Future
 from functools import cache, lru_cache
 from importlib.metadata import version
 from pathlib import Path
@@ -120,9 +122,10 @@ class KokoroEngine:
 
     def load(self) -> None:
         """Fail early, with one line, when the model cannot be loaded."""
-        _session(self.model_path)
+        _model(self.model_path).result()
 
     def synthesise(self, text: str, voice: str, prosody: Prosody) -> Clip:
+        _model(self.model_path)  # the first time: it loads while the text is read
         style = _voice_styles(voice)
         accent = kokoro_english.accent(voice)
         if accent and not kokoro_english.available():
@@ -282,7 +285,30 @@ def _providers() -> list[str]:
     return ["CPUExecutionProvider"]
 
 
+_LOADING = threading.Lock()
+
+
+def _model(model_path: Path | None) -> Future[Any]:
+    """The model's session, loading in a thread of its own from the first call on: a first
+    synthesis reads its text (misaki's set-up, jieba's and pypinyin's tables) meanwhile."""
+    with _LOADING:  # one load, however many threads ask at once
+        return _loaded(model_path)
+
+
 @cache
+def _loaded(model_path: Path | None) -> Future[Any]:
+    future: Future[Any] = Future()
+
+    def load() -> None:
+        try:
+            future.set_result(_session(model_path))
+        except BaseException as exc:  # the caller waiting on it raises it
+            future.set_exception(exc)
+
+    threading.Thread(target=load, name="voicer-kokoro-model", daemon=True).start()
+    return future
+
+
 def _session(model_path: Path | None) -> Any:
     """Load the ONNX model once per process (per path), with ``_threads()`` intra-op threads,
     on the GPU when ``VOICER_KOKORO_CUDA`` asks and can be honoured (``_providers()``)."""
@@ -367,10 +393,11 @@ def _infer(
         "style": np.ascontiguousarray(row, dtype=np.float32),
         "speed": np.array([speed], dtype=np.float32),
     }
+    session = _model(model_path).result()
     options = _run_options()
     with cancel.on_stop(lambda: setattr(options, "terminate", True)):
         try:
-            audio, *rest = _session(model_path).run(None, inputs, options)
+            audio, *rest = session.run(None, inputs, options)
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise SynthesisError(f"kokoro: inference failed: {exc}") from None
     durations = np.asarray(rest[0], dtype=np.float64).ravel() if rest else None
